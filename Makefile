@@ -1,0 +1,22 @@
+# Two commands matter: `make run` (the whole system on simulated devices) and `make test`.
+.PHONY: setup run test lint format bench
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	.venv/bin/govhall demo --config assets/hall.sample.toml
+
+test: setup
+	bash scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: setup
+	for b in bench/*.py; do .venv/bin/python $$b || exit 1; done

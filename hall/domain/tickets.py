@@ -1,0 +1,63 @@
+"""Ticket states, priority classes and numbering: pure values, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Status(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    DONE = "done"
+    PARKED = "parked"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    CANCELLED = "cancelled"
+
+
+# A ticket a person still holds (counts against the daily limit).
+OPEN_STATES = frozenset({Status.WAITING, Status.CALLED, Status.SERVING, Status.PARKED})
+# A ticket at a counter right now.
+AT_COUNTER_STATES = frozenset({Status.CALLED, Status.SERVING})
+# States from which a counter may call a ticket out of order.
+CALLABLE_STATES = frozenset({Status.WAITING, Status.PARKED, Status.NO_SHOW})
+FINAL_STATES = frozenset({Status.DONE, Status.TRANSFERRED, Status.CANCELLED})
+EVALUABLE_STATES = frozenset({Status.DONE, Status.TRANSFERRED})
+
+
+class Klass(StrEnum):
+    """Priority class; lower rank is called first."""
+
+    APPOINTMENT = "appointment"
+    PRIORITY = "priority"
+    NORMAL = "normal"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Klass.APPOINTMENT: 0, Klass.PRIORITY: 1, Klass.NORMAL: 2}
+
+# Reasons for the green channel (绿色通道) a kiosk or staff may give with a ticket.
+PRIORITY_REASONS = ("elderly", "disabled", "military")
+
+
+def format_number(prefix: str, seq: int) -> str:
+    """A001 … A999, then A1000: past 999 the number grows rather than wrapping."""
+    return f"{prefix}{seq:03d}"
+
+
+def local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
+    """The hall's business day of an aware instant: numbering restarts at local midnight."""
+    return moment.astimezone(tz).date()
+
+
+def day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """UTC start and end of a local day."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)

@@ -1,0 +1,195 @@
+"""Tables of the hall database (SQLAlchemy Core). Every row carries ``hall_id`` so many
+halls can share one PostgreSQL. Times are stored as UTC-aware timestamps.
+
+Personal data: only masked forms (``id_masked``, ``name_masked``) and a keyed hash of the
+ID number (``id_hash``) are stored, and purged after the retention period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect
+                             ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# Autoincrement ids: BigInteger on PostgreSQL, INTEGER PRIMARY KEY (rowid) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+halls = Table(
+    "halls", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Daily sequence per service: the row is locked/updated in the issuing transaction.
+sequences = Table(
+    "sequences", metadata,
+    Column("hall_id", String(64), ForeignKey("halls.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("service", String(8), primary_key=True),
+    Column("last_seq", Integer, nullable=False),
+)
+
+tickets = Table(
+    "tickets", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("number", String(24), nullable=False),
+    Column("service", String(8), nullable=False),
+    Column("klass", String(16), nullable=False),
+    Column("priority_reason", String(16)),
+    Column("status", String(16), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("queue_time", UTCDateTime, nullable=False),
+    Column("called_at", UTCDateTime),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("counter_id", String(16)),
+    Column("recall_count", Integer, nullable=False, default=0),
+    Column("last_announced_at", UTCDateTime),
+    Column("pinned_counter", String(16)),
+    Column("return_counter", String(16)),
+    Column("return_service", String(8)),
+    Column("origin_id", Id),
+    Column("transferred_to", Id),
+    Column("note", String(200)),
+    Column("kiosk", String(64)),
+    Column("offline_number", String(24)),
+    Column("idempotency_key", String(128)),
+    Column("appointment_id", Id),
+    Column("public_token", String(64), nullable=False),
+    Column("id_hash", String(64)),
+    Column("id_masked", String(24)),
+    Column("name_masked", String(64)),
+    UniqueConstraint("hall_id", "idempotency_key", name="uq_tickets_idempotency"),
+    UniqueConstraint("hall_id", "day", "kiosk", "offline_number", name="uq_tickets_offline"),
+    UniqueConstraint("public_token", name="uq_tickets_public_token"),
+)
+Index("ix_tickets_queue", tickets.c.hall_id, tickets.c.status, tickets.c.service,
+      tickets.c.queue_time)
+Index("ix_tickets_person", tickets.c.hall_id, tickets.c.day, tickets.c.id_hash)
+Index("ix_tickets_counter", tickets.c.hall_id, tickets.c.counter_id, tickets.c.status)
+Index("ix_tickets_day", tickets.c.hall_id, tickets.c.day)
+
+counters = Table(
+    "counters", metadata,
+    Column("hall_id", String(64), ForeignKey("halls.id"), primary_key=True),
+    Column("id", String(16), primary_key=True),
+    Column("state", String(16), nullable=False),  # closed, open, paused
+    Column("reason", String(200)),
+    Column("since", UTCDateTime, nullable=False),
+    Column("current_ticket_id", Id),
+)
+
+pauses = Table(
+    "pauses", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("counter_id", String(16), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+)
+Index("ix_pauses_counter", pauses.c.hall_id, pauses.c.counter_id, pauses.c.started_at)
+
+evaluations = Table(
+    "evaluations", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("ticket_id", Id, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment", String(500)),
+    Column("service", String(8), nullable=False),
+    Column("counter_id", String(16)),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("hall_id", "ticket_id", name="uq_evaluations_ticket"),
+)
+
+appointments = Table(
+    "appointments", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("service", String(8), nullable=False),
+    Column("slot_start", UTCDateTime, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # booked, checked_in, cancelled
+    Column("id_hash", String(64)),
+    Column("id_masked", String(24)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("checked_in_at", UTCDateTime),
+    Column("ticket_id", Id),
+)
+Index("ix_appointments_person", appointments.c.hall_id, appointments.c.day,
+      appointments.c.id_hash)
+
+help_requests = Table(
+    "help_requests", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("kiosk", String(64), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+)
+
+devices = Table(
+    "devices", metadata,
+    Column("hall_id", String(64), ForeignKey("halls.id"), primary_key=True),
+    Column("device", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("parts", JSON, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_events_hall", events.c.hall_id, events.c.id)
+

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test: lint, then pytest with a throw-away PostgreSQL on a loopback port so the
+# storage tests run against both SQLite and PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export KIVY_NO_ARGS=1 KIVY_NO_CONSOLELOG=1 KIVY_NO_FILELOG=1
+export SDL_AUDIODRIVER="${SDL_AUDIODRIVER:-dummy}"
+
+.venv/bin/ruff check .
+
+pg_dir=""
+cleanup() {
+  if [ -n "$pg_dir" ] && [ -d "$pg_dir" ]; then
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+  fi
+}
+trap cleanup EXIT
+
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+if [ -z "${GOVHALL_TEST_POSTGRES_URL:-}" ] && [ -n "$PG_BIN" ] && [ "$(id -u)" -eq 0 ]; then
+  pg_dir=$(mktemp -d /tmp/govhall-pg.XXXXXX)
+  chown postgres "$pg_dir"
+  port=$((20000 + RANDOM % 20000))
+  if runuser -u postgres -- "$PG_BIN/initdb" -A trust -U postgres -D "$pg_dir/data" >/dev/null &&
+     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pg_dir/data" -w -l "$pg_dir/log" \
+       -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null; then
+    export GOVHALL_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$port/postgres"
+    echo "test: PostgreSQL for storage tests on 127.0.0.1:$port"
+  else
+    echo "test: could not start PostgreSQL; its tests will be skipped" >&2
+  fi
+fi
+
+.venv/bin/python -m pytest "$@"
