@@ -1,0 +1,40 @@
+"""``govhall hall --config FILE [--host H] [--port P] [--database URL]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from hall.config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="govhall hall", description="Run the hall server.")
+    parser.add_argument("--config", required=True, help="hall config file (TOML)")
+    parser.add_argument("--host", help="listen address (default from [server].host)")
+    parser.add_argument("--port", type=int, help="port (default from [server].port, 8700)")
+    parser.add_argument("--database", help="SQLAlchemy URL (default from [server].database)")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"govhall hall: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    import uvicorn
+
+    from hall.api.app import create_app
+
+    app = create_app(config, database=args.database)
+    uvicorn.run(app, host=args.host or config.server.host, port=args.port or config.server.port,
+                log_level=args.log_level, access_log=False, timeout_graceful_shutdown=3)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Bearer tokens from the config file, one role each. Missing or wrong token → 401; right
+token, wrong role → 403."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from hall.config import Token
+from hall.errors import HallError
+
+
+class Unauthorized(HallError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HallError):
+    status = 403
+    code = "forbidden"
+
+
+def authenticate(request: Request) -> Token:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("missing bearer token (Authorization: Bearer TOKEN)")
+    token = request.app.state.ctx.config.role_of(value.strip())
+    if token is None:
+        raise Unauthorized("unknown token")
+    return token
+
+
+def require(*roles: str) -> Callable[[Request], Token]:
+    """A dependency admitting tokens of the given roles (no roles: any valid token)."""
+
+    def dependency(request: Request) -> Token:
+        token = authenticate(request)
+        if roles and token.role not in roles:
+            raise Forbidden(f"a {token.role} token may not do this (needs {' or '.join(roles)})")
+        return token
+
+    return dependency

@@ -1,0 +1,78 @@
+"""Request bodies of API v1. Strict: unknown fields and wrong types are refused with 422,
+lengths are bounded so a garbage field cannot grow the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=8, strip_whitespace=True)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=200)]
+Priority = Literal["normal", "elderly", "disabled", "military"]
+PartState = Literal["ok", "warning", "error", "offline", "absent"]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssueTicketIn(Body):
+    service: Code
+    id_number: Annotated[str, StringConstraints(max_length=32)] | None = None
+    name: Annotated[str, StringConstraints(max_length=64)] | None = None
+    priority: Priority | None = None
+    appointment_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
+
+
+class ImportTicketIn(Body):
+    kiosk: Short
+    offline_number: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,24}$")]
+    service: Code
+    issued_at: dt.datetime
+    priority: Priority | None = None
+    name_masked: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class CallIn(Body):
+    ticket: Annotated[int, Field(ge=1, le=2**62)]
+
+
+class TransferIn(Body):
+    service: Code
+    note: Text | None = None
+    return_here: bool = False
+
+
+class PauseIn(Body):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                             strip_whitespace=True)]
+
+
+class EvaluationIn(Body):
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class AppointmentIn(Body):
+    service: Code
+    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    slot_start: dt.datetime
+
+
+class CheckInIn(Body):
+    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+class HelpIn(Body):
+    kiosk: Short
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200,
+                                             strip_whitespace=True)]
+
+
+class HeartbeatIn(Body):
+    device: Short
+    parts: Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=32)],
+                          PartState], Field(max_length=16)]

@@ -1,0 +1,40 @@
+"""Errors of the hall: each has a stable code and an HTTP status; the API turns them into
+``{"error": CODE, "message": TEXT}``. Messages never contain personal data."""
+
+from __future__ import annotations
+
+
+class HallError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None
+                 ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+class NotFound(HallError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(HallError):
+    """The request is well-formed but the queue's state does not allow it now."""
+
+    status = 409
+    code = "conflict"
+
+
+class Invalid(HallError):
+    status = 422
+    code = "invalid"
+
+
+class TooSoon(HallError):
+    status = 429
+    code = "too_soon"

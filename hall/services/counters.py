@@ -1,0 +1,362 @@
+"""What staff do at a counter (窗口): call, recall, start, finish, no-show (过号), park
+(挂起), transfer, pause and resume. Every action runs under the hall's write lock, so two
+counters never get the same ticket."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from hall.config import Counter
+from hall.domain import policy
+from hall.domain.tickets import AT_COUNTER_STATES, CALLABLE_STATES, Klass, Status
+from hall.errors import Conflict, NotFound, TooSoon
+from hall.services import queries
+from hall.services.core import HallContext, Tx
+from hall.services.tickets import (
+    emit_ticket,
+    insert_ticket,
+    load,
+    reload,
+    ticket_json,
+)
+from hall.storage import tables as t
+
+T = t.tickets
+C = t.counters
+
+
+def _counter(ctx: HallContext, counter_id: str) -> Counter:
+    counter = ctx.config.counter(counter_id)
+    if counter is None:
+        raise NotFound(f"no counter with id {counter_id!r}", code="unknown_counter")
+    return counter
+
+
+def _state(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
+    return tx.conn.execute(select(C).where(C.c.hall_id == ctx.hall_id,
+                                           C.c.id == counter_id)).one()
+
+
+def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
+    """Any action at a closed counter opens it (staff are there)."""
+    state = _state(tx, ctx, counter_id)
+    if state.state == "closed":
+        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+                        .values(state="open", since=tx.now, reason=None))
+        tx.emit("counter.opened", {"counter": counter_id})
+        state = _state(tx, ctx, counter_id)
+    return state
+
+
+def _current(tx: Tx, ctx: HallContext, counter_id: str) -> Any | None:
+    return tx.conn.execute(select(T).where(
+        T.c.hall_id == ctx.hall_id, T.c.counter_id == counter_id,
+        T.c.status.in_([s.value for s in AT_COUNTER_STATES]),
+    ).order_by(T.c.called_at.desc())).first()
+
+
+def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
+    row = _current(tx, ctx, counter_id)
+    if row is None:
+        raise Conflict(f"counter {counter_id} has no current ticket", code="no_current_ticket")
+    return row
+
+
+def _finish_current(ctx: HallContext, tx: Tx, counter_id: str) -> None:
+    """Calling the next citizen closes the previous one as done: staff press 下一位 all day
+    and must not be made to press 完成 first."""
+    row = _current(tx, ctx, counter_id)
+    if row is not None:
+        _set(tx, row.id, status=Status.DONE.value, finished_at=tx.now)
+        row = reload(tx, row.id)
+        emit_ticket(ctx, tx, "ticket.finished", row)
+        _after_finish(ctx, tx, row)
+
+
+def _set(tx: Tx, ticket_id: int, **values: Any) -> None:
+    tx.conn.execute(update(T).where(T.c.id == ticket_id).values(**values))
+
+
+def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any]:
+    _set(tx, row.id, status=Status.CALLED.value, counter_id=counter.id, called_at=tx.now,
+         last_announced_at=tx.now, recall_count=0, finished_at=None, started_at=None)
+    tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter.id)
+                    .values(current_ticket_id=row.id))
+    row = reload(tx, row.id)
+    emit_ticket(ctx, tx, "ticket.called", row)
+    return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
+def _not_paused(state: Any, counter_id: str) -> None:
+    if state.state == "paused":
+        raise Conflict(f"counter {counter_id} is paused ({state.reason}); resume it first",
+                       code="counter_paused")
+
+
+def candidates_sql(ctx: HallContext, counter: Counter) -> Any:
+    return and_(
+        T.c.hall_id == ctx.hall_id, T.c.status == Status.WAITING.value,
+        or_(and_(T.c.pinned_counter.is_(None), T.c.service.in_(counter.services)),
+            T.c.pinned_counter == counter.id),
+    )
+
+
+def _to_candidate(row: Any) -> policy.Candidate:
+    return policy.Candidate(row.id, row.service, Klass(row.klass), row.queue_time,
+                            row.pinned_counter)
+
+
+def choose(ctx: HallContext, tx: Tx, counter: Counter) -> Any | None:
+    """The policy's choice without loading the queue: the oldest eligible ticket (first if
+    it has aged past the bound) and the best by (class, time); the pure policy picks
+    between the two, which is the same as picking among all (see hall.domain.policy)."""
+    where = candidates_sql(ctx, counter)
+    oldest = tx.conn.execute(select(T).where(where)
+                             .order_by(T.c.queue_time, T.c.id).limit(1)).first()
+    if oldest is None:
+        return None
+    best = tx.conn.execute(select(T).where(where)
+                           .order_by(queries.RANK_SQL, T.c.queue_time, T.c.id).limit(1)).first()
+    pool = {r.id: r for r in (oldest, best) if r is not None}
+    chosen = policy.choose_next([_to_candidate(r) for r in pool.values()], counter.id,
+                                counter.services, tx.now, ctx.config.policy.aging_bound_s)
+    return pool[chosen.id] if chosen else None
+
+
+def call_next(ctx: HallContext, counter_id: str) -> dict[str, Any] | None:
+    counter = _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        _not_paused(_open(tx, ctx, counter_id), counter_id)
+        _finish_current(ctx, tx, counter_id)
+        row = choose(ctx, tx, counter)
+        if row is None:
+            return None
+        return _call(ctx, tx, counter, row)
+
+
+def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> dict[str, Any]:
+    """Call a specific ticket out of order: a waiting or parked one, or a 过号 ticket whose
+    holder came back within the re-queue window."""
+    counter = _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        _not_paused(_open(tx, ctx, counter_id), counter_id)
+        row = load(tx.conn, ctx, ticket_id)
+        status = Status(row.status)
+        if status not in CALLABLE_STATES:
+            raise Conflict(f"ticket {row.number} is {row.status} and cannot be called",
+                           code="not_callable")
+        if status is Status.PARKED and row.counter_id not in (None, counter_id):
+            raise Conflict(f"ticket {row.number} is parked at counter {row.counter_id}",
+                           code="parked_elsewhere")
+        if status is Status.NO_SHOW:
+            window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
+            if row.finished_at is None or tx.now - row.finished_at > window:
+                raise Conflict(f"ticket {row.number} was missed too long ago",
+                               code="requeue_window_passed")
+        if status is Status.WAITING and row.pinned_counter not in (None, counter_id):
+            raise Conflict(f"ticket {row.number} is reserved for counter {row.pinned_counter}",
+                           code="pinned_elsewhere")
+        if row.service not in counter.services and row.pinned_counter != counter_id \
+                and status is Status.WAITING:
+            raise Conflict(f"counter {counter_id} does not serve service {row.service!r}",
+                           code="service_not_served")
+        _finish_current(ctx, tx, counter_id)
+        return _call(ctx, tx, counter, row)
+
+
+def recall(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    """Announce the current ticket again. After ``recall_limit`` recalls the next one marks
+    it 过号; recalls closer than the cooldown are refused (a double press is not a recall)."""
+    _counter(ctx, counter_id)
+    pol = ctx.config.policy
+    with ctx.write() as tx:
+        row = _require_current(tx, ctx, counter_id)
+        if row.status != Status.CALLED.value:
+            raise Conflict(f"ticket {row.number} is already being served", code="not_called")
+        last = row.last_announced_at or row.called_at
+        if last and (tx.now - last).total_seconds() < pol.recall_cooldown_s:
+            wait = pol.recall_cooldown_s - (tx.now - last).total_seconds()
+            raise TooSoon(f"ticket {row.number} was announced just now; recall again in "
+                          f"{wait:.0f} s", code="recall_cooldown")
+        if row.recall_count >= pol.recall_limit:
+            return _no_show(ctx, tx, row, automatic=True)
+        _set(tx, row.id, recall_count=row.recall_count + 1, last_announced_at=tx.now)
+        row = reload(tx, row.id)
+        emit_ticket(ctx, tx, "ticket.recalled", row)
+        return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
+def start(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        row = _require_current(tx, ctx, counter_id)
+        if row.status == Status.SERVING.value:
+            return ticket_json(ctx, tx.conn, row, now=tx.now)
+        _set(tx, row.id, status=Status.SERVING.value, started_at=tx.now)
+        row = reload(tx, row.id)
+        emit_ticket(ctx, tx, "ticket.started", row)
+        return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
+def finish(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        row = _require_current(tx, ctx, counter_id)
+        _set(tx, row.id, status=Status.DONE.value, finished_at=tx.now)
+        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+                        .values(current_ticket_id=None))
+        row = reload(tx, row.id)
+        emit_ticket(ctx, tx, "ticket.finished", row)
+        _after_finish(ctx, tx, row)
+        return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
+def _after_finish(ctx: HallContext, tx: Tx, row: Any) -> None:
+    """A ticket transferred with ``return_here`` goes back to its first counter when the
+    other service is done, keeping its original place in time."""
+    if row.return_counter and row.return_service:
+        new = insert_ticket(ctx, tx, service=row.return_service, klass=Klass(row.klass),
+                            reason=row.priority_reason, queue_time=row.queue_time,
+                            issued_at=row.issued_at, number=row.number,
+                            pinned_counter=row.return_counter, origin_id=row.id,
+                            id_hash=row.id_hash, id_masked=row.id_masked,
+                            name_masked=row.name_masked, note="returned after transfer")
+        _set(tx, row.id, transferred_to=new.id)
+        emit_ticket(ctx, tx, "ticket.transferred", new, **{"from": row.id})
+
+
+def no_show(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        row = _require_current(tx, ctx, counter_id)
+        return _no_show(ctx, tx, row, automatic=False)
+
+
+def _no_show(ctx: HallContext, tx: Tx, row: Any, *, automatic: bool) -> dict[str, Any]:
+    _set(tx, row.id, status=Status.NO_SHOW.value, finished_at=tx.now)
+    tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == row.counter_id)
+                    .values(current_ticket_id=None))
+    row = reload(tx, row.id)
+    emit_ticket(ctx, tx, "ticket.no_show", row, automatic=automatic)
+    return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
+def park(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    """挂起: the citizen must fetch a document; the ticket waits at this counter to be
+    called back with ``call``."""
+    _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        row = _require_current(tx, ctx, counter_id)
+        _set(tx, row.id, status=Status.PARKED.value)
+        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+                        .values(current_ticket_id=None))
+        row = reload(tx, row.id)
+        emit_ticket(ctx, tx, "ticket.parked", row)
+        return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
+def transfer(ctx: HallContext, counter_id: str, service: str, note: str | None,
+             return_here: bool) -> dict[str, Any]:
+    """Send the current ticket to another service's queue. The ticket at this counter ends
+    as ``transferred``; a new ticket with the same number joins the other queue at the
+    original queue time, so the citizen does not start again at the back."""
+    counter = _counter(ctx, counter_id)
+    target = ctx.config.service(service)
+    if target is None:
+        raise NotFound(f"no service with code {service!r}", code="unknown_service")
+    if not target.open:
+        raise Conflict(f"service {service!r} is not open today", code="service_closed")
+    with ctx.write() as tx:
+        row = _require_current(tx, ctx, counter_id)
+        if service == row.service and not return_here:
+            raise Conflict(f"ticket {row.number} is already in service {service!r}",
+                           code="same_service")
+        new = insert_ticket(
+            ctx, tx, service=service, klass=Klass(row.klass), reason=row.priority_reason,
+            queue_time=row.queue_time, issued_at=row.issued_at, number=row.number,
+            origin_id=row.id, note=(note or None) and note[:200],
+            return_counter=counter.id if return_here else None,
+            return_service=row.service if return_here else None,
+            id_hash=row.id_hash, id_masked=row.id_masked, name_masked=row.name_masked,
+        )
+        _set(tx, row.id, status=Status.TRANSFERRED.value, finished_at=tx.now,
+             transferred_to=new.id)
+        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+                        .values(current_ticket_id=None))
+        old = reload(tx, row.id)
+        emit_ticket(ctx, tx, "ticket.transferred", new, **{"from": old.id,
+                                                          "from_service": old.service})
+        return ticket_json(ctx, tx.conn, new, now=tx.now)
+
+
+def pause(ctx: HallContext, counter_id: str, reason: str) -> dict[str, Any]:
+    _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        state = _state(tx, ctx, counter_id)
+        if state.state == "paused":
+            raise Conflict(f"counter {counter_id} is already paused", code="already_paused")
+        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+                        .values(state="paused", reason=reason[:200], since=tx.now))
+        tx.conn.execute(t.pauses.insert().values(hall_id=ctx.hall_id, counter_id=counter_id,
+                                                 reason=reason[:200], started_at=tx.now))
+        tx.emit("counter.paused", {"counter": counter_id, "reason": reason[:200]})
+        return counter_status(ctx, tx.conn, counter_id)
+
+
+def resume(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        state = _state(tx, ctx, counter_id)
+        if state.state == "open":
+            raise Conflict(f"counter {counter_id} is not paused", code="not_paused")
+        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+                        .values(state="open", reason=None, since=tx.now))
+        p = t.pauses
+        tx.conn.execute(update(p).where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id,
+                                        p.c.ended_at.is_(None)).values(ended_at=tx.now))
+        tx.emit("counter.resumed", {"counter": counter_id})
+        return counter_status(ctx, tx.conn, counter_id)
+
+
+def close(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    """Staff leave (end of shift): the counter stops counting as open for estimates."""
+    _counter(ctx, counter_id)
+    with ctx.write() as tx:
+        if _current(tx, ctx, counter_id) is not None:
+            raise Conflict(f"counter {counter_id} still has a current ticket; finish, park or "
+                           "mark it no-show first", code="ticket_open")
+        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+                        .values(state="closed", reason=None, since=tx.now))
+        p = t.pauses
+        tx.conn.execute(update(p).where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id,
+                                        p.c.ended_at.is_(None)).values(ended_at=tx.now))
+        tx.emit("counter.closed", {"counter": counter_id})
+        return counter_status(ctx, tx.conn, counter_id)
+
+
+def counter_status(ctx: HallContext, conn: Any, counter_id: str) -> dict[str, Any]:
+    counter = _counter(ctx, counter_id)
+    state = conn.execute(select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)).one()
+    current = conn.execute(select(T).where(
+        T.c.hall_id == ctx.hall_id, T.c.counter_id == counter_id,
+        T.c.status.in_([s.value for s in AT_COUNTER_STATES]))).first()
+    parked = conn.execute(select(T.c.id, T.c.number).where(
+        T.c.hall_id == ctx.hall_id, T.c.counter_id == counter_id,
+        T.c.status == Status.PARKED.value).order_by(T.c.called_at)).all()
+    waiting = queries.waiting_counts(conn, ctx.hall_id)
+    return {
+        "id": counter.id, "name": counter.name, "name_en": counter.name_en,
+        "services": list(counter.services), "state": state.state, "reason": state.reason,
+        "since": ctx.local(state.since).isoformat(),
+        "current": ticket_json(ctx, conn, current) if current is not None else None,
+        "parked": [{"id": r.id, "number": r.number} for r in parked],
+        "waiting": {s: waiting.get(s, 0) for s in counter.services},
+    }
+
+
+def get_status(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+    with ctx.read() as conn:
+        return counter_status(ctx, conn, counter_id)
