@@ -182,6 +182,7 @@ class Synthesizer:
         self._lock = threading.Lock()
         self._engine: Any = None
         self._pyttsx3_disabled: str | None = None
+        self._voices: frozenset[str] | None = None
         # pyttsx3's run loop has no timeout; it runs on its own thread so a hang costs one
         # backend, not the caller.
         self._executor: ThreadPoolExecutor | None = None
@@ -204,7 +205,7 @@ class Synthesizer:
                     audio = read_wav(dest, text)
                     check_speech(audio, rate)
                 except VoiceError as err:
-                    errors.append(f"{backend}: {err}")
+                    errors.append(f"{backend}: {err.args[0]}")
                     continue
                 self.last_backend = backend
                 self.failures.extend(errors)
@@ -290,7 +291,31 @@ class Synthesizer:
 
     # --- espeak-ng subprocess -------------------------------------------------------------
 
+    def _espeak_voices(self) -> frozenset[str]:
+        """Names ``-v`` accepts exactly: the language column and the file id, lower-cased."""
+        if self._voices is None:
+            try:
+                out = subprocess.run(
+                    [self.espeak_command, "--voices"], capture_output=True, text=True,
+                    timeout=_SUBPROCESS_TIMEOUT_S, check=True,
+                ).stdout  # fmt: skip
+            except (OSError, subprocess.SubprocessError) as err:
+                raise VoiceError(
+                    f"espeak-ng did not run: {err}", code="voice.synth_failed"
+                ) from err
+            names: set[str] = set()
+            for line in out.splitlines()[1:]:
+                fields = line.split()
+                if len(fields) >= 5:
+                    names.update((fields[1].lower(), fields[4].lower()))
+            self._voices = frozenset(names)
+        return self._voices
+
     def _run_espeak(self, text: str, dest: Path, voice: str, rate: int, volume: float) -> None:
+        # espeak-ng -v with an unknown name falls back to a nearby voice and exits 0
+        # (measured: "cmn-nonexistent" read Chinese as English pinyin): check the name first.
+        if voice.lower() not in self._espeak_voices():
+            raise VoiceError(f"espeak-ng has no voice {voice!r}", code="voice.synth_failed")
         # Text on stdin, never argv: a phrase starting with "-" must not become an option.
         cmd = [
             self.espeak_command, "-v", voice, "-s", str(rate), "-a", str(round(volume * 100)),
