@@ -211,7 +211,7 @@ def finish(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         row = reload(tx, row.id)
         emit_ticket(ctx, tx, "ticket.finished", row)
         _after_finish(ctx, tx, row)
-        return ticket_json(ctx, tx.conn, row, now=tx.now)
+        return ticket_json(ctx, tx.conn, reload(tx, row.id), now=tx.now)
 
 
 def _after_finish(ctx: HallContext, tx: Tx, row: Any) -> None:

@@ -1,0 +1,71 @@
+"""Appointments (预约) and check-in; help requests and device heartbeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.hall.conftest import YOUNG, YOUNG2, Api, FakeClock
+
+
+def slot(clock: FakeClock, minutes: int) -> str:
+    return (clock.now + dt.timedelta(minutes=minutes)).isoformat()
+
+
+def test_check_in_on_time_gives_an_appointment_ticket_first_in_line(api: Api,
+                                                                     clock: FakeClock) -> None:
+    api.issue("A", id_number=YOUNG2)
+    r = api.post("/appointments", {"service": "A", "id_number": YOUNG,
+                                   "slot_start": slot(clock, 30)}, role="admin")
+    assert r.status_code == 201 and r.json()["id_masked"] == "110***********0016"
+    assert YOUNG not in r.text
+    t = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
+    assert t.status_code == 201 and t.json()["priority"] == "appointment"
+    assert t.json()["waiting_ahead"] == 0
+    assert api.call_next("2")["id"] == t.json()["id"]
+    again = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
+    assert again.status_code == 409 and again.json()["error"] == "already_checked_in"
+
+
+def test_late_check_in_is_normal_and_early_is_refused(api: Api, clock: FakeClock) -> None:
+    api.post("/appointments", {"service": "B", "id_number": YOUNG,
+                               "slot_start": slot(clock, 120)}, role="admin")
+    r = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
+    assert r.status_code == 409 and r.json()["error"] == "too_early"
+    assert "10:00" in r.json()["message"]  # opens 1 h before the 11:00 slot
+    clock.advance(120 * 60 + 16 * 60)
+    t = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk").json()
+    assert t["priority"] == "normal" and t["priority_reason"] == "late"
+
+
+def test_check_in_without_appointment_and_bad_input(api: Api, clock: FakeClock) -> None:
+    r = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
+    assert r.status_code == 404 and r.json()["error"] == "no_appointment"
+    r = api.post("/appointments/check-in", {"id_number": "123"}, role="kiosk")
+    assert r.status_code == 422 and r.json()["error"] == "invalid_id_number"
+    r = api.post("/appointments", {"service": "A", "id_number": YOUNG,
+                                   "slot_start": slot(clock, 30)}, role="kiosk")
+    assert r.status_code == 403
+    r = api.post("/appointments", {"service": "A", "id_number": YOUNG,
+                                   "slot_start": "tomorrow"}, role="admin")
+    assert r.status_code == 422
+
+
+def test_help_request_and_heartbeat_are_stored_and_published(api: Api, clock: FakeClock
+                                                             ) -> None:
+    r = api.post("/help-requests", {"kiosk": "K1", "reason": "不会操作"}, role="kiosk")
+    assert r.status_code == 201
+    assert [h["kiosk"] for h in api.get("/help-requests", role="counter").json()] == ["K1"]
+    api.post(f"/help-requests/{r.json()['id']}/resolve", role="counter")
+    assert api.get("/help-requests", role="counter").json() == []
+    hb = {"device": "K1", "parts": {"printer": "ok", "reader": "ok"}}
+    assert api.post("/devices/heartbeat", hb, role="kiosk").json()["changed"] is True
+    assert api.post("/devices/heartbeat", hb, role="kiosk").json()["changed"] is False
+    hb["parts"]["printer"] = "error"
+    assert api.post("/devices/heartbeat", hb, role="kiosk").json()["changed"] is True
+    bad = api.post("/devices/heartbeat", {"device": "K1", "parts": {"printer": "on fire"}},
+                   role="kiosk")
+    assert bad.status_code == 422
+    devices = api.get("/devices", role="counter").json()
+    assert devices[0]["parts"]["printer"] == "error" and devices[0]["online"]
+    clock.advance(31)
+    assert api.get("/devices", role="admin").json()[0]["online"] is False
