@@ -33,4 +33,19 @@ if [ -z "${GOVHALL_TEST_POSTGRES_URL:-}" ] && [ -n "$PG_BIN" ] && [ "$(id -u)" -
   fi
 fi
 
-.venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+
+# Kivy allows one window per process: each app's GUI tests run in a pytest process of their
+# own, after everything else. The last run prints the overall total.
+status=0
+gui_dirs=()
+for d in tests/kiosk tests/signage; do
+  [ -d "$d" ] && gui_dirs+=("$d")
+done
+.venv/bin/python -m pytest -m "not gui" -q || status=1
+for d in "${gui_dirs[@]}"; do
+  .venv/bin/python -m pytest -m gui -q "$d" -p no:randomly || [ $? -eq 5 ] || status=1
+done
+exit $status
