@@ -8,7 +8,8 @@ Config URLs::
     cups://QUEUE                                   CUPS queue (needs pycups; no status)
 
 Common query options: ``paper=58|80``, ``encoding=gb18030|gbk|big5|utf-8``,
-``mode=text|image|auto`` (auto: image when text needs glyphs a GB font lacks).
+``mode=text|image|auto`` (auto: text, with lines needing glyphs a GB font lacks —
+rare CJK, emoji — sent as raster).
 
 ``print_ticket`` reads the status before sending (refuses unless OK or paper near end) and
 after sending, waiting as long as the link needs to carry the bytes; the ticket is reported
@@ -68,7 +69,7 @@ class PrinterError(DeviceError):
 class PrintResult:
     printed: bool
     status: PrinterStatus
-    mode: str  # "text" or "image"
+    mode: str  # "text", "image" or "hybrid"
     bytes_sent: int
     elapsed_s: float  # from the first byte sent to the printer's acknowledgement
     warnings: tuple[PrinterStatus, ...] = field(default=())
@@ -297,15 +298,18 @@ class TicketPrinter:
     # ------------------------------------------------------------ printing
 
     def render(self, info: TicketInfo) -> tuple[bytes, str]:
-        """The bytes for a ticket and the mode used ("text" or "image")."""
-        image = self.mode == "image" or (
-            self.mode == "auto"
-            and needs_image(ticket_elements(info, self.paper, self.encoding), self.encoding)  # type: ignore[arg-type]
-        )
-        if image:
+        """The bytes for a ticket and the mode used: "text", "image", or "hybrid" (auto
+        mode: text, with only the lines the printer font lacks sent as raster)."""
+        if self.mode == "image":
             from devices.printer.image import render_ticket_image
 
             return render_ticket_image(info, self.paper), "image"
+        if self.mode == "auto":
+            els = ticket_elements(info, self.paper, self.encoding)  # type: ignore[arg-type]
+            if needs_image(els, self.encoding):
+                from devices.printer.image import render_ticket_hybrid
+
+                return render_ticket_hybrid(info, self.paper, self.encoding), "hybrid"
         return render_ticket(info, self.paper, self.encoding), "text"  # type: ignore[arg-type]
 
     def print_ticket(self, info: TicketInfo) -> PrintResult:
@@ -313,13 +317,18 @@ class TicketPrinter:
         return self.print_job(data, mode)
 
     def print_guide(self, guide: GuideInfo) -> PrintResult:
-        if self.mode == "image" or (
-            self.mode == "auto"
-            and needs_image(guide_elements(guide, self.paper, self.encoding), self.encoding)  # type: ignore[arg-type]
-        ):
+        if self.mode == "image":
             from devices.printer.image import render_guide_image
 
             return self.print_job(render_guide_image(guide, self.paper), "image")
+        if self.mode == "auto":
+            els = guide_elements(guide, self.paper, self.encoding)  # type: ignore[arg-type]
+            if needs_image(els, self.encoding):
+                from devices.printer.image import render_guide_hybrid
+
+                return self.print_job(
+                    render_guide_hybrid(guide, self.paper, self.encoding), "hybrid"
+                )
         return self.print_job(render_guide(guide, self.paper, self.encoding), "text")  # type: ignore[arg-type]
 
     def ack_timeout_for(self, n_bytes: int) -> float:
