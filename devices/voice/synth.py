@@ -5,9 +5,11 @@ Output format: RIFF WAV, PCM 16-bit signed, mono, 22,050 Hz (espeak-ng's native 
 Why two backends and a check on every file (measured on Debian 12, pyttsx3 2.99):
 - pyttsx3's ``save_to_file`` sometimes writes an empty 44-byte WAV, and prints
   "Audio saved to …" on stdout;
-- pyttsx3 lower-cases voice ids, and espeak-ng then fails to select ``sit/cmn-Latn-pinyin``
-  without an error, so Chinese comes out read by the English voice. The voice is selected by
-  name and read back before every synthesis;
+- pyttsx3 queues ``setProperty`` and its loop applies (or drops) queued commands late:
+  measured, a phrase came out at the previous phrase's rate or voice. Properties are set on
+  the espeak driver directly, synchronised, and read back (voice and rate) around each phrase;
+- ``espeak-ng -v NAME`` with an unknown NAME picks a nearby voice and exits 0 (Chinese read
+  in English), so the subprocess backend checks the name against ``espeak-ng --voices``;
 - ``espeak-ng -w FILE`` in a subprocess is the reliable fallback.
 A file that fails the check is never handed on: the caller gets ``voice.synth_failed``.
 """
