@@ -193,3 +193,34 @@ events = Table(
 )
 Index("ix_events_hall", events.c.hall_id, events.c.id)
 
+
+# -- web pages (hall.web): staff accounts and their browser sessions -----------------------
+web_accounts = Table(
+    "web_accounts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("display_name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),  # admin | counter
+    Column("counters", JSON, nullable=False),  # counter ids a counter account may act for
+    Column("password_hash", String(255), nullable=False),  # argon2id, never the password
+    Column("active", Integer, nullable=False, default=1),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("hall_id", "username", name="uq_web_accounts_username"),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    # sha256 of the cookie value: a leaked database does not hand out live sessions
+    Column("id", String(64), primary_key=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("account_id", Id, ForeignKey("web_accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+Index("ix_web_sessions_account", web_sessions.c.account_id)
