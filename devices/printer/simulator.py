@@ -118,6 +118,7 @@ class PrinterSimulator:
         self._server: socket.socket | None = None
         self._conn: socket.socket | None = None
         self._pty: tuple[int, int] | None = None
+        self._link: Path | None = None
         self.url = ""
         if self.out_dir is not None:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -315,6 +316,7 @@ class PrinterSimulator:
             with contextlib.suppress(FileNotFoundError):
                 link.unlink()
             link.symlink_to(path)
+            self._link = link
             path = str(link)
         self.url = f"serial://{path}?baudrate={self.baudrate or 115200}"
         self._spawn(self._serve_pty, master)
@@ -364,6 +366,10 @@ class PrinterSimulator:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             self._pty = None
+        if self._link is not None:
+            with contextlib.suppress(OSError):
+                self._link.unlink()  # a stale link would point at someone else's pty
+            self._link = None
 
     def __enter__(self) -> PrinterSimulator:
         return self

@@ -82,3 +82,35 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         device_main(["--test"])  # no URL
     assert device_main(["--url", "tcp://127.0.0.1:1?timeout=0.3", "--test"]) == 1
+
+
+def test_pty_simulator_process_with_a_stable_link(tmp_path: Path) -> None:
+    link = tmp_path / "ttyPRN"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "govhall.cli",
+            "sim",
+            "printer",
+            "--pty",
+            "--link",
+            str(link),
+            "--baudrate",
+            "115200",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(f"printer simulator on serial://{link}")
+        assert device_main(["--url", f"serial://{link}?baudrate=115200", "--test"]) == 0
+        assert "printed" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert not link.exists()  # the simulator removed its link when it stopped
