@@ -305,3 +305,14 @@ def test_printable_keeps_length_and_marks_each_replacement(text: str, encoding: 
     for a, b in zip(nfc, out, strict=True):
         assert b in (a, repl) or (b == " " and a.isspace())
     out.encode(encoding)  # always encodable
+
+
+@settings(max_examples=60, deadline=None)
+@given(materials=st.lists(names, max_size=5), encoding=st.sampled_from(list(ENCODINGS)))
+def test_any_materials_give_a_guide_that_decodes_back(materials: list[str], encoding: str) -> None:
+    guide = GuideInfo("大厅", "社保", "SI", tuple(materials))
+    d = decode(render_guide(guide, "58", encoding), encoding)
+    assert d.notes == []
+    body = "".join("".join(el.text for el in d.elements if isinstance(el, Line)).split())
+    for item in materials:
+        assert expected_block(item, encoding) in body  # each item, in order, nothing lost
