@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from hall.api import models as m
@@ -33,6 +33,10 @@ def ctx_of(request: Request) -> HallContext:
 
 
 Ctx = Annotated[HallContext, Depends(ctx_of)]
+# Ids fit a 63-bit integer on every database; anything else is a 422, not an overflow.
+TicketId = Annotated[int, Path(ge=1, le=2**62)]
+HelpId = Annotated[int, Path(ge=1, le=2**62)]
+CounterId = Annotated[str, Path(max_length=16)]
 
 
 @router.get("/services", summary="Service catalogue with waiting counts")
@@ -62,80 +66,80 @@ def import_tickets(ctx: Ctx, token: KioskOnly,
 
 
 @router.get("/tickets/{ticket_id}", summary="A ticket's state and people ahead")
-def get_ticket(ctx: Ctx, _: Any_, ticket_id: int) -> dict[str, Any]:
+def get_ticket(ctx: Ctx, _: Any_, ticket_id: TicketId) -> dict[str, Any]:
     return tickets.get(ctx, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/evaluation", status_code=201, summary="好差评, once")
-def evaluate(ctx: Ctx, _: Evaluator, ticket_id: int, body: m.EvaluationIn) -> dict[str, Any]:
+def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) -> dict[str, Any]:
     return tickets.evaluate(ctx, ticket_id, body.score, body.comment)
 
 
 @router.post("/tickets/{ticket_id}/requeue", summary="Put a 过号 ticket back in the queue")
 def requeue(ctx: Ctx, _: Annotated[Token, Depends(require("counter", "kiosk", "admin"))],
-            ticket_id: int) -> dict[str, Any]:
+            ticket_id: TicketId) -> dict[str, Any]:
     return tickets.requeue(ctx, ticket_id)
 
 
 @router.get("/counters/{counter_id}", summary="A counter's state, current and parked tickets")
-def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: str) -> dict[str, Any]:
+def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: CounterId) -> dict[str, Any]:
     return counters.get_status(ctx, counter_id)
 
 
 @router.post("/counters/{counter_id}/call-next", summary="Call the next ticket",
              responses={204: {"description": "nobody is waiting"}})
-def call_next(ctx: Ctx, _: Staff, counter_id: str) -> Any:
+def call_next(ctx: Ctx, _: Staff, counter_id: CounterId) -> Any:
     ticket = counters.call_next(ctx, counter_id)
     return Response(status_code=204) if ticket is None else ticket
 
 
 @router.post("/counters/{counter_id}/call", summary="Call a specific ticket")
-def call(ctx: Ctx, _: Staff, counter_id: str, body: m.CallIn) -> dict[str, Any]:
+def call(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.CallIn) -> dict[str, Any]:
     return counters.call_ticket(ctx, counter_id, body.ticket)
 
 
 @router.post("/counters/{counter_id}/recall", summary="Announce the current ticket again")
-def recall(ctx: Ctx, _: Staff, counter_id: str) -> dict[str, Any]:
+def recall(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.recall(ctx, counter_id)
 
 
 @router.post("/counters/{counter_id}/start", summary="The citizen arrived: service starts")
-def start(ctx: Ctx, _: Staff, counter_id: str) -> dict[str, Any]:
+def start(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.start(ctx, counter_id)
 
 
 @router.post("/counters/{counter_id}/finish", summary="Service finished")
-def finish(ctx: Ctx, _: Staff, counter_id: str) -> dict[str, Any]:
+def finish(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.finish(ctx, counter_id)
 
 
 @router.post("/counters/{counter_id}/no-show", summary="过号: the citizen did not come")
-def no_show(ctx: Ctx, _: Staff, counter_id: str) -> dict[str, Any]:
+def no_show(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.no_show(ctx, counter_id)
 
 
 @router.post("/counters/{counter_id}/park", summary="挂起: call back later")
-def park(ctx: Ctx, _: Staff, counter_id: str) -> dict[str, Any]:
+def park(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.park(ctx, counter_id)
 
 
 @router.post("/counters/{counter_id}/transfer", summary="Send the current ticket elsewhere")
-def transfer(ctx: Ctx, _: Staff, counter_id: str, body: m.TransferIn) -> dict[str, Any]:
+def transfer(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.TransferIn) -> dict[str, Any]:
     return counters.transfer(ctx, counter_id, body.service, body.note, body.return_here)
 
 
 @router.post("/counters/{counter_id}/pause", summary="Stop taking calls")
-def pause(ctx: Ctx, _: Staff, counter_id: str, body: m.PauseIn) -> dict[str, Any]:
+def pause(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.PauseIn) -> dict[str, Any]:
     return counters.pause(ctx, counter_id, body.reason)
 
 
 @router.post("/counters/{counter_id}/resume", summary="Take calls again")
-def resume(ctx: Ctx, _: Staff, counter_id: str) -> dict[str, Any]:
+def resume(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.resume(ctx, counter_id)
 
 
 @router.post("/counters/{counter_id}/close", summary="End of shift")
-def close(ctx: Ctx, _: Staff, counter_id: str) -> dict[str, Any]:
+def close(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.close(ctx, counter_id)
 
 
@@ -160,7 +164,7 @@ def open_help(ctx: Ctx, _: StaffOrAdmin) -> list[dict[str, Any]]:
 
 
 @router.post("/help-requests/{help_id}/resolve", summary="Staff took care of it")
-def resolve_help(ctx: Ctx, _: StaffOrAdmin, help_id: int) -> dict[str, Any]:
+def resolve_help(ctx: Ctx, _: StaffOrAdmin, help_id: HelpId) -> dict[str, Any]:
     return hallinfo.resolve_help(ctx, help_id)
 
 

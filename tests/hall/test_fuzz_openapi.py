@@ -1,0 +1,46 @@
+"""Schemathesis generates requests from the OpenAPI schema (valid and invalid bodies,
+paths and queries): none may produce a 5xx, and every refusal is the JSON error shape."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from hall.api.app import create_app
+from tests.hall.conftest import TOKENS, make_config
+
+_db = Path(tempfile.mkdtemp(prefix="govhall-fuzz-")) / "hall.db"
+app = create_app(make_config(), database=f"sqlite:///{_db}")
+schema = schemathesis.openapi.from_asgi("/openapi.json", app).exclude(path="/api/v1/events")
+EXAMPLES = int(os.environ.get("GOVHALL_FUZZ_EXAMPLES", "25"))
+
+
+def token_for(path: str, method: str) -> str:
+    if path.startswith("/api/v1/counters") and method == "POST":
+        return TOKENS["counter"]
+    if path.startswith("/api/v1/tickets/import") or (
+            path.startswith("/api/v1/help-requests") and method == "POST"):
+        return TOKENS["kiosk"]
+    if path.endswith("/heartbeat"):
+        return TOKENS["kiosk"]
+    if path.endswith("/evaluation"):
+        return TOKENS["counter"]
+    return TOKENS["admin"]
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=list(HealthCheck))
+def test_no_server_errors_and_json_errors(case: schemathesis.Case) -> None:
+    headers = {"Authorization": f"Bearer {token_for(case.path, case.method)}"}
+    response = case.call(headers=headers)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"error", "message"} and body["message"], body
