@@ -1,0 +1,357 @@
+"""The lobby board as plain data: a pure reducer of the hall's ``GET /board`` snapshot and
+its events, and the texts a screen shows. No Kivy, no I/O, no clock of its own (``now`` is
+passed in), so every rule is tested without a window.
+
+Rules it keeps:
+- an event at or below ``last_event_id`` is a replay (resume after a reconnect) and is
+  ignored, so nothing is applied twice;
+- a malformed event changes nothing but ``rejected`` (a counter the board can show to a
+  technician); the state before it still holds;
+- names are dropped at the door unless the hall turned on masked names, and even then only
+  the masked form the hall sends is kept;
+- ``connected`` False makes the board say so: a stale screen must not look live.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from govhall.i18n import t
+
+CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
+# A ticket that leaves its counter in one of these stops being the counter's current one.
+_LEAVES_COUNTER = frozenset({"ticket.finished", "ticket.no_show", "ticket.parked",
+                             "ticket.transferred"})
+_TICKET_EVENTS = CALL_EVENTS | _LEAVES_COUNTER | frozenset({
+    "ticket.issued", "ticket.started", "ticket.requeued", "ticket.evaluated"})
+_COUNTER_STATE = {"counter.paused": "paused", "counter.resumed": "open",
+                  "counter.opened": "open", "counter.closed": "closed"}
+COUNTER_STATES = frozenset({"open", "paused", "closed"})
+_NUMBER_RE = re.compile(r"^[A-Z]{0,3}[0-9]{1,6}$")
+# The hall masks names as 张*三 / 张*; anything with more than two visible characters is not
+# a masked name, and the board refuses to show it.
+_MASKED_RE = re.compile(r"^\S\*+\S?$")
+
+
+class BadEvent(ValueError):
+    """An event the board cannot use; the state is left as it was."""
+
+
+@dataclass(frozen=True)
+class Call:
+    ticket_id: int
+    number: str
+    service: str
+    counter: str
+    counter_name: str
+    counter_name_en: str
+    status: str
+    recall_count: int
+    name_masked: str | None
+    event_id: int  # 0 for calls from the snapshot
+    at: float  # epoch seconds when the board learnt of it (for the flash)
+
+
+@dataclass(frozen=True)
+class CounterState:
+    id: str
+    name: str
+    name_en: str
+    state: str  # open, paused, closed
+    reason: str | None
+    services: tuple[str, ...]
+    current: str | None = None  # ticket number at the counter now
+    current_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    code: str
+    name: str
+    name_en: str
+    waiting: int
+
+
+@dataclass(frozen=True)
+class BoardState:
+    hall_name: str
+    hall_name_en: str
+    notice: str
+    timezone: str
+    services: tuple[ServiceState, ...]
+    counters: tuple[CounterState, ...]
+    calls: tuple[Call, ...]  # newest first, at most ``recent + 1``
+    last_event_id: int
+    recent: int = 6
+    show_names: bool = False
+    flash_s: float = 8.0
+    connected: bool = True
+    rejected: int = 0
+    version: int = 0  # bumps on every change, so a screen redraws only when needed
+    extra_notice: str = field(default="")
+
+    def counter(self, counter_id: str) -> CounterState | None:
+        return next((c for c in self.counters if c.id == counter_id), None)
+
+
+# --- reducer ------------------------------------------------------------------------------
+
+def from_snapshot(board: Mapping[str, Any], *, now: float, recent: int = 6,
+                  show_names: bool = False, flash_s: float = 8.0) -> BoardState:
+    """The state from ``GET /board``. Raises ``BadEvent`` if the snapshot is unusable."""
+    try:
+        hall = board["hall"]
+        services = tuple(ServiceState(str(s["code"]), str(s["name"]), str(s.get("name_en") or ""),
+                                      _count(board.get("waiting", {}).get(s["code"], 0)))
+                         for s in board["services"])
+        counters = [CounterState(str(c["id"]), str(c["name"]), str(c.get("name_en") or ""),
+                                 _counter_state(c.get("state")), _reason(c.get("reason")),
+                                 tuple(str(x) for x in c.get("services", ())))
+                    for c in board["counters"]]
+        calls = tuple(_call(tk, 0, now, show_names) for tk in board.get("recent_calls", ()))
+        last = int(board.get("last_event_id") or 0)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise BadEvent(f"unusable board snapshot: {err!r}") from err
+    # Snapshot calls are old news: never flash them.
+    calls = tuple(replace(c, at=now - flash_s - 1) for c in calls)
+    by_id = {c.id: c for c in counters}
+    for call in reversed(calls):  # oldest first, so the newest call at a counter wins
+        c = by_id.get(call.counter)
+        if c is not None and call.status in ("called", "serving"):
+            by_id[call.counter] = replace(c, current=call.number, current_id=call.ticket_id)
+    return BoardState(
+        hall_name=str(hall.get("name") or t("common", "hall_name_fallback", "zh")),
+        hall_name_en=str(hall.get("name_en") or ""), notice=str(hall.get("notice") or ""),
+        timezone=str(hall.get("timezone") or "Asia/Shanghai"), services=services,
+        counters=tuple(by_id[c.id] for c in counters), calls=_trim(calls, recent),
+        last_event_id=last, recent=recent, show_names=show_names, flash_s=flash_s)
+
+
+def apply(state: BoardState, event_id: int, event_type: str, data: Any, *, now: float
+          ) -> BoardState:
+    """The state after one event. Replays are ignored; a malformed event only counts."""
+    if event_id <= state.last_event_id:
+        return state
+    try:
+        new = _apply(state, event_type, data, event_id, now)
+    except (BadEvent, KeyError, TypeError, ValueError, AttributeError):
+        # The id is consumed all the same: resuming must not fetch the bad event again.
+        return replace(state, rejected=state.rejected + 1, last_event_id=event_id,
+                       version=state.version + 1)
+    return replace(new, last_event_id=event_id, version=state.version + 1)
+
+
+def set_connected(state: BoardState, connected: bool) -> BoardState:
+    if state.connected == connected:
+        return state
+    return replace(state, connected=connected, version=state.version + 1)
+
+
+def _apply(state: BoardState, kind: str, data: Any, event_id: int, now: float) -> BoardState:
+    if not isinstance(data, Mapping):
+        raise BadEvent(f"{kind}: data is not an object")
+    if kind in _COUNTER_STATE:
+        cid = data["counter"]
+        if not isinstance(cid, str):
+            raise BadEvent("counter id is not a string")
+        reason = _reason(data.get("reason")) if kind == "counter.paused" else None
+        counters = tuple(replace(c, state=_COUNTER_STATE[kind], reason=reason)
+                         if c.id == cid else c for c in state.counters)
+        return replace(state, counters=counters)
+    if kind not in _TICKET_EVENTS:
+        return state  # help.requested, device.health…: not for the lobby
+    ticket = data["ticket"]
+    if not isinstance(ticket, Mapping):
+        raise BadEvent("ticket is not an object")
+    waiting = _waiting(state, data.get("waiting"))
+    if kind in CALL_EVENTS:
+        call = _call(ticket, event_id, now, state.show_names)
+        calls = (call, *(c for c in state.calls if c.ticket_id != call.ticket_id))
+        counters = tuple(
+            replace(c, current=call.number, current_id=call.ticket_id) if c.id == call.counter
+            else (replace(c, current=None, current_id=None)
+                  if c.current_id == call.ticket_id else c)
+            for c in state.counters)
+        return replace(state, calls=_trim(calls, state.recent), counters=counters,
+                       services=waiting)
+    tid = _ticket_id(ticket)
+    status = str(ticket.get("status") or "")
+    calls = tuple(replace(c, status=status) if c.ticket_id == tid and status else c
+                  for c in state.calls)
+    counters = state.counters
+    if kind in _LEAVES_COUNTER:
+        counters = tuple(replace(c, current=None, current_id=None) if c.current_id == tid else c
+                         for c in counters)
+    return replace(state, calls=calls, counters=counters, services=waiting)
+
+
+def _call(ticket: Mapping[str, Any], event_id: int, now: float, show_names: bool) -> Call:
+    number = ticket["number"]
+    if not isinstance(number, str) or not _NUMBER_RE.match(number):
+        raise BadEvent(f"ticket number {number!r} is not like A012")
+    counter = ticket["counter"]
+    if not isinstance(counter, str) or not counter:
+        raise BadEvent("a call without a counter")
+    name = ticket.get("name_masked")
+    masked = name if (show_names and isinstance(name, str) and _MASKED_RE.match(name)) else None
+    recalls = ticket.get("recall_count") or 0
+    return Call(
+        ticket_id=_ticket_id(ticket), number=number, service=str(ticket.get("service") or ""),
+        counter=counter, counter_name=str(ticket.get("counter_name") or counter),
+        counter_name_en=str(ticket.get("counter_name_en") or ""),
+        status=str(ticket.get("status") or "called"), recall_count=_count(recalls),
+        name_masked=masked, event_id=event_id, at=now)
+
+
+def _ticket_id(ticket: Mapping[str, Any]) -> int:
+    tid = ticket["id"]
+    if isinstance(tid, bool) or not isinstance(tid, int):
+        raise BadEvent(f"ticket id {tid!r} is not an integer")
+    return tid
+
+
+def _count(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise BadEvent(f"{n!r} is not a count")
+    return n
+
+
+def _waiting(state: BoardState, waiting: Any) -> tuple[ServiceState, ...]:
+    """Events carry the full waiting counts; a service missing from them has none waiting."""
+    if waiting is None:
+        return state.services
+    if not isinstance(waiting, Mapping):
+        raise BadEvent("waiting is not an object")
+    counts = {str(k): _count(v) for k, v in waiting.items()}
+    return tuple(replace(s, waiting=counts.get(s.code, 0)) for s in state.services)
+
+
+def _counter_state(value: Any) -> str:
+    return value if value in COUNTER_STATES else "closed"
+
+
+def _reason(value: Any) -> str | None:
+    return str(value)[:40] if value else None
+
+
+def _trim(calls: tuple[Call, ...], recent: int) -> tuple[Call, ...]:
+    return calls[: recent + 1]  # the current call plus the last ``recent``
+
+
+# --- view ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CallRow:
+    number: str
+    counter: str
+    counter_en: str
+    name: str  # masked name or ""
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    name: str
+    name_en: str
+    waiting: str
+
+
+@dataclass(frozen=True)
+class CounterTile:
+    label: str
+    label_en: str
+    detail: str  # current number, or the pause reason
+    state: str  # open, paused, closed
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """Every text and flag the lobby screen shows; the screen only lays them out."""
+
+    hall_name: str
+    hall_name_en: str
+    date: str
+    clock: str
+    headline: str  # 请 A012 号 到 3号窗口
+    headline_en: str
+    headline_name: str
+    flashing: bool
+    recent: tuple[CallRow, ...]
+    services: tuple[ServiceRow, ...]
+    counters: tuple[CounterTile, ...]
+    notice: str
+    status: str  # "" when live; the discreet reconnecting mark otherwise
+    titles: dict[str, str]
+
+
+_WEEKDAYS = "一二三四五六日"
+
+
+def board_view(state: BoardState, now: float) -> BoardView:
+    local = dt.datetime.fromtimestamp(now, ZoneInfo(state.timezone))
+    current = state.calls[0] if state.calls else None
+    if current is not None:
+        headline = t("signage", "call_headline", "zh", number=current.number,
+                     counter=current.counter_name)
+        headline_en = t("signage", "call_headline", "en", number=current.number,
+                        counter=current.counter_name_en or current.counter_name)
+        flashing = now - current.at < state.flash_s
+    else:
+        headline, headline_en = t("signage", "no_call", "zh"), t("signage", "no_call", "en")
+        flashing = False
+    recent = tuple(CallRow(c.number, c.counter_name, c.counter_name_en, c.name_masked or "")
+                   for c in state.calls[1:])
+    services = tuple(ServiceRow(s.name, s.name_en, str(s.waiting)) for s in state.services)
+    tiles = tuple(CounterTile(
+        label=c.name, label_en=c.name_en,
+        detail=(c.current or "") if c.state == "open" else
+        (c.reason or t("signage", f"counter_{c.state}", "zh")),
+        state=c.state) for c in state.counters)
+    notice = " ".join(x for x in (state.notice, state.extra_notice) if x)
+    return BoardView(
+        hall_name=state.hall_name, hall_name_en=state.hall_name_en,
+        date=t("signage", "date", "zh", year=local.year, month=local.month, day=local.day,
+               weekday=_WEEKDAYS[local.weekday()]),
+        clock=local.strftime("%H:%M:%S"), headline=headline, headline_en=headline_en,
+        headline_name=(current.name_masked or "") if current else "", flashing=flashing,
+        recent=recent, services=services, counters=tiles, notice=notice,
+        status="" if state.connected else t("signage", "reconnecting", "zh"),
+        titles={key: t("signage", key, "zh") + " " + t("signage", key, "en")
+                for key in ("title_recent", "title_waiting", "title_counters")})
+
+
+@dataclass(frozen=True)
+class CounterView:
+    """The small screen over one counter."""
+
+    name: str
+    name_en: str
+    number: str
+    line: str
+    line_en: str
+    state: str
+    flashing: bool
+    status: str
+
+
+def counter_view(state: BoardState, counter_id: str, now: float) -> CounterView:
+    c = state.counter(counter_id)
+    status = "" if state.connected else t("signage", "reconnecting", "zh")
+    if c is None:
+        return CounterView(counter_id, "", "", t("signage", "counter_unknown", "zh"), "",
+                           "closed", False, status)
+    if c.state != "open":
+        key = f"counter_{c.state}"
+        return CounterView(c.name, c.name_en, "", c.reason or t("signage", key, "zh"),
+                           t("signage", key, "en"), c.state, False, status)
+    if c.current is None:
+        return CounterView(c.name, c.name_en, "", t("signage", "counter_idle", "zh"),
+                           t("signage", "counter_idle", "en"), "open", False, status)
+    call = next((x for x in state.calls if x.ticket_id == c.current_id), None)
+    flashing = call is not None and now - call.at < state.flash_s
+    return CounterView(c.name, c.name_en, c.current, t("signage", "counter_serving", "zh"),
+                       t("signage", "counter_serving", "en"), "open", flashing, status)

@@ -1,0 +1,181 @@
+"""The board view-model without a window: snapshot + events → state → texts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from signage.board_state import (
+    BadEvent,
+    BoardState,
+    apply,
+    board_view,
+    counter_view,
+    from_snapshot,
+    set_connected,
+)
+
+NOW = 1_780_000_000.0  # 2026-05-29 04:26 (Friday) in Asia/Shanghai
+
+
+def snapshot(**over: Any) -> dict[str, Any]:
+    board = {
+        "hall": {"name": "西城区政务服务中心", "name_en": "Xicheng", "notice": "请保管好小票",
+                 "timezone": "Asia/Shanghai"},
+        "recent_calls": [
+            {"id": 2, "number": "A002", "service": "A", "priority": "normal",
+             "status": "called", "counter": "3", "counter_name": "3号窗口",
+             "counter_name_en": "", "name_masked": "张*三", "recall_count": 0,
+             "called_at": "2026-05-28T09:01:00+08:00"},
+            {"id": 1, "number": "A001", "service": "A", "priority": "normal",
+             "status": "done", "counter": "3", "counter_name": "3号窗口",
+             "counter_name_en": "", "name_masked": None, "recall_count": 0,
+             "called_at": "2026-05-28T09:00:00+08:00"},
+        ],
+        "waiting": {"A": 5, "B": 0},
+        "services": [{"code": "A", "name": "社保业务", "name_en": "Social Security", "prefix": "A"},
+                     {"code": "B", "name": "医保业务", "name_en": "Medical", "prefix": "B"}],
+        "counters": [
+            {"id": "3", "name": "3号窗口", "name_en": "", "state": "open", "reason": None,
+             "services": ["A"]},
+            {"id": "5", "name": "5号窗口", "name_en": "", "state": "closed", "reason": None,
+             "services": ["A", "B"]},
+        ],
+        "last_event_id": 10,
+    }
+    board.update(over)
+    return board
+
+
+def called(tid: int, number: str, counter: str, *, kind: str = "called",
+           waiting: dict[str, int] | None = None, name: str | None = None) -> dict[str, Any]:
+    return {"ticket": {"id": tid, "number": number, "service": number[0], "priority": "normal",
+                       "status": "called", "counter": counter, "counter_name": f"{counter}号窗口",
+                       "counter_name_en": f"Counter {counter}", "name_masked": name,
+                       "recall_count": 1 if kind == "recalled" else 0},
+            "waiting": waiting if waiting is not None else {"A": 4, "B": 1}}
+
+
+@pytest.fixture
+def state() -> BoardState:
+    return from_snapshot(snapshot(), now=NOW, recent=3)
+
+
+def test_kivy_is_not_imported() -> None:
+    assert "kivy" not in sys.modules  # the view-model must run without a window
+
+
+def test_snapshot_gives_current_call_counters_and_waiting(state: BoardState) -> None:
+    assert [c.number for c in state.calls] == ["A002", "A001"]
+    assert state.counter("3").current == "A002"  # A001 is done, A002 still at the counter
+    assert state.counter("5").state == "closed"
+    assert {s.code: s.waiting for s in state.services} == {"A": 5, "B": 0}
+    view = board_view(state, NOW)
+    assert view.headline == "请 A002 号 到 3号窗口"
+    assert not view.flashing  # snapshot calls are old news
+    assert view.status == ""
+    assert view.date == "2026年5月29日 星期五"
+
+
+def test_names_never_shown_unless_the_hall_turns_masked_names_on(state: BoardState) -> None:
+    assert all(c.name_masked is None for c in state.calls)
+    masked = from_snapshot(snapshot(), now=NOW, show_names=True)
+    assert masked.calls[0].name_masked == "张*三"
+    # A full name sent by mistake is refused even when masked names are on.
+    s = apply(masked, 11, "ticket.called", called(9, "A009", "3", name="张三丰"), now=NOW)
+    assert s.calls[0].name_masked is None
+    assert "张三丰" not in repr(board_view(s, NOW))
+
+
+def test_new_call_flashes_then_stops(state: BoardState) -> None:
+    s = apply(state, 11, "ticket.called", called(3, "B001", "5"), now=NOW)
+    view = board_view(s, NOW + 1)
+    assert view.headline == "请 B001 号 到 5号窗口"
+    assert view.headline_en == "Number B001, please go to Counter 5"
+    assert view.flashing
+    assert not board_view(s, NOW + s.flash_s + 0.1).flashing
+    assert [r.number for r in view.recent] == ["A002", "A001"]
+    assert {x.code: x.waiting for x in s.services} == {"A": 4, "B": 1}
+    assert s.counter("5").current == "B001"
+
+
+def test_recent_list_is_bounded_and_a_recall_moves_to_top(state: BoardState) -> None:
+    s = state
+    for i, n in enumerate(["A003", "A004", "A005", "A006"], start=11):
+        s = apply(s, i, "ticket.called", called(i, n, "3"), now=NOW)
+    assert [c.number for c in s.calls] == ["A006", "A005", "A004", "A003"]  # current + 3
+    s = apply(s, 20, "ticket.recalled", called(12, "A004", "3", kind="recalled"), now=NOW + 5)
+    assert [c.number for c in s.calls] == ["A004", "A006", "A005", "A003"]
+    assert len({c.ticket_id for c in s.calls}) == len(s.calls)  # never listed twice
+
+
+def test_replayed_events_are_ignored(state: BoardState) -> None:
+    s = apply(state, 11, "ticket.called", called(3, "B001", "5"), now=NOW)
+    again = apply(s, 11, "ticket.called", called(3, "B001", "5"), now=NOW + 1)
+    older = apply(s, 4, "counter.paused", {"counter": "3", "reason": "x"}, now=NOW)
+    assert again is s and older is s
+
+
+def test_counter_pause_resume_and_ticket_leaving(state: BoardState) -> None:
+    s = apply(state, 11, "counter.paused", {"counter": "3", "reason": "午休"}, now=NOW)
+    tile = next(x for x in board_view(s, NOW).counters if x.label == "3号窗口")
+    assert (tile.state, tile.detail) == ("paused", "午休")
+    assert counter_view(s, "3", NOW).line == "午休"
+    s = apply(s, 12, "counter.resumed", {"counter": "3"}, now=NOW)
+    assert s.counter("3").state == "open"
+    finished = {"ticket": {**called(2, "A002", "3")["ticket"], "status": "done"},
+                "waiting": {"A": 3}}
+    s = apply(s, 13, "ticket.finished", finished, now=NOW)
+    assert s.counter("3").current is None
+    assert s.calls[0].status == "done"
+    assert {x.code: x.waiting for x in s.services} == {"A": 3, "B": 0}
+    assert counter_view(s, "3", NOW).line == "空闲，请稍候"
+
+
+@pytest.mark.parametrize("kind,data", [
+    ("ticket.called", None),
+    ("ticket.called", {"ticket": "A001"}),
+    ("ticket.called", {"ticket": {"id": "x", "number": "A001", "counter": "3"}}),
+    ("ticket.called", {"ticket": {"id": 5, "number": "<script>", "counter": "3"}}),
+    ("ticket.called", {"ticket": {"id": 5, "number": "A005", "counter": None}}),
+    ("ticket.called", {**called(5, "A005", "3"), "waiting": {"A": -1}}),
+    ("ticket.finished", {"ticket": {"number": "A005"}}),
+    ("counter.paused", {"reason": "x"}),
+    ("ticket.issued", {"raw": "not json"}),
+])
+def test_malformed_event_changes_nothing_but_the_reject_count(
+        state: BoardState, kind: str, data: Any) -> None:
+    s = apply(state, 11, kind, data, now=NOW)
+    assert s.rejected == 1
+    assert s.last_event_id == 11  # consumed: a resume will not fetch it again
+    assert (s.calls, s.counters, s.services) == (state.calls, state.counters, state.services)
+    # …and the board keeps working afterwards.
+    s = apply(s, 12, "ticket.called", called(6, "A006", "3"), now=NOW)
+    assert s.calls[0].number == "A006" and s.rejected == 1
+
+
+def test_unrelated_events_are_ignored_but_consumed(state: BoardState) -> None:
+    s = apply(state, 11, "help.requested", {"kiosk": "K1"}, now=NOW)
+    assert s.rejected == 0 and s.last_event_id == 11 and s.calls == state.calls
+
+
+def test_disconnected_board_says_so(state: BoardState) -> None:
+    s = set_connected(state, False)
+    assert board_view(s, NOW).status == "连接中断，正在重新连接…"
+    assert counter_view(s, "3", NOW).status
+    assert set_connected(set_connected(s, True), True).connected
+
+
+def test_unusable_snapshot_raises() -> None:
+    with pytest.raises(BadEvent):
+        from_snapshot({"hall": {}}, now=NOW)
+
+
+def test_empty_hall_welcomes() -> None:
+    s = from_snapshot(snapshot(recent_calls=[]), now=NOW)
+    view = board_view(s, NOW)
+    assert view.headline == "欢迎光临，请取号等候" and view.recent == ()
+    assert counter_view(s, "5", NOW).line == "未开放"
+    assert counter_view(s, "99", NOW).line == "未配置的窗口"
