@@ -1,0 +1,1 @@
+"""Pure kiosk flow: state machine, offline journal, effects (no Kivy, no I/O but the journal)."""

@@ -1,0 +1,395 @@
+"""The kiosk flow without a window, a device or a network: every transition, and what must
+still hold after it (nothing personal kept, no ticket unseen)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kiosk.flows.flow import KioskFlow, mask_typed_id
+from kiosk.flows.model import (
+    CancelCard,
+    CaptureFace,
+    CardData,
+    CheckIn,
+    Heartbeat,
+    HelpRequest,
+    IssueOffline,
+    IssueTicket,
+    LoadServices,
+    PollDevices,
+    PrintGuide,
+    PrintTicket,
+    QueryTicket,
+    ReadCard,
+    Say,
+    Screen,
+    UploadJournal,
+)
+from tests.kiosk.conftest import FakeClock, make_settings, sample_tiles
+
+YOUNG = CardData("110105198503171231", "张小三", "张*三", b"P" * 1024)
+ELDER = CardData("11010519500101003X", "李老", "李*", b"P" * 1024)
+
+
+def kinds(effects: list) -> list[type]:
+    return [type(e) for e in effects]
+
+
+def said(effects: list) -> str:
+    return " ".join(e.text for e in effects if isinstance(e, Say))
+
+
+def issued(flow: KioskFlow, number: str = "G001", **extra: object) -> list:
+    ticket = {"id": 7, "number": number, "service": "G", "issued_at": "2025-05-06T10:00:00+08:00",
+              "waiting_ahead": 2, "estimated_wait_s": 600, "priority": "normal", **extra}
+    return flow.on_issued(flow.token, ticket)
+
+
+def test_service_without_id_issues_at_once_then_shows_and_prints(flow: KioskFlow) -> None:
+    effects = flow.tap_service("G")
+    assert flow.view.screen is Screen.ISSUING
+    (issue,) = [e for e in effects if isinstance(e, IssueTicket)]
+    assert issue.service == "G" and issue.id_number is None and issue.idempotency_key
+    effects = issued(flow)
+    # shown before it is printed: a ticket the hall holds is never unseen
+    assert flow.view.screen is Screen.TICKET and flow.view.ticket.printing
+    (job,) = [e for e in effects if isinstance(e, PrintTicket)]
+    assert job.ticket.number == "G001" and job.service_name == "企业开办"
+    assert job.ticket.qr_payload == "GH1|xc|7|G001"
+    effects = flow.on_printed(flow.token)
+    assert not flow.view.ticket.printing and not flow.view.ticket.print_failed
+    text = said(effects)
+    assert "G 零 零 一" in text and "前面还有 2 人" in text and "10 分钟" in text
+
+
+def test_id_service_reads_card_and_sends_the_number_only_to_the_hall(flow: KioskFlow) -> None:
+    effects = flow.tap_service("A")
+    assert flow.view.screen is Screen.ID_CARD and ReadCard in kinds(effects)
+    assert "请将身份证放在感应区" in said(effects)
+    effects = flow.on_card(flow.token, YOUNG)
+    (issue,) = [e for e in effects if isinstance(e, IssueTicket)]
+    assert issue.id_number == YOUNG.id_number and issue.name == "张小三"
+    assert "110105198503171231" not in repr(issue) and "110105198503171231" not in repr(YOUNG)
+    assert flow.view.greeting == "张*三，您好"
+    assert not flow.view.elderly
+
+
+def test_elderly_card_switches_elderly_mode_for_that_citizen_only(flow: KioskFlow) -> None:
+    flow.tap_service("A")
+    flow.on_card(flow.token, ELDER)
+    assert flow.view.elderly
+    issued(flow, "A001")
+    flow.home()
+    assert not flow.view.elderly and flow.view.greeting == ""
+    # the button keeps it on across citizens
+    flow.toggle_elderly()
+    flow.home()
+    assert flow.view.elderly
+
+
+def test_missing_reader_goes_to_keypad_and_bad_number_keeps_digits(flow: KioskFlow) -> None:
+    flow.tap_service("A")
+    effects = flow.on_card_failed(flow.token, "idcard.no_reader")
+    assert flow.view.screen is Screen.KEYPAD and flow.view.keypad_mode == "id"
+    assert "手动输入" in said(effects) and flow.view.message_error
+    assert flow.parts["reader"] == "offline"
+    for ch in "110105198503171232":  # wrong check digit
+        flow.key(ch)
+    effects = flow.key_ok()
+    assert flow.view.screen is Screen.KEYPAD and "有误" in said(effects)
+    assert flow.view.keypad_text == "110105 ******** 1232"  # birth date never shown
+    flow.key_delete()
+    flow.key("1")
+    effects = flow.key_ok()
+    (issue,) = [e for e in effects if isinstance(e, IssueTicket)]
+    assert issue.id_number == "110105198503171231"
+    # next time the reader is known missing: straight to the keypad
+    flow.home()
+    flow.tap_service("A")
+    assert flow.view.screen is Screen.KEYPAD
+
+
+def test_manual_entry_button_cancels_the_read(flow: KioskFlow) -> None:
+    flow.tap_service("B")
+    effects = flow.manual_entry()
+    assert CancelCard in kinds(effects) and flow.view.screen is Screen.KEYPAD
+
+
+def test_read_failure_retries_and_a_stale_result_is_ignored(flow: KioskFlow) -> None:
+    flow.tap_service("A")
+    effects = flow.on_card_failed(flow.token, "idcard.read_failed")
+    assert ReadCard in kinds(effects) and flow.view.screen is Screen.ID_CARD
+    old = flow.token
+    effects = flow.home()
+    assert CancelCard(old) in effects
+    # the card read that finishes after the citizen left must not resurrect the session
+    assert flow.on_card(old, YOUNG) == []
+    assert flow.view.screen is Screen.HOME and flow.view.greeting == ""
+
+
+def test_face_service_checks_face_then_issues(flow: KioskFlow) -> None:
+    flow.tap_service("D")
+    effects = flow.on_card(flow.token, YOUNG)
+    assert flow.view.screen is Screen.FACE
+    (cap,) = [e for e in effects if isinstance(e, CaptureFace)]
+    assert cap.photo_wlt == YOUNG.photo_wlt
+    effects = flow.on_face(flow.token, "match")
+    assert IssueTicket in kinds(effects)
+
+
+def test_face_no_match_retries_once_then_calls_staff(flow: KioskFlow) -> None:
+    flow.tap_service("F")
+    flow.on_card(flow.token, YOUNG)
+    effects = flow.on_face(flow.token, "no_match")
+    assert CaptureFace in kinds(effects) and flow.view.screen is Screen.FACE
+    effects = flow.on_face(flow.token, "no_match")
+    assert HelpRequest in kinds(effects) and IssueTicket not in kinds(effects)
+    assert flow.view.screen is Screen.MESSAGE and "工作人员" in flow.view.message
+
+
+def test_face_uncertain_never_issues(flow: KioskFlow) -> None:
+    flow.tap_service("D")
+    flow.on_card(flow.token, YOUNG)
+    effects = flow.on_face(flow.token, "uncertain")
+    assert IssueTicket not in kinds(effects) and HelpRequest in kinds(effects)
+
+
+def test_camera_missing_refuses_face_service_clearly(flow: KioskFlow) -> None:
+    flow.parts["camera"] = "offline"
+    flow.tap_service("D")
+    effects = flow.on_card(flow.token, YOUNG)
+    assert flow.view.screen is Screen.MESSAGE and "摄像头不可用" in said(effects)
+    assert IssueTicket not in kinds(effects)
+
+
+def test_camera_missing_is_skipped_where_config_allows(clock: FakeClock) -> None:
+    f = KioskFlow(make_settings(face_fallback="skip"), "h", "h", sample_tiles(), clock=clock)
+    f.parts["camera"] = "absent"
+    f.tap_service("D")
+    effects = f.on_card(f.token, YOUNG)
+    assert IssueTicket in kinds(effects) and "跳过" in said(effects)
+
+
+def test_typed_number_cannot_pass_a_face_check(flow: KioskFlow) -> None:
+    flow.tap_service("D")
+    flow.manual_entry()
+    for ch in "110105198503171231":
+        flow.key(ch)
+    effects = flow.key_ok()
+    assert flow.view.screen is Screen.MESSAGE and IssueTicket not in kinds(effects)
+
+
+def test_refusal_is_said_and_nothing_is_shown_as_issued(flow: KioskFlow) -> None:
+    flow.tap_service("A")
+    flow.on_card(flow.token, YOUNG)
+    effects = flow.on_refused(flow.token, "daily_limit", "limit")
+    assert flow.view.screen is Screen.MESSAGE and flow.view.ticket is None
+    assert "已取过" in said(effects)
+    flow.on_refused(flow.token, "weird_code")
+    assert "服务台" in flow.view.message
+
+
+def test_printer_fault_keeps_ticket_on_screen_with_qr_and_alerts_hall(flow: KioskFlow) -> None:
+    flow.tap_service("G")
+    issued(flow)
+    effects = flow.on_print_failed(flow.token, "printer.paper_end")
+    assert flow.view.screen is Screen.TICKET
+    tk = flow.view.ticket
+    assert tk.print_failed and tk.number == "G001" and tk.qr_payload
+    (hb,) = [e for e in effects if isinstance(e, Heartbeat)]
+    assert hb.parts["printer"] == "error"
+    assert "打印机故障" in said(effects) and "G 零 零 一" in said(effects)
+
+
+def test_hall_down_issues_offline_and_uploads_when_back(flow: KioskFlow) -> None:
+    flow.tap_service("G")
+    effects = flow.on_hall_unavailable(flow.token)
+    (off,) = [e for e in effects if isinstance(e, IssueOffline)]
+    assert off.service == "G" and off.prefix == "G" and flow.view.offline
+    assert "离线" in said(effects)
+    now = dt.datetime(2025, 5, 6, 10, 0, tzinfo=dt.UTC)
+    effects = flow.on_issued(flow.token, {"number": "K1-G001", "service": "G", "issued_at": now},
+                             offline=True)
+    tk = flow.view.ticket
+    assert tk.offline and tk.waiting_ahead is None and tk.estimated_wait_s is None
+    assert flow.view.pending_uploads == 1
+    effects = flow.on_printed(flow.token)
+    assert "暂无法估算" in said(effects)  # no invented estimate
+    # the next citizen goes straight to the journal, without waiting for a timeout
+    flow.home()
+    effects = flow.tap_service("J")
+    assert IssueOffline in kinds(effects)
+    effects = flow.on_heartbeat(True)
+    assert UploadJournal in kinds(effects) and LoadServices in kinds(effects)
+    assert not flow.view.offline
+    flow.on_uploaded(0)
+    assert flow.view.pending_uploads == 0
+
+
+def test_idle_warning_then_timeout_clears_personal_data(flow: KioskFlow, clock: FakeClock) -> None:
+    flow.tap_service("A")
+    flow.on_card_failed(flow.token, "idcard.no_reader")
+    for ch in "1101051985":
+        flow.key(ch)
+    clock.advance(49)
+    assert not flow.view.idle_warning
+    flow.tick()
+    clock.advance(1)
+    effects = flow.tick()
+    assert flow.view.idle_warning and "10 秒后" in said(effects)
+    flow.still_here()
+    assert not flow.view.idle_warning
+    clock.advance(61)
+    effects = flow.tick()
+    assert flow.view.screen is Screen.HOME and "信息已清除" in said(effects)
+    assert flow.view.keypad_text == "" and flow._keys == "" and flow._card is None
+
+
+def test_issuing_is_never_timed_out(flow: KioskFlow, clock: FakeClock) -> None:
+    flow.tap_service("G")
+    clock.advance(600)
+    flow.tick()
+    assert flow.view.screen is Screen.ISSUING
+    assert flow.back() == [] and flow.view.screen is Screen.ISSUING
+    issued(flow)
+    assert flow.view.screen is Screen.TICKET
+
+
+def test_ticket_screen_returns_home_and_home_to_attract(flow: KioskFlow, clock: FakeClock) -> None:
+    flow.tap_service("G")
+    issued(flow)
+    clock.advance(31)
+    flow.tick()
+    assert flow.view.screen is Screen.HOME and flow.view.ticket is None
+    clock.advance(121)
+    flow.tick()
+    assert flow.view.screen is Screen.ATTRACT
+
+
+def test_heartbeat_every_few_seconds_and_on_change(flow: KioskFlow, clock: FakeClock) -> None:
+    effects = flow.tick()
+    assert PollDevices in kinds(effects) and Heartbeat in kinds(effects)
+    clock.advance(1)
+    assert Heartbeat not in kinds(flow.tick())
+    effects = flow.on_devices({"printer": "error"})
+    (hb,) = [e for e in effects if isinstance(e, Heartbeat)]
+    assert hb.parts["printer"] == "error"
+    assert flow.on_devices({"printer": "error"}) == []  # unchanged: no extra beat
+    clock.advance(5)
+    assert Heartbeat in kinds(flow.tick())
+    assert flow.on_heartbeat(False) == [] and flow.view.offline
+
+
+def test_services_failure_hides_stale_waiting_counts(flow: KioskFlow) -> None:
+    flow.on_services_failed()
+    assert all(t.waiting is None for t in flow.view.tiles) and flow.view.offline
+
+
+def test_corner_gesture_and_pin_open_maintenance(flow: KioskFlow, clock: FakeClock) -> None:
+    for _ in range(4):
+        assert flow.corner_tap() == []
+    flow.corner_tap()
+    assert flow.view.screen is Screen.KEYPAD and flow.view.keypad_mode == "pin"
+    for ch in "2468":
+        flow.key(ch)
+    assert flow.view.keypad_text == "●●●●"
+    effects = flow.key_ok()
+    assert flow.view.screen is Screen.MAINTENANCE and PollDevices in kinds(effects)
+    effects = flow.maintenance_action("test_print")
+    assert PrintTicket in kinds(effects)
+
+
+def test_three_wrong_pins_go_home(flow: KioskFlow) -> None:
+    for _ in range(5):
+        flow.corner_tap()
+    for _ in range(3):
+        flow.key("1")
+        flow.key("1")
+        flow.key("1")
+        flow.key("1")
+        flow.key_ok()
+    assert flow.view.screen is Screen.HOME
+
+
+def test_slow_corner_taps_do_not_open(flow: KioskFlow, clock: FakeClock) -> None:
+    for _ in range(6):
+        flow.corner_tap()
+        clock.advance(1.5)
+    assert flow.view.screen is Screen.HOME
+
+
+def test_checkin_reads_card_then_checks_in(flow: KioskFlow) -> None:
+    flow.tap_checkin()
+    assert flow.view.screen is Screen.ID_CARD
+    effects = flow.on_card(flow.token, YOUNG)
+    (ci,) = [e for e in effects if isinstance(e, CheckIn)]
+    assert ci.id_number == YOUNG.id_number
+    flow.on_refused(flow.token, "no_appointment")
+    assert "未查询到" in flow.view.message
+
+
+def test_checkin_offline_is_refused_clearly(flow: KioskFlow) -> None:
+    flow.offline = True
+    flow.tap_checkin()
+    flow.on_card(flow.token, YOUNG)
+    assert flow.view.screen is Screen.MESSAGE and "离线" in flow.view.message
+
+
+def test_queue_status(flow: KioskFlow) -> None:
+    flow.tap_status()
+    for ch in "17":
+        flow.key(ch)
+    (q,) = [e for e in flow.key_ok() if isinstance(e, QueryTicket)]
+    assert q.ticket_id == 17
+    flow.on_ticket_status(flow.token, {"number": "A003", "status": "waiting", "waiting_ahead": 4})
+    assert flow.view.status_lines == ("号码 A003", "等候中", "前面还有 4 人")
+    flow.back()
+    flow.tap_status()
+    flow.key("9")
+    flow.key_ok()
+    flow.on_status_failed(flow.token, "not_found")
+    assert flow.view.screen is Screen.KEYPAD and "未找到" in flow.view.message
+
+
+def test_guide_shows_and_prints_materials(flow: KioskFlow) -> None:
+    flow.tap_guide()
+    effects = flow.tap_guide_service("A")
+    assert flow.view.guide.code == "A" and "社会保障卡" in said(effects)
+    (pg,) = [e for e in flow.print_guide() if isinstance(e, PrintGuide)]
+    assert pg.service.code == "A"
+    flow.on_guide_printed(flow.token, True)
+    assert "已打印" in flow.view.message
+    flow.back()
+    assert flow.view.screen is Screen.GUIDE_LIST
+
+
+def test_help_request(flow: KioskFlow) -> None:
+    effects = flow.tap_help()
+    assert HelpRequest in kinds(effects)
+    flow.on_help_sent(flow.token, True)
+    assert "已通知" in flow.view.message
+    flow.tap_help()
+    flow.on_help_sent(flow.token, False)
+    assert "服务台" in flow.view.message and flow.view.message_error
+
+
+def test_language_switch_changes_screen_and_voice(flow: KioskFlow) -> None:
+    effects = flow.toggle_language()
+    assert flow.view.title == "Please choose a service" and "English" in said(effects)
+    effects = flow.tap_service("A")
+    assert "Please place your ID card" in said(effects) and all(
+        e.lang == "en" for e in effects if isinstance(e, Say))
+
+
+def test_closed_service_is_refused(flow: KioskFlow) -> None:
+    from dataclasses import replace
+
+    flow.tiles = tuple(replace(t, open=False) if t.code == "J" else t for t in flow.tiles)
+    effects = flow.tap_service("J")
+    assert IssueTicket not in kinds(effects) and flow.view.screen is Screen.MESSAGE
+
+
+def test_mask_typed_id_hides_birth_date() -> None:
+    assert mask_typed_id("110105198503171231") == "110105 ******** 1231"
+    assert mask_typed_id("11010519") == "110105 **"
+    assert mask_typed_id("") == ""
