@@ -22,6 +22,7 @@ from hall.services import retention
 from hall.services.core import Clock, HallContext, utc_now
 from hall.storage import migrate
 from hall.storage.engine import make_engine
+from hall.web import mount as mount_web
 
 log = logging.getLogger("hall")
 
@@ -95,6 +96,7 @@ def create_app(config: HallConfig, *, database: str | None = None, clock: Clock 
     app.include_router(routes.router)
     app.include_router(sse.router)
     app.include_router(metrics.router)
+    mount_web(app, ctx)  # staff and citizen pages (hall/web)
 
     @app.get("/healthz", summary="Liveness and database check")
     def healthz() -> dict[str, Any]:

@@ -1,0 +1,24 @@
+"use strict";
+// The password goes in a JSON body (never in the URL); the server answers with the
+// session cookie. "next" is only ever a path on this server.
+document.getElementById("login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const out = document.getElementById("login-error");
+  out.replaceChildren();
+  try {
+    const me = await GH.api("POST", "/web/api/login", {
+      username: document.getElementById("username").value.trim(),
+      password: document.getElementById("password").value,
+    });
+    let next = GH.param("next") || "";
+    if (!/^\/(web|t)\/[\w\/\-?=&.]*$/.test(next)) {
+      next = me.role === "admin" ? "/web/dashboard" : "/web/counter";
+    }
+    location.href = next;
+  } catch (err) {
+    const key = err.status === 429 ? "login_locked" : err.status === 401 ? "login_failed" : null;
+    out.replaceChildren(key ? GH.bi(key) : GH.biText(err.message, ""));
+    document.getElementById("password").value = "";
+    document.getElementById("password").focus();
+  }
+});
