@@ -1,0 +1,461 @@
+"""Runs the flow's effects against the hall and the devices (no Kivy here either).
+
+``Runtime.execute(effect)`` does the blocking work and returns a continuation — a function
+that feeds the result to the flow — or None. The app runs ``execute`` on worker threads and
+the continuation on the UI thread (``Clock.schedule_once``); ``SyncRunner`` runs both
+in-line for tests and the benchmark, so both paths share every line that talks to a device.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devices.open import Opened, open_camera, open_idcard, open_player, open_printer
+from govhall.i18n import t
+from hall.client import HallApiError, HallClient, HallUnavailable
+from kiosk.flows.flow import KioskFlow
+from kiosk.flows.journal import OfflineJournal
+from kiosk.flows.model import (
+    CancelCard,
+    CancelFace,
+    CaptureFace,
+    CardData,
+    CheckIn,
+    Effect,
+    Heartbeat,
+    HelpRequest,
+    IssueOffline,
+    IssueTicket,
+    LoadServices,
+    PollDevices,
+    PrintGuide,
+    PrintTicket,
+    QueryTicket,
+    Quit,
+    ReadCard,
+    Say,
+    StopVoice,
+    TestReader,
+    UploadJournal,
+)
+from kiosk.settings import DeviceSettings, KioskSettings
+
+log = logging.getLogger(__name__)
+
+Continuation = Callable[[KioskFlow], list[Effect]]
+FACE_FRAMES = 5  # live frames gathered per attempt; the checker compares the best 3
+FACE_GATHER_S = 4.0
+
+
+@dataclass
+class DeviceSet:
+    """The kiosk's devices, each ``None`` when not fitted (a state the citizen is told)."""
+
+    reader: Opened = field(default_factory=lambda: Opened(None))
+    printer: Opened = field(default_factory=lambda: Opened(None))
+    camera: Opened = field(default_factory=lambda: Opened(None))
+    player: Opened = field(default_factory=lambda: Opened(None))
+
+    @classmethod
+    def open(cls, cfg: DeviceSettings, out_dir: Path | None = None) -> DeviceSet:
+        return cls(reader=open_idcard(cfg.idcard, cfg.card_photo),
+                   printer=open_printer(cfg.printer, out_dir),
+                   camera=open_camera(cfg.camera), player=open_player(cfg.voice))
+
+    def close(self) -> None:
+        for part in (self.camera, self.reader, self.printer, self.player):
+            try:
+                part.close()
+            except Exception:  # closing is best effort at shutdown
+                log.exception("closing a device failed")
+
+
+def printer_part(status: Any) -> str:
+    from devices.printer.codec import WARNING_STATES, PrinterStatus
+
+    if status is PrinterStatus.NOT_THERE:
+        return "offline"
+    if status in WARNING_STATES:
+        return "warning"
+    return "ok" if status.is_printable() else "error"
+
+
+def card_data(card: Any) -> CardData:
+    return CardData(id_number=card.id_number, name=card.name or card.name_en,
+                    name_masked=card.masked_name, photo_wlt=bytes(card.photo_wlt))
+
+
+class Runtime:
+    def __init__(self, settings: KioskSettings, hall: HallClient, journal: OfflineJournal,
+                 devices: DeviceSet, *, hall_name: str, hall_name_en: str, tz: Any,
+                 voice_cache: Path | None = None, on_quit: Callable[[bool], None] | None = None,
+                 load_face_models: bool = True) -> None:
+        self.settings = settings
+        self.hall = hall
+        self.journal = journal
+        self.devices = devices
+        self.hall_name, self.hall_name_en = hall_name, hall_name_en
+        self.tz = tz
+        self.voice_cache = voice_cache
+        self.on_quit = on_quit
+        self._cancels: dict[int, threading.Event] = {}
+        self._face_cancels: dict[int, threading.Event] = {}
+        self._voices: dict[str, Any] = {}
+        self._voice_lock = threading.Lock()
+        self._reading = threading.Event()
+        self._checker: Any = None
+        self._checker_error: str | None = None
+        self._checker_ready = threading.Event()
+        self.spoken: collections.deque[str] = collections.deque(maxlen=200)
+        if load_face_models and devices.camera.driver is not None:
+            threading.Thread(target=self._load_checker, name="face-models", daemon=True).start()
+        else:
+            self._checker_ready.set()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.tz)
+
+    def _load_checker(self) -> None:
+        try:
+            from devices.camera.face import FaceChecker
+
+            self._checker = FaceChecker()
+        except Exception as err:  # NoAvx, ModelMissing, dlib import: face check unavailable
+            self._checker_error = getattr(err, "code", type(err).__name__)
+            log.warning("face check unavailable: %s", err)
+        finally:
+            self._checker_ready.set()
+
+    def _cancel_event(self, table: dict[int, threading.Event], token: int) -> threading.Event:
+        ev = table.get(token)
+        if ev is None:
+            ev = table[token] = threading.Event()
+            for old in [k for k in table if k < token - 5]:
+                del table[old]
+        return ev
+
+    def voice(self, elderly: bool) -> Any:
+        if self.devices.player.driver is None:
+            return None
+        profile = "elderly" if elderly else "normal"
+        with self._voice_lock:
+            v = self._voices.get(profile)
+            if v is None:
+                from devices.voice.voice import Voice
+
+                v = self._voices[profile] = Voice(profile, self.settings.lang,
+                                                  cache_dir=self.voice_cache,
+                                                  player=self.devices.player.driver)
+            for other, o in self._voices.items():
+                if other != profile:
+                    o.stop()  # one speaker: the other profile's prompt is outdated
+        return v
+
+    # -- effects -----------------------------------------------------------------------------
+    def execute(self, effect: Effect) -> Continuation | None:
+        handler = getattr(self, "_do_" + type(effect).__name__, None)
+        if handler is None:
+            raise TypeError(f"no handler for {effect!r}")
+        try:
+            return handler(effect)
+        except Exception:
+            log.exception("effect %s failed", type(effect).__name__)
+            return None
+
+    def _do_Say(self, e: Say) -> Continuation | None:
+        self.spoken.append(e.text)
+        voice = self.voice(e.elderly)
+        if voice is None or not e.text:
+            return None
+        try:
+            voice.say(e.text, "prompt", lang=e.lang)
+        except Exception as err:  # the screen still shows the text; staff hear of it
+            log.warning("voice failed: %s", err)
+        return None
+
+    def _do_StopVoice(self, e: StopVoice) -> Continuation | None:
+        for v in list(self._voices.values()):
+            v.stop()
+        return None
+
+    def _do_ReadCard(self, e: ReadCard) -> Continuation | None:
+        reader = self.devices.reader.driver
+        if reader is None:
+            return lambda f: f.on_card_failed(e.token, "idcard.no_reader")
+        from devices.idcard.errors import IdCardError
+
+        cancel = self._cancel_event(self._cancels, e.token)
+        self._reading.set()
+        try:
+            card = reader.wait_for_card(e.timeout_s, cancel)
+        except IdCardError as err:
+            code = err.code
+            return lambda f: f.on_card_failed(e.token, code)
+        finally:
+            self._reading.clear()
+        data = card_data(card)
+        return lambda f: f.on_card(e.token, data)
+
+    def _do_CancelCard(self, e: CancelCard) -> Continuation | None:
+        self._cancel_event(self._cancels, e.token).set()
+        return None
+
+    def _do_CancelFace(self, e: CancelFace) -> Continuation | None:
+        self._cancel_event(self._face_cancels, e.token).set()
+        return None
+
+    def _do_CaptureFace(self, e: CaptureFace) -> Continuation | None:
+        decision = self.face_decision(e.photo_wlt, self._cancel_event(self._face_cancels,
+                                                                      e.token))
+        return lambda f: f.on_face(e.token, decision)
+
+    def face_decision(self, photo_wlt: bytes, cancel: threading.Event) -> str:
+        from devices.camera.errors import CameraMissing, FaceError, NoFace
+        from devices.camera.face import card_photo
+
+        camera = self.devices.camera.driver
+        if camera is None:
+            return "unavailable"
+        self._checker_ready.wait(60)
+        if self._checker is None:
+            return "unavailable"
+        try:
+            photo = card_photo(self.devices.reader.driver.photo_decoder
+                               if self.devices.reader.driver else None, photo_wlt)
+            frames = []
+            seq = 0
+            for _ in range(FACE_FRAMES):
+                if cancel.is_set():
+                    return "cancelled"
+                frame = camera.wait_frame(seq, timeout=FACE_GATHER_S / FACE_FRAMES + 1)
+                seq = frame.seq
+                frames.append(frame.image)
+            result = self._checker.verify(photo, frames)
+        except NoFace:
+            return "no_face"
+        except (CameraMissing, TimeoutError):
+            return "unavailable"
+        except FaceError as err:
+            log.warning("face check unavailable: %s", err)
+            return "unavailable"
+        return str(result.decision)
+
+    def _do_IssueTicket(self, e: IssueTicket) -> Continuation | None:
+        try:
+            ticket = self.hall.issue_ticket(e.service, id_number=e.id_number, name=e.name,
+                                            priority=e.priority,
+                                            idempotency_key=e.idempotency_key or None)
+        except HallUnavailable:
+            return lambda f: f.on_hall_unavailable(e.token)
+        except HallApiError as err:
+            code, msg = err.code, err.message
+            return lambda f: f.on_refused(e.token, code, msg)
+        return lambda f: f.on_issued(e.token, ticket)
+
+    def _do_IssueOffline(self, e: IssueOffline) -> Continuation | None:
+        ticket = self.journal.issue(e.service, e.prefix, self.now(), name_masked=e.name_masked)
+        data = {"number": ticket.offline_number, "service": ticket.service,
+                "issued_at": ticket.issued_at, "name_masked": ticket.name_masked}
+        return lambda f: f.on_issued(e.token, data, offline=True)
+
+    def _do_CheckIn(self, e: CheckIn) -> Continuation | None:
+        try:
+            ticket = self.hall.check_in(e.id_number)
+        except HallUnavailable:
+            return lambda f: f.on_hall_unavailable(e.token)
+        except HallApiError as err:
+            code, msg = err.code, err.message
+            return lambda f: f.on_refused(e.token, code, msg)
+        return lambda f: f.on_issued(e.token, ticket)
+
+    def ticket_info(self, e: PrintTicket) -> Any:
+        from devices.printer.layout import TicketInfo
+
+        tk = e.ticket
+        footer = t("kiosk", "query_code_line", "zh", code=tk.ticket_id) if tk.ticket_id else ""
+        return TicketInfo(
+            hall_name=self.hall_name, service_name=e.service_name or tk.service_name,
+            service_name_en=e.service_name_en, number=tk.number,
+            waiting_ahead=tk.waiting_ahead, estimated_wait_s=tk.estimated_wait_s,
+            issued_at=tk.issued_at, name_masked=tk.name_masked, qr_payload=tk.qr_payload,
+            footer=footer, offline=tk.offline)
+
+    def _do_PrintTicket(self, e: PrintTicket) -> Continuation | None:
+        from devices.printer.driver import PrinterError
+
+        printer = self.devices.printer.driver
+        test = e.token == 0
+        if printer is None:
+            code = "printer.absent"
+        else:
+            try:
+                printer.print_ticket(self.ticket_info(e))
+            except PrinterError as err:
+                code = err.code
+            else:
+                if test:
+                    return lambda f: f.on_maintenance_note(t("kiosk", "test_print_ok", f.lang))
+                return lambda f: f.on_printed(e.token)
+        if test:
+            return lambda f: f.on_maintenance_note(
+                t("kiosk", "test_print_failed", f.lang, code=code))
+        return lambda f: f.on_print_failed(e.token, code)
+
+    def _do_PrintGuide(self, e: PrintGuide) -> Continuation | None:
+        from devices.printer.driver import PrinterError
+        from devices.printer.layout import GuideInfo
+
+        printer = self.devices.printer.driver
+        ok = False
+        if printer is not None:
+            s = e.service
+            try:
+                printer.print_guide(GuideInfo(self.hall_name, s.name, s.name_en, s.materials,
+                                              s.materials_en, self.now()))
+                ok = True
+            except PrinterError as err:
+                log.warning("guide not printed: %s", err)
+        return lambda f: f.on_guide_printed(e.token, ok)
+
+    def _do_QueryTicket(self, e: QueryTicket) -> Continuation | None:
+        try:
+            ticket = self.hall.ticket(e.ticket_id)
+        except HallUnavailable:
+            return lambda f: f.on_status_failed(e.token, "unavailable")
+        except HallApiError as err:
+            code = "not_found" if err.status in (404, 422) else err.code
+            return lambda f: f.on_status_failed(e.token, code)
+        return lambda f: f.on_ticket_status(e.token, ticket)
+
+    def _do_HelpRequest(self, e: HelpRequest) -> Continuation | None:
+        try:
+            self.hall.help_request(self.settings.kiosk_id, e.reason)
+            ok = True
+        except (HallUnavailable, HallApiError) as err:
+            log.warning("help request not sent: %s", err)
+            ok = False
+        return lambda f: f.on_help_sent(e.token, ok)
+
+    def _do_Heartbeat(self, e: Heartbeat) -> Continuation | None:
+        try:
+            self.hall.heartbeat(self.settings.kiosk_id, e.parts)
+            ok = True
+        except HallUnavailable:
+            ok = False
+        except HallApiError as err:  # reachable but refused: not offline
+            log.warning("heartbeat refused: %s", err)
+            ok = True
+        return lambda f: f.on_heartbeat(ok)
+
+    def poll_parts(self) -> dict[str, str]:
+        d = self.devices
+        parts: dict[str, str] = {}
+        printer = d.printer.driver
+        parts["printer"] = "absent" if printer is None else printer_part(printer.status())
+        reader = d.reader.driver
+        if reader is None:
+            parts["reader"] = "absent"
+        elif self._reading.is_set():
+            parts["reader"] = "ok"  # the read in progress is the proof of life
+        else:
+            from devices.idcard.errors import IdCardError
+
+            try:
+                reader.status()
+                parts["reader"] = "ok"
+            except IdCardError as err:
+                parts["reader"] = "offline" if err.code == "idcard.no_reader" else "error"
+        camera = d.camera.driver
+        if camera is None or (self._checker_ready.is_set() and self._checker is None):
+            parts["camera"] = "absent" if camera is None else "error"
+        else:
+            parts["camera"] = "offline" if camera.is_error() else "ok"
+        if d.player.driver is None:
+            parts["speaker"] = "absent"
+        else:
+            failed = any(v.last_error is not None for v in self._voices.values())
+            parts["speaker"] = "error" if failed else "ok"
+        return parts
+
+    def _do_PollDevices(self, e: PollDevices) -> Continuation | None:
+        parts = self.poll_parts()
+        return lambda f: f.on_devices(parts)
+
+    def _do_LoadServices(self, e: LoadServices) -> Continuation | None:
+        try:
+            services = self.hall.services()
+        except (HallUnavailable, HallApiError):
+            return lambda f: f.on_services_failed()
+        return lambda f: f.on_services(services)
+
+    def _do_UploadJournal(self, e: UploadJournal) -> Continuation | None:
+        stale = self.journal.drop_stale(self.now().date())
+        if stale:
+            log.warning("%d offline tickets from an earlier day were not uploaded", len(stale))
+        pending = self.journal.pending()
+        if not pending:
+            return lambda f: f.on_uploaded(0)
+        try:
+            result = self.hall.import_tickets(
+                [p.import_item(self.settings.kiosk_id) for p in pending])
+        except HallUnavailable:
+            return lambda f: f.on_heartbeat(False)
+        except HallApiError as err:
+            log.error("offline tickets refused by the hall: %s", err)
+            n = len(pending)
+            return lambda f: f.on_uploaded(n)
+        self.journal.mark_uploaded(pending, [r.get("id") for r in result])
+        return lambda f: f.on_uploaded(0)
+
+    def _do_TestReader(self, e: TestReader) -> Continuation | None:
+        from devices.idcard.errors import IdCardError
+
+        reader = self.devices.reader.driver
+        if reader is None:
+            return lambda f: f.on_maintenance_note(
+                t("kiosk", "reader_test_failed", f.lang, code="absent"))
+        try:
+            card = reader.read_card()
+        except IdCardError as err:
+            code = err.code
+            return lambda f: f.on_maintenance_note(
+                t("kiosk", "reader_test_failed", f.lang, code=code))
+        name = card.masked_name
+        return lambda f: f.on_maintenance_note(t("kiosk", "reader_test_ok", f.lang, name=name))
+
+    def _do_Quit(self, e: Quit) -> Continuation | None:
+        if self.on_quit:
+            self.on_quit(e.restart)
+        return None
+
+    def close(self) -> None:
+        for ev in list(self._cancels.values()) + list(self._face_cancels.values()):
+            ev.set()
+        for v in list(self._voices.values()):
+            v.close()
+
+
+class SyncRunner:
+    """Runs effects one after another in the calling thread: tests and the benchmark."""
+
+    def __init__(self, flow: KioskFlow, runtime: Runtime) -> None:
+        self.flow, self.runtime = flow, runtime
+        self.log: list[Effect] = []
+
+    def run(self, effects: list[Effect]) -> KioskFlow:
+        queue = collections.deque(effects)
+        while queue:
+            effect = queue.popleft()
+            self.log.append(effect)
+            cont = self.runtime.execute(effect)
+            if cont is not None:
+                queue.extend(cont(self.flow))
+        return self.flow

@@ -1,0 +1,104 @@
+"""The offline journal on disk (numbering, durability, torn lines, no ID numbers) and the
+[kiosk]/[devices] config checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hall.config import load_config
+from kiosk.flows.journal import OfflineJournal
+from kiosk.settings import KioskConfigError, parse_devices, parse_kiosk
+from tests.support.hall_server import SAMPLE
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2025, 5, 6, 9, 30, tzinfo=TZ)
+
+
+def test_numbers_continue_per_service_and_day_across_reopen(tmp_path: Path) -> None:
+    j = OfflineJournal(tmp_path / "j.jsonl", "K2")
+    assert j.issue("A", "A", NOW).offline_number == "K2-A001"
+    assert j.issue("A", "A", NOW).offline_number == "K2-A002"
+    assert j.issue("G", "G", NOW, name_masked="张*三").offline_number == "K2-G001"
+    again = OfflineJournal(tmp_path / "j.jsonl", "K2")  # a power cut and restart
+    assert again.issue("A", "A", NOW).offline_number == "K2-A003"
+    assert again.issue("A", "A", NOW + dt.timedelta(days=1)).offline_number == "K2-A001"
+    # afterwards: four pending from today, nothing personal but the masked name
+    assert [p.offline_number for p in again.pending()][:4] == [
+        "K2-A001", "K2-A002", "K2-G001", "K2-A003"]
+    assert "张小三" not in (tmp_path / "j.jsonl").read_text(encoding="utf-8")
+
+
+def test_uploaded_tickets_leave_pending_but_keep_their_numbers(tmp_path: Path) -> None:
+    j = OfflineJournal(tmp_path / "j.jsonl", "K1")
+    a, b = j.issue("A", "A", NOW), j.issue("A", "A", NOW)
+    j.mark_uploaded([a], [12])
+    assert [p.offline_number for p in j.pending()] == [b.offline_number]
+    assert j.issue("A", "A", NOW).offline_number == "K1-A003"  # never reused
+
+
+def test_torn_last_line_is_skipped_and_next_line_is_whole(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    j = OfflineJournal(path, "K1")
+    j.issue("A", "A", NOW)
+    with path.open("ab") as f:
+        f.write(b'{"kind": "issued", "day": "2025-05-06", "offline_nu')  # power cut mid-write
+    t = j.issue("A", "A", NOW)
+    assert t.offline_number == "K1-A002"
+    assert [p.offline_number for p in j.pending()] == ["K1-A001", "K1-A002"]
+
+
+def test_earlier_days_are_dropped_not_uploaded(tmp_path: Path) -> None:
+    j = OfflineJournal(tmp_path / "j.jsonl", "K1")
+    j.issue("A", "A", NOW - dt.timedelta(days=1))
+    j.issue("A", "A", NOW)
+    stale = j.drop_stale(NOW.date())
+    assert len(stale) == 1 and len(j.pending()) == 1
+
+
+def test_import_item_matches_the_hall_contract(tmp_path: Path) -> None:
+    t = OfflineJournal(tmp_path / "j.jsonl", "K1").issue("A", "A", NOW, name_masked="张*")
+    item = t.import_item("K1")
+    assert item == {"kiosk": "K1", "offline_number": "K1-A001", "service": "A",
+                    "issued_at": "2025-05-06T09:30:00+08:00", "name_masked": "张*"}
+
+
+def test_naive_time_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        OfflineJournal(tmp_path / "j.jsonl", "K1").issue("A", "A", NOW.replace(tzinfo=None))
+
+
+def test_sample_config_parses() -> None:
+    cfg = load_config(SAMPLE)
+    kiosk, devices = parse_kiosk(cfg)
+    assert kiosk.kiosk_id == "K1" and kiosk.offline_prefix == "K1"
+    assert kiosk.data_dir.is_absolute() and devices.printer == "sim"
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    ({"admin_pin": "12"}, "admin_pin"),
+    ({"token": "short"}, "token"),
+    ({"server": "ftp://x"}, "server"),
+    ({"offline_prefix": "k-1"}, "offline_prefix"),
+    ({"orientation": "upside"}, "orientation"),
+    ({"idle_timeout_s": True}, "idle_timeout_s"),
+    ({"idle_warning_s": 100}, "idle_warning_s"),
+    ({"face_fallback": "maybe"}, "face_fallback"),
+    ({"colour": "red"}, "unknown keys: colour"),
+])
+def test_bad_kiosk_values_fail_with_the_key_named(change: dict, needle: str) -> None:
+    cfg = load_config(SAMPLE)
+    sections = {**cfg.sections, "kiosk": {**cfg.sections["kiosk"], **change}}
+    with pytest.raises(KioskConfigError, match=needle):
+        parse_kiosk(dataclasses.replace(cfg, sections=sections))
+
+
+def test_bad_devices_table() -> None:
+    with pytest.raises(KioskConfigError, match="scanner"):
+        parse_devices({"scanner": "x"})
+    with pytest.raises(KioskConfigError, match="printer"):
+        parse_devices({"printer": ""})

@@ -1,0 +1,200 @@
+"""The flow driven through the real runtime: a real hall server process on loopback, the
+real HallClient, the printer and ID-card simulators behind their real drivers, and the
+offline journal on disk. Asserts the printed bytes and the hall's state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devices.open import open_idcard, open_player, open_printer
+from devices.printer.decode import decode_text
+from hall.client import HallClient
+from kiosk.flows.flow import KioskFlow
+from kiosk.flows.journal import OfflineJournal
+from kiosk.flows.model import Heartbeat, PollDevices, Screen, tile_from_api
+from kiosk.runtime import DeviceSet, Runtime, SyncRunner
+from tests.kiosk.conftest import make_settings
+from tests.support.hall_server import TOKENS, HallProcess, start_hall
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[HallProcess]:
+    proc = start_hall(tmp_path)
+    yield proc
+    proc.stop()
+
+
+class Kiosk:
+    def __init__(self, tmp: Path, hall: HallProcess) -> None:
+        self.settings = make_settings(tmp, server=hall.url, token=TOKENS["kiosk"])
+        self.client = HallClient(hall.url, TOKENS["kiosk"], timeout=2.0, retries=1,
+                                 backoff_s=0.05)
+        self.journal = OfflineJournal(tmp / "journal.jsonl", "K1")
+        self.devices = DeviceSet(reader=open_idcard("sim", "sim"), printer=open_printer("sim"),
+                                 player=open_player("none"))
+        self.runtime = Runtime(self.settings, self.client, self.journal, self.devices,
+                               hall_name="西城区政务服务中心", hall_name_en="Xicheng", tz=TZ,
+                               load_face_models=False)
+        tiles = [tile_from_api(s) for s in self.client.services()]
+        self.flow = KioskFlow(self.settings, "西城区政务服务中心", "Xicheng", tiles,
+                              clock=self.runtime.now, hall_id="xc")
+        self.runner = SyncRunner(self.flow, self.runtime)
+        self.run(self.flow.tick())  # first poll + heartbeat, as at start-up
+        self.run(self.flow.wake())
+
+    def run(self, effects: list) -> KioskFlow:
+        return self.runner.run(effects)
+
+    @property
+    def printer_sim(self):  # type: ignore[no-untyped-def]
+        return self.devices.printer.simulator
+
+    @property
+    def reader_sim(self):  # type: ignore[no-untyped-def]
+        return self.devices.reader.simulator
+
+    def printed(self) -> list[str]:
+        return [decode_text(j.data) for j in self.printer_sim.printed if j.printed]
+
+    def close(self) -> None:
+        self.runtime.close()
+        self.devices.close()
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path, hall: HallProcess) -> Iterator[Kiosk]:
+    k = Kiosk(tmp_path, hall)
+    yield k
+    k.close()
+
+
+def test_ticket_without_id_is_issued_printed_and_in_the_hall(kiosk: Kiosk) -> None:
+    assert kiosk.flow.parts == {"printer": "ok", "reader": "ok", "camera": "absent",
+                                "speaker": "absent"}
+    kiosk.run(kiosk.flow.tap_service("G"))
+    tk = kiosk.flow.view.ticket
+    assert kiosk.flow.view.screen is Screen.TICKET and tk.number == "G001"
+    assert not tk.printing and not tk.print_failed
+    (text,) = kiosk.printed()
+    assert "G001" in text and "企业开办" in text and f"查询码 {tk.ticket_id}" in text
+    state = kiosk.client.ticket(tk.ticket_id)
+    assert state["status"] == "waiting" and state["number"] == "G001"
+
+
+def test_ticket_with_id_card_sends_number_and_masks_it_everywhere(kiosk: Kiosk) -> None:
+    kiosk.reader_sim.place("resident")
+    kiosk.run(kiosk.flow.tap_service("A"))
+    tk = kiosk.flow.view.ticket
+    assert tk.number == "A001" and not tk.print_failed
+    state = kiosk.client.ticket(tk.ticket_id)
+    assert state["id_masked"] == "110***********1231" and state["name_masked"] == "张*三"
+    text = kiosk.printed()[0]
+    assert "110105198503171231" not in text and "张小三" not in text
+    # the same person again: the hall's daily limit, said and nothing printed
+    kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_service("A"))
+    assert kiosk.flow.view.screen is Screen.MESSAGE and "已取过" in kiosk.flow.view.message
+    assert len(kiosk.printed()) == 1
+
+
+def test_printer_out_of_paper_shows_ticket_and_tells_the_hall(kiosk: Kiosk) -> None:
+    kiosk.printer_sim.set_fault("paper_end")
+    kiosk.run(kiosk.flow.tap_service("J"))
+    tk = kiosk.flow.view.ticket
+    assert kiosk.flow.view.screen is Screen.TICKET and tk.print_failed and tk.number == "J001"
+    beats = [e for e in kiosk.runner.log if isinstance(e, Heartbeat)]
+    assert beats[-1].parts["printer"] == "error" and not kiosk.flow.view.offline
+    assert kiosk.printed() == []
+    assert kiosk.client.ticket(tk.ticket_id)["status"] == "waiting"  # valid though unprinted
+
+
+def drain_queue(hall: HallProcess, counter: str) -> list[str]:
+    staff = HallClient(hall.url, TOKENS["counter"])
+    numbers = []
+    while (ticket := staff.call_next(counter)) is not None:
+        numbers.append(ticket["number"])
+        staff.counter_action(counter, "start")
+        staff.counter_action(counter, "finish")
+    return numbers
+
+
+def test_offline_tickets_survive_and_join_the_queue_once(kiosk: Kiosk, hall: HallProcess,
+                                                          tmp_path: Path) -> None:
+    kiosk.run(kiosk.flow.tap_service("G"))  # online: G001
+    kiosk.run(kiosk.flow.home())
+    hall.stop()
+    numbers = []
+    for code in ("G", "G", "H"):
+        kiosk.run(kiosk.flow.tap_service(code))
+        tk = kiosk.flow.view.ticket
+        assert tk.offline and tk.estimated_wait_s is None and not tk.print_failed
+        numbers.append(tk.number)
+        kiosk.run(kiosk.flow.home())
+    assert numbers == ["K1-G001", "K1-G002", "K1-H001"]
+    assert kiosk.flow.view.offline and kiosk.flow.view.pending_uploads == 3
+    printed = kiosk.printed()
+    assert "K1-G002" in printed[2] and "暂无法" in printed[2]
+    # the journal survives a restart of the kiosk process and holds no ID number
+    lines = (tmp_path / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(x)["offline_number"] for x in lines] == numbers
+    assert len(OfflineJournal(tmp_path / "journal.jsonl", "K1").pending()) == 3
+
+    hall.start()
+    kiosk.flow._last_heartbeat = None
+    kiosk.run(kiosk.flow.tick())  # heartbeat succeeds → upload
+    assert not kiosk.flow.view.offline and kiosk.flow.view.pending_uploads == 0
+    assert kiosk.journal.pending() == []
+    # uploading again (a lost reply, a restart) must not duplicate anything
+    kiosk.client.import_tickets([{"kiosk": "K1", "offline_number": "K1-G001", "service": "G",
+                                  "issued_at": kiosk.runtime.now().isoformat()}])
+    called = drain_queue(hall, "17") + drain_queue(hall, "19")
+    assert sorted(called) == sorted(["G001", *numbers])
+    assert called.count("K1-G001") == 1
+    # new online numbers continue the hall's own sequence, no collision
+    kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_service("G"))
+    assert kiosk.flow.view.ticket.number == "G002"
+
+
+def test_help_request_and_status(kiosk: Kiosk) -> None:
+    kiosk.run(kiosk.flow.tap_help())
+    assert "已通知" in kiosk.flow.view.message
+    kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_service("J"))
+    tid = kiosk.flow.view.ticket.ticket_id
+    kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_status())
+    for ch in str(tid):
+        kiosk.run(kiosk.flow.key(ch))
+    kiosk.run(kiosk.flow.key_ok())
+    assert kiosk.flow.view.screen is Screen.STATUS
+    assert kiosk.flow.view.status_lines[:2] == ("号码 J001", "等候中")
+
+
+def test_guide_prints_materials(kiosk: Kiosk) -> None:
+    kiosk.run(kiosk.flow.tap_guide())
+    kiosk.run(kiosk.flow.tap_guide_service("B"))
+    kiosk.run(kiosk.flow.print_guide())
+    assert "已打印" in kiosk.flow.view.message
+    assert "医保电子凭证" in kiosk.printed()[0]
+
+
+def test_reader_unplugged_falls_back_to_keypad(kiosk: Kiosk) -> None:
+    kiosk.reader_sim.unplug()
+    kiosk.run([PollDevices(0)])  # the periodic device poll notices the missing reader
+    assert kiosk.flow.parts["reader"] == "offline"
+    beats = [e for e in kiosk.runner.log if isinstance(e, Heartbeat)]
+    assert beats[-1].parts["reader"] == "offline"  # the hall hears of it at once
+    kiosk.run(kiosk.flow.tap_service("E"))
+    assert kiosk.flow.view.screen is Screen.KEYPAD and "手动输入" in kiosk.flow.view.message
+    for ch in "110105198503171231":
+        kiosk.run(kiosk.flow.key(ch))
+    kiosk.run(kiosk.flow.key_ok())
+    assert kiosk.flow.view.ticket.number == "E001"
