@@ -1,0 +1,277 @@
+"""``govhall kiosk --config FILE``: the self-service kiosk (Kivy).
+
+Wiring only: the flow (kiosk/flows) decides, the runtime (kiosk/runtime.py) talks to the hall
+and the devices on worker threads, and results come back to the UI thread through
+``Clock.schedule_once``. Full screen, no cursor, no way out but the maintenance page; a crash
+exits non-zero and systemd starts it again on the home screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("kiosk")
+
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # first face: Simplified Chinese
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+EXIT_RESTART = 75  # systemd: Restart=always brings the kiosk back with the new config
+
+
+def cjk_font() -> str:
+    bundled = Path(__file__).resolve().parents[1] / "assets" / "fonts"
+    for path in [*sorted(bundled.glob("*.[ot]t[fc]")), *map(Path, FONT_CANDIDATES)]:
+        if path.exists():
+            return str(path)
+    raise SystemExit("govhall kiosk: no Chinese font found; install fonts-wqy-microhei")
+
+
+def prepare_kivy(*, fullscreen: bool, size: tuple[int, int] | None) -> None:
+    """Kivy reads its settings at import: set them before the first kivy import."""
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("graphics", "show_cursor", "0")
+    if fullscreen:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "borderless", "1")
+    elif size:
+        Config.set("graphics", "width", str(size[0]))
+        Config.set("graphics", "height", str(size[1]))
+    from kivy.core.text import LabelBase
+
+    # Every label uses the CJK font: Kivy's Roboto has no Chinese (tofu boxes).
+    LabelBase.register(name="Roboto", fn_regular=cjk_font())
+
+
+@dataclass
+class Parts:
+    """Everything the app runs on, built from the config (also used by tests and bench)."""
+
+    flow: Any
+    runtime: Any
+    devices: Any
+    hall: Any
+
+
+def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Parts:
+    from hall.client import HallClient
+    from hall.config import load_config
+    from kiosk.flows.flow import KioskFlow
+    from kiosk.flows.journal import OfflineJournal
+    from kiosk.flows.model import Tile
+    from kiosk.runtime import DeviceSet, Runtime
+    from kiosk.settings import parse_kiosk
+
+    cfg = load_config(config_path)
+    settings, dev_cfg = parse_kiosk(cfg)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Short timeouts: a citizen waits for the answer; offline issuing takes over quickly.
+    hall = HallClient(settings.server, settings.token, timeout=2.0, retries=1, backoff_s=0.1)
+    journal = OfflineJournal(settings.data_dir / "offline-journal.jsonl",
+                             settings.offline_prefix)
+    devices = DeviceSet.open(dev_cfg, settings.data_dir / "sim-printer")
+    runtime = Runtime(settings, hall, journal, devices, hall_name=cfg.name,
+                      hall_name_en=cfg.name_en, tz=cfg.tz,
+                      voice_cache=settings.data_dir / "voice-cache",
+                      load_face_models=load_face_models)
+    tiles = [Tile(s.code, s.name, s.name_en, s.prefix, s.open, s.requires_id, s.requires_face,
+                  None, s.materials, s.materials_en) for s in cfg.services]
+    flow = KioskFlow(settings, cfg.name, cfg.name_en, tiles, clock=runtime.now,
+                     elderly_age=cfg.policy.elderly_age, hall_id=cfg.hall_id)
+    flow.pending_uploads = len(journal.pending())
+    return Parts(flow, runtime, devices, hall)
+
+
+def make_app(parts: Parts) -> Any:
+    """The Kivy App class is defined here so importing this module does not import Kivy."""
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+    from govhall.i18n import t
+    from kiosk.screens import load_kv
+    from kiosk.screens.attract import AttractScreen
+    from kiosk.screens.face import FaceScreen
+    from kiosk.screens.guide import GuideScreen
+    from kiosk.screens.guide_list import GuideListScreen
+    from kiosk.screens.home import HomeScreen
+    from kiosk.screens.id_card import IdCardScreen
+    from kiosk.screens.issuing import IssuingScreen
+    from kiosk.screens.keypad import KeypadScreen
+    from kiosk.screens.maintenance import MaintenanceScreen
+    from kiosk.screens.message import MessageScreen
+    from kiosk.screens.status import StatusScreen
+    from kiosk.screens.ticket import TicketScreen
+
+    screen_classes = (AttractScreen, HomeScreen, IdCardScreen, KeypadScreen, FaceScreen,
+                      IssuingScreen, TicketScreen, MessageScreen, GuideListScreen, GuideScreen,
+                      StatusScreen, MaintenanceScreen)
+
+    class KioskRoot(BoxLayout):
+        def on_touch_down(self, touch: Any) -> bool:
+            # The hidden corner: top-left square; five quick taps open the PIN pad.
+            corner = self.height * 0.07
+            if touch.x < corner and touch.y > self.top - corner:
+                App.get_running_app().act("corner")
+            return super().on_touch_down(touch)
+
+    class KioskApp(App):
+        u = NumericProperty(1.0)  # px per design unit: layouts are drawn for 1080 px short side
+        fz = NumericProperty(1.0)  # font factor: 1.3 in elderly mode
+        portrait = BooleanProperty(True)
+        elderly = BooleanProperty(False)
+        offline = BooleanProperty(False)
+        idle_warning = BooleanProperty(False)
+        hall_name = StringProperty("")
+        clock_text = StringProperty("")
+        lang = StringProperty("zh")
+
+        def __init__(self, parts: Parts, **kw: Any) -> None:
+            super().__init__(**kw)
+            self.parts = parts
+            self.flow = parts.flow
+            self.runtime = parts.runtime
+            self.camera = parts.devices.camera.driver
+            self.pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="kiosk")
+            self.exit_code = 0
+            self.title = "govhall kiosk"
+            self.runtime.on_quit = self._quit
+            self.busy = 0  # effects in flight: tests wait for zero
+
+        def tr(self, key: str, **values: Any) -> str:
+            return t("kiosk", key, self.lang, **values)
+
+        def build(self) -> Any:
+            load_kv()
+            Window.show_cursor = False
+            Window.clearcolor = (1, 1, 1, 1)
+            Window.bind(size=self._resized)
+            root = KioskRoot()
+            sm: ScreenManager = root.ids.sm
+            sm.transition = NoTransition()
+            for cls in screen_classes:
+                sm.add_widget(cls())
+            self.root_widget = root
+            self._resized(Window, Window.size)
+            return root
+
+        def on_start(self) -> None:
+            self.refresh()
+            self.dispatch(self.flow.tick())
+            Clock.schedule_interval(lambda _dt: self.dispatch(self.flow.tick()), 1.0)
+
+        def on_stop(self) -> None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.runtime.close()
+            self.parts.devices.close()
+
+        def _resized(self, _win: Any, size: tuple[int, int]) -> None:
+            w, h = size
+            self.portrait = h >= w
+            self.u = min(w, h) / 1080
+
+        def _quit(self, restart: bool) -> None:
+            self.exit_code = EXIT_RESTART if restart else 0
+            Clock.schedule_once(lambda _dt: self.stop(), 0)
+
+        # -- flow wiring --------------------------------------------------------------------
+        def act(self, name: str, *args: Any) -> None:
+            """A tap: the flow decides, the effects run."""
+            f = self.flow
+            handlers = {
+                "wake": f.wake, "home": f.home, "back": f.back, "service": f.tap_service,
+                "checkin": f.tap_checkin, "status": f.tap_status, "guide": f.tap_guide,
+                "guide_service": f.tap_guide_service, "print_guide": f.print_guide,
+                "help": f.tap_help, "elderly": f.toggle_elderly, "language": f.toggle_language,
+                "manual": f.manual_entry, "key": f.key, "key_delete": f.key_delete,
+                "key_ok": f.key_ok, "corner": f.corner_tap,
+                "maintenance": f.maintenance_action, "still_here": f.still_here,
+            }
+            self.dispatch(handlers[name](*args))
+
+        def dispatch(self, effects: list[Any]) -> None:
+            self.refresh()
+            for effect in effects:
+                self.busy += 1
+                fut = self.pool.submit(self.runtime.execute, effect)
+                fut.add_done_callback(self._done)
+
+        def _done(self, fut: concurrent.futures.Future[Any]) -> None:
+            cont = None if fut.cancelled() or fut.exception() else fut.result()
+
+            def apply(_dt: float) -> None:
+                self.busy -= 1
+                if cont is not None:
+                    self.dispatch(cont(self.flow))
+                else:
+                    self.refresh()
+
+            Clock.schedule_once(apply, 0)
+
+        def refresh(self) -> None:
+            view = self.flow.view
+            now = self.runtime.now()
+            self.clock_text = now.strftime("%H:%M")
+            self.lang = view.lang
+            self.elderly = view.elderly
+            self.fz = 1.3 if view.elderly else 1.0
+            self.offline = view.offline
+            self.idle_warning = view.idle_warning
+            self.hall_name = (self.runtime.hall_name_en if view.lang == "en"
+                              else self.runtime.hall_name)
+            sm = self.root_widget.ids.sm
+            screen = sm.get_screen(view.screen.value)
+            screen.render(view)
+            if sm.current != view.screen.value:
+                sm.current = view.screen.value
+
+    return KioskApp(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="govhall kiosk", description=__doc__.splitlines()[0])
+    p.add_argument("--config", required=True, help="hall config file with [kiosk] and [devices]")
+    p.add_argument("--windowed", metavar="WxH", help="a window instead of full screen (dev)")
+    args = p.parse_args(argv if argv is not None else sys.argv[1:])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from hall.config import ConfigError, load_config
+    from kiosk.settings import KioskConfigError, parse_kiosk
+
+    try:
+        settings, _ = parse_kiosk(load_config(args.config))
+    except (ConfigError, KioskConfigError, OSError) as err:
+        print(f"govhall kiosk: {err}", file=sys.stderr)
+        return 2
+    size = None
+    if args.windowed:
+        w, _, h = args.windowed.partition("x")
+        size = (int(w), int(h))
+    elif settings.orientation == "landscape":
+        size = (1920, 1080)
+    prepare_kivy(fullscreen=settings.fullscreen and not args.windowed, size=size or (1080, 1920))
+    started = time.monotonic()
+    parts = build_parts(args.config)
+    app = make_app(parts)
+    log.info("kiosk %s starting (%.2f s to build)", settings.kiosk_id, time.monotonic() - started)
+    app.run()
+    return app.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Attract/idle screen: hall name, clock and waiting counts; any touch starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.screens.widgets import KioskScreen
+
+
+class AttractScreen(KioskScreen):
+    def render(self, view: Any) -> None:
+        super().render(view)
+        lines = []
+        for tile in view.tiles:
+            n = self.tr("waiting_count", n=tile.waiting) if tile.waiting is not None else "—"
+            lines.append(f"{tile.label(view.lang)}    {n}")
+        self.ids.counts.text = "\n".join(lines)
+        self.ids.start.text = self.tr("touch_to_start")

@@ -1,0 +1,18 @@
+"""Maintenance page (after the hidden corner gesture and the admin PIN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.screens.widgets import KioskScreen
+
+
+class MaintenanceScreen(KioskScreen):
+    def render(self, view: Any) -> None:
+        super().render(view)
+        lines = [self.tr("hall_offline" if view.offline else "hall_online"),
+                 self.tr("pending_uploads", n=view.pending_uploads)]
+        for part in ("printer", "reader", "camera", "speaker"):
+            state = view.parts.get(part, "absent")
+            lines.append(f"{self.tr('device_' + part)}：{self.tr('part_' + state)}")
+        self.ids.states.text = "\n".join(lines)

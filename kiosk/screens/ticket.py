@@ -1,0 +1,39 @@
+"""The issued ticket: number, people ahead, estimate (or "unavailable" offline), printing
+state; on a printer fault the QR code stands in for the paper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.screens.widgets import KioskScreen
+
+
+class TicketScreen(KioskScreen):
+    def render(self, view: Any) -> None:
+        super().render(view)
+        tk = view.ticket
+        if tk is None:
+            return
+        lines = [tk.service_name]
+        if tk.offline:
+            lines.append(self.tr("offline_banner"))
+        elif tk.waiting_ahead is not None:
+            lines.append(self.tr("ahead_line", n=tk.waiting_ahead) if tk.waiting_ahead
+                         else self.tr("ahead_none"))
+            if tk.waiting_ahead:
+                lines.append(self.tr("wait_line", minutes=round((tk.estimated_wait_s or 0) / 60)))
+        lines.append(self.tr("issued_at_line", time=tk.issued_at.strftime("%H:%M")))
+        if tk.ticket_id:
+            lines.append(self.tr("query_code_line", code=tk.ticket_id))
+        self.ids.info.text = "\n".join(lines)
+        self.ids.number.text = tk.number
+        if tk.printing:
+            state = self.tr("printing")
+        elif tk.print_failed:
+            state = self.tr("show_qr")
+        else:
+            state = self.tr("printed")
+        self.ids.state.text = state
+        self.ids.state.error = tk.print_failed
+        self.ids.qr.payload = tk.qr_payload if tk.print_failed else ""
+        self.ids.qr.opacity = 1 if tk.print_failed else 0
