@@ -1,0 +1,152 @@
+"""Web page tests: a real hall server process (the sample hall) with staff accounts, and
+headless Debian Chromium driven by Playwright (never ``playwright install``)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from hall.client import HallClient, SseEvent
+from hall.config import load_config
+from hall.services.core import HallContext
+from hall.storage import migrate
+from hall.storage.engine import make_engine
+from hall.web import accounts
+from hall.web.settings import web_settings
+from tests.support.hall_server import ROOT, TOKENS, HallProcess, free_port, write_config
+
+CHROMIUM = os.environ.get("GOVHALL_CHROMIUM", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "build" / "screenshots" / "web"
+PASSWORD = "correct-horse-9"
+# Staff of the sample hall: counter 1 serves A, B, C, J.
+USERS = {"wang": ("counter", ["1"]), "li": ("counter", ["2"]), "boss": ("admin", [])}
+ID_NUMBER = "110105200001010016"  # a valid test number; must never appear whole anywhere
+NAME = "张三丰"
+
+
+def add_accounts(config_path: Path, database: str) -> None:
+    config = load_config(config_path)
+    engine = make_engine(database)
+    try:
+        migrate.upgrade(engine)
+        ctx = HallContext(config, engine)
+        ctx.ensure_rows()
+        for user, (role, counters) in USERS.items():
+            accounts.create_account(ctx, web_settings(config), user, PASSWORD, role, counters)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[HallProcess]:
+    port = free_port()
+    # no recall cooldown: the test presses 重呼 right after 下一位
+    cfg = write_config(tmp_path / "hall.toml", port, policy={"recall_cooldown_s": 0})
+    database = f"sqlite:///{tmp_path / 'hall.db'}"
+    add_accounts(cfg, database)
+    proc = start_slowly(HallProcess(cfg, port, database))
+    yield proc
+    proc.stop()
+
+
+def start_slowly(proc: HallProcess) -> HallProcess:
+    """HallProcess.start gives a busy machine 0.5 s per health check and lets a read
+    timeout escape; on a loaded CI box the first answer can take longer."""
+    try:
+        return proc.start()
+    except requests.Timeout:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(proc.url + "/healthz", timeout=5).status_code == 200:
+                    return proc
+            except requests.RequestException:
+                time.sleep(0.2)
+        proc.stop()
+        raise
+
+
+def kiosk(hall: HallProcess) -> HallClient:
+    return HallClient(hall.url, TOKENS["kiosk"])
+
+
+@dataclass
+class EventLog:
+    """The lobby board's view: the display token's SSE stream, collected in a thread."""
+
+    events: list[SseEvent] = field(default_factory=list)
+    ready: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def types(self) -> list[str]:
+        return [e.type for e in list(self.events)]
+
+    def of(self, type_: str) -> list[dict[str, Any]]:
+        return [e.data for e in list(self.events) if e.type == type_]
+
+
+@pytest.fixture
+def board_events(hall: HallProcess) -> Iterator[EventLog]:
+    log = EventLog()
+    display = HallClient(hall.url, TOKENS["display"])
+
+    def run() -> None:
+        for ev in display.follow(stop=log.stop, on_state=lambda ok: ok and log.ready.set()):
+            log.events.append(ev)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert log.ready.wait(10), "display event stream did not connect"
+    yield log
+    log.stop.set()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not installed at {CHROMIUM} (apt-get install chromium "
+                    "fonts-wqy-microhei)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright (Python package) is not installed")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+def login(page: Any, hall: HallProcess, user: str, target: str,
+          password: str = PASSWORD) -> None:
+    page.goto(f"{hall.url}{target}")
+    page.wait_for_url("**/web/login**")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#login-button")
+    page.wait_for_url(f"**{target.split('?')[0]}**")
+
+
+def shot(page: Any, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,144 @@
+"""The counter page (叫号) and the evaluation pad (评价器) in headless Chromium against a
+real hall process: every call the staff make is seen on the lobby board's event stream."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from hall.client import HallClient
+from tests.support.hall_server import TOKENS, HallProcess
+from tests.web.conftest import ID_NUMBER, NAME, EventLog, kiosk, login, shot
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def current_number(page: Any) -> str:
+    return page.inner_text("#current-number").strip()
+
+
+def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
+        hall: HallProcess, board_events: EventLog, context: Any) -> None:
+    k = kiosk(hall)
+    first = k.issue_ticket("A", id_number=ID_NUMBER, name=NAME)  # social security needs an ID
+    second = k.issue_ticket("J")
+    assert first["number"] == "A001" and second["number"] == "J001"
+
+    page = context.new_page()
+    login(page, hall, "wang", "/web/counter")
+    page.wait_for_selector("#waiting tr[data-service='A']")
+    assert page.inner_text("#counter-name").startswith("1号综合窗口")
+    assert page.inner_text("#waiting tr[data-service='A'] .waiting-count") == "1"
+
+    # 下一位 by keyboard shortcut: the oldest ticket, with masked personal data only
+    page.keyboard.press("n")
+    expect(page.locator("#current-number")).to_have_text("A001")
+    html = page.content()
+    assert ID_NUMBER not in html and NAME not in html
+    assert "110105**********16" in html or re.search(r"110\*+\d*16", html), "masked ID shown"
+    wait_for(lambda: [d["ticket"]["number"] for d in board_events.of("ticket.called")] == ["A001"])
+    shot(page, "counter")
+
+    # 重呼 (button), then 开始办理 by key
+    page.click("#btn-recall")
+    wait_for(lambda: len(board_events.of("ticket.recalled")) == 1)
+    assert board_events.of("ticket.recalled")[0]["ticket"]["counter"] == "1"
+    expect(page.locator("#current")).to_contain_text("已重呼 1 次")  # the page has caught up
+    page.keyboard.press("s")
+    page.wait_for_selector("#current .badge.open")
+
+    # 转移 to 医保 (B): the ticket leaves this counter and waits in B at its old place
+    page.keyboard.press("t")
+    page.click("#transfer-choices [data-service='B']")
+    page.wait_for_selector("#current-number.empty")
+    transferred = board_events.of("ticket.transferred")
+    wait_for(lambda: len(board_events.of("ticket.transferred")) == 1)
+    transferred = board_events.of("ticket.transferred")[0]
+    assert transferred["ticket"]["service"] == "B" and transferred["ticket"]["number"] == "A001"
+    page.wait_for_selector("#waiting tr[data-service='B'] .waiting-count:text-is('1')")
+
+    # 下一位 again: A001 queued before J001, so it comes back first (now for service B)
+    page.click("#btn-call-next")
+    expect(page.locator("#current-number")).to_have_text("A001")
+    wait_for(lambda: len(board_events.of("ticket.called")) == 2)
+
+    # 办结, and the citizen rates the service on the pad bound to counter 1
+    pad = context.new_page()
+    pad.goto(f"{hall.url}/web/pad?c=1")
+    pad.wait_for_selector("#pad-welcome:not(.hidden)")
+    shot(pad, "pad-welcome")
+    page.keyboard.press("f")
+    page.wait_for_selector("#current-number.empty")
+    wait_for(lambda: len(board_events.of("ticket.finished")) == 1)
+    pad.wait_for_selector("#pad-ask:not(.hidden)")
+    assert "A001" in pad.inner_text("#pad-ask")
+    shot(pad, "pad-ask")
+    pad.click("button.face.s5")
+    pad.wait_for_selector("#pad-thanks:not(.hidden)")
+    shot(pad, "pad-thanks")
+    wait_for(lambda: len(board_events.of("ticket.evaluated")) == 1)
+    assert board_events.of("ticket.evaluated")[0]["score"] == 5
+    admin = HallClient(hall.url, TOKENS["admin"])
+    assert admin.stats()["by_counter"]["1"]["satisfaction_avg"] == 5
+
+    # today's figures on the counter page follow
+    expect(page.locator("#today-served")).to_have_text("1")
+    assert page.inner_text("#today-called") == "2"
+
+    # next citizen; 过号 by key X
+    page.keyboard.press("n")
+    expect(page.locator("#current-number")).to_have_text("J001")
+    page.keyboard.press("x")
+    page.wait_for_selector("#current-number.empty")
+    wait_for(lambda: len(board_events.of("ticket.no_show")) == 1)
+    called = [d["ticket"]["number"] for d in board_events.of("ticket.called")]
+    assert called == ["A001", "A001", "J001"]
+    assert all(d["ticket"]["counter"] == "1" for d in board_events.of("ticket.called"))
+
+    # nobody left: 下一位 says so and nothing is called
+    page.keyboard.press("n")
+    page.wait_for_selector("#toast:not(.hidden)")
+    assert "没有等候" in page.inner_text("#toast")
+
+    # pause with a reason shows on the board; resume
+    page.keyboard.press("p")
+    page.click("[data-reason^='午休']")
+    page.wait_for_selector("#counter-state.paused")
+    wait_for(lambda: len(board_events.of("counter.paused")) == 1)
+    assert page.is_disabled("#btn-call-next")
+    shot(page, "counter-paused")
+    page.keyboard.press("p")
+    page.wait_for_selector("#counter-state.open")
+
+    # the server log never holds the ID number or the name
+    log_text = hall.log.read_text(encoding="utf-8", errors="replace") if hall.log else ""
+    assert ID_NUMBER not in log_text and NAME not in log_text
+
+
+def test_help_request_shows_live_on_counter_page(hall: HallProcess, context: Any) -> None:
+    page = context.new_page()
+    login(page, hall, "li", "/web/counter")
+    page.wait_for_selector("#help-panel.none")
+    kiosk(hall).help_request("K1", "老人需要帮办")
+    page.wait_for_selector("#help-panel:not(.none)")
+    assert "老人需要帮办" in page.inner_text("#help-list")
+    shot(page, "counter-help")
+    page.click("#help-list button")
+    page.wait_for_selector("#help-panel.none")
+    r = requests.get(f"{hall.url}/api/v1/help-requests",
+                     headers={"Authorization": f"Bearer {TOKENS['admin']}"}, timeout=5)
+    assert r.json() == []
