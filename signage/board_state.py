@@ -222,13 +222,14 @@ def _count(n: Any) -> int:
 
 
 def _waiting(state: BoardState, waiting: Any) -> tuple[ServiceState, ...]:
-    """Events carry the full waiting counts; a service missing from them has none waiting."""
+    """Events carry the counts of the services they touched only (the hall sends {"G": 0}
+    for a call in G): merge them; every other service keeps its count."""
     if waiting is None:
         return state.services
     if not isinstance(waiting, Mapping):
         raise BadEvent("waiting is not an object")
     counts = {str(k): _count(v) for k, v in waiting.items()}
-    return tuple(replace(s, waiting=counts.get(s.code, 0)) for s in state.services)
+    return tuple(replace(s, waiting=counts.get(s.code, s.waiting)) for s in state.services)
 
 
 def _counter_state(value: Any) -> str:
@@ -346,7 +347,8 @@ def counter_view(state: BoardState, counter_id: str, now: float) -> CounterView:
                            "closed", False, status)
     if c.state != "open":
         key = f"counter_{c.state}"
-        return CounterView(c.name, c.name_en, "", c.reason or t("signage", key, "zh"),
+        line = t("signage", key, "zh") + (f"：{c.reason}" if c.reason else "")
+        return CounterView(c.name, c.name_en, "", line,
                            t("signage", key, "en"), c.state, False, status)
     if c.current is None:
         return CounterView(c.name, c.name_en, "", t("signage", "counter_idle", "zh"),

@@ -122,7 +122,7 @@ def test_counter_pause_resume_and_ticket_leaving(state: BoardState) -> None:
     s = apply(state, 11, "counter.paused", {"counter": "3", "reason": "午休"}, now=NOW)
     tile = next(x for x in board_view(s, NOW).counters if x.label == "3号窗口")
     assert (tile.state, tile.detail) == ("paused", "午休")
-    assert counter_view(s, "3", NOW).line == "午休"
+    assert counter_view(s, "3", NOW).line == "暂停服务：午休"
     s = apply(s, 12, "counter.resumed", {"counter": "3"}, now=NOW)
     assert s.counter("3").state == "open"
     finished = {"ticket": {**called(2, "A002", "3")["ticket"], "status": "done"},
@@ -130,7 +130,10 @@ def test_counter_pause_resume_and_ticket_leaving(state: BoardState) -> None:
     s = apply(s, 13, "ticket.finished", finished, now=NOW)
     assert s.counter("3").current is None
     assert s.calls[0].status == "done"
+    # Events carry only the touched services' counts: B keeps the count it had.
     assert {x.code: x.waiting for x in s.services} == {"A": 3, "B": 0}
+    s = apply(s, 14, "ticket.issued", {**finished, "waiting": {"B": 2}}, now=NOW)
+    assert {x.code: x.waiting for x in s.services} == {"A": 3, "B": 2}
     assert counter_view(s, "3", NOW).line == "空闲，请稍候"
 
 
