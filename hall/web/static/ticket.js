@@ -1,0 +1,58 @@
+"use strict";
+// The citizen's ticket (/t/<token>): number, state, people ahead and estimated wait. It
+// re-reads its state when the hall says something changed in its service, and every
+// 30 s in case the phone slept through an event.
+(() => {
+  const { bi, biText } = GH;
+  const $ = (id) => document.getElementById(id);
+  const token = location.pathname.split("/")[2];
+  let service = null;
+
+  async function refresh() {
+    let resp;
+    try {
+      resp = await fetch("/t/" + encodeURIComponent(token) + "/state", { cache: "no-store" });
+    } catch (e) {
+      $("t-updated").replaceChildren(bi("network_error", null, true));
+      return;
+    }
+    if (resp.status === 404) {
+      $("ticket-body").classList.add("hidden");
+      $("t-missing").classList.remove("hidden");
+      return;
+    }
+    if (!resp.ok) return;
+    render(await resp.json());
+  }
+
+  function render(t) {
+    service = t.service;
+    $("t-number").textContent = t.number;
+    $("t-service").replaceChildren(biText(t.service_name, t.service_name_en));
+    const counter = { counter: t.counter_name || "" };
+    const counterEn = { counter: t.counter_name_en || (t.counter ? "Counter " + t.counter : "") };
+    const state = $("t-state");
+    state.className = "state " + ({ called: "called", serving: "called", done: "done" }[t.status] || "");
+    const line = (key) => biText(GH.zh(key, counter), GH.en(key, counterEn));
+    const byStatus = { waiting: () => bi("status_waiting"), called: () => line("ticket_called"),
+      serving: () => line("ticket_serving"), done: () => bi("ticket_done"),
+      no_show: () => bi("ticket_no_show"), parked: () => bi("ticket_parked") };
+    state.replaceChildren((byStatus[t.status] || (() => bi("status_" + t.status)))());
+    const waiting = t.status === "waiting";
+    $("t-figures").classList.toggle("hidden", !waiting);
+    $("t-ahead").textContent = waiting ? String(t.waiting_ahead) : "—";
+    $("t-wait").textContent = waiting ? Math.max(1, Math.round(t.estimated_wait_s / 60)) + " " +
+      GH.zh("minutes") : "—";
+    const time = new Date().toLocaleTimeString("zh-CN", { hour12: false });
+    $("t-updated").replaceChildren(bi("ticket_updated", { time }, true));
+  }
+
+  const refreshSoon = GH.debounce(refresh, 300);
+  const src = new EventSource("/t/" + encodeURIComponent(token) + "/events");
+  src.addEventListener("changed", (ev) => {
+    const data = JSON.parse(ev.data || "{}");
+    if (!data.service || !service || data.service === service) refreshSoon();
+  });
+  setInterval(refresh, 30000);
+  refresh();
+})();
