@@ -4,6 +4,7 @@ stays on the event loop."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -17,6 +18,10 @@ from hall.services import appointments, counters, hallinfo, stats, tickets
 from hall.services.core import HallContext
 
 router = APIRouter(prefix="/api/v1")
+# The handlers return plain JSON-ready dicts: no response model, so FastAPI does not
+# re-validate them in a second thread-pool hop per request.
+get = partial(router.get, response_model=None)
+post = partial(router.post, response_model=None)
 
 Any_ = Annotated[Token, Depends(require())]
 Kiosk = Annotated[Token, Depends(require("kiosk", "admin"))]
@@ -28,7 +33,7 @@ Admin = Annotated[Token, Depends(require("admin"))]
 Device = Annotated[Token, Depends(require("kiosk", "display"))]
 
 
-def ctx_of(request: Request) -> HallContext:
+async def ctx_of(request: Request) -> HallContext:  # async: no thread-pool hop
     return request.app.state.ctx
 
 
@@ -39,12 +44,12 @@ HelpId = Annotated[int, Path(ge=1, le=2**62)]
 CounterId = Annotated[str, Path(max_length=16)]
 
 
-@router.get("/services", summary="Service catalogue with waiting counts")
+@get("/services", summary="Service catalogue with waiting counts")
 def list_services(ctx: Ctx, _: Any_) -> list[dict[str, Any]]:
     return hallinfo.services(ctx)
 
 
-@router.post("/tickets", status_code=201, summary="Issue a ticket")
+@post("/tickets", status_code=201, summary="Issue a ticket")
 def issue_ticket(ctx: Ctx, token: Kiosk, body: m.IssueTicketIn, response: Response,
                  idempotency_key: Annotated[str | None, Header(max_length=100)] = None
                  ) -> dict[str, Any]:
@@ -57,7 +62,7 @@ def issue_ticket(ctx: Ctx, token: Kiosk, body: m.IssueTicketIn, response: Respon
     return ticket
 
 
-@router.post("/tickets/import", status_code=201, summary="Merge tickets issued offline")
+@post("/tickets/import", status_code=201, summary="Merge tickets issued offline")
 def import_tickets(ctx: Ctx, token: KioskOnly,
                    body: Annotated[list[m.ImportTicketIn], ...]) -> list[dict[str, Any]]:
     if len(body) > 2000:
@@ -65,126 +70,126 @@ def import_tickets(ctx: Ctx, token: KioskOnly,
     return tickets.import_offline(ctx, [b.model_dump() for b in body], token.name)
 
 
-@router.get("/tickets/{ticket_id}", summary="A ticket's state and people ahead")
+@get("/tickets/{ticket_id}", summary="A ticket's state and people ahead")
 def get_ticket(ctx: Ctx, _: Any_, ticket_id: TicketId) -> dict[str, Any]:
     return tickets.get(ctx, ticket_id)
 
 
-@router.post("/tickets/{ticket_id}/evaluation", status_code=201, summary="好差评, once")
+@post("/tickets/{ticket_id}/evaluation", status_code=201, summary="好差评, once")
 def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) -> dict[str, Any]:
     return tickets.evaluate(ctx, ticket_id, body.score, body.comment)
 
 
-@router.post("/tickets/{ticket_id}/requeue", summary="Put a 过号 ticket back in the queue")
+@post("/tickets/{ticket_id}/requeue", summary="Put a 过号 ticket back in the queue")
 def requeue(ctx: Ctx, _: Annotated[Token, Depends(require("counter", "kiosk", "admin"))],
             ticket_id: TicketId) -> dict[str, Any]:
     return tickets.requeue(ctx, ticket_id)
 
 
-@router.get("/counters/{counter_id}", summary="A counter's state, current and parked tickets")
+@get("/counters/{counter_id}", summary="A counter's state, current and parked tickets")
 def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: CounterId) -> dict[str, Any]:
     return counters.get_status(ctx, counter_id)
 
 
-@router.post("/counters/{counter_id}/call-next", summary="Call the next ticket",
+@post("/counters/{counter_id}/call-next", summary="Call the next ticket",
              responses={204: {"description": "nobody is waiting"}})
 def call_next(ctx: Ctx, _: Staff, counter_id: CounterId) -> Any:
     ticket = counters.call_next(ctx, counter_id)
     return Response(status_code=204) if ticket is None else ticket
 
 
-@router.post("/counters/{counter_id}/call", summary="Call a specific ticket")
+@post("/counters/{counter_id}/call", summary="Call a specific ticket")
 def call(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.CallIn) -> dict[str, Any]:
     return counters.call_ticket(ctx, counter_id, body.ticket)
 
 
-@router.post("/counters/{counter_id}/recall", summary="Announce the current ticket again")
+@post("/counters/{counter_id}/recall", summary="Announce the current ticket again")
 def recall(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.recall(ctx, counter_id)
 
 
-@router.post("/counters/{counter_id}/start", summary="The citizen arrived: service starts")
+@post("/counters/{counter_id}/start", summary="The citizen arrived: service starts")
 def start(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.start(ctx, counter_id)
 
 
-@router.post("/counters/{counter_id}/finish", summary="Service finished")
+@post("/counters/{counter_id}/finish", summary="Service finished")
 def finish(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.finish(ctx, counter_id)
 
 
-@router.post("/counters/{counter_id}/no-show", summary="过号: the citizen did not come")
+@post("/counters/{counter_id}/no-show", summary="过号: the citizen did not come")
 def no_show(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.no_show(ctx, counter_id)
 
 
-@router.post("/counters/{counter_id}/park", summary="挂起: call back later")
+@post("/counters/{counter_id}/park", summary="挂起: call back later")
 def park(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.park(ctx, counter_id)
 
 
-@router.post("/counters/{counter_id}/transfer", summary="Send the current ticket elsewhere")
+@post("/counters/{counter_id}/transfer", summary="Send the current ticket elsewhere")
 def transfer(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.TransferIn) -> dict[str, Any]:
     return counters.transfer(ctx, counter_id, body.service, body.note, body.return_here)
 
 
-@router.post("/counters/{counter_id}/pause", summary="Stop taking calls")
+@post("/counters/{counter_id}/pause", summary="Stop taking calls")
 def pause(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.PauseIn) -> dict[str, Any]:
     return counters.pause(ctx, counter_id, body.reason)
 
 
-@router.post("/counters/{counter_id}/resume", summary="Take calls again")
+@post("/counters/{counter_id}/resume", summary="Take calls again")
 def resume(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.resume(ctx, counter_id)
 
 
-@router.post("/counters/{counter_id}/close", summary="End of shift")
+@post("/counters/{counter_id}/close", summary="End of shift")
 def close(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
     return counters.close(ctx, counter_id)
 
 
-@router.post("/appointments", status_code=201, summary="Book an appointment")
+@post("/appointments", status_code=201, summary="Book an appointment")
 def book(ctx: Ctx, _: Admin, body: m.AppointmentIn) -> dict[str, Any]:
     return appointments.create(ctx, body.service, body.id_number, body.slot_start)
 
 
-@router.post("/appointments/check-in", status_code=201, summary="预约签到 → ticket")
+@post("/appointments/check-in", status_code=201, summary="预约签到 → ticket")
 def check_in(ctx: Ctx, _: Kiosk, body: m.CheckInIn) -> dict[str, Any]:
     return appointments.check_in(ctx, body.id_number)
 
 
-@router.post("/help-requests", status_code=201, summary="帮办代办: a citizen needs staff")
+@post("/help-requests", status_code=201, summary="帮办代办: a citizen needs staff")
 def help_request(ctx: Ctx, _: KioskOnly, body: m.HelpIn) -> dict[str, Any]:
     return hallinfo.help_request(ctx, body.kiosk, body.reason)
 
 
-@router.get("/help-requests", summary="Open help requests")
+@get("/help-requests", summary="Open help requests")
 def open_help(ctx: Ctx, _: StaffOrAdmin) -> list[dict[str, Any]]:
     return hallinfo.open_help_requests(ctx)
 
 
-@router.post("/help-requests/{help_id}/resolve", summary="Staff took care of it")
+@post("/help-requests/{help_id}/resolve", summary="Staff took care of it")
 def resolve_help(ctx: Ctx, _: StaffOrAdmin, help_id: HelpId) -> dict[str, Any]:
     return hallinfo.resolve_help(ctx, help_id)
 
 
-@router.post("/devices/heartbeat", summary="Device health from a kiosk or display")
+@post("/devices/heartbeat", summary="Device health from a kiosk or display")
 def heartbeat(ctx: Ctx, token: Device, body: m.HeartbeatIn) -> dict[str, Any]:
     return hallinfo.heartbeat(ctx, body.device, token.role, dict(body.parts))
 
 
-@router.get("/devices", summary="Health of every kiosk and display")
+@get("/devices", summary="Health of every kiosk and display")
 def devices(ctx: Ctx, _: StaffOrAdmin) -> list[dict[str, Any]]:
     return hallinfo.device_health(ctx)
 
 
-@router.get("/board", summary="Lobby board snapshot")
+@get("/board", summary="Lobby board snapshot")
 def board(ctx: Ctx, _: Annotated[Token, Depends(require("display", "counter", "admin"))]
           ) -> dict[str, Any]:
     return hallinfo.board(ctx)
 
 
-@router.get("/stats", summary="Statistics (JSON, or CSV with Accept: text/csv)",
+@get("/stats", summary="Statistics (JSON, or CSV with Accept: text/csv)",
             responses={200: {"content": {"text/csv": {}}}})
 def get_stats(ctx: Ctx, _: Admin, request: Request,
               from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,

@@ -39,14 +39,32 @@ class Tx:
     now: dt.datetime
     events: list[Event] = field(default_factory=list)
     hall_id: str = ""
+    estimates_changed: bool = False
+    """Set when service times or open counters changed: the estimate cache is cleared
+    after the commit (not before, or a concurrent read could refill it with old data)."""
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        event_id = self.conn.execute(
-            insert(t.events).values(hall_id=self.hall_id, type=type_, data=payload,
-                                    created_at=self.now).returning(t.events.c.id)
-        ).scalar_one()
+        event_id = self.conn.execute(_INSERT_EVENT, {
+            "hall_id": self.hall_id, "type": type_, "data": payload, "created_at": self.now,
+        }).scalar_one()
         self.events.append(Event(event_id, type_, data))
+
+
+_INSERT_EVENT = insert(t.events).returning(t.events.c.id)
+MAX_BATCH = 64
+"""Most changes one group commit may hold."""
+
+
+class _Batch:
+    def __init__(self, conn: Connection, trans: Any) -> None:
+        self.conn, self.trans = conn, trans
+        self.events: list[Event] = []
+        self.size = 0
+        self.failed_first = False
+        self.estimates_changed = False
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 class HallContext:
@@ -57,8 +75,22 @@ class HallContext:
         self.clock = clock
         self.bus = bus or EventBus()
         self.hall_id = config.hall_id
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        self._waiting_lock = threading.Lock()
+        self._waiting = 0
+        self._batch: _Batch | None = None
         self._pg = engine.dialect.name == "postgresql"
+        self._estimates: dict[Any, Any] = {}
+        self._estimates_at = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+    def estimate_cache(self) -> dict[Any, Any]:
+        """Cached inputs of the wait estimate; refreshed at least every 15 s so another
+        server process's changes (PostgreSQL deployments) show up soon."""
+        now = self.now()
+        if (now - self._estimates_at).total_seconds() > 15 or now < self._estimates_at:
+            self._estimates = {}
+            self._estimates_at = now
+        return self._estimates
 
     # -- time ------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -76,14 +108,77 @@ class HallContext:
     # -- transactions ----------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Tx]:
-        with self._lock, self.engine.begin() as conn:
+        """One state change. Changes that arrive while another is being written share its
+        transaction (group commit): each runs in its own SAVEPOINT, so a refused change
+        rolls back alone, and one commit (one fsync) makes the whole batch durable. The
+        caller returns only after the commit that holds its change."""
+        with self._waiting_lock:
+            self._waiting += 1
+        self._lock.acquire()
+        with self._waiting_lock:
+            self._waiting -= 1
+        try:
+            batch = self._batch or self._open_batch()
+            # The first change of a batch needs no SAVEPOINT: if it fails, the batch holds
+            # nothing else and is rolled back whole.
+            savepoint = batch.conn.begin_nested() if batch.size else None
+            tx = Tx(batch.conn, self.now(), hall_id=self.hall_id)
+            try:
+                yield tx
+            except BaseException:
+                if savepoint is not None:
+                    savepoint.rollback()
+                else:
+                    batch.failed_first = True
+                self._commit_if_last(batch)
+                raise
+            if savepoint is not None:
+                savepoint.commit()
+            batch.events.extend(tx.events)
+            batch.size += 1
+            batch.estimates_changed |= tx.estimates_changed
+            self._commit_if_last(batch)
+        finally:
+            self._lock.release()
+        batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    def _open_batch(self) -> _Batch:
+        conn = self.engine.connect()
+        try:
+            trans = conn.begin()
             if self._pg:
                 conn.execute(select(t.halls.c.id).where(t.halls.c.id == self.hall_id)
                              .with_for_update())
-            tx = Tx(conn, self.now(), hall_id=self.hall_id)
-            yield tx
-        # Only reached after a successful commit.
-        self.bus.publish(tx.events)
+        except BaseException:
+            conn.close()
+            raise
+        self._batch = _Batch(conn, trans)
+        return self._batch
+
+    def _commit_if_last(self, batch: _Batch) -> None:
+        """Commit unless another writer is already queued to join this batch (bounded, so
+        a steady stream of writers cannot delay a commit forever)."""
+        with self._waiting_lock:
+            others = self._waiting
+        if others and batch.size < MAX_BATCH and not batch.failed_first:
+            return
+        self._batch = None
+        try:
+            if batch.size and not batch.failed_first:
+                batch.trans.commit()
+            else:
+                batch.trans.rollback()
+        except BaseException as err:
+            batch.error = err
+        finally:
+            batch.conn.close()
+        if batch.error is None:
+            if batch.estimates_changed:
+                self._estimates = {}
+            self.bus.publish(batch.events)
+        batch.done.set()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -47,6 +47,7 @@ def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
         tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
                         .values(state="open", since=tx.now, reason=None))
         tx.emit("counter.opened", {"counter": counter_id})
+        tx.estimates_changed = True
         state = _state(tx, ctx, counter_id)
     return state
 
@@ -78,6 +79,8 @@ def _finish_current(ctx: HallContext, tx: Tx, counter_id: str) -> None:
 
 def _set(tx: Tx, ticket_id: int, **values: Any) -> None:
     tx.conn.execute(update(T).where(T.c.id == ticket_id).values(**values))
+    if values.get("finished_at") is not None:  # a service ended: averages change
+        tx.estimates_changed = True
 
 
 def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any]:
@@ -287,8 +290,8 @@ def transfer(ctx: HallContext, counter_id: str, service: str, note: str | None,
         tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
                         .values(current_ticket_id=None))
         old = reload(tx, row.id)
-        emit_ticket(ctx, tx, "ticket.transferred", new, **{"from": old.id,
-                                                          "from_service": old.service})
+        emit_ticket(ctx, tx, "ticket.transferred", new, also=old.service,
+                    **{"from": old.id, "from_service": old.service})
         return ticket_json(ctx, tx.conn, new, now=tx.now)
 
 
@@ -303,6 +306,7 @@ def pause(ctx: HallContext, counter_id: str, reason: str) -> dict[str, Any]:
         tx.conn.execute(t.pauses.insert().values(hall_id=ctx.hall_id, counter_id=counter_id,
                                                  reason=reason[:200], started_at=tx.now))
         tx.emit("counter.paused", {"counter": counter_id, "reason": reason[:200]})
+        tx.estimates_changed = True
         return counter_status(ctx, tx.conn, counter_id)
 
 
@@ -318,6 +322,7 @@ def resume(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         tx.conn.execute(update(p).where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id,
                                         p.c.ended_at.is_(None)).values(ended_at=tx.now))
         tx.emit("counter.resumed", {"counter": counter_id})
+        tx.estimates_changed = True
         return counter_status(ctx, tx.conn, counter_id)
 
 
@@ -334,6 +339,7 @@ def close(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         tx.conn.execute(update(p).where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id,
                                         p.c.ended_at.is_(None)).values(ended_at=tx.now))
         tx.emit("counter.closed", {"counter": counter_id})
+        tx.estimates_changed = True
         return counter_status(ctx, tx.conn, counter_id)
 
 

@@ -29,7 +29,8 @@ def services(ctx: HallContext) -> list[dict[str, Any]]:
                 "open": s.open, "requires_id": s.requires_id, "requires_face": s.requires_face,
                 "materials": list(s.materials), "materials_en": list(s.materials_en),
                 "waiting": n,
-                "estimated_wait_s": queries.estimate_for(conn, ctx.config, day, s.code, n),
+                "estimated_wait_s": queries.estimate_for(conn, ctx.config, day, s.code, n,
+                                                         ctx.estimate_cache()),
             })
         return out
 

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from govhall.personal import (
     InvalidIdNumber,
@@ -50,7 +50,8 @@ def ticket_json(ctx: HallContext, conn: Connection, row: Any, *, now: dt.datetim
     counter = ctx.config.counter(row.counter_id) if row.counter_id else None
     svc = ctx.config.service(row.service)
     ahead = queries.waiting_ahead(conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s)
-    estimate = (queries.estimate_for(conn, ctx.config, row.day, row.service, ahead)
+    estimate = (queries.estimate_for(conn, ctx.config, row.day, row.service, ahead,
+                                     ctx.estimate_cache())
                 if row.status == Status.WAITING.value else 0)
     return {
         "id": row.id,
@@ -96,25 +97,38 @@ def load(conn: Connection, ctx: HallContext, ticket_id: int, *, lock: bool = Fal
     return row
 
 
+_BY_ID = select(T).where(T.c.id == bindparam("id"))
+
+
 def reload(tx: Tx, ticket_id: int) -> Any:
-    return tx.conn.execute(select(T).where(T.c.id == ticket_id)).one()
+    return tx.conn.execute(_BY_ID, {"id": ticket_id}).one()
 
 
-def emit_ticket(ctx: HallContext, tx: Tx, type_: str, row: Any, **extra: Any) -> None:
+def emit_ticket(ctx: HallContext, tx: Tx, type_: str, row: Any, *, also: str | None = None,
+                **extra: Any) -> None:
+    """A ticket event with the new waiting counts of the services it touched (a board
+    applies them as updates; ``GET /board`` has all of them)."""
+    services = [row.service] + ([also] if also and also != row.service else [])
     data = {"ticket": event_ticket(ctx, row),
-            "waiting": queries.waiting_counts(tx.conn, ctx.hall_id), **extra}
+            "waiting": queries.waiting_counts(tx.conn, ctx.hall_id, services), **extra}
     tx.emit(type_, data)
 
 
+_S = t.sequences
+_NEXT_SEQ = (update(_S)
+             .where(_S.c.hall_id == bindparam("b_hall"), _S.c.day == bindparam("b_day"),
+                    _S.c.service == bindparam("b_service"))
+             .values(last_seq=_S.c.last_seq + 1).returning(_S.c.last_seq))
+
+
 def next_sequence(tx: Tx, hall_id: str, day: dt.date, service: str) -> int:
-    s = t.sequences
-    where = (s.c.hall_id == hall_id, s.c.day == day, s.c.service == service)
-    last = tx.conn.execute(select(s.c.last_seq).where(*where)).scalar_one_or_none()
-    if last is None:
-        tx.conn.execute(insert(s).values(hall_id=hall_id, day=day, service=service, last_seq=1))
+    params = {"b_hall": hall_id, "b_day": day, "b_service": service}
+    seq = tx.conn.execute(_NEXT_SEQ, params).scalar_one_or_none()
+    if seq is None:  # first ticket of this service today
+        tx.conn.execute(insert(_S).values(hall_id=hall_id, day=day, service=service,
+                                          last_seq=1))
         return 1
-    tx.conn.execute(update(s).where(*where).values(last_seq=last + 1))
-    return last + 1
+    return seq
 
 
 def classify(ctx: HallContext, priority: str | None, id_number: str | None, day: dt.date
@@ -206,13 +220,16 @@ def insert_ticket(ctx: HallContext, tx: Tx, *, service: str, klass: Klass, reaso
         svc = ctx.config.service(service)
         assert svc is not None
         number = format_number(svc.prefix, next_sequence(tx, ctx.hall_id, day, service))
-    ticket_id = tx.conn.execute(insert(T).values(
+    params = {c: None for c in _OPTIONAL} | values | dict(
         hall_id=ctx.hall_id, day=day, number=number, service=service, klass=klass.value,
         priority_reason=reason, status=Status.WAITING.value, issued_at=issued_at,
-        queue_time=queue_time, recall_count=0, public_token=secrets.token_urlsafe(18),
-        **values,
-    ).returning(T.c.id)).scalar_one()
-    return reload(tx, ticket_id)
+        queue_time=queue_time, recall_count=0, public_token=secrets.token_urlsafe(18))
+    return tx.conn.execute(_INSERT, params).one()
+
+
+# One prebuilt INSERT with every column bound, so its compiled form is reused.
+_INSERT = insert(T).returning(*T.c)
+_OPTIONAL = [c.name for c in T.c if c.name != "id"]
 
 
 def get(ctx: HallContext, ticket_id: int) -> dict[str, Any]:

@@ -1,0 +1,243 @@
+"""Hall server under load over loopback (issue 2's benchmark).
+
+20 kiosks issue tickets at a fixed total rate (open loop, so latency is not hidden by
+back-pressure), 30 counters call and finish, 20 SSE subscribers follow the event stream,
+for --seconds. Prints issue throughput and latency percentiles, call → event latency at
+every subscriber, and the server's peak RSS.
+
+    .venv/bin/python bench/hall_load.py [--seconds 60] [--rate 300] [--database URL]
+
+The load generator is plain asyncio with hand-written HTTP/1.1 keep-alive requests: on a
+2-core machine a heavier client would steal the CPU the server is being measured on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.hall_server import TOKENS, HallProcess, free_port, write_config  # noqa: E402
+
+SERVICES_FREE = ["G", "H", "J"]  # services without ID requirement in the sample hall
+COUNTERS = [str(i) for i in range(1, 23)]
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.token = port, token
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: object = None) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        data = b"" if body is None else json.dumps(body).encode()
+        head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {self.token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+        self.writer.write(head.encode() + data)
+        assert self.reader is not None
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            k, _, v = line.decode().partition(":")
+            if k.lower() == "content-length":
+                length = int(v)
+        payload = await self.reader.readexactly(length) if length else b""
+        return status, payload
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size from /proc (Linux), so the bench needs no extra package."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
+
+
+async def kiosk(port: int, rate: float, until: float, lat: list[float], errors: list[int],
+                idx: int) -> None:
+    c = Conn(port, TOKENS["kiosk"])
+    interval = 1.0 / rate
+    next_at = time.perf_counter() + interval * (idx / 20)
+    n = 0
+    while next_at < until:
+        await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+        t0 = time.perf_counter()
+        status, _ = await c.request("POST", "/api/v1/tickets",
+                                    {"service": SERVICES_FREE[n % len(SERVICES_FREE)]})
+        # latency from the scheduled send time: includes any delay we fell behind by
+        lat.append(time.perf_counter() - min(t0, next_at) if status == 201 else 0)
+        if status != 201:
+            errors.append(status)
+        n += 1
+        next_at += interval
+
+
+async def counter(port: int, cid: str, until: float, sent: dict[int, float],
+                  calls: list[int], pause_s: float) -> None:
+    c = Conn(port, TOKENS["counter"])
+    while time.perf_counter() < until:
+        t0 = time.perf_counter()
+        status, body = await c.request("POST", f"/api/v1/counters/{cid}/call-next")
+        if status == 200:
+            ticket = json.loads(body)
+            sent.setdefault(ticket["id"], t0)
+            calls.append(ticket["id"])
+            await asyncio.sleep(pause_s)
+            await c.request("POST", f"/api/v1/counters/{cid}/finish")
+        await asyncio.sleep(pause_s)
+
+
+async def subscriber(port: int, until: float, sent: dict[int, float],
+                     latencies: list[float], ready: asyncio.Event, counts: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write((f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                  f"{TOKENS['display']}\r\nAccept: text/event-stream\r\n\r\n").encode())
+    await reader.readuntil(b": live")  # subscribed: events from here on reach us
+    ready.set()
+    event = None
+    received = 0
+    while time.perf_counter() < until + 2:
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout=max(0.1, until + 2 -
+                                                                          time.perf_counter()))
+        except TimeoutError:
+            break
+        if not line:
+            break
+        if line.startswith(b"event: "):
+            event = line[7:].strip()
+        elif line.startswith(b"data: ") and event == b"ticket.called":
+            now = time.perf_counter()
+            tid = json.loads(line[6:])["ticket"]["id"]
+            if tid in sent:
+                latencies.append(now - sent[tid])
+            received += 1
+    counts.append(received)
+    writer.close()
+
+
+async def run(port: int, seconds: float, rate: float, pause_s: float, n_kiosks: int = 20,
+              n_counters: int = 30, n_subs: int = 20) -> dict[str, object]:
+    issue_lat: list[float] = []
+    errors: list[int] = []
+    sent: dict[int, float] = {}
+    calls: list[int] = []
+    event_lat: list[float] = []
+    counts: list[int] = []
+    start = time.perf_counter()
+    until = start + seconds + 1
+    readies = [asyncio.Event() for _ in range(n_subs)]
+    subs = [asyncio.create_task(subscriber(port, until, sent, event_lat, r, counts))
+            for r in readies]
+    for r in readies:
+        await r.wait()
+    await asyncio.sleep(1)
+    t0 = time.perf_counter()
+    until = t0 + seconds
+    tasks = [asyncio.create_task(kiosk(port, rate / n_kiosks, until, issue_lat, errors, i))
+             for i in range(n_kiosks)]
+    counter_ids = (COUNTERS * 2)[:n_counters]  # counter clients across the hall's counters
+    tasks += [asyncio.create_task(counter(port, cid, until, sent, calls, pause_s))
+              for cid in counter_ids]
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - t0
+    await asyncio.gather(*subs)
+    return {"issue_lat": issue_lat, "errors": errors, "elapsed": elapsed, "calls": calls,
+            "event_lat": event_lat, "counts": counts}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--rate", type=float, default=300, help="ticket issues per second, total")
+    ap.add_argument("--counter-pause", type=float, default=0.5,
+                    help="seconds a counter waits after a call and after a finish")
+    ap.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
+    ap.add_argument("--kiosks", type=int, default=20)
+    ap.add_argument("--counters", type=int, default=30)
+    ap.add_argument("--subscribers", type=int, default=20)
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="govhall-bench-"))
+    port = free_port()
+    cfg = write_config(tmp / "hall.toml", port, policy={"daily_limit": 1000})
+    hall = HallProcess(cfg, port, args.database or f"sqlite:///{tmp / 'hall.db'}").start()
+    assert hall.proc is not None
+    pid = hall.proc.pid
+    peak = [rss_bytes(pid)]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            try:
+                peak[0] = max(peak[0], rss_bytes(pid))
+            except OSError:
+                return
+
+    threading.Thread(target=sample, daemon=True).start()
+    cpu0 = cpu_seconds(pid)
+    try:
+        r = asyncio.run(run(port, args.seconds, args.rate, args.counter_pause, args.kiosks,
+                            args.counters, args.subscribers))
+        cpu = cpu_seconds(pid) - cpu0
+    finally:
+        stop.set()
+        hall.stop()
+
+    lat = [x * 1000 for x in r["issue_lat"]]  # type: ignore[union-attr]
+    ev = [x * 1000 for x in r["event_lat"]]  # type: ignore[union-attr]
+    ok = len(lat) - len(r["errors"])  # type: ignore[arg-type]
+    rate = ok / r["elapsed"]  # type: ignore[operator]
+    calls = len(r["calls"])  # type: ignore[arg-type]
+    print(f"hall load over loopback: {args.seconds:.0f} s, {args.kiosks} kiosks at "
+          f"{args.rate:.0f}/s total, {args.counters} counters, {args.subscribers} SSE "
+          f"subscribers, database "
+          f"{'SQLite (WAL, synchronous=FULL)' if not args.database else args.database}")
+    print(f"  ticket issues        {ok} ok, {len(r['errors'])} errors, "  # type: ignore[arg-type]
+          f"{rate:.0f}/s   (target >= 300/s: {'OK' if rate >= 300 else 'MISSED'})")
+    print(f"  issue latency        p50 {pct(lat, .5):.1f} ms  p90 {pct(lat, .9):.1f} ms  "
+          f"p99 {pct(lat, .99):.1f} ms  max {max(lat, default=0):.1f} ms   "
+          f"(target p99 < 50 ms: {'OK' if pct(lat, .99) < 50 else 'MISSED'})")
+    print(f"  calls                {calls} ({calls / r['elapsed']:.1f}/s)")  # type: ignore[operator]
+    print(f"  call -> event        {len(ev)} deliveries (expected {calls * args.subscribers}), "
+          f"p50 {pct(ev, .5):.1f} ms  p99 {pct(ev, .99):.1f} ms  max {max(ev, default=0):.1f} ms"
+          f"   (target p99 < 100 ms: {'OK' if pct(ev, .99) < 100 else 'MISSED'})")
+    requests_done = ok + 2 * calls
+    print(f"  server CPU           {cpu:.1f} s for {requests_done} requests = "
+          f"{1000 * cpu / max(1, requests_done):.2f} ms per request (all threads; "
+          f"machine load average {os.getloadavg()[0]:.1f})")
+    print(f"  server peak RSS      {peak[0] / 2**20:.0f} MB   "
+          f"(target < 200 MB: {'OK' if peak[0] < 200 * 2**20 else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
