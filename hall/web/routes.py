@@ -195,7 +195,7 @@ def me(web: Web, session: Staff) -> dict[str, Any]:
     cfg = web.ctx.config
     allowed = [c for c in cfg.counters if session.may_act_for(c.id)]
     return {**session.public(), "hall": cfg.name, "hall_en": cfg.name_en,
-            "pad_thanks_s": web.settings.pad_thanks_s,
+            "pad_thanks_s": web.settings.pad_thanks_s, "today": web.ctx.today().isoformat(),
             "counters_info": [{"id": c.id, "name": c.name, "name_en": c.name_en,
                                "services": list(c.services)} for c in allowed]}
 
