@@ -411,7 +411,7 @@ def report_csv(web: Web, _: Admin,
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-_SECRET_KEYS = ("token", "secret", "password", "key")
+_SECRET_KEYS = ("token", "secret", "password", "key", "pin")
 
 
 def _redact(value: Any) -> Any:

@@ -68,6 +68,8 @@ def test_dashboard_live_reports_config_and_accounts(hall: HallProcess, context: 
     expect(page.locator("#cfg-counters")).to_contain_text("22号咨询台")
     html = page.content()
     assert TOKENS["kiosk"] not in html and TOKENS["admin"] not in html  # names only
+    expect(page.locator("#cfg-devices")).to_contain_text("[devices] printer")
+    assert "2468" not in page.inner_text("#cfg-devices")  # the kiosk's admin PIN is hidden
     shot(page, "dashboard-config")
 
     # accounts: create a counter account, reset wang's password

@@ -144,8 +144,13 @@
       [k.id, biText(k.name, k.name_en), k.services.join(", ")]));
     rows("cfg-policy", ["", ""], Object.entries(c.policy).map(([k, v]) => [k, String(v)]));
     rows("cfg-tokens", ["", ""], c.tokens.map((t) => [t.name, t.role]));
-    rows("cfg-devices", ["", ""], Object.entries(c.devices).map(([k, v]) =>
-      [k, el("code", {}, JSON.stringify(v))]));
+    const flat = [];
+    for (const [section, table] of Object.entries(c.devices)) {
+      for (const [k, v] of Object.entries(table)) {
+        flat.push([`[${section}] ${k}`, el("code", {}, typeof v === "string" ? v : JSON.stringify(v))]);
+      }
+    }
+    rows("cfg-devices", ["", ""], flat);
   }
 
   // -- accounts --------------------------------------------------------------------------
