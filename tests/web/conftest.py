@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 import requests
+from fastapi.testclient import TestClient
 
+from hall.api.app import create_app
 from hall.client import HallClient, SseEvent
 from hall.config import load_config
 from hall.services.core import HallContext
@@ -21,6 +23,8 @@ from hall.storage import migrate
 from hall.storage.engine import make_engine
 from hall.web import accounts
 from hall.web.settings import web_settings
+from tests.hall.conftest import TOKENS as API_TOKENS
+from tests.hall.conftest import FakeClock, make_config
 from tests.support.hall_server import ROOT, TOKENS, HallProcess, free_port, write_config
 
 CHROMIUM = os.environ.get("GOVHALL_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -150,3 +154,58 @@ def shot(page: Any, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# -- without a browser: the real app in-process with a fake clock ------------------------
+
+
+class Web:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    def login(self, user: str, password: str = PASSWORD, **kw: Any) -> Any:
+        r = self.client.post("/web/api/login", json={"username": user, "password": password},
+                             **kw)
+        if r.status_code == 200:
+            self.csrf = r.json()["csrf"]
+        return r
+
+    def post(self, path: str, body: object = None, csrf: bool = True, **kw: Any) -> Any:
+        headers = {"X-CSRF-Token": self.csrf} if csrf else {}
+        headers |= kw.pop("headers", {})
+        return self.client.post("/web/api" + path, json=body if body is not None else {},
+                                headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get("/web/api" + path, **kw)
+
+    def issue(self, service: str = "B", **body: object) -> dict[str, Any]:
+        r = self.client.post("/api/v1/tickets", json={"service": service, **body},
+                             headers={"Authorization": f"Bearer {API_TOKENS['kiosk']}"})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        return self.client.get(f"/api/v1/tickets/{ticket_id}",
+                               headers={"Authorization": f"Bearer {API_TOKENS['admin']}"}).json()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: FakeClock) -> Any:
+    return create_app(make_config(), database=f"sqlite:///{tmp_path / 'hall.db'}", clock=clock)
+
+
+@pytest.fixture
+def web(app: Any) -> Iterator[Web]:
+    with TestClient(app) as client:
+        state = app.state.web
+        accounts.create_account(state.ctx, state.settings, "wang", PASSWORD, "counter", ["1"])
+        accounts.create_account(state.ctx, state.settings, "li", PASSWORD, "counter", ["2"])
+        accounts.create_account(state.ctx, state.settings, "boss", PASSWORD, "admin", [])
+        yield Web(client)

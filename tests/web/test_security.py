@@ -5,72 +5,16 @@ also states what must still hold after the refused request."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from hall.api.app import create_app
 from hall.config import parse_config
-from hall.web import accounts
-from tests.hall.conftest import TOKENS, FakeClock, make_config
+from tests.hall.conftest import FakeClock
+from tests.web.conftest import PASSWORD, Web
 
-PASSWORD = "correct-horse-9"
 ID_NUMBER = "110105200001010016"
-
-
-class Web:
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.csrf = ""
-
-    def login(self, user: str, password: str = PASSWORD, **kw: Any) -> Any:
-        r = self.client.post("/web/api/login", json={"username": user, "password": password},
-                             **kw)
-        if r.status_code == 200:
-            self.csrf = r.json()["csrf"]
-        return r
-
-    def post(self, path: str, body: object = None, csrf: bool = True, **kw: Any) -> Any:
-        headers = {"X-CSRF-Token": self.csrf} if csrf else {}
-        headers |= kw.pop("headers", {})
-        return self.client.post("/web/api" + path, json=body if body is not None else {},
-                                headers=headers, **kw)
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get("/web/api" + path, **kw)
-
-    def issue(self, service: str = "B", **body: object) -> dict[str, Any]:
-        r = self.client.post("/api/v1/tickets", json={"service": service, **body},
-                             headers={"Authorization": f"Bearer {TOKENS['kiosk']}"})
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    def ticket(self, ticket_id: int) -> dict[str, Any]:
-        return self.client.get(f"/api/v1/tickets/{ticket_id}",
-                               headers={"Authorization": f"Bearer {TOKENS['admin']}"}).json()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(tmp_path: Path, clock: FakeClock) -> Any:
-    return create_app(make_config(), database=f"sqlite:///{tmp_path / 'hall.db'}", clock=clock)
-
-
-@pytest.fixture
-def web(app: Any) -> Iterator[Web]:
-    with TestClient(app) as client:
-        state = app.state.web
-        accounts.create_account(state.ctx, state.settings, "wang", PASSWORD, "counter", ["1"])
-        accounts.create_account(state.ctx, state.settings, "li", PASSWORD, "counter", ["2"])
-        accounts.create_account(state.ctx, state.settings, "boss", PASSWORD, "admin", [])
-        yield Web(client)
 
 
 def test_missing_or_wrong_csrf_token_is_refused_and_nothing_is_called(web: Web) -> None:
