@@ -173,8 +173,8 @@ def make_app(parts: Parts) -> Any:
 
         def on_start(self) -> None:
             self.refresh()
-            self.dispatch(self.flow.tick())
-            Clock.schedule_interval(lambda _dt: self.dispatch(self.flow.tick()), 1.0)
+            self.run_effects(self.flow.tick())
+            Clock.schedule_interval(lambda _dt: self.run_effects(self.flow.tick()), 1.0)
 
         def on_stop(self) -> None:
             self.pool.shutdown(wait=False, cancel_futures=True)
@@ -203,9 +203,9 @@ def make_app(parts: Parts) -> Any:
                 "key_ok": f.key_ok, "corner": f.corner_tap,
                 "maintenance": f.maintenance_action, "still_here": f.still_here,
             }
-            self.dispatch(handlers[name](*args))
+            self.run_effects(handlers[name](*args))
 
-        def dispatch(self, effects: list[Any]) -> None:
+        def run_effects(self, effects: list[Any]) -> None:
             self.refresh()
             for effect in effects:
                 self.busy += 1
@@ -218,7 +218,7 @@ def make_app(parts: Parts) -> Any:
             def apply(_dt: float) -> None:
                 self.busy -= 1
                 if cont is not None:
-                    self.dispatch(cont(self.flow))
+                    self.run_effects(cont(self.flow))
                 else:
                     self.refresh()
 

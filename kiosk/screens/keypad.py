@@ -15,7 +15,7 @@ class KeypadScreen(KioskScreen):
         if view.keypad_keys == self._keys:
             return
         self._keys = view.keypad_keys
-        grid = self.ids.keys
+        grid = self.ids.keygrid
         grid.clear_widgets()
         keys = list("123456789") + (["X"] if "X" in view.keypad_keys else [""]) + ["0", "⌫"]
         for k in keys:
