@@ -40,7 +40,7 @@ def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
 
     page = context.new_page()
     login(page, hall, "wang", "/web/counter")
-    page.wait_for_selector("#waiting tr[data-service='A']")
+    page.wait_for_selector("body[data-ready]")
     assert page.inner_text("#counter-name").startswith("1号综合窗口")
     assert page.inner_text("#waiting tr[data-service='A'] .waiting-count") == "1"
 
@@ -63,6 +63,8 @@ def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
 
     # 转移 to 医保 (B): the ticket leaves this counter and waits in B at its old place
     page.keyboard.press("t")
+    page.wait_for_selector("#transfer-modal:not(.hidden)")
+    shot(page, "counter-transfer")
     page.click("#transfer-choices [data-service='B']")
     page.wait_for_selector("#current-number.empty")
     transferred = board_events.of("ticket.transferred")

@@ -35,6 +35,7 @@
     try {
       snap = await api("GET", "/web/api/counters/" + encodeURIComponent(counterId));
       render();
+      document.body.dataset.ready = "1";  // shortcuts work from now on (tests wait for it)
     } catch (err) { toast(GH.errorLabel(err), true); }
   }
 
