@@ -29,13 +29,21 @@ def _virtual_display() -> subprocess.Popen[bytes] | None:
         os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
         print("demo: no display and no Xvfb: the kiosk and board run offscreen")
         return None
-    for n in range(90, 110):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            break
-    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "3000x1920x24", "-nolisten", "tcp"],
+    # -displayfd: Xvfb picks a free display itself and writes its number to the pipe, so
+    # two programs starting virtual displays at once never race for the same one.
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0",
+                             "3000x1920x24", "-nolisten", "tcp"], pass_fds=(write_fd,),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        n = f.readline().strip()
+    if not n.isdigit():
+        proc.kill()
+        os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+        print("demo: Xvfb did not start: the kiosk and board run offscreen")
+        return None
     os.environ["DISPLAY"] = f":{n}"
-    time.sleep(0.5)
     print(f"demo: no display here, so the kiosk and board run on the virtual display :{n}")
     return proc
 
