@@ -34,7 +34,7 @@ def hall(tmp_path: Path) -> Iterator[HallProcess]:
 class Kiosk:
     def __init__(self, tmp: Path, hall: HallProcess) -> None:
         self.settings = make_settings(tmp, server=hall.url, token=TOKENS["kiosk"])
-        self.client = HallClient(hall.url, TOKENS["kiosk"], timeout=2.0, retries=1,
+        self.client = HallClient(hall.url, TOKENS["kiosk"], timeout=5.0, retries=2,
                                  backoff_s=0.05)
         self.journal = OfflineJournal(tmp / "journal.jsonl", "K1")
         self.devices = DeviceSet(reader=open_idcard("sim", "sim"), printer=open_printer("sim"),
