@@ -49,9 +49,11 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
     try:
         wait_for(lambda: requests.get(url + "/healthz", timeout=1).ok, 30, "hall start")
         admin = HallClient(url, TOKENS["admin"])
+        # the kiosk's first heartbeat may come before its devices have reported
         devices = wait_for(lambda: [d for d in admin.request("GET", "/devices")
-                                    if d["role"] == "kiosk" and d["online"]],
-                           60, "a kiosk heartbeat")
+                                    if d["role"] == "kiosk" and d["online"]
+                                    and "printer" in d["parts"]],
+                           60, "a kiosk heartbeat with its devices")
         parts = devices[0]["parts"]
         assert parts.get("printer") in ("ok", "warning") and parts.get("reader") == "ok", parts
         wait_for(lambda: 'govhall_event_stream_subscribers{hall="xc-district"} 1' in
