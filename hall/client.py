@@ -122,6 +122,16 @@ class HallClient:
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         return self.request("GET", f"/tickets/{ticket_id}")
 
+    def ticket_by_number(self, number: str) -> dict[str, Any]:
+        """Today's ticket with this number (e.g. A012), for a citizen checking status."""
+        return self.request("GET", f"/tickets/by-number/{number}")
+
+    def cancel_ticket(self, idempotency_key: str) -> dict[str, Any]:
+        """Withdraw the ticket issued with this key if it is still waiting: used after an
+        issue whose answer was lost, once the kiosk has printed an offline ticket."""
+        return self.request("POST", "/tickets/cancel",
+                            headers={"Idempotency-Key": idempotency_key}, retry=True)
+
     def evaluate(self, ticket_id: int, score: int, comment: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"score": score}
         if comment:

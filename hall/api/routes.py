@@ -70,6 +70,20 @@ def import_tickets(ctx: Ctx, token: KioskOnly,
     return tickets.import_offline(ctx, [b.model_dump() for b in body], token.name)
 
 
+@get("/tickets/by-number/{number}", summary="Today's ticket with this number")
+def get_ticket_by_number(ctx: Ctx, _: Any_,
+                         number: Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{2,24}$")]
+                         ) -> dict[str, Any]:
+    return tickets.get_by_number(ctx, number)
+
+
+@post("/tickets/cancel", summary="Withdraw a ticket whose answer never reached the kiosk")
+def cancel_ticket(ctx: Ctx, token: KioskOnly,
+                  idempotency_key: Annotated[str, Header(min_length=1, max_length=100)]
+                  ) -> dict[str, Any]:
+    return tickets.cancel_by_key(ctx, f"{token.name}:{idempotency_key}")
+
+
 @get("/tickets/{ticket_id}", summary="A ticket's state and people ahead")
 def get_ticket(ctx: Ctx, _: Any_, ticket_id: TicketId) -> dict[str, Any]:
     return tickets.get(ctx, ticket_id)

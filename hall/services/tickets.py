@@ -237,6 +237,38 @@ def get(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
         return ticket_json(ctx, conn, load(conn, ctx, ticket_id))
 
 
+def get_by_number(ctx: HallContext, number: str) -> dict[str, Any]:
+    """Today's ticket with this number (the one still in play after a transfer)."""
+    with ctx.read() as conn:
+        row = conn.execute(select(T).where(
+            T.c.hall_id == ctx.hall_id, T.c.day == ctx.today(), T.c.number == number.upper(),
+        ).order_by(T.c.id.desc()).limit(1)).first()
+        if row is None:
+            raise NotFound(f"no ticket {number.upper()} today", code="ticket_not_found")
+        return ticket_json(ctx, conn, row)
+
+
+def cancel_by_key(ctx: HallContext, idempotency_key: str) -> dict[str, Any]:
+    """Withdraw a ticket whose issue answer never reached the kiosk (it then printed an
+    offline ticket instead): cancelled if still waiting, so nobody is called for it.
+    Repeating it is harmless; a ticket already called is left alone (409)."""
+    with ctx.write() as tx:
+        row = tx.conn.execute(select(T).where(T.c.hall_id == ctx.hall_id,
+                                              T.c.idempotency_key == idempotency_key)).first()
+        if row is None:
+            raise NotFound("no ticket was issued with this Idempotency-Key",
+                           code="ticket_not_found")
+        if row.status == Status.WAITING.value:
+            tx.conn.execute(update(T).where(T.c.id == row.id).values(
+                status=Status.CANCELLED.value, finished_at=tx.now))
+            row = reload(tx, row.id)
+            emit_ticket(ctx, tx, "ticket.cancelled", row)
+        elif row.status != Status.CANCELLED.value:
+            raise Conflict(f"ticket {row.number} is already {row.status}",
+                           code="not_cancellable")
+        return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
 def get_by_public_token(ctx: HallContext, token: str) -> dict[str, Any]:
     with ctx.read() as conn:
         row = conn.execute(select(T).where(T.c.hall_id == ctx.hall_id,

@@ -148,3 +148,26 @@ def test_numbering_restarts_at_local_midnight_and_never_reuses(api: Api, clock: 
     assert api.issue("C")["number"] == "C004"
     clock.advance(2)  # 00:00:01 next day
     assert api.issue("C")["number"] == "C001"
+
+
+def test_lookup_by_number_and_cancel_by_key(api: Api) -> None:
+    h = {"Idempotency-Key": "lost-answer-1"}
+    t = api.post("/tickets", {"service": "B"}, role="kiosk", headers=h).json()
+    assert api.get("/tickets/by-number/b001", role="kiosk").json()["id"] == t["id"]
+    r = api.get("/tickets/by-number/Z999", role="kiosk")
+    assert r.status_code == 404 and r.json()["error"] == "ticket_not_found"
+    assert api.get("/tickets/by-number/bad!", role="kiosk").status_code == 422
+    r = api.post("/tickets/cancel", role="kiosk", headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert api.post("/tickets/cancel", role="kiosk", headers=h).json()["status"] == "cancelled"
+    assert api.post("/tickets/cancel", role="kiosk",
+                    headers={"Idempotency-Key": "never-used"}).status_code == 404
+    assert api.post("/tickets/cancel", role="counter", headers=h).status_code == 403
+    assert waiting(api)["B"] == 0
+    assert api.call_next("1") is None  # nobody is called for the withdrawn ticket
+    u = api.post("/tickets", {"service": "B"}, role="kiosk",
+                 headers={"Idempotency-Key": "k2"}).json()
+    api.call_next("1")
+    r = api.post("/tickets/cancel", role="kiosk", headers={"Idempotency-Key": "k2"})
+    assert r.status_code == 409 and r.json()["error"] == "not_cancellable"
+    assert api.get(f"/tickets/{u['id']}").json()["status"] == "called"
