@@ -59,6 +59,7 @@
     badge.replaceChildren(bi("counter_" + st.state, null, true));
     if (st.state === "paused" && st.reason) badge.append(" · " + st.reason.split(" ")[0]);
     $("pause-label").replaceChildren(bi(st.state === "paused" ? "btn_resume" : "btn_pause"));
+    $("btn-pause").className = "btn " + (st.state === "paused" ? "green" : "grey");
 
     const cur = st.current;
     const box = $("current");
@@ -140,6 +141,7 @@
     if (!snap || !snap.status.current) return;
     $("transfer-choices").replaceChildren(...snap.services.filter((s) => s.open).map((s) =>
       el("button", { class: "btn", type: "button", "data-service": s.code,
+        disabled: s.code === snap.status.current.service,  // already in that queue
         onclick: () => doTransfer(s.code) }, biText(s.code + " " + s.name, s.name_en))));
     $("transfer-note").value = "";
     $("transfer-return").checked = false;
