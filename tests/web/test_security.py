@@ -116,6 +116,18 @@ def test_sessions_expire_when_idle_and_at_the_end_of_the_day(web: Web, clock: Fa
     assert web.get("/me").status_code == 401
 
 
+def test_disabling_an_account_ends_its_sessions(web: Web) -> None:
+    staff = Web(web.client.__class__(web.client.app))
+    staff.login("li")
+    assert staff.get("/me").status_code == 200
+    web.login("boss")
+    assert web.post("/accounts/li", {"active": False}).json()["active"] is False
+    assert staff.get("/me").status_code == 401
+    assert staff.login("li").status_code == 401  # and it cannot log in again
+    assert web.post("/accounts/boss", {"active": False}).status_code == 422  # not oneself
+    assert web.get("/me").status_code == 200
+
+
 def test_session_cookie_is_httponly_and_strict(web: Web) -> None:
     r = web.login("wang")
     cookie = r.headers["set-cookie"].lower()
