@@ -217,7 +217,10 @@ def login(ctx: HallContext, settings: WebSettings, throttle: AddressThrottle, us
         throttle.failed(address)
         if row is not None and row.active:
             _record_failure(ctx, settings, row.id)
-        log.info("web login refused for %r", username[:64])
+        # Only names of real accounts reach the log: whatever was typed into the field
+        # (an ID number, a password in the wrong box) must not.
+        log.info("web login refused for %s", row.username if row is not None else
+                 "an unknown username")
         raise LoginFailed("wrong username or password")
     throttle.succeeded(address)
     cookie = secrets.token_urlsafe(32)

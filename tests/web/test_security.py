@@ -174,7 +174,10 @@ def test_no_id_numbers_in_pages_api_or_logs(web: Web, caplog: pytest.LogCaptureF
         assert ID_NUMBER not in html and "张三丰" not in html
     public = web.client.get(f"/t/{ticket['public_token']}/state").json()
     assert "id_masked" not in public and "name_masked" not in public
+    web.login(ID_NUMBER, "x")  # typed into the wrong field
+    web.login("wang", ID_NUMBER)
     assert ID_NUMBER not in caplog.text and "张三丰" not in caplog.text
+    assert "web login refused for wang" in caplog.text
 
 
 def test_pages_carry_a_strict_content_security_policy(web: Web) -> None:
