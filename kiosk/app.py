@@ -92,6 +92,7 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
     flow = KioskFlow(settings, cfg.name, cfg.name_en, tiles, clock=runtime.now,
                      elderly_age=cfg.policy.elderly_age, hall_id=cfg.hall_id)
     flow.pending_uploads = len(journal.pending())
+    flow.pending_withdrawals = len(journal.withdrawals())
     return Parts(flow, runtime, devices, hall)
 
 

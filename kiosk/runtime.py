@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 Continuation = Callable[[KioskFlow], list[Effect]]
 FACE_FRAMES = 5  # live frames gathered per attempt; the checker compares the best 3
 FACE_GATHER_S = 4.0
+# A "no such ticket" for a lost-answer key is believed only this long after the failed
+# issue: a request stuck in a frozen hall's socket may still be processed after the cancel.
+WITHDRAW_SETTLE_S = 30.0
 
 
 @dataclass
@@ -261,7 +264,8 @@ class Runtime:
         return lambda f: f.on_issued(e.token, ticket)
 
     def _do_IssueOffline(self, e: IssueOffline) -> Continuation | None:
-        ticket = self.journal.issue(e.service, e.prefix, self.now(), name_masked=e.name_masked)
+        ticket = self.journal.issue(e.service, e.prefix, self.now(), name_masked=e.name_masked,
+                                    withdraw_key=e.withdraw_key or None)
         data = {"number": ticket.offline_number, "service": ticket.service,
                 "issued_at": ticket.issued_at, "name_masked": ticket.name_masked}
         return lambda f: f.on_issued(e.token, data, offline=True)
@@ -400,9 +404,14 @@ class Runtime:
         stale = self.journal.drop_stale(self.now().date())
         if stale:
             log.warning("%d offline tickets from an earlier day were not uploaded", len(stale))
+        # Phantoms first: a lost-answer ticket still waiting must leave the queue before the
+        # offline ticket that replaced it joins, so the citizen is called once.
+        if not self.withdraw_lost():
+            return lambda f: f.on_heartbeat(False)
+        left = len(self.journal.withdrawals())
         pending = self.journal.pending()
         if not pending:
-            return lambda f: f.on_uploaded(0)
+            return lambda f: f.on_uploaded(0, left)
         try:
             result = self.hall.import_tickets(
                 [p.import_item(self.settings.kiosk_id) for p in pending])
@@ -411,9 +420,39 @@ class Runtime:
         except HallApiError as err:
             log.error("offline tickets refused by the hall: %s", err)
             n = len(pending)
-            return lambda f: f.on_uploaded(n)
+            return lambda f: f.on_uploaded(n, left)
         self.journal.mark_uploaded(pending, [r.get("id") for r in result])
-        return lambda f: f.on_uploaded(0)
+        return lambda f: f.on_uploaded(0, left)
+
+    def withdraw_lost(self) -> bool:
+        """Cancel at the hall every ticket whose issue answer was lost. False when the hall
+        is unreachable again (all retried later); a too-young 404 stays pending."""
+        now = self.now()
+        for w in self.journal.withdrawals():
+            try:
+                ticket = self.hall.cancel_ticket(w.key)
+            except HallUnavailable:
+                return False
+            except HallApiError as err:
+                if err.status == 404:
+                    if (now - w.failed_at).total_seconds() < WITHDRAW_SETTLE_S:
+                        continue
+                    outcome = "not_issued"
+                elif err.status == 409:
+                    # Already called: the citizen holds two tickets, which staff can live with.
+                    log.warning("lost-answer ticket for %s was called before it could be "
+                                "withdrawn: %s", w.offline_number, err.message)
+                    outcome = "already_called"
+                else:
+                    log.error("withdrawing the lost-answer ticket for %s refused: %s",
+                              w.offline_number, err)
+                    outcome = "refused"
+            else:
+                log.info("withdrew %s: its answer was lost and %s was printed instead",
+                         ticket.get("number"), w.offline_number)
+                outcome = "cancelled"
+            self.journal.mark_withdrawn(w, outcome)
+        return True
 
     def _do_TestReader(self, e: TestReader) -> Continuation | None:
         from devices.idcard.errors import IdCardError

@@ -83,6 +83,7 @@ class KioskFlow:
         self.offline = False
         self.parts: dict[str, str] = {}
         self.pending_uploads = 0
+        self.pending_withdrawals = 0  # lost-answer tickets to cancel at the hall
         self.token = 1
         self._screen = Screen.ATTRACT
         self._last_touch = clock()
@@ -318,10 +319,13 @@ class KioskFlow:
         name = self._card.name if self._card and self._card.name else None
         return [IssueTicket(self.token, tile.code, id_number, name, None, self._issue_key)]
 
-    def _offline_issue(self) -> IssueOffline:
+    def _offline_issue(self, withdraw_key: str = "") -> IssueOffline:
         assert self._service is not None
         name = self._card.name_masked if self._card else None
-        return IssueOffline(self.token, self._service.code, self._service.prefix, name)
+        if withdraw_key:
+            self.pending_withdrawals += 1
+        return IssueOffline(self.token, self._service.code, self._service.prefix, name,
+                            withdraw_key)
 
     def on_issued(self, token: int, ticket: dict[str, Any], *, offline: bool = False
                   ) -> list[Effect]:
@@ -360,7 +364,10 @@ class KioskFlow:
         if token != self.token:
             return []
         if self._screen is Screen.ISSUING and self._purpose == "ticket":
-            return [self._say(self._txt("offline_issuing")), self._offline_issue()]
+            # The request may have reached the hall and only its answer been lost: the key
+            # goes with the offline ticket so that phantom is cancelled later.
+            return [self._say(self._txt("offline_issuing")),
+                    self._offline_issue(withdraw_key=self._issue_key)]
         if self._purpose == "checkin":
             return self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True)
         return self._go(Screen.MESSAGE, self._txt("hall_unreachable"), error=True)
@@ -618,12 +625,15 @@ class KioskFlow:
     def _hall_back(self) -> list[Effect]:
         was_offline = self.offline
         self.offline = False
-        if was_offline or self.pending_uploads:
+        if was_offline or self.pending_uploads or self.pending_withdrawals:
             return [UploadJournal(0), LoadServices(0)] if was_offline else [UploadJournal(0)]
         return []
 
-    def on_uploaded(self, remaining: int) -> list[Effect]:
+    def on_uploaded(self, remaining: int, withdrawals: int = 0) -> list[Effect]:
+        """``remaining`` offline tickets not yet in the hall's queue; ``withdrawals``
+        lost-answer tickets not yet settled (both retried at the next heartbeat)."""
         self.pending_uploads = remaining
+        self.pending_withdrawals = withdrawals
         self.view = self._render()
         return []
 

@@ -1,11 +1,19 @@
 """The offline journal: tickets issued while the hall was unreachable, on the kiosk's disk.
 
 One JSON object per line, appended and fsync'ed before the ticket is shown, so a power cut
-after the citizen saw a number never loses it. Two kinds of line::
+after the citizen saw a number never loses it. Three kinds of line::
 
     {"kind": "issued", "day": "2025-05-01", "offline_number": "K1-A001", "service": "A",
-     "issued_at": "2025-05-01T09:12:03+08:00", "priority": null, "name_masked": "张*三"}
+     "issued_at": "2025-05-01T09:12:03+08:00", "priority": null, "name_masked": "张*三",
+     "withdraw_key": "9f0c…"}
     {"kind": "uploaded", "day": "2025-05-01", "offline_number": "K1-A001", "ticket_id": 17}
+    {"kind": "withdrawn", "day": "2025-05-01", "key": "9f0c…", "outcome": "cancelled"}
+
+``withdraw_key`` is the Idempotency-Key of an online issue whose answer never came (a read
+timeout, a connection cut mid-answer): the hall may have issued that ticket, so it is
+cancelled once the hall is back, or the hall would call a phantom ticket nobody holds. It
+is written in the same line as the offline ticket that replaced it (one fsync: the citizen
+never holds a paper whose phantom the kiosk forgot).
 
 Nothing personal beyond the masked name: never an ID number. A torn last line (power cut
 mid-write) is skipped on reading; numbers continue after the highest one seen that day, so
@@ -32,6 +40,8 @@ class OfflineTicket:
     priority: str | None = None
     name_masked: str | None = None
 
+    withdraw_key: str | None = None
+
     def import_item(self, kiosk: str) -> dict[str, Any]:
         item: dict[str, Any] = {"kiosk": kiosk, "offline_number": self.offline_number,
                                 "service": self.service, "issued_at": self.issued_at.isoformat()}
@@ -40,6 +50,23 @@ class OfflineTicket:
         if self.name_masked:
             item["name_masked"] = self.name_masked
         return item
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """An online issue whose answer was lost; the hall may hold a ticket for ``key``."""
+
+    key: str
+    day: str
+    service: str
+    offline_number: str
+    failed_at: dt.datetime
+
+
+# What became of a withdrawal: "cancelled" (the phantom was still waiting), "not_issued"
+# (the hall never issued it), "already_called" (the citizen holds two tickets: acceptable),
+# "refused" (another hall error; logged for staff), "stale" (an earlier day's queue is gone).
+WITHDRAW_OUTCOMES = ("cancelled", "not_issued", "already_called", "refused", "stale")
 
 
 class OfflineJournal:
@@ -75,8 +102,10 @@ class OfflineJournal:
             os.close(fd)
 
     def issue(self, service: str, prefix: str, now: dt.datetime, *, priority: str | None = None,
-              name_masked: str | None = None) -> OfflineTicket:
-        """A new offline number for ``service`` (letter ``prefix``), journaled durably."""
+              name_masked: str | None = None, withdraw_key: str | None = None
+              ) -> OfflineTicket:
+        """A new offline number for ``service`` (letter ``prefix``), journaled durably, with
+        the Idempotency-Key of the failed online issue it replaces, if any."""
         if now.tzinfo is None:
             raise ValueError("offline tickets need an aware issue time")
         day = now.date().isoformat()
@@ -86,10 +115,13 @@ class OfflineJournal:
             seqs = [int(m.group(1)) for r in self._lines()
                     if r.get("day") == day and (m := pattern.match(str(r.get("offline_number"))))]
             number = f"{stem}{max(seqs, default=0) + 1:03d}"
-            ticket = OfflineTicket(number, service, now, priority, name_masked)
-            self._append({"kind": "issued", "day": day, "offline_number": number,
-                          "service": service, "issued_at": now.isoformat(),
-                          "priority": priority, "name_masked": name_masked})
+            ticket = OfflineTicket(number, service, now, priority, name_masked, withdraw_key)
+            rec: dict[str, Any] = {"kind": "issued", "day": day, "offline_number": number,
+                                   "service": service, "issued_at": now.isoformat(),
+                                   "priority": priority, "name_masked": name_masked}
+            if withdraw_key:
+                rec["withdraw_key"] = withdraw_key
+            self._append(rec)
         return ticket
 
     def pending(self) -> list[OfflineTicket]:
@@ -102,8 +134,27 @@ class OfflineJournal:
             if r["kind"] == "issued" and (r["day"], r["offline_number"]) not in done:
                 out.append(OfflineTicket(r["offline_number"], r["service"],
                                          dt.datetime.fromisoformat(r["issued_at"]),
-                                         r.get("priority"), r.get("name_masked")))
+                                         r.get("priority"), r.get("name_masked"),
+                                         r.get("withdraw_key")))
         return out
+
+    def withdrawals(self) -> list[Withdrawal]:
+        """Lost-answer issues not yet settled with the hall, oldest first. Independent of
+        the upload: the offline ticket may be in the queue long before the phantom's fate
+        is known (a 404 is only believed once the lost request can no longer arrive)."""
+        with self._lock:
+            lines = self._lines()
+        done = {(r["day"], r["key"]) for r in lines if r["kind"] == "withdrawn"}
+        return [Withdrawal(r["withdraw_key"], r["day"], r["service"], r["offline_number"],
+                           dt.datetime.fromisoformat(r["issued_at"]))
+                for r in lines if r["kind"] == "issued" and r.get("withdraw_key")
+                and (r["day"], r["withdraw_key"]) not in done]
+
+    def mark_withdrawn(self, w: Withdrawal, outcome: str) -> None:
+        if outcome not in WITHDRAW_OUTCOMES:
+            raise ValueError(f"unknown withdrawal outcome {outcome!r}")
+        with self._lock:
+            self._append({"kind": "withdrawn", "day": w.day, "key": w.key, "outcome": outcome})
 
     def mark_uploaded(self, tickets: list[OfflineTicket], ids: list[int | None]) -> None:
         with self._lock:
@@ -117,4 +168,7 @@ class OfflineJournal:
         stale = [t for t in self.pending() if t.issued_at.date() < today]
         if stale:
             self.mark_uploaded(stale, [None] * len(stale))
+        for w in self.withdrawals():
+            if dt.date.fromisoformat(w.day) < today:
+                self.mark_withdrawn(w, "stale")  # yesterday's phantom will never be called
         return stale

@@ -158,6 +158,9 @@ class IssueOffline(Effect):
     service: str
     prefix: str
     name_masked: str | None = None
+    withdraw_key: str = ""
+    """Idempotency-Key of the online issue that failed without an answer: the hall may have
+    issued it, so the runtime journals it and cancels it when the hall is back."""
 
 
 @dataclass(frozen=True)

@@ -202,10 +202,14 @@ def test_printer_fault_keeps_ticket_on_screen_with_qr_and_alerts_hall(flow: Kios
 
 
 def test_hall_down_issues_offline_and_uploads_when_back(flow: KioskFlow) -> None:
-    flow.tap_service("G")
+    issued_before = flow.tap_service("G")
     effects = flow.on_hall_unavailable(flow.token)
     (off,) = [e for e in effects if isinstance(e, IssueOffline)]
     assert off.service == "G" and off.prefix == "G" and flow.view.offline
+    # the online request may have been issued with its answer lost: its key goes along
+    (sent,) = [e for e in issued_before if isinstance(e, IssueTicket)]
+    assert off.withdraw_key == sent.idempotency_key != ""
+    assert flow.pending_withdrawals == 1
     assert "离线" in said(effects)
     now = dt.datetime(2025, 5, 6, 10, 0, tzinfo=dt.UTC)
     effects = flow.on_issued(flow.token, {"number": "K1-G001", "service": "G", "issued_at": now},
@@ -218,12 +222,16 @@ def test_hall_down_issues_offline_and_uploads_when_back(flow: KioskFlow) -> None
     # the next citizen goes straight to the journal, without waiting for a timeout
     flow.home()
     effects = flow.tap_service("J")
-    assert IssueOffline in kinds(effects)
+    (off,) = [e for e in effects if isinstance(e, IssueOffline)]
+    assert off.withdraw_key == ""  # nothing was sent to the hall: nothing to withdraw
     effects = flow.on_heartbeat(True)
     assert UploadJournal in kinds(effects) and LoadServices in kinds(effects)
     assert not flow.view.offline
-    flow.on_uploaded(0)
+    flow.on_uploaded(0, 1)  # the phantom's 404 is not believed yet
     assert flow.view.pending_uploads == 0
+    assert UploadJournal in kinds(flow.on_heartbeat(True))  # so it is tried again
+    flow.on_uploaded(0, 0)
+    assert flow.on_heartbeat(True) == []
 
 
 def test_idle_warning_then_timeout_clears_personal_data(flow: KioskFlow, clock: FakeClock) -> None:

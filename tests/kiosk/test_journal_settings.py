@@ -60,6 +60,27 @@ def test_earlier_days_are_dropped_not_uploaded(tmp_path: Path) -> None:
     assert len(stale) == 1 and len(j.pending()) == 1
 
 
+def test_lost_answer_keys_settle_independently_of_the_upload(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    j = OfflineJournal(path, "K1")
+    old = j.issue("A", "A", NOW - dt.timedelta(days=1), withdraw_key="k-old")
+    a = j.issue("A", "A", NOW, withdraw_key="k-a")
+    j.issue("A", "A", NOW)  # issued while already known offline: nothing to withdraw
+    j.mark_uploaded([a], [5])
+    # uploading the offline ticket does not settle the phantom, and a restart keeps it
+    again = OfflineJournal(path, "K1")
+    assert [w.key for w in again.withdrawals()] == ["k-old", "k-a"]
+    assert again.withdrawals()[0].offline_number == old.offline_number
+    again.drop_stale(NOW.date())
+    (w,) = again.withdrawals()
+    again.mark_withdrawn(w, "cancelled")
+    assert again.withdrawals() == []
+    with pytest.raises(ValueError):
+        again.mark_withdrawn(w, "maybe")
+    # the key never reaches the hall's import
+    assert "withdraw_key" not in a.import_item("K1")
+
+
 def test_import_item_matches_the_hall_contract(tmp_path: Path) -> None:
     t = OfflineJournal(tmp_path / "j.jsonl", "K1").issue("A", "A", NOW, name_masked="张*")
     item = t.import_item("K1")

@@ -4,7 +4,11 @@ offline journal on disk. Asserts the printed bytes and the hall's state."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +17,7 @@ import pytest
 
 from devices.open import open_idcard, open_player, open_printer
 from devices.printer.decode import decode_text
-from hall.client import HallClient
+from hall.client import HallApiError, HallClient
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.journal import OfflineJournal
 from kiosk.flows.model import Heartbeat, PollDevices, Screen, tile_from_api
@@ -32,9 +36,9 @@ def hall(tmp_path: Path) -> Iterator[HallProcess]:
 
 
 class Kiosk:
-    def __init__(self, tmp: Path, hall: HallProcess) -> None:
+    def __init__(self, tmp: Path, hall: HallProcess, *, timeout: float = 5.0) -> None:
         self.settings = make_settings(tmp, server=hall.url, token=TOKENS["kiosk"])
-        self.client = HallClient(hall.url, TOKENS["kiosk"], timeout=5.0, retries=2,
+        self.client = HallClient(hall.url, TOKENS["kiosk"], timeout=timeout, retries=2,
                                  backoff_s=0.05)
         self.journal = OfflineJournal(tmp / "journal.jsonl", "K1")
         self.devices = DeviceSet(reader=open_idcard("sim", "sim"), printer=open_printer("sim"),
@@ -198,3 +202,107 @@ def test_reader_unplugged_falls_back_to_keypad(kiosk: Kiosk) -> None:
         kiosk.run(kiosk.flow.key(ch))
     kiosk.run(kiosk.flow.key_ok())
     assert kiosk.flow.view.ticket.number == "E001"
+
+
+def frozen_issue(kiosk: Kiosk, hall: HallProcess, service: str) -> str:
+    """Tap ``service`` while the hall process is frozen (SIGSTOP: a stalled disk, a long GC).
+    The kernel still accepts the connection and buffers the request, so the kiosk's read
+    times out; on SIGCONT the hall processes the buffered request and issues a ticket whose
+    answer nobody reads. Returns the offline number the citizen was given instead."""
+    assert hall.proc is not None
+    os.kill(hall.proc.pid, signal.SIGSTOP)
+    try:
+        kiosk.run(kiosk.flow.tap_service(service))
+    finally:
+        os.kill(hall.proc.pid, signal.SIGCONT)
+    tk = kiosk.flow.view.ticket
+    assert kiosk.flow.view.screen is Screen.TICKET and tk.offline
+    return tk.number
+
+
+def hall_ticket(hall: HallProcess, number: str) -> dict:
+    """The hall's own view of ``number`` once it has caught up with buffered requests."""
+    staff = HallClient(hall.url, TOKENS["admin"], timeout=5.0)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return staff.ticket_by_number(number)
+        except HallApiError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def reconnect(kiosk: Kiosk) -> None:
+    kiosk.flow._last_heartbeat = None
+    kiosk.run(kiosk.flow.tick())  # heartbeat answered → withdraw phantoms, upload journal
+
+
+def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
+        tmp_path: Path, hall: HallProcess) -> None:
+    kiosk = Kiosk(tmp_path, hall, timeout=0.5)
+    try:
+        kiosk.reader_sim.place("resident")
+        offline_number = frozen_issue(kiosk, hall, "A")
+        assert offline_number == "K1-A001" and kiosk.flow.view.offline
+        phantom = hall_ticket(hall, "A001")
+        assert phantom["status"] == "waiting"  # the hall did issue it: the answer was lost
+        # the journal holds the key, never the ID number or the whole name
+        journal = (tmp_path / "journal.jsonl").read_text(encoding="utf-8")
+        (line,) = [json.loads(x) for x in journal.splitlines()]
+        assert line["withdraw_key"] and line["offline_number"] == offline_number
+        assert "110105198503171231" not in journal and "张小三" not in journal
+        assert kiosk.flow.pending_withdrawals == 1
+
+        reconnect(kiosk)
+        assert hall_ticket(hall, "A001")["status"] == "cancelled"
+        assert kiosk.flow.pending_withdrawals == 0 and kiosk.flow.pending_uploads == 0
+        assert kiosk.journal.withdrawals() == [] and kiosk.journal.pending() == []
+        # afterwards: the citizen is called once, for the paper they hold
+        assert drain_queue(hall, "1") == [offline_number]
+        # and settling again (a restart, a lost reply) changes nothing
+        kiosk.journal.issue("A", "A", kiosk.runtime.now(), withdraw_key="never-sent")
+        reconnect(kiosk)
+        assert hall_ticket(hall, "A001")["status"] == "cancelled"
+    finally:
+        kiosk.close()
+
+
+def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path,
+                                                         hall: HallProcess) -> None:
+    kiosk = Kiosk(tmp_path, hall, timeout=0.5)
+    try:
+        offline_number = frozen_issue(kiosk, hall, "G")
+        hall_ticket(hall, "G001")
+        assert drain_queue(hall, "17") == ["G001"]  # a counter was quicker than the kiosk
+        reconnect(kiosk)
+        # two tickets for one citizen is acceptable; what must hold: nothing pending
+        # forever, the offline ticket joins, and the journal records why
+        assert kiosk.journal.withdrawals() == [] and kiosk.flow.pending_withdrawals == 0
+        lines = [json.loads(x) for x in
+                 (tmp_path / "journal.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert [r["outcome"] for r in lines if r["kind"] == "withdrawn"] == ["already_called"]
+        assert drain_queue(hall, "17") == [offline_number]
+    finally:
+        kiosk.close()
+
+
+def test_unreached_hall_leaves_a_key_that_settles_as_not_issued(
+        tmp_path: Path, hall: HallProcess) -> None:
+    kiosk = Kiosk(tmp_path, hall, timeout=0.5)
+    try:
+        hall.stop()  # refused: the request never left, but the kiosk cannot know that
+        kiosk.run(kiosk.flow.tap_service("G"))
+        assert kiosk.flow.view.ticket.offline
+        hall.start()
+        reconnect(kiosk)
+        # a 404 soon after the failure is not believed yet: the request might be in flight
+        assert kiosk.flow.pending_uploads == 0 and kiosk.flow.pending_withdrawals == 1
+        (w,) = kiosk.journal.withdrawals()
+        later = w.failed_at + dt.timedelta(seconds=31)
+        kiosk.runtime.now = lambda: later  # type: ignore[method-assign]
+        reconnect(kiosk)
+        assert kiosk.journal.withdrawals() == [] and kiosk.flow.pending_withdrawals == 0
+        assert drain_queue(hall, "17") == ["K1-G001"]
+    finally:
+        kiosk.close()
