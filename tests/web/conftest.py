@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +24,8 @@ from hall.storage import migrate
 from hall.storage.engine import make_engine
 from hall.web import accounts
 from hall.web.settings import web_settings
+from tests.hall.conftest import PG_URL, FakeClock, make_config
 from tests.hall.conftest import TOKENS as API_TOKENS
-from tests.hall.conftest import FakeClock, make_config
 from tests.support.hall_server import ROOT, TOKENS, HallProcess, free_port, write_config
 
 CHROMIUM = os.environ.get("GOVHALL_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -196,9 +197,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def web_database(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """(URL, hall_id): SQLite, and PostgreSQL when GOVHALL_TEST_POSTGRES_URL is set (a fresh
+    hall id per test, as the hall's own storage tests do)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hall.db'}", "test-hall"
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured (set GOVHALL_TEST_POSTGRES_URL)")
+    return PG_URL, f"hall-{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture
-def app(tmp_path: Path, clock: FakeClock) -> Any:
-    return create_app(make_config(), database=f"sqlite:///{tmp_path / 'hall.db'}", clock=clock)
+def app(web_database: tuple[str, str], clock: FakeClock) -> Any:
+    url, hall_id = web_database
+    return create_app(make_config(hall_id), database=url, clock=clock)
 
 
 @pytest.fixture
