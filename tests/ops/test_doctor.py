@@ -1,0 +1,155 @@
+"""govhall doctor against a real hall process and the device simulators (the reader on a
+pty and the printer on TCP, reached through the same URLs a real device would have)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devices.idcard.simulator import IdCardSimulator
+from devices.printer.simulator import PrinterSimulator
+from govhall import doctor
+from tests.support.hall_server import ROOT, TOKENS, free_port, start_hall, write_config
+
+
+def run_doctor(cfg: Path, tz: str = "Asia/Shanghai") -> tuple[int, str, dict[str, str]]:
+    proc = subprocess.run([sys.executable, "-m", "govhall.cli", "doctor", "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={**os.environ, "TZ": tz})
+    marks = {}
+    for line in proc.stdout.splitlines():
+        if line[:1] in ("✓", "✗", "–"):  # "✓ name  detail": names are padded by 2+ spaces
+            marks[line[2:].split("  ")[0].strip()] = line[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return proc.returncode, proc.stdout, marks
+
+
+def with_devices(cfg: Path, **devices: str) -> Path:
+    text = cfg.read_text(encoding="utf-8")
+    for key, value in devices.items():
+        text, n = re.subn(rf'^{key} = "sim"', f'{key} = "{value}"', text, flags=re.M)
+        assert n == 1, key
+    cfg.write_text(text, encoding="utf-8")
+    return cfg
+
+
+@pytest.fixture
+def reader() -> Iterator[IdCardSimulator]:
+    sim = IdCardSimulator(transport="pty").start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def printer() -> Iterator[PrinterSimulator]:
+    sim = PrinterSimulator(None, render_png=False)
+    sim.start_tcp()
+    yield sim
+    sim.stop()
+
+
+def _no_secrets(out: str) -> None:
+    for token in TOKENS.values():
+        assert token not in out
+
+
+@pytest.mark.e2e
+def test_all_green_on_a_working_kiosk_and_board(tmp_path: Path, reader: IdCardSimulator,
+                                                printer: PrinterSimulator) -> None:
+    hall = start_hall(tmp_path)
+    try:
+        with_devices(hall.config, idcard=reader.port, printer=printer.url)
+        rc, out, marks = run_doctor(hall.config)
+    finally:
+        hall.stop()
+    assert rc == 0, out
+    assert marks == {
+        "config": "✓", "hall [kiosk]": "✓", "hall [signage]": "✓", "font": "✓", "voice": "✓",
+        "id-card reader": "✓", "printer": "✓", "camera": "✓", "cpu": marks["cpu"],
+        "disk": "✓", "clock": "✓", "timezone": "✓",
+    }, out
+    assert marks["cpu"] in "✓✗"  # depends on this machine's CPU, reported either way
+    assert f"{reader.port} answers the SAM status command" in out
+    assert "answers DLE EOT: ok" in out and printer.status_queries > 0
+    assert "token 'kiosk-1' accepted" in out and "token 'lobby-board' accepted" in out
+    assert "agrees with the hall server" in out
+    _no_secrets(out)
+
+
+@pytest.mark.e2e
+def test_each_fault_has_its_cross_and_hint(tmp_path: Path, printer: PrinterSimulator) -> None:
+    cfg = write_config(tmp_path / "hall.toml", free_port())  # nothing listens on that port
+    printer.set_fault("paper_end")
+    with_devices(cfg, idcard=str(tmp_path / "ttyNOPE"), printer=printer.url,
+                 camera=str(tmp_path / "no-such-video"))
+    rc, out, marks = run_doctor(cfg, tz="UTC")
+    assert rc == 1
+    for name in ("hall [kiosk]", "hall [signage]", "id-card reader", "printer", "camera",
+                 "timezone"):
+        assert marks[name] == "✗", (name, out)
+    # what must still hold: the checks that can pass still run and pass
+    for name in ("config", "font", "voice", "disk", "clock"):
+        assert marks[name] == "✓", (name, out)
+    assert "no answer to the SAM status command" in out and "group dialout" in out
+    assert "answers DLE EOT: paper_end" in out or "paper" in out.split("printer", 1)[1]
+    assert "systemctl status govhall-hall" in out
+    assert "timedatectl set-timezone Asia/Shanghai" in out
+    assert out.count("→") == 6  # one hint per ✗
+    assert "6 problem(s) found" in out
+    _no_secrets(out)
+
+
+@pytest.mark.e2e
+def test_wrong_token_and_wrong_hall(tmp_path: Path) -> None:
+    hall = start_hall(tmp_path)
+    try:
+        text = hall.config.read_text(encoding="utf-8")
+        head, kiosk = text.split("[kiosk]")
+        mistyped = tmp_path / "mistyped.toml"  # only the kiosk's copy of its token is wrong
+        mistyped.write_text(head + "[kiosk]" + kiosk.replace(
+            "sample-kiosk-token-change-me", "stolen-or-mistyped-token-1234"), encoding="utf-8")
+        rc1, out1, marks1 = run_doctor(mistyped)
+        other = tmp_path / "other.toml"  # a config of another hall pointed at this server
+        other.write_text(text.replace('id = "xc-district"', 'id = "hd-district"'),
+                         encoding="utf-8")
+        rc2, out2, marks2 = run_doctor(other)
+    finally:
+        hall.stop()
+    assert rc1 == 1 and marks1["hall [kiosk]"] == "✗" and marks1["hall [signage]"] == "✓"
+    assert "refused token 'a token not in [[token]]' (401" in out1
+    assert "stolen-or-mistyped-token-1234" not in out1
+    assert rc2 == 1 and marks2["hall [kiosk]"] == "✗"
+    assert "is hall 'xc-district', this config is for 'hd-district'" in out2
+    _no_secrets(out1 + out2)
+
+
+def test_bad_config_is_one_precise_cross(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "hall.toml", free_port())
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("[devices]", "[devices]\nprinterr = "
+                                                           '"tcp://10.0.0.5:9100"'),
+                   encoding="utf-8")
+    rc, out, marks = run_doctor(cfg)
+    assert rc == 1 and marks["config"] == "✗"
+    assert f"{cfg}: [devices] has unknown keys: printerr" in out
+    # without a usable config, the machine checks still run
+    assert marks["font"] == "✓" and marks["disk"] == "✓"
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    rc, out, marks = run_doctor(tmp_path / "nope.toml")
+    assert rc == 1 and marks["config"] == "✗" and "no such config file" in out
+
+
+def test_unit_checks_clock_and_disk(tmp_path: Path) -> None:
+    assert doctor.check_clock([], now=lambda: 0.0).failed  # 1970: a lost CMOS clock
+    assert doctor.check_clock([95.0]).failed
+    assert "behind" in doctor.check_clock([95.0]).detail
+    assert not doctor.check_clock([0.0]).failed
+    assert doctor.check_disk([tmp_path], min_free=1 << 60).failed
+    assert not doctor.check_disk([tmp_path / "not" / "yet"], min_free=1).failed
