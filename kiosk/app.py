@@ -176,6 +176,10 @@ def make_app(parts: Parts) -> Any:
             self.refresh()
             self.run_effects(self.flow.tick())
             Clock.schedule_interval(lambda _dt: self.run_effects(self.flow.tick()), 1.0)
+            # systemd (govhall-kiosk.service): READY=1, then WATCHDOG=1 from this UI clock
+            from govhall import sdnotify
+
+            sdnotify.kivy_started(Clock)
 
         def on_stop(self) -> None:
             self.pool.shutdown(wait=False, cancel_futures=True)

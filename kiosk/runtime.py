@@ -331,7 +331,8 @@ class Runtime:
 
     def _do_QueryTicket(self, e: QueryTicket) -> Continuation | None:
         try:
-            ticket = self.hall.ticket(e.ticket_id)
+            ticket = (self.hall.ticket(e.ticket_id) if e.ticket_id is not None
+                      else self.hall.ticket_by_number(e.number))
         except HallUnavailable:
             return lambda f: f.on_status_failed(e.token, "unavailable")
         except HallApiError as err:

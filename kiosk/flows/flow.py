@@ -16,6 +16,7 @@ Rules it keeps:
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -67,6 +68,9 @@ CORNER_TAPS = 5  # taps on the hidden corner within CORNER_WINDOW_S open the PIN
 CORNER_WINDOW_S = 4.0
 PIN_ATTEMPTS = 3
 STATUS_MAX = 12
+# A number as printed on the ticket: service prefix letters then digits (A012), optionally
+# behind a kiosk's offline prefix and a dash (K1-A003).
+_TICKET_NUMBER_RE = re.compile(r"^(?:([A-Z][A-Z0-9]{0,5})-)?([A-Z]{1,3})(\d{1,4})$")
 
 
 class KioskFlow:
@@ -144,13 +148,27 @@ class KioskFlow:
             screen=self._screen, lang=self.lang, elderly=self.elderly, title=self._txt(title),
             message=self._message, message_error=self._message_error, tiles=self.tiles,
             service=self._service, keypad_mode=self._keypad_mode, keypad_text=keys_shown,
-            keypad_keys="0123456789X" if self._keypad_mode == "id" else "0123456789",
+            keypad_keys=self._keypad_keys(),
             ticket=self._ticket, guide=self._guide, status_lines=self._status_lines,
             offline=self.offline, idle_warning=self._idle_warned,
             greeting=self._txt("greeting", name=person) if person else "",
             can_manual=self._screen is Screen.ID_CARD, pending_uploads=self.pending_uploads,
             parts=dict(self.parts),
         )
+
+    def _keypad_keys(self) -> str:
+        if self._keypad_mode == "id":
+            return "0123456789X"
+        if self._keypad_mode == "status":
+            return self._status_letters() + "0123456789-"
+        return "0123456789"
+
+    def _status_letters(self) -> str:
+        """Only the letters a ticket number can hold here (the hall's prefixes and this
+        kiosk's offline prefix): fewer, bigger keys than a whole alphabet."""
+        letters = {ch for tile in self.tiles for ch in tile.prefix.upper() if ch.isalpha()}
+        letters |= {ch for ch in self.settings.offline_prefix.upper() if ch.isalpha()}
+        return "".join(sorted(letters))
 
     def _touch(self) -> None:
         self._last_touch = self.clock()
@@ -442,7 +460,7 @@ class KioskFlow:
         if self._screen is not Screen.KEYPAD:
             return []
         limit = {"id": 18, "status": STATUS_MAX, "pin": 12}[self._keypad_mode]
-        allowed = "0123456789X" if self._keypad_mode == "id" else "0123456789"
+        allowed = self._keypad_keys()
         ch = ch.upper()
         if ch in allowed and len(self._keys) < limit:
             self._keys += ch
@@ -475,9 +493,12 @@ class KioskFlow:
             return self._after_identity()
         if mode == "status":
             code = self._keys
-            if not code:
+            if code.isdigit():
+                return [QueryTicket(self.token, ticket_id=int(code))]  # the 查询码 path
+            number = normalize_ticket_number(code)
+            if number is None:
                 return self._go(Screen.KEYPAD, self._txt("status_enter"), error=True)
-            return [QueryTicket(self.token, int(code))]
+            return [QueryTicket(self.token, number=number)]
         if mode == "pin":
             if self._keys == self.settings.admin_pin:
                 self._pin_failures = 0
@@ -691,6 +712,17 @@ class KioskFlow:
 
 STATES = ("waiting", "called", "serving", "done", "parked", "no_show", "transferred",
           "cancelled")
+
+
+def normalize_ticket_number(typed: str) -> str | None:
+    """What the citizen typed → the hall's spelling: ``a12`` → ``A012`` (numbers have at
+    least three digits), ``K1-A3`` → ``K1-A003``; None when it cannot be a number."""
+    m = _TICKET_NUMBER_RE.match(typed.strip().upper())
+    if m is None:
+        return None
+    offline, letters, digits = m.groups()
+    number = f"{letters}{int(digits):03d}"
+    return f"{offline}-{number}" if offline else number
 
 
 def mask_typed_id(keys: str) -> str:

@@ -79,7 +79,7 @@ class View:
     service: Tile | None = None
     keypad_mode: str = ""  # "id", "status", "pin"
     keypad_text: str = ""  # what the keypad shows (masked for ID numbers and PINs)
-    keypad_keys: str = ""  # keys offered, e.g. "0123456789X"
+    keypad_keys: str = ""  # keys offered: "0123456789X"; for status also letters and "-"
     ticket: TicketView | None = None
     guide: Tile | None = None
     status_lines: tuple[str, ...] = ()
@@ -182,7 +182,8 @@ class PrintGuide(Effect):
 
 @dataclass(frozen=True)
 class QueryTicket(Effect):
-    ticket_id: int
+    ticket_id: int | None = None  # the 查询码 / QR code path
+    number: str = ""  # today's number as printed big on the ticket (A012, K1-A003)
 
 
 @dataclass(frozen=True)

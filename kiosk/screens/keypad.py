@@ -1,10 +1,13 @@
-"""Keypad: manual ID number (masked as typed), queue-status query code, admin PIN."""
+"""Keypad: manual ID number (masked as typed), queue status (ticket number A012 or the
+query code), admin PIN."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kiosk.screens.widgets import BigButton, KioskScreen
+from kiosk.screens.widgets import GREY, BigButton, KioskScreen
+
+DIGITS = "0123456789"
 
 
 class KeypadScreen(KioskScreen):
@@ -15,17 +18,31 @@ class KeypadScreen(KioskScreen):
         if view.keypad_keys == self._keys:
             return
         self._keys = view.keypad_keys
+        # Letters go in their own rows above the digits (the X of an ID number stays on the
+        # pad's spare corner, where citizens expect it).
+        letters = [k for k in view.keypad_keys
+                   if k.isalpha() and (k != "X" or view.keypad_mode != "id")]
+        letter_grid = self.ids.lettergrid
+        letter_grid.clear_widgets()
+        for k in letters:
+            letter_grid.add_widget(self._key(k))
+        # The spare corner of the 3×4 pad: X of an ID number, or the dash of K1-A003.
+        spare = ("X" if view.keypad_mode == "id" else
+                 "-" if "-" in view.keypad_keys else "")
         grid = self.ids.keygrid
         grid.clear_widgets()
-        keys = list("123456789") + (["X"] if "X" in view.keypad_keys else [""]) + ["0", "⌫"]
-        for k in keys:
-            b = BigButton(text=k if k != "⌫" else self.tr("btn_delete"))
-            b.font_size = b.font_size * 1.5 if k != "⌫" else b.font_size
-            if not k:
-                b.disabled, b.opacity = True, 0
-            elif k == "⌫":
-                b.colour = [0.33, 0.33, 0.33, 1]
-                b.bind(on_release=lambda _b: self.act("key_delete"))
-            else:
-                b.bind(on_release=lambda btn, ch=k: self.act("key", ch))
-            grid.add_widget(b)
+        for k in [*"123456789", spare, "0", "⌫"]:
+            grid.add_widget(self._key(k))
+
+    def _key(self, k: str) -> BigButton:
+        b = BigButton(text=k if k != "⌫" else self.tr("btn_delete"))
+        if k != "⌫":
+            b.font_size = b.font_size * 1.5
+        if not k:
+            b.disabled, b.opacity = True, 0
+        elif k == "⌫":
+            b.colour = list(GREY)
+            b.bind(on_release=lambda _b: self.act("key_delete"))
+        else:
+            b.bind(on_release=lambda _btn, ch=k: self.act("key", ch))
+        return b

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kiosk.flows.flow import KioskFlow, mask_typed_id
+from kiosk.flows.flow import KioskFlow, mask_typed_id, normalize_ticket_number
 from kiosk.flows.model import (
     CancelCard,
     CaptureFace,
@@ -356,7 +356,43 @@ def test_queue_status(flow: KioskFlow) -> None:
     flow.key("9")
     flow.key_ok()
     flow.on_status_failed(flow.token, "not_found")
-    assert flow.view.screen is Screen.KEYPAD and "未找到" in flow.view.message
+    assert flow.view.screen is Screen.KEYPAD and "没有这个号码" in flow.view.message
+
+
+def test_queue_status_by_the_big_number_on_the_ticket(flow: KioskFlow) -> None:
+    flow.tap_status()
+    # only the letters numbers can hold here: the hall's prefixes and the offline prefix
+    assert flow.view.keypad_keys == "ABCDEFGHJK0123456789-"
+    for ch in "a12":  # lower case from a hardware keyboard is fine too
+        flow.key(ch)
+    flow.key("Z")  # not a prefix: ignored
+    assert flow.view.keypad_text == "A12"
+    (q,) = [e for e in flow.key_ok() if isinstance(e, QueryTicket)]
+    assert q.number == "A012" and q.ticket_id is None
+    flow.on_ticket_status(flow.token, {"number": "A012", "status": "called",
+                                       "counter_name": "3号窗口"})
+    assert flow.view.status_lines == ("号码 A012", "已叫号", "请到 3号窗口 办理")
+    flow.home()
+    flow.tap_status()
+    assert flow.view.keypad_text == ""  # nothing of the last citizen's query
+    for ch in "K1-G3":
+        flow.key(ch)
+    (q,) = [e for e in flow.key_ok() if isinstance(e, QueryTicket)]
+    assert q.number == "K1-G003"
+    # something that cannot be a number is said at once, without asking the hall
+    flow.on_status_failed(flow.token, "not_found")
+    flow.key("A")
+    effects = flow.key_ok()
+    assert QueryTicket not in kinds(effects) and flow.view.message_error
+    assert flow.view.screen is Screen.KEYPAD and "A012" in said(effects)
+
+
+def test_normalize_ticket_number() -> None:
+    assert normalize_ticket_number("b7") == "B007"
+    assert normalize_ticket_number("A1234") == "A1234"
+    assert normalize_ticket_number("K1-A003") == "K1-A003"
+    for bad in ("", "12A", "A", "-A001", "A-001", "AB12C"):
+        assert normalize_ticket_number(bad) is None, bad
 
 
 def test_guide_shows_and_prints_materials(flow: KioskFlow) -> None:

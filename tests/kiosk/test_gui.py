@@ -277,11 +277,25 @@ def test_4_guide_status_help(gui: Gui) -> None:
     gui.home()
     gui.tap(gui.button("排队查询"))
     gui.pump(lambda: gui.screen == "keypad")
+    letters = {w.text: w for w in gui.current().ids.lettergrid.children}
     keys = {w.text: w for w in gui.current().ids.keygrid.children}
+    assert set(letters) == set("ABCDEFGHJK") and "-" in keys
+    # every key a big target, letters included (≥ 15 mm ≈ 140 px)
+    assert all(w.height >= 140 and w.width >= 140 for w in [*letters.values(), *keys.values()])
+    gui.shot("keypad-status")
+    gui.tap(letters["A"])  # the number printed big on the ticket, as the citizen reads it
     gui.tap(keys["1"])
     gui.tap(gui.button("确定"))
     gui.pump(lambda: gui.screen == "status")
+    assert gui.app.flow.view.status_lines[0] == "号码 A001"
     gui.shot("status")
+    gui.home()
+    # the query code (ticket id) still works, and the last query is gone
+    gui.tap(gui.button("排队查询"))
+    gui.pump(lambda: gui.screen == "keypad" and gui.app.flow.view.keypad_text == "")
+    gui.tap({w.text: w for w in gui.current().ids.keygrid.children}["1"])
+    gui.tap(gui.button("确定"))
+    gui.pump(lambda: gui.screen == "status")
     gui.home()
     gui.tap(gui.button("帮办代办"))
     gui.pump(lambda: "已通知" in gui.app.flow.view.message)

@@ -182,6 +182,38 @@ def test_help_request_and_status(kiosk: Kiosk) -> None:
     assert kiosk.flow.view.status_lines[:2] == ("号码 J001", "等候中")
 
 
+def query_status(kiosk: Kiosk, typed: str) -> None:
+    kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_status())
+    for ch in typed:
+        kiosk.run(kiosk.flow.key(ch))
+    kiosk.run(kiosk.flow.key_ok())
+
+
+def test_status_by_the_number_printed_big_on_the_ticket(kiosk: Kiosk, hall: HallProcess) -> None:
+    for _ in range(3):
+        kiosk.run(kiosk.flow.tap_service("J"))
+        kiosk.run(kiosk.flow.home())
+    query_status(kiosk, "J2")  # the citizen types what they read, the kiosk pads it
+    assert kiosk.flow.view.screen is Screen.STATUS
+    assert kiosk.flow.view.status_lines == ("号码 J002", "等候中", "前面还有 1 人")
+    staff = HallClient(hall.url, TOKENS["counter"])
+    assert staff.call_next("22")["number"] == "J001"
+    query_status(kiosk, "J001")
+    assert kiosk.flow.view.status_lines[1:] == ("已叫号", "请到 22号咨询台 办理")
+    query_status(kiosk, "J9")  # no such number today: said, and typed again
+    assert kiosk.flow.view.screen is Screen.KEYPAD and kiosk.flow.view.message_error
+    # an offline ticket, once uploaded, is found by the number on its paper
+    hall.stop()
+    kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_service("J"))
+    assert kiosk.flow.view.ticket.number == "K1-J001"
+    hall.start()
+    reconnect(kiosk)
+    query_status(kiosk, "K1-J1")
+    assert kiosk.flow.view.status_lines[:2] == ("号码 K1-J001", "等候中")
+
+
 def test_guide_prints_materials(kiosk: Kiosk) -> None:
     kiosk.run(kiosk.flow.tap_guide())
     kiosk.run(kiosk.flow.tap_guide_service("B"))
