@@ -87,6 +87,10 @@ def make_app(feed: BoardFeed, counter: str | None = None, screenshot: Path | Non
             if self.feed._thread is None:
                 self.feed.start()
             Clock.schedule_interval(lambda _dt: self.render(), 0.5)  # the clock, the flash end
+            # systemd (govhall-signage.service): READY=1, then WATCHDOG=1 from this UI clock
+            from govhall import sdnotify
+
+            sdnotify.kivy_started(Clock)
             if screenshot is not None:
                 Clock.schedule_once(self._screenshot, screenshot_after_s)
 
