@@ -26,14 +26,27 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-    import uvicorn
+    import asyncio
 
+    import uvicorn
+    from sqlalchemy import text
+
+    from govhall import sdnotify
     from hall.api.app import create_app
 
     app = create_app(config, database=args.database)
-    uvicorn.run(app, host=args.host or config.server.host, port=args.port or config.server.port,
-                log_level=args.log_level, access_log=False, timeout_graceful_shutdown=3)
-    return 0
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=args.host or config.server.host, port=args.port or config.server.port,
+        log_level=args.log_level, access_log=False, timeout_graceful_shutdown=3))
+
+    def database_answers() -> None:
+        with app.state.ctx.read() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # systemd (govhall-hall.service): READY=1 once listening, WATCHDOG=1 from the event loop
+    # while the database answers
+    asyncio.run(sdnotify.serve(server, probe=database_answers))
+    return 0 if server.started else 1  # e.g. the port is taken
 
 
 if __name__ == "__main__":
