@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   python3-venv xvfb xauth libmtdev1 libgl1 libgl1-mesa-dri libegl1 fonts-wqy-microhei
   espeak-ng sox alsa-utils socat postgresql chromium
+  systemd  # systemd-analyze verifies the unit files in tests/ops
 )
 
 missing=()
