@@ -274,7 +274,7 @@ def transfer(ctx: HallContext, counter_id: str, service: str, note: str | None,
         raise Conflict(f"service {service!r} is not open today", code="service_closed")
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
-        if service == row.service and not return_here:
+        if service == row.service:  # to wait again here, staff park the ticket instead
             raise Conflict(f"ticket {row.number} is already in service {service!r}",
                            code="same_service")
         new = insert_ticket(

@@ -89,8 +89,11 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(counter=st.sampled_from(COUNTERS))
     def call_next(self, counter: str) -> None:
+        """Checked against the policy after the implicit finish of the current ticket,
+        since finishing may send a transferred ticket back into this counter's queue."""
         cfg = self.ctx.config.counter(counter)
         assert cfg is not None
+        self.try_(counters.finish, counter)
         expected = policy.choose_next(self.waiting_candidates(), counter, cfg.services,
                                       self.clock(), self.ctx.config.policy.aging_bound_s)
         got = self.try_(counters.call_next, counter)
@@ -103,6 +106,10 @@ class QueueMachine(RuleBasedStateMachine):
         with self.ctx.read() as conn:
             return conn.execute(select(t.counters.c.state).where(
                 t.counters.c.id == counter)).scalar_one() == "paused"
+
+    @rule(counter=st.sampled_from(COUNTERS))
+    def call_next_finishing_current(self, counter: str) -> None:
+        self.try_(counters.call_next, counter)
 
     @rule(counter=st.sampled_from(COUNTERS),
           action=st.sampled_from(["recall", "start", "finish", "no_show", "park"]))
