@@ -269,9 +269,11 @@ class Synthesizer:
         try:
             engine.save_to_file(text, str(dest))
             engine.runAndWait()
+            # espeak's synthesis callback (which prints) can still fire while we wait for
+            # it here, so stdout is restored only afterwards.
+            _espeak.Synchronize()
         finally:
             sys.stdout = real_stdout
-        _espeak.Synchronize()
         self._check_engine(engine, voice, rate)
 
     @staticmethod
