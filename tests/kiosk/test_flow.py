@@ -17,6 +17,7 @@ from kiosk.flows.model import (
     IssueTicket,
     LoadServices,
     PollDevices,
+    PrepareFace,
     PrintGuide,
     PrintTicket,
     QueryTicket,
@@ -128,7 +129,10 @@ def test_read_failure_retries_and_a_stale_result_is_ignored(flow: KioskFlow) -> 
 
 
 def test_face_service_checks_face_then_issues(flow: KioskFlow) -> None:
-    flow.tap_service("D")
+    # the face models load while the card is read, and only for a face-checked service
+    assert PrepareFace not in kinds(flow.tap_service("A"))
+    flow.home()
+    assert kinds(flow.tap_service("D"))[:2] == [PrepareFace, Say]
     effects = flow.on_card(flow.token, YOUNG)
     assert flow.view.screen is Screen.FACE
     (cap,) = [e for e in effects if isinstance(e, CaptureFace)]
