@@ -45,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # systemd (govhall-hall.service): READY=1 once listening, WATCHDOG=1 from the event loop
     # while the database answers
-    asyncio.run(sdnotify.serve(server, probe=database_answers))
+    # (uvicorn's own loop factory: uvloop where installed, as `uvicorn.run` would use)
+    with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+        runner.run(sdnotify.serve(server, probe=database_answers))
     return 0 if server.started else 1  # e.g. the port is taken
 
 
