@@ -123,9 +123,11 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"chromium not installed at {CHROMIUM} (apt-get install chromium "
                     "fonts-wqy-microhei)")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         pytest.skip("playwright (Python package) is not installed")
+    # The default 5 s is short on a 2-core CI box where other suites run beside ours.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
