@@ -46,3 +46,12 @@ def test_park_and_call_back_from_the_counter_page(hall: HallProcess, context: An
     page.click("#parked button")  # 回呼
     expect(page.locator("#current-number")).to_have_text("J001")
     expect(page.locator("#parked")).not_to_contain_text("J001")
+
+    # the same browser session cannot act for counter 2, with or without the CSRF token
+    csrf = context.request.get(f"{hall.url}/web/api/me").json()["csrf"]
+    other = f"{hall.url}/web/api/counters/2/do/call-next"
+    r = context.request.post(other, headers={"X-CSRF-Token": csrf, "Origin": hall.url})
+    assert r.status == 403 and r.json()["error"] == "wrong_counter"
+    r = context.request.post(f"{hall.url}/web/api/counters/1/do/finish")
+    assert r.status == 403 and r.json()["error"] == "csrf_failed"
+    expect(page.locator("#current-number")).to_have_text("J001")  # still being served
