@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.app import App
+
 from kiosk.screens.widgets import KioskScreen
 
 
@@ -14,5 +16,7 @@ class AttractScreen(KioskScreen):
         for tile in view.tiles:
             n = self.tr("waiting_count", n=tile.waiting) if tile.waiting is not None else "—"
             lines.append(f"{tile.label(view.lang)}    {n}")
-        self.ids.counts.text = "\n".join(lines)
+        half = len(lines) if App.get_running_app().portrait else (len(lines) + 1) // 2
+        self.ids.counts.text = "\n".join(lines[:half])
+        self.ids.counts2.text = "\n".join(lines[half:])
         self.ids.start.text = self.tr("touch_to_start")

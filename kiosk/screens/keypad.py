@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.properties import NumericProperty
+
 from kiosk.screens.widgets import GREY, BigButton, KioskScreen
 
 DIGITS = "0123456789"
 
 
 class KeypadScreen(KioskScreen):
+    letter_rows = NumericProperty(0)
     _keys = ""
 
     def render(self, view: Any) -> None:
@@ -26,6 +29,7 @@ class KeypadScreen(KioskScreen):
         letter_grid.clear_widgets()
         for k in letters:
             letter_grid.add_widget(self._key(k))
+        self.letter_rows = -(-len(letters) // letter_grid.cols)
         # The spare corner of the 3×4 pad: X of an ID number, or the dash of K1-A003.
         spare = ("X" if view.keypad_mode == "id" else
                  "-" if "-" in view.keypad_keys else "")
@@ -36,6 +40,7 @@ class KeypadScreen(KioskScreen):
 
     def _key(self, k: str) -> BigButton:
         b = BigButton(text=k if k != "⌫" else self.tr("btn_delete"))
+        b.size_hint_y = 1  # rows share the height left (landscape has little)
         if k != "⌫":
             b.font_size = b.font_size * 1.5
         if not k:

@@ -37,3 +37,4 @@ class TicketScreen(KioskScreen):
         self.ids.state.error = tk.print_failed
         self.ids.qr.payload = tk.qr_payload if tk.print_failed else ""
         self.ids.qr.opacity = 1 if tk.print_failed else 0
+        self.ids.qr.size_hint = (1, 1) if tk.print_failed else (0, 0)  # no hole when printed

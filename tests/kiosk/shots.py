@@ -40,7 +40,14 @@ def main(argv: list[str]) -> int:
         for _ in range(5):
             EventLoop.idle()
 
+    problems: list[str] = []
+
     def shot(name: str) -> None:
+        from tests.kiosk.layout import check_targets
+
+        sm = app.root_widget.ids.sm
+        problems.extend(f"{name}: {p}" for p in check_targets(sm.current_screen,
+                                                               app.root_widget.ids.header))
         SHOTS.mkdir(parents=True, exist_ok=True)
         written = Window.screenshot(name=str(SHOTS / f"{prefix}-{name}.png"))
         os.replace(written, SHOTS / f"{prefix}-{name}.png")
@@ -75,11 +82,18 @@ def main(argv: list[str]) -> int:
     pump(lambda: "已通知" in flow.view.message)
     shot("message")
     app.act("home")
-    app.act("toggle" if False else "elderly")
+    app.act("elderly")
     pump()
     shot("home-elderly")
     app.act("elderly")
+    app.act("language")
+    pump()
+    shot("home-english")
+    app.act("language")
     app.act("status")
+    pump()
+    shot("keypad-status")
+    app.act("key", "J")
     app.act("key", "1")
     app.act("key_ok")
     pump(lambda: flow.view.screen.value == "status")
@@ -95,6 +109,9 @@ def main(argv: list[str]) -> int:
     app.act("home")
     pump()
     app.stop()
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -90,6 +90,12 @@ class Gui:
     def shot(self, name: str) -> Path:
         from kivy.core.window import Window
 
+        from tests.kiosk.layout import check_targets
+
+        self.pump()
+        problems = check_targets(self.current(), self.app.root_widget.ids.header)
+        assert not problems, f"{name}: {problems}"  # every shot: big, uncovered targets
+
         orient = "portrait" if Window.height >= Window.width else "landscape"
         SHOTS.mkdir(parents=True, exist_ok=True)
         stem = SHOTS / f"{orient}-{name}"
@@ -384,5 +390,6 @@ def test_9_landscape_screens(gui: Gui) -> None:
                            "1920x1080", "landscape"], cwd=ROOT, capture_output=True,
                           timeout=100, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
-    for name in ("home", "ticket", "id_card", "keypad", "guide", "message", "maintenance"):
+    for name in ("home", "ticket", "id_card", "keypad", "keypad-status", "guide", "message",
+                 "maintenance", "home-english"):
         assert (SHOTS / f"landscape-{name}.png").stat().st_size > 10_000
