@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "backup": "hall.backup:backup_main",
     "restore": "hall.backup:restore_main",
     "doctor": "govhall.doctor:main",
+    "web": "hall.web.cli:main",
     "report": "hall.report:main",
 }
 # `govhall device KIND …` (technicians' checks) and `govhall sim KIND …` (simulated devices).
@@ -46,6 +47,7 @@ commands:
   demo      --config FILE                                         hall + kiosk + board on simulators
   backup    FILE --config FILE / restore FILE --config FILE       hall database backup
   doctor    [--config FILE]                                       check an installation
+  web       add-user|set-password|list-users --config FILE        staff accounts of the web pages
   report    --database URL --from DAY --to DAY [--csv]            city report across halls
   device    KIND …   check a real device (idcard, printer, voice, camera, face, led)
   sim       KIND …   run a simulated device (idcard, printer, camera, led)

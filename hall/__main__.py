@@ -34,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     from govhall import sdnotify
     from hall.api.app import create_app
 
-    app = create_app(config, database=args.database)
+    try:
+        app = create_app(config, database=args.database)
+    except ConfigError as err:  # sections validated by their owners, e.g. [web]
+        print(f"govhall hall: {err}", file=sys.stderr)
+        return 2
     server = uvicorn.Server(uvicorn.Config(
         app, host=args.host or config.server.host, port=args.port or config.server.port,
         log_level=args.log_level, access_log=False, timeout_graceful_shutdown=3))

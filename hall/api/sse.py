@@ -37,7 +37,9 @@ def _replay_from_db(ctx: HallContext, after: int) -> list[Event]:
     return [Event(r.id, r.type, json.loads(r.data)) for r in rows]
 
 
-async def _stream(request: Request, ctx: HallContext, last_id: int | None) -> AsyncIterator[bytes]:
+async def stream_events(request: Request, ctx: HallContext, last_id: int | None
+                        ) -> AsyncIterator[bytes]:
+    """The event stream body; also served to staff pages behind their session login."""
     heartbeat_s: float = request.app.state.sse_heartbeat_s
     sub = ctx.bus.subscribe()  # before the replay, so nothing falls between the two
     try:
@@ -86,6 +88,6 @@ async def events(request: Request,
     if last_event_id is not None and last_event_id.strip().isdigit():
         last = int(last_event_id.strip())
     return StreamingResponse(
-        _stream(request, ctx, last), media_type="text/event-stream",
+        stream_events(request, ctx, last), media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -34,7 +34,7 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hall.web",
+    parser = argparse.ArgumentParser(prog="govhall web",
                                      description="Manage staff accounts of the web pages.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("add-user", "set-password", "list-users"):

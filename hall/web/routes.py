@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from hall.api.sse import _stream as hall_event_stream
+from hall.api.sse import stream_events as hall_event_stream
 from hall.errors import Invalid, NotFound
 from hall.services import counters, hallinfo, stats, tickets
 from hall.services.core import HallContext
