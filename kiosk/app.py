@@ -244,7 +244,12 @@ def make_app(parts: Parts) -> Any:
             screen = sm.get_screen(view.screen.value)
             screen.render(view)
             if sm.current != view.screen.value:
+                left = sm.current_screen
                 sm.current = view.screen.value
+                # The screen left behind keeps widgets (a typed ID number, a masked name)
+                # until shown again: it forgets its view now, so nothing of a citizen waits.
+                if left is not None and left is not screen:
+                    left.forget()
 
     return KioskApp(parts)
 

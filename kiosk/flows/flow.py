@@ -62,7 +62,7 @@ Clock = Callable[[], dt.datetime]
 
 # Hall refusal codes with their own text; anything else gets the generic one.
 REFUSALS = ("daily_limit", "id_required", "invalid_id_number", "service_closed",
-            "no_appointment", "too_early", "too_late", "unknown_service")
+            "no_appointment", "already_checked_in", "too_early", "too_late", "unknown_service")
 # Reader failures after which trying the card again can help.
 CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
 CORNER_TAPS = 5  # taps on the hidden corner within CORNER_WINDOW_S open the PIN pad

@@ -37,4 +37,13 @@ class TicketScreen(KioskScreen):
         self.ids.state.error = tk.print_failed
         self.ids.qr.payload = tk.qr_payload if tk.print_failed else ""
         self.ids.qr.opacity = 1 if tk.print_failed else 0
-        self.ids.qr.size_hint = (1, 1) if tk.print_failed else (0, 0)  # no hole when printed
+        qr = self.ids.qr
+        qr.size_hint = (1, 1) if tk.print_failed else (None, None)
+        if not tk.print_failed:
+            qr.size = (0, 0)  # no blank hole where the QR code would be
+
+    def forget(self) -> None:
+        super().forget()
+        # The last citizen's number and QR code are not left for the next to see.
+        self.ids.number.text = self.ids.info.text = self.ids.state.text = ""
+        self.ids.qr.payload = ""

@@ -29,6 +29,10 @@ class KioskScreen(Screen):
     def render(self, view: Any) -> None:
         self.view = view
 
+    def forget(self) -> None:
+        """Left for another screen: drop what was shown (the .kv rules fall back to empty)."""
+        self.view = None
+
     def tr(self, key: str, **values: Any) -> str:
         lang = self.view.lang if self.view is not None else "zh"
         return t("kiosk", key, lang, **values)

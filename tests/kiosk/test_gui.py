@@ -393,3 +393,81 @@ def test_9_landscape_screens(gui: Gui) -> None:
     for name in ("home", "ticket", "id_card", "keypad", "keypad-status", "guide", "message",
                  "maintenance", "home-english"):
         assert (SHOTS / f"landscape-{name}.png").stat().st_size > 10_000
+
+
+def all_texts(gui: Gui) -> str:
+    """Every text the app holds in any screen (shown or not) and the header."""
+    out = []
+    for root in [gui.app.root_widget, *gui.app.root_widget.ids.sm.screens]:
+        for w in root.walk():
+            text = getattr(w, "text", None)
+            if isinstance(text, str):
+                out.append(text)
+    return "\n".join(out)
+
+
+def test_10_idle_warning_then_home_with_nothing_personal_left(gui: Gui) -> None:
+    flow = gui.app.flow
+    settings = flow.settings
+    flow.settings = dataclasses.replace(settings, idle_timeout_s=6.0, idle_warning_s=3.0)
+    try:
+        gui.tap(gui.tile("C"))
+        gui.pump(lambda: gui.screen == "id_card")
+        gui.tap(gui.button("没有身份证？手动输入"))
+        gui.pump(lambda: gui.screen == "keypad")
+        keys = {w.text: w for w in gui.current().ids.keygrid.children}
+        for ch in "110105198503171231":
+            gui.tap(keys[ch])
+        gui.pump(lambda: gui.app.flow.view.keypad_text == "110105 ******** 1231")
+        gui.pump(lambda: gui.app.idle_warning, timeout=10)  # then nobody touches anything
+        assert any("秒后将返回首页" in s for s in gui.app.runtime.spoken)
+        gui.shot("idle-warning")
+        assert gui.button("我还在，继续办理")  # a big button to stay, in the warning bar
+        gui.pump(lambda: gui.screen == "home", timeout=10)
+        assert "您的信息已清除" in gui.app.runtime.spoken[-1]
+        gui.shot("home-after-timeout")
+        # what must still hold: not a digit of the number, in any screen, shown or hidden
+        assert not gui.app.idle_warning and flow._manual_id is None and flow._keys == ""
+        texts = all_texts(gui)
+        assert "110105" not in texts and "1231" not in texts and "****" not in texts
+    finally:
+        flow.settings = settings
+        gui.home()
+
+
+def test_11_appointment_check_in_gives_a_priority_ticket(gui: Gui) -> None:
+    import datetime as dt
+
+    from hall.client import HallClient
+
+    admin = HallClient(gui.hall.url, TOKENS["admin"])
+    now = dt.datetime.now(gui.app.runtime.tz).replace(microsecond=0)
+    admin.book("B", "110105198503171231", now.isoformat())
+    reader = gui.app.parts.devices.reader.simulator
+    gui.tap(gui.button("预约签到"))
+    gui.pump(lambda: gui.screen == "id_card")
+    assert "预约签到" in all_texts(gui)  # the card screen says what the card is for
+    reader.place("resident")
+    try:
+        gui.pump(lambda: gui.screen in ("ticket", "message") and not (
+            gui.app.flow.view.ticket and gui.app.flow.view.ticket.printing), timeout=15)
+    finally:
+        reader.remove()
+    assert gui.screen == "ticket", gui.app.flow.view.message
+    tk = gui.app.flow.view.ticket
+    gui.shot("ticket-checkin")
+    state = admin.ticket(tk.ticket_id)
+    assert state["priority"] == "appointment" and state["number"] == tk.number
+    assert tk.number.startswith("B") and tk.number in gui.printed()[-1]
+    assert "110105198503171231" not in gui.printed()[-1]
+    # checking in twice is refused and said, and no second ticket is printed
+    gui.home()
+    printed = len(gui.printed())
+    reader.place("resident")
+    gui.tap(gui.button("预约签到"))
+    try:
+        gui.pump(lambda: gui.screen == "message", timeout=15)
+    finally:
+        reader.remove()
+    assert "已签到" in gui.app.flow.view.message and len(gui.printed()) == printed
+    gui.home()
