@@ -214,12 +214,19 @@ def test_2_full_ticket_with_id_card_face_check_and_print(gui: Gui) -> None:
     gui.pump(lambda: gui.screen == "id_card")
     gui.shot("id_card")
     assert "请将身份证放在感应区" in gui.app.runtime.spoken
-    reader.place(face_card())
-    gui.pump(lambda: gui.screen in ("face", "ticket", "message"), timeout=10)
-    if gui.screen == "face":
-        time.sleep(0.3)
-        gui.pump(lambda: True)
+    # the tap started loading the face models (lazily, ~1.5 s, while the card is read)
+    runtime = gui.app.runtime
+    assert runtime._checker_ready.wait(30) and runtime._checker is not None
+    # hold the decision (it takes well under a second) until the face screen is photographed
+    runtime._checker_ready.clear()
+    try:
+        reader.place(face_card())
+        gui.pump(lambda: gui.screen == "face", timeout=10)
+        face = gui.current()
+        gui.pump(lambda: face.ids.preview.texture is not None)
         gui.shot("face")
+    finally:
+        runtime._checker_ready.set()
     gui.pump(lambda: gui.screen in ("ticket", "message") and not (
         gui.app.flow.view.ticket and gui.app.flow.view.ticket.printing), timeout=60)
     assert gui.screen == "ticket", gui.app.flow.view.message
