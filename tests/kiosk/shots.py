@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
-    app = make_app(build_parts(config, load_face_models=False))
+    app = make_app(build_parts(config))  # face models load lazily: nothing to switch off
     app._run_prepare()
 
     def pump(until: object = None, timeout: float = 15.0) -> None:
