@@ -168,8 +168,12 @@ class HallClient:
         return self.request("POST", "/appointments", json_body={
             "service": service, "id_number": id_number, "slot_start": slot_start})
 
-    def check_in(self, id_number: str) -> dict[str, Any]:
-        return self.request("POST", "/appointments/check-in", json_body={"id_number": id_number})
+    def check_in(self, id_number: str, *, idempotency_key: str | None = None
+                 ) -> dict[str, Any]:
+        """Retried safely like ticket issue: a repeat returns the same ticket."""
+        return self.request("POST", "/appointments/check-in", json_body={"id_number": id_number},
+                            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex},
+                            retry=True)
 
     def help_request(self, kiosk: str, reason: str) -> dict[str, Any]:
         return self.request("POST", "/help-requests", json_body={"kiosk": kiosk,

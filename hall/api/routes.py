@@ -168,8 +168,14 @@ def book(ctx: Ctx, _: Admin, body: m.AppointmentIn) -> dict[str, Any]:
 
 
 @post("/appointments/check-in", status_code=201, summary="预约签到 → ticket")
-def check_in(ctx: Ctx, _: Kiosk, body: m.CheckInIn) -> dict[str, Any]:
-    return appointments.check_in(ctx, body.id_number)
+def check_in(ctx: Ctx, token: Kiosk, body: m.CheckInIn, response: Response,
+             idempotency_key: Annotated[str | None, Header(max_length=100)] = None
+             ) -> dict[str, Any]:
+    key = f"{token.name}:{idempotency_key}" if idempotency_key else None
+    ticket, created = appointments.check_in(ctx, body.id_number, key)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return ticket
 
 
 @post("/help-requests", status_code=201, summary="帮办代办: a citizen needs staff")

@@ -58,10 +58,22 @@ def create(ctx: HallContext, service: str, id_number: str, slot_start: dt.dateti
         return appointment_json(ctx, row)
 
 
-def check_in(ctx: HallContext, id_number: str) -> dict[str, Any]:
+def check_in(ctx: HallContext, id_number: str, idempotency_key: str | None = None
+             ) -> tuple[dict[str, Any], bool]:
+    """Returns (ticket, created). A retried check-in with the same Idempotency-Key gets the
+    ticket of the first one (its answer may have been lost), not "already checked in"."""
     id_hash, _ = _hash(ctx, id_number)
     with ctx.write() as tx:
-        return check_in_tx(ctx, tx, id_hash=id_hash)
+        if idempotency_key:
+            prior = tx.conn.execute(select(t.tickets).where(
+                t.tickets.c.hall_id == ctx.hall_id,
+                t.tickets.c.idempotency_key == idempotency_key)).first()
+            if prior is not None:
+                if prior.id_hash != id_hash:
+                    raise Conflict("this Idempotency-Key was used for another request",
+                                   code="idempotency_key_reused")
+                return ticket_json(ctx, tx.conn, prior, now=tx.now), False
+        return check_in_tx(ctx, tx, id_hash=id_hash, idempotency_key=idempotency_key), True
 
 
 def check_in_tx(ctx: HallContext, tx: Tx, *, id_hash: str | None,

@@ -69,3 +69,19 @@ def test_help_request_and_heartbeat_are_stored_and_published(api: Api, clock: Fa
     assert devices[0]["parts"]["printer"] == "error" and devices[0]["online"]
     clock.advance(31)
     assert api.get("/devices", role="admin").json()[0]["online"] is False
+
+
+def test_retried_check_in_gets_the_same_ticket(api: Api, clock: FakeClock) -> None:
+    api.post("/appointments", {"service": "A", "id_number": YOUNG,
+                               "slot_start": slot(clock, 10)}, role="admin")
+    h = {"Idempotency-Key": "checkin-1"}
+    first = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk", headers=h)
+    again = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk", headers=h)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = api.post("/appointments/check-in", {"id_number": YOUNG2}, role="kiosk", headers=h)
+    assert other.status_code == 409 and other.json()["error"] == "idempotency_key_reused"
+    fresh = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
+    assert fresh.status_code == 409 and fresh.json()["error"] == "already_checked_in"
+    assert api.get("/services", role="kiosk").json()[0]["waiting"] == 1

@@ -71,7 +71,7 @@ class HallProcess:
             try:
                 if requests.get(self.url + "/healthz", timeout=0.5).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or slow to answer while starting
                 pass
             time.sleep(0.05)
         raise RuntimeError("hall server did not start in time")
