@@ -44,8 +44,10 @@ class Conn:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         data = b"" if body is None else json.dumps(body).encode()
-        head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {self.token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {self.token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
         self.writer.write(head.encode() + data)
         assert self.reader is not None
         status_line = await self.reader.readline()
@@ -81,8 +83,9 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] if s else float("nan")
 
 
-async def kiosk(port: int, rate: float, until: float, lat: list[float], errors: list[int],
-                idx: int) -> None:
+async def kiosk(
+    port: int, rate: float, until: float, lat: list[float], errors: list[int], idx: int
+) -> None:
     c = Conn(port, TOKENS["kiosk"])
     interval = 1.0 / rate
     next_at = time.perf_counter() + interval * (idx / 20)
@@ -90,8 +93,9 @@ async def kiosk(port: int, rate: float, until: float, lat: list[float], errors: 
     while next_at < until:
         await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
         t0 = time.perf_counter()
-        status, _ = await c.request("POST", "/api/v1/tickets",
-                                    {"service": SERVICES_FREE[n % len(SERVICES_FREE)]})
+        status, _ = await c.request(
+            "POST", "/api/v1/tickets", {"service": SERVICES_FREE[n % len(SERVICES_FREE)]}
+        )
         # latency from the scheduled send time: includes any delay we fell behind by
         lat.append(time.perf_counter() - min(t0, next_at) if status == 201 else 0)
         if status != 201:
@@ -100,8 +104,9 @@ async def kiosk(port: int, rate: float, until: float, lat: list[float], errors: 
         next_at += interval
 
 
-async def counter(port: int, cid: str, until: float, sent: dict[int, float],
-                  calls: list[int], pause_s: float) -> None:
+async def counter(
+    port: int, cid: str, until: float, sent: dict[int, float], calls: list[int], pause_s: float
+) -> None:
     c = Conn(port, TOKENS["counter"])
     while time.perf_counter() < until:
         t0 = time.perf_counter()
@@ -115,19 +120,30 @@ async def counter(port: int, cid: str, until: float, sent: dict[int, float],
         await asyncio.sleep(pause_s)
 
 
-async def subscriber(port: int, until: float, sent: dict[int, float],
-                     latencies: list[float], ready: asyncio.Event, counts: list[int]) -> None:
+async def subscriber(
+    port: int,
+    until: float,
+    sent: dict[int, float],
+    latencies: list[float],
+    ready: asyncio.Event,
+    counts: list[int],
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write((f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                  f"{TOKENS['display']}\r\nAccept: text/event-stream\r\n\r\n").encode())
+    writer.write(
+        (
+            f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            f"{TOKENS['display']}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+    )
     await reader.readuntil(b": live")  # subscribed: events from here on reach us
     ready.set()
     event = None
     received = 0
     while time.perf_counter() < until + 2:
         try:
-            line = await asyncio.wait_for(reader.readline(), timeout=max(0.1, until + 2 -
-                                                                          time.perf_counter()))
+            line = await asyncio.wait_for(
+                reader.readline(), timeout=max(0.1, until + 2 - time.perf_counter())
+            )
         except TimeoutError:
             break
         if not line:
@@ -144,8 +160,15 @@ async def subscriber(port: int, until: float, sent: dict[int, float],
     writer.close()
 
 
-async def run(port: int, seconds: float, rate: float, pause_s: float, n_kiosks: int = 20,
-              n_counters: int = 30, n_subs: int = 20) -> dict[str, object]:
+async def run(
+    port: int,
+    seconds: float,
+    rate: float,
+    pause_s: float,
+    n_kiosks: int = 20,
+    n_counters: int = 30,
+    n_subs: int = 20,
+) -> dict[str, object]:
     issue_lat: list[float] = []
     errors: list[int] = []
     sent: dict[int, float] = {}
@@ -155,31 +178,45 @@ async def run(port: int, seconds: float, rate: float, pause_s: float, n_kiosks: 
     start = time.perf_counter()
     until = start + seconds + 1
     readies = [asyncio.Event() for _ in range(n_subs)]
-    subs = [asyncio.create_task(subscriber(port, until, sent, event_lat, r, counts))
-            for r in readies]
+    subs = [
+        asyncio.create_task(subscriber(port, until, sent, event_lat, r, counts)) for r in readies
+    ]
     for r in readies:
         await r.wait()
     await asyncio.sleep(1)
     t0 = time.perf_counter()
     until = t0 + seconds
-    tasks = [asyncio.create_task(kiosk(port, rate / n_kiosks, until, issue_lat, errors, i))
-             for i in range(n_kiosks)]
+    tasks = [
+        asyncio.create_task(kiosk(port, rate / n_kiosks, until, issue_lat, errors, i))
+        for i in range(n_kiosks)
+    ]
     counter_ids = (COUNTERS * 2)[:n_counters]  # counter clients across the hall's counters
-    tasks += [asyncio.create_task(counter(port, cid, until, sent, calls, pause_s))
-              for cid in counter_ids]
+    tasks += [
+        asyncio.create_task(counter(port, cid, until, sent, calls, pause_s)) for cid in counter_ids
+    ]
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
     await asyncio.gather(*subs)
-    return {"issue_lat": issue_lat, "errors": errors, "elapsed": elapsed, "calls": calls,
-            "event_lat": event_lat, "counts": counts}
+    return {
+        "issue_lat": issue_lat,
+        "errors": errors,
+        "elapsed": elapsed,
+        "calls": calls,
+        "event_lat": event_lat,
+        "counts": counts,
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--rate", type=float, default=300, help="ticket issues per second, total")
-    ap.add_argument("--counter-pause", type=float, default=0.5,
-                    help="seconds a counter waits after a call and after a finish")
+    ap.add_argument(
+        "--counter-pause",
+        type=float,
+        default=0.5,
+        help="seconds a counter waits after a call and after a finish",
+    )
     ap.add_argument("--database", help="SQLAlchemy URL (default: a fresh SQLite file)")
     ap.add_argument("--kiosks", type=int, default=20)
     ap.add_argument("--counters", type=int, default=30)
@@ -205,8 +242,17 @@ def main() -> int:
     threading.Thread(target=sample, daemon=True).start()
     cpu0 = cpu_seconds(pid)
     try:
-        r = asyncio.run(run(port, args.seconds, args.rate, args.counter_pause, args.kiosks,
-                            args.counters, args.subscribers))
+        r = asyncio.run(
+            run(
+                port,
+                args.seconds,
+                args.rate,
+                args.counter_pause,
+                args.kiosks,
+                args.counters,
+                args.subscribers,
+            )
+        )
         cpu = cpu_seconds(pid) - cpu0
     finally:
         stop.set()
@@ -217,25 +263,37 @@ def main() -> int:
     ok = len(lat) - len(r["errors"])  # type: ignore[arg-type]
     rate = ok / r["elapsed"]  # type: ignore[operator]
     calls = len(r["calls"])  # type: ignore[arg-type]
-    print(f"hall load over loopback: {args.seconds:.0f} s, {args.kiosks} kiosks at "
-          f"{args.rate:.0f}/s total, {args.counters} counters, {args.subscribers} SSE "
-          f"subscribers, database "
-          f"{'SQLite (WAL, synchronous=FULL)' if not args.database else args.database}")
-    print(f"  ticket issues        {ok} ok, {len(r['errors'])} errors, "  # type: ignore[arg-type]
-          f"{rate:.0f}/s   (target >= 300/s: {'OK' if rate >= 300 else 'MISSED'})")
-    print(f"  issue latency        p50 {pct(lat, .5):.1f} ms  p90 {pct(lat, .9):.1f} ms  "
-          f"p99 {pct(lat, .99):.1f} ms  max {max(lat, default=0):.1f} ms   "
-          f"(target p99 < 50 ms: {'OK' if pct(lat, .99) < 50 else 'MISSED'})")
+    print(
+        f"hall load over loopback: {args.seconds:.0f} s, {args.kiosks} kiosks at "
+        f"{args.rate:.0f}/s total, {args.counters} counters, {args.subscribers} SSE "
+        f"subscribers, database "
+        f"{'SQLite (WAL, synchronous=FULL)' if not args.database else args.database}"
+    )
+    print(
+        f"  ticket issues        {ok} ok, {len(r['errors'])} errors, "  # type: ignore[arg-type]
+        f"{rate:.0f}/s   (target >= 300/s: {'OK' if rate >= 300 else 'MISSED'})"
+    )
+    print(
+        f"  issue latency        p50 {pct(lat, 0.5):.1f} ms  p90 {pct(lat, 0.9):.1f} ms  "
+        f"p99 {pct(lat, 0.99):.1f} ms  max {max(lat, default=0):.1f} ms   "
+        f"(target p99 < 50 ms: {'OK' if pct(lat, 0.99) < 50 else 'MISSED'})"
+    )
     print(f"  calls                {calls} ({calls / r['elapsed']:.1f}/s)")  # type: ignore[operator]
-    print(f"  call -> event        {len(ev)} deliveries (expected {calls * args.subscribers}), "
-          f"p50 {pct(ev, .5):.1f} ms  p99 {pct(ev, .99):.1f} ms  max {max(ev, default=0):.1f} ms"
-          f"   (target p99 < 100 ms: {'OK' if pct(ev, .99) < 100 else 'MISSED'})")
+    print(
+        f"  call -> event        {len(ev)} deliveries (expected {calls * args.subscribers}), "
+        f"p50 {pct(ev, 0.5):.1f} ms  p99 {pct(ev, 0.99):.1f} ms  max {max(ev, default=0):.1f} ms"
+        f"   (target p99 < 100 ms: {'OK' if pct(ev, 0.99) < 100 else 'MISSED'})"
+    )
     requests_done = ok + 2 * calls
-    print(f"  server CPU           {cpu:.1f} s for {requests_done} requests = "
-          f"{1000 * cpu / max(1, requests_done):.2f} ms per request (all threads; "
-          f"machine load average {os.getloadavg()[0]:.1f})")
-    print(f"  server peak RSS      {peak[0] / 2**20:.0f} MB   "
-          f"(target < 200 MB: {'OK' if peak[0] < 200 * 2**20 else 'MISSED'})")
+    print(
+        f"  server CPU           {cpu:.1f} s for {requests_done} requests = "
+        f"{1000 * cpu / max(1, requests_done):.2f} ms per request (all threads; "
+        f"machine load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"  server peak RSS      {peak[0] / 2**20:.0f} MB   "
+        f"(target < 200 MB: {'OK' if peak[0] < 200 * 2**20 else 'MISSED'})"
+    )
     return 0
 
 

@@ -79,13 +79,28 @@ def main() -> int:
     try:
         settings = KioskSettings("K1", hall.url, TOKENS["kiosk"], "K1", "2468", data_dir=tmp)
         client = HallClient(hall.url, TOKENS["kiosk"], timeout=2.0, retries=1)
-        devices = DeviceSet(reader=open_idcard("sim", "sim"), printer=open_printer("sim"),
-                            player=open_player("none"))
-        runtime = Runtime(settings, client, OfflineJournal(tmp / "j.jsonl", "K1"), devices,
-                          hall_name="西城区政务服务中心", hall_name_en="Xicheng",
-                          tz=ZoneInfo("Asia/Shanghai"), load_face_models=False)
-        flow = KioskFlow(settings, "西城区政务服务中心", "Xicheng",
-                         [tile_from_api(s) for s in client.services()], clock=runtime.now)
+        devices = DeviceSet(
+            reader=open_idcard("sim", "sim"),
+            printer=open_printer("sim"),
+            player=open_player("none"),
+        )
+        runtime = Runtime(
+            settings,
+            client,
+            OfflineJournal(tmp / "j.jsonl", "K1"),
+            devices,
+            hall_name="西城区政务服务中心",
+            hall_name_en="Xicheng",
+            tz=ZoneInfo("Asia/Shanghai"),
+            load_face_models=False,
+        )
+        flow = KioskFlow(
+            settings,
+            "西城区政务服务中心",
+            "Xicheng",
+            [tile_from_api(s) for s in client.services()],
+            clock=runtime.now,
+        )
         runner = SyncRunner(flow, runtime)
         runner.run(flow.tick())
         runner.run(flow.wake())
@@ -107,35 +122,49 @@ def main() -> int:
         reader.place("resident")
         with_id = [one("A") for _ in range(15)]
         reader.remove()
-        print(f"tap → ticket printed, no ID:       median {statistics.median(no_id) * 1000:7.1f} ms"
-              f"  (p90 {sorted(no_id)[int(0.9 * len(no_id))] * 1000:.1f} ms, n={len(no_id)};"
-              " target < 500 ms)")
-        print(f"tap → ticket printed, ID card:     median {statistics.median(with_id) * 1000:7.1f}"
-              f" ms  (p90 {sorted(with_id)[int(0.9 * len(with_id))] * 1000:.1f} ms,"
-              f" n={len(with_id)}; reader at {reader.baudrate} baud; target < 1200 ms)")
+        print(
+            f"tap → ticket printed, no ID:       median {statistics.median(no_id) * 1000:7.1f} ms"
+            f"  (p90 {sorted(no_id)[int(0.9 * len(no_id))] * 1000:.1f} ms, n={len(no_id)};"
+            " target < 500 ms)"
+        )
+        print(
+            f"tap → ticket printed, ID card:     median {statistics.median(with_id) * 1000:7.1f}"
+            f" ms  (p90 {sorted(with_id)[int(0.9 * len(with_id))] * 1000:.1f} ms,"
+            f" n={len(with_id)}; reader at {reader.baudrate} baud; target < 1200 ms)"
+        )
         runtime.close()
         devices.close()
 
         cfg = tmp / "hall.toml"
         text = cfg.read_text(encoding="utf-8").replace("fullscreen = true", "fullscreen = false")
         cfg.write_text(text, encoding="utf-8")
-        out = subprocess.run([sys.executable, "-c", COLD_START, str(cfg), str(time.time())],
-                             cwd=ROOT, capture_output=True, text=True, timeout=120,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_START, str(cfg), str(time.time())],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         if out.returncode != 0:
             print(out.stderr[-2000:])
             return 1
         cold, rss, rss_face, face1, face2, decision = out.stdout.split()[-6:]
-        print(f"cold start → home screen:          {float(cold):7.2f} s   (process start to the"
-              " first frame of home, offscreen; target < 5 s)")
-        print(f"RSS after start, home for 10 s:    {float(rss):7.1f} MB  (target < 300 MB; face"
-              " models not loaded until a face service is chosen)")
-        print(f"RSS after the first face check:    {float(rss_face):7.1f} MB  (dlib models"
-              " loaded)")
-        print(f"face check (5 frames + verify):    {float(face1):7.2f} s first, models loading"
-              f" meanwhile; {float(face2):.2f} s warm (decision '{decision}': the sample card"
-              " photo is a drawing; the worst case, the card read the instant the tile was"
-              " tapped)")
+        print(
+            f"cold start → home screen:          {float(cold):7.2f} s   (process start to the"
+            " first frame of home, offscreen; target < 5 s)"
+        )
+        print(
+            f"RSS after start, home for 10 s:    {float(rss):7.1f} MB  (target < 300 MB; face"
+            " models not loaded until a face service is chosen)"
+        )
+        print(f"RSS after the first face check:    {float(rss_face):7.1f} MB  (dlib models loaded)")
+        print(
+            f"face check (5 frames + verify):    {float(face1):7.2f} s first, models loading"
+            f" meanwhile; {float(face2):.2f} s warm (decision '{decision}': the sample card"
+            " photo is a drawing; the worst case, the card read the instant the tile was"
+            " tapped)"
+        )
     finally:
         hall.stop()
     return 0

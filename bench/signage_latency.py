@@ -45,8 +45,10 @@ def write_config(path: Path, port: int) -> Path:
     text = SAMPLE.read_text(encoding="utf-8").replace("port = 8700", f"port = {port}")
     text = text.replace("http://127.0.0.1:8700", f"http://127.0.0.1:{port}")
     start, end = text.index("[[counter]]"), text.index("[[token]]")
-    counters = "".join(f'[[counter]]\nid = "{i}"\nname = "{i}号窗口"\nservices = '
-                       f'["G", "H", "J"]\n\n' for i in range(1, COUNTERS + 1))
+    counters = "".join(
+        f'[[counter]]\nid = "{i}"\nname = "{i}号窗口"\nservices = ["G", "H", "J"]\n\n'
+        for i in range(1, COUNTERS + 1)
+    )
     text = text[:start] + counters + text[end:]
     text = text.replace('counter_screens = ["1", "2"]', "counter_screens = []")
     path.write_text(text, encoding="utf-8")
@@ -68,8 +70,9 @@ def main() -> int:
     rng = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="signage-bench-"))
     port = free_port()
-    hall = HallProcess(write_config(tmp / "hall.toml", port), port,
-                       f"sqlite:///{tmp / 'hall.db'}").start()
+    hall = HallProcess(
+        write_config(tmp / "hall.toml", port), port, f"sqlite:///{tmp / 'hall.db'}"
+    ).start()
     n_calls = max(1, round(args.rate * args.duration / 60))
     try:
         kiosk = HallClient(hall.url, TOKENS["kiosk"])
@@ -106,8 +109,11 @@ def main() -> int:
             if ticket is not None:
                 sent[ticket["id"]] = (t0, t1)
 
-        print(f"calling {n_calls} tickets at {args.rate:.0f}/min (Poisson) across "
-              f"{COUNTERS} counters for ~{args.duration:.0f} s …", flush=True)
+        print(
+            f"calling {n_calls} tickets at {args.rate:.0f}/min (Poisson) across "
+            f"{COUNTERS} counters for ~{args.duration:.0f} s …",
+            flush=True,
+        )
         start = time.perf_counter()
         due = 0.0
         with ThreadPoolExecutor(8) as pool:
@@ -118,8 +124,7 @@ def main() -> int:
                     time.sleep(delay)
                 pool.submit(call, str(rng.randint(1, COUNTERS)))
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (len(board_at) < len(sent)
-                                               or announcer.pending()):
+        while time.monotonic() < deadline and (len(board_at) < len(sent) or announcer.pending()):
             time.sleep(0.05)
         announcer.idle(30)
         feed.stop(1.0)
@@ -132,18 +137,30 @@ def main() -> int:
         missing_audio = len(sent) - len(audio)
         print(f"calls made: {len(sent)}   on board: {len(board)}   announced: {len(audio)}")
         print(f"{'ms':<32}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}")
-        for name, values in [("API call-next response", api),
-                             ("call-next → board view-model", board),
-                             ("call-next → announcement audio", audio)]:
+        for name, values in [
+            ("API call-next response", api),
+            ("call-next → board view-model", board),
+            ("call-next → announcement audio", audio),
+        ]:
             if values:
-                print(f"{name:<32}{pct(values, 50):8.1f}{pct(values, 95):8.1f}"
-                      f"{pct(values, 99):8.1f}{max(values):8.1f}")
+                print(
+                    f"{name:<32}{pct(values, 50):8.1f}{pct(values, 95):8.1f}"
+                    f"{pct(values, 99):8.1f}{max(values):8.1f}"
+                )
         clips = [p for p in player.played if p.text not in ("[gap]", "[chime]")]
-        per_call = (sum(p.duration_s for p in player.played) / max(1, len(audio)))
-        print(f"speech clips played: {len(clips)}; real-time audio per call: {per_call:.1f} s "
-              f"→ one speaker sustains {60 / per_call:.1f} calls/min at real speed")
-        ok = (not missing_board and not missing_audio and board and audio
-              and pct(board, 99) < 300 and pct(audio, 99) < 300)
+        per_call = sum(p.duration_s for p in player.played) / max(1, len(audio))
+        print(
+            f"speech clips played: {len(clips)}; real-time audio per call: {per_call:.1f} s "
+            f"→ one speaker sustains {60 / per_call:.1f} calls/min at real speed"
+        )
+        ok = (
+            not missing_board
+            and not missing_audio
+            and board
+            and audio
+            and pct(board, 99) < 300
+            and pct(audio, 99) < 300
+        )
         print("PASS" if ok else "FAIL", "(p99 < 300 ms for board and audio, nothing lost)")
         announcer.close()
         voice.close()

@@ -66,8 +66,10 @@ def _dispatch(table: dict[str, str], group: str, argv: list[str]) -> int:
         return 0 if argv else 2
     kind, rest = argv[0], argv[1:]
     if kind not in table:
-        print(f"govhall {group}: unknown kind {kind!r}; known: {', '.join(sorted(table))}",
-              file=sys.stderr)
+        print(
+            f"govhall {group}: unknown kind {kind!r}; known: {', '.join(sorted(table))}",
+            file=sys.stderr,
+        )
         return 2
     return _run(table[kind], rest, f"{group} {kind}")
 
@@ -76,8 +78,10 @@ def _run(target: str, argv: list[str], name: str) -> int:
     try:
         func = _resolve(target)
     except (ImportError, AttributeError) as err:
-        print(f"govhall {name}: this part is not available in this installation ({err})",
-              file=sys.stderr)
+        print(
+            f"govhall {name}: this part is not available in this installation ({err})",
+            file=sys.stderr,
+        )
         return 2
     return int(func(argv) or 0)
 

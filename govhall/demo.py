@@ -32,9 +32,12 @@ def _virtual_display() -> subprocess.Popen[bytes] | None:
     # -displayfd: Xvfb picks a free display itself and writes its number to the pipe, so
     # two programs starting virtual displays at once never race for the same one.
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0",
-                             "3000x1920x24", "-nolisten", "tcp"], pass_fds=(write_fd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "3000x1920x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
         n = f.readline().strip()
@@ -66,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="govhall demo", description=__doc__.splitlines()[0])
     p.add_argument("--config", required=True, help="hall config file (e.g. the sample hall)")
     p.add_argument("--dir", default="var/demo", help="where the demo keeps its database and logs")
-    p.add_argument("--seconds", type=float, default=0,
-                   help="stop after this many seconds (0: run until Ctrl-C)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=0,
+        help="stop after this many seconds (0: run until Ctrl-C)",
+    )
     args = p.parse_args(argv)
     try:
         cfg = load_config(args.config)
@@ -105,27 +112,47 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        hall = start("hall", [*py, "hall", "--config", args.config,
-                              "--database", f"sqlite:///{work / 'hall.db'}"])
+        hall = start(
+            "hall",
+            [*py, "hall", "--config", args.config, "--database", f"sqlite:///{work / 'hall.db'}"],
+        )
         if not _wait_healthy(url, hall):
-            print(f"govhall demo: the hall server did not start; see {work / 'hall.log'}",
-                  file=sys.stderr)
+            print(
+                f"govhall demo: the hall server did not start; see {work / 'hall.log'}",
+                file=sys.stderr,
+            )
             stop_all()
             return 1
         print(f"demo: hall server   {url}   (API docs {url}/docs, staff pages {url}/web/)")
-        start("signage", [*py, "signage", "--config", args.config, "--size", "1280x720",
-                          "--cache-dir", str(work / "cache")])
+        start(
+            "signage",
+            [
+                *py,
+                "signage",
+                "--config",
+                args.config,
+                "--size",
+                "1280x720",
+                "--cache-dir",
+                str(work / "cache"),
+            ],
+        )
         print("demo: lobby board   running (window 1280×720)")
         start("kiosk", [*py, "kiosk", "--config", args.config, "--windowed", "608x1080"])
-        print("demo: kiosk         running (window 608×1080) with simulated reader, printer, "
-              "camera and speaker")
+        print(
+            "demo: kiosk         running (window 608×1080) with simulated reader, printer, "
+            "camera and speaker"
+        )
         print(f"demo: logs in {work}; Ctrl-C stops everything")
         deadline = time.monotonic() + args.seconds if args.seconds else None
         while deadline is None or time.monotonic() < deadline:
             for name, proc in children:
                 if proc.poll() is not None:
-                    print(f"govhall demo: {name} stopped (exit {proc.returncode}); see "
-                          f"{work / (name + '.log')}", file=sys.stderr)
+                    print(
+                        f"govhall demo: {name} stopped (exit {proc.returncode}); see "
+                        f"{work / (name + '.log')}",
+                        file=sys.stderr,
+                    )
                     stop_all()
                     return 1
             time.sleep(0.5)

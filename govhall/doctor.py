@@ -71,6 +71,7 @@ def skip(name: str, detail: str) -> Check:
 
 # -- config -----------------------------------------------------------------------------------
 
+
 def validate_config(path: str | Path) -> HallConfig:
     """Load ``path`` and validate every section with its owner's validator, so every
     command refuses a bad file the same way; ConfigError names file, key and problem."""
@@ -103,17 +104,27 @@ def check_config(path: Path) -> tuple[Check, HallConfig | None]:
     try:
         config = validate_config(path)
     except ConfigError as err:
-        return fail("config", str(err), "fix that key (see assets/hall.sample.toml for every "
-                    "key with a comment), then run govhall doctor again"), None
-    parts = ["hall server" if not ({"kiosk", "signage"} & set(config.sections)) else "",
-             "kiosk" if "kiosk" in config.sections else "",
-             "signage" if "signage" in config.sections else ""]
-    return ok("config", f"{path} valid: hall {config.hall_id!r}, {len(config.services)} "
-              f"services, {len(config.counters)} counters; sections for "
-              f"{', '.join(p for p in parts if p)}"), config
+        return fail(
+            "config",
+            str(err),
+            "fix that key (see assets/hall.sample.toml for every "
+            "key with a comment), then run govhall doctor again",
+        ), None
+    parts = [
+        "hall server" if not ({"kiosk", "signage"} & set(config.sections)) else "",
+        "kiosk" if "kiosk" in config.sections else "",
+        "signage" if "signage" in config.sections else "",
+    ]
+    return ok(
+        "config",
+        f"{path} valid: hall {config.hall_id!r}, {len(config.services)} "
+        f"services, {len(config.counters)} counters; sections for "
+        f"{', '.join(p for p in parts if p)}",
+    ), config
 
 
 # -- hall server ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -131,14 +142,19 @@ def endpoints(config: HallConfig) -> list[Endpoint]:
         table = config.sections.get(section)
         if table:
             token = str(table.get("token", ""))
-            out.append(Endpoint(f"[{section}]", str(table.get("server", "")).rstrip("/"),
-                                token, names.get(token, "a token not in [[token]]")))
+            out.append(
+                Endpoint(
+                    f"[{section}]",
+                    str(table.get("server", "")).rstrip("/"),
+                    token,
+                    names.get(token, "a token not in [[token]]"),
+                )
+            )
     if not out and config.tokens:
         host = config.server.host
         host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         tok = config.tokens[0]
-        out.append(Endpoint("[server]", f"http://{host}:{config.server.port}", tok.token,
-                            tok.name))
+        out.append(Endpoint("[server]", f"http://{host}:{config.server.port}", tok.token, tok.name))
     return out
 
 
@@ -158,17 +174,32 @@ def check_hall(config: HallConfig, skews: list[float]) -> list[Check]:
             health = resp.json()
             client.services()  # an authenticated read every role may make
         except (HallUnavailable, requests.RequestException, ValueError) as err:
-            checks.append(fail(name, f"{ep.url} does not answer ({type(err).__name__})",
-                               "is the hall server running (systemctl status govhall-hall)? "
-                               f"Is {ep.who} server the right address, port open in the "
-                               "firewall?"))
+            checks.append(
+                fail(
+                    name,
+                    f"{ep.url} does not answer ({type(err).__name__})",
+                    "is the hall server running (systemctl status govhall-hall)? "
+                    f"Is {ep.who} server the right address, port open in the "
+                    "firewall?",
+                )
+            )
             continue
         except HallApiError as err:
-            hint = (f"the token of {ep.who} must be one of the hall server's [[token]] "
-                    "entries (copy it from the server's config)") if err.status == 401 \
+            hint = (
+                (
+                    f"the token of {ep.who} must be one of the hall server's [[token]] "
+                    "entries (copy it from the server's config)"
+                )
+                if err.status == 401
                 else "the server refused this machine's role"
-            checks.append(fail(name, f"{ep.url} refused token {ep.token_name!r} "
-                               f"({err.status} {err.code})", hint))
+            )
+            checks.append(
+                fail(
+                    name,
+                    f"{ep.url} refused token {ep.token_name!r} ({err.status} {err.code})",
+                    hint,
+                )
+            )
             continue
         finally:
             client.session.close()
@@ -178,15 +209,21 @@ def check_hall(config: HallConfig, skews: list[float]) -> list[Check]:
             # the Date header has 1 s resolution: count only what exceeds it
             skews.append(0.0 if t0 - 1 <= server_t <= t1 + 1 else server_t - (t0 + t1) / 2)
         if health.get("hall") != config.hall_id:
-            checks.append(fail(name, f"{ep.url} is hall {health.get('hall')!r}, this config "
-                               f"is for {config.hall_id!r}",
-                               "point this machine at its own hall's server, or fix [hall].id"))
+            checks.append(
+                fail(
+                    name,
+                    f"{ep.url} is hall {health.get('hall')!r}, this config "
+                    f"is for {config.hall_id!r}",
+                    "point this machine at its own hall's server, or fix [hall].id",
+                )
+            )
             continue
         checks.append(ok(name, f"{ep.url} answers, token {ep.token_name!r} accepted"))
     return checks
 
 
 # -- font and voice ---------------------------------------------------------------------------
+
 
 def check_font() -> Check:
     from PIL import Image, ImageDraw, ImageFont
@@ -206,8 +243,11 @@ def check_font() -> Check:
                 return ok("font", f"Chinese font {path}")
         except OSError:
             continue
-    return fail("font", "no font with Chinese characters found (text would show as boxes)",
-                "apt-get install fonts-wqy-microhei")
+    return fail(
+        "font",
+        "no font with Chinese characters found (text would show as boxes)",
+        "apt-get install fonts-wqy-microhei",
+    )
 
 
 def voice_needed(config: HallConfig | None) -> bool:
@@ -222,8 +262,9 @@ def voice_needed(config: HallConfig | None) -> bool:
 
 def check_voice(config: HallConfig | None) -> Check:
     if not voice_needed(config):
-        return skip("voice", "no speaker on this machine (no [kiosk] voice, no [signage] "
-                    "announcements)")
+        return skip(
+            "voice", "no speaker on this machine (no [kiosk] voice, no [signage] announcements)"
+        )
     from devices.voice.errors import VoiceError
     from devices.voice.synth import VOICES, Synthesizer
 
@@ -233,16 +274,22 @@ def check_voice(config: HallConfig | None) -> Check:
             t0 = time.monotonic()
             # pyttsx3 prints "Audio saved to …" on stdout: not part of the report
             with contextlib.redirect_stdout(io.StringIO()):
-                audio = synth.synthesize_to(TEST_PHRASE, Path(tmp) / "test.wav",
-                                            voice=VOICES["zh"], rate=165, volume=0.8)
+                audio = synth.synthesize_to(
+                    TEST_PHRASE, Path(tmp) / "test.wav", voice=VOICES["zh"], rate=165, volume=0.8
+                )
             ms = (time.monotonic() - t0) * 1000
     except VoiceError as err:
-        return fail("voice", f"cannot synthesise a test phrase ({err.code})",
-                    "apt-get install espeak-ng; check `espeak-ng -v cmn-latn-pinyin 你好`")
+        return fail(
+            "voice",
+            f"cannot synthesise a test phrase ({err.code})",
+            "apt-get install espeak-ng; check `espeak-ng -v cmn-latn-pinyin 你好`",
+        )
     finally:
         synth.close()
-    detail = (f"test phrase synthesised ({audio.duration_s:.1f} s of speech in {ms:.0f} ms, "
-              f"{synth.last_backend})")
+    detail = (
+        f"test phrase synthesised ({audio.duration_s:.1f} s of speech in {ms:.0f} ms, "
+        f"{synth.last_backend})"
+    )
     spec = str(config.sections.get("devices", {}).get("voice", "")) if config else ""
     if spec.startswith(("aplay", "espeak")) and shutil.which("aplay") is None:
         return fail("voice", detail + "; but aplay is missing", "apt-get install alsa-utils")
@@ -250,6 +297,7 @@ def check_voice(config: HallConfig | None) -> Check:
 
 
 # -- devices ----------------------------------------------------------------------------------
+
 
 def _device_specs(config: HallConfig | None) -> dict[str, str]:
     if config is None or not ({"kiosk", "devices"} & set(config.sections)):
@@ -270,7 +318,7 @@ def check_idcard(spec: str) -> Check:
     from devices.open import open_idcard
 
     if _is_none(spec):
-        return skip("id-card reader", "not fitted (idcard = \"none\")")
+        return skip("id-card reader", 'not fitted (idcard = "none")')
     opened = None
     try:
         if spec == "sim":
@@ -280,16 +328,20 @@ def check_idcard(spec: str) -> Check:
             reader, where = IdCardReader(spec, reply_timeout=1.0), spec
         try:
             state = reader.status()
-            return ok("id-card reader", f"{where} answers the SAM status command "
-                      f"({state.value})")
+            return ok("id-card reader", f"{where} answers the SAM status command ({state.value})")
         except SamFault as err:
-            return fail("id-card reader", f"{where}: security module fault ({err.code})",
-                        "the reader's SAM is faulty: power-cycle it, else call the vendor")
+            return fail(
+                "id-card reader",
+                f"{where}: security module fault ({err.code})",
+                "the reader's SAM is faulty: power-cycle it, else call the vendor",
+            )
         except IdCardError as err:
-            return fail("id-card reader", f"{where}: no answer to the SAM status command "
-                        f"({err.code})",
-                        "check the cable and the port name (ls -l /dev/serial/by-id/); the "
-                        "kiosk user must be in group dialout")
+            return fail(
+                "id-card reader",
+                f"{where}: no answer to the SAM status command ({err.code})",
+                "check the cable and the port name (ls -l /dev/serial/by-id/); the "
+                "kiosk user must be in group dialout",
+            )
         finally:
             reader.close()
     finally:
@@ -303,7 +355,7 @@ def check_printer(spec: str) -> Check:
     from devices.printer.simulator import PrinterSimulator
 
     if _is_none(spec):
-        return skip("printer", "not fitted (printer = \"none\")")
+        return skip("printer", 'not fitted (printer = "none")')
     sim = None
     try:
         if spec == "sim":
@@ -315,20 +367,29 @@ def check_printer(spec: str) -> Check:
             printer = TicketPrinter.from_url(url)
             state = printer.status()
         except PrinterError as err:
-            return fail("printer", f"{where}: {err.code}",
-                        "use tcp://HOST:9100, serial:///dev/ttyUSB0 or usb://VID:PID "
-                        "(a CUPS queue cannot report paper out)")
+            return fail(
+                "printer",
+                f"{where}: {err.code}",
+                "use tcp://HOST:9100, serial:///dev/ttyUSB0 or usb://VID:PID "
+                "(a CUPS queue cannot report paper out)",
+            )
         with contextlib.suppress(OSError):
             printer.close()
         if state is PrinterStatus.OK or state in WARNING_STATES:
             note = "" if state is PrinterStatus.OK else f"; warning: {state.value}"
             return ok("printer", f"{where} answers DLE EOT: {state.value}{note}")
         if state is PrinterStatus.NOT_THERE:
-            return fail("printer", f"{where}: no answer to DLE EOT",
-                        "is it switched on and connected? For a network printer: ping it and "
-                        "check port 9100; for USB/serial: cable and port name")
-        return fail("printer", f"{where} answers DLE EOT: {state.value}",
-                    "load paper / close the cover / clear the jam, then check again")
+            return fail(
+                "printer",
+                f"{where}: no answer to DLE EOT",
+                "is it switched on and connected? For a network printer: ping it and "
+                "check port 9100; for USB/serial: cable and port name",
+            )
+        return fail(
+            "printer",
+            f"{where} answers DLE EOT: {state.value}",
+            "load paper / close the cover / clear the jam, then check again",
+        )
     finally:
         if sim is not None:
             sim.stop()
@@ -340,20 +401,26 @@ def check_camera(spec: str, wait_s: float = 5.0) -> Check:
     from devices.open import open_camera
 
     if _is_none(spec):
-        return skip("camera", "not fitted (camera = \"none\")")
+        return skip("camera", 'not fitted (camera = "none")')
     try:
         camera = open_camera("sim").driver if spec == "sim" else Camera(spec).start()
     except CameraError as err:
-        return fail("camera", f"{spec}: {err.code}", "camera is \"0\", \"/dev/video0\", an "
-                    "rtsp:// URL, \"sim\" or \"none\"")
+        return fail(
+            "camera",
+            f"{spec}: {err.code}",
+            'camera is "0", "/dev/video0", an rtsp:// URL, "sim" or "none"',
+        )
     where = "simulator" if spec == "sim" else spec
     try:
         if camera.wait_state({CameraState.RUNNING}, timeout=wait_s):
             w, h = camera.resolution or (0, 0)
             return ok("camera", f"{where} delivers frames ({w}×{h})")
-        return fail("camera", f"{where}: no frames within {wait_s:.0f} s",
-                    "check the USB cable (ls /dev/video*); the kiosk user must be in group "
-                    "video; no other program may hold the camera")
+        return fail(
+            "camera",
+            f"{where}: no frames within {wait_s:.0f} s",
+            "check the USB cable (ls /dev/video*); the kiosk user must be in group "
+            "video; no other program may hold the camera",
+        )
     finally:
         camera.stop()  # frames are dropped with it: nothing is kept or written
 
@@ -362,20 +429,23 @@ def check_avx(config: HallConfig | None, camera_spec: str) -> Check:
     from devices.camera.cpu import has_avx
 
     needs_face = config is not None and any(s.requires_face for s in config.services)
-    if _is_none(camera_spec) or not needs_face or config is None \
-            or "kiosk" not in config.sections:
+    if _is_none(camera_spec) or not needs_face or config is None or "kiosk" not in config.sections:
         return skip("cpu", "no face check on this machine")
     avx = has_avx()
     if avx is None:
         return ok("cpu", "not an x86 CPU: the face model's AVX need does not apply")
     if avx:
         return ok("cpu", "supports AVX (needed by the face model)")
-    return fail("cpu", "no AVX: the face model cannot run on this CPU",
-                "use a kiosk PC with an AVX CPU (Intel since 2011), or set camera = \"none\" "
-                "and face_fallback in [kiosk]")
+    return fail(
+        "cpu",
+        "no AVX: the face model cannot run on this CPU",
+        'use a kiosk PC with an AVX CPU (Intel since 2011), or set camera = "none" '
+        "and face_fallback in [kiosk]",
+    )
 
 
 # -- machine ----------------------------------------------------------------------------------
+
 
 def check_disk(paths: list[Path], min_free: int = MIN_FREE_BYTES) -> Check:
     worst: tuple[int, Path] | None = None
@@ -389,9 +459,13 @@ def check_disk(paths: list[Path], min_free: int = MIN_FREE_BYTES) -> Check:
     free, where = worst
     text = f"{free / (1 << 30):.1f} GiB free at {where}"
     if free < min_free:
-        return fail("disk", text, f"free at least {min_free / (1 << 30):.0f} GiB: delete old "
-                    "backups (*.bak beside the database) and journals (journalctl "
-                    "--vacuum-time=90d)")
+        return fail(
+            "disk",
+            text,
+            f"free at least {min_free / (1 << 30):.0f} GiB: delete old "
+            "backups (*.bak beside the database) and journals (journalctl "
+            "--vacuum-time=90d)",
+        )
     return ok("disk", text)
 
 
@@ -399,8 +473,12 @@ def _ntp_synchronised() -> bool | None:
     if shutil.which("timedatectl") is None:
         return None
     try:
-        out = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     value = out.stdout.strip()
@@ -410,20 +488,28 @@ def _ntp_synchronised() -> bool | None:
 def check_clock(skews: list[float], now: Callable[[], float] = time.time) -> Check:
     t = dt.datetime.fromtimestamp(now(), dt.UTC)
     if t.year < 2024:
-        return fail("clock", f"the clock says {t:%Y-%m-%d}",
-                    "set the time (timedatectl set-ntp true); replace the CMOS battery if it "
-                    "is lost at every power cut")
+        return fail(
+            "clock",
+            f"the clock says {t:%Y-%m-%d}",
+            "set the time (timedatectl set-ntp true); replace the CMOS battery if it "
+            "is lost at every power cut",
+        )
     worst = max(skews, key=abs, default=0.0)
     if abs(worst) > MAX_SKEW_S:
-        return fail("clock", f"{abs(worst):.0f} s {'behind' if worst > 0 else 'ahead of'} "
-                    "the hall server",
-                    "use the same NTP server on every machine of the hall "
-                    "(timedatectl set-ntp true; /etc/systemd/timesyncd.conf)")
+        return fail(
+            "clock",
+            f"{abs(worst):.0f} s {'behind' if worst > 0 else 'ahead of'} the hall server",
+            "use the same NTP server on every machine of the hall "
+            "(timedatectl set-ntp true; /etc/systemd/timesyncd.conf)",
+        )
     ntp = _ntp_synchronised()
     if ntp is False:
-        return fail("clock", "not synchronised with NTP",
-                    "timedatectl set-ntp true, and give the hall's NTP server in "
-                    "/etc/systemd/timesyncd.conf")
+        return fail(
+            "clock",
+            "not synchronised with NTP",
+            "timedatectl set-ntp true, and give the hall's NTP server in "
+            "/etc/systemd/timesyncd.conf",
+        )
     sync = {True: "NTP synchronised", None: "NTP state unknown"}[ntp]
     agree = "; agrees with the hall server" if skews else ""
     return ok("clock", f"{t:%Y-%m-%d %H:%M:%S} UTC, {sync}{agree}")
@@ -437,10 +523,12 @@ def check_timezone(config: HallConfig | None) -> Check:
     want = now.astimezone(ZoneInfo(zone)).utcoffset()
     have = dt.timedelta(seconds=time.localtime().tm_gmtoff)
     if want != have:
-        return fail("timezone", f"system UTC offset {_offset(have)} but [hall].timezone "
-                    f"{zone} is {_offset(want)}",
-                    f"timedatectl set-timezone {zone} (journal times and the daily reset "
-                    "are then read alike)")
+        return fail(
+            "timezone",
+            f"system UTC offset {_offset(have)} but [hall].timezone {zone} is {_offset(want)}",
+            f"timedatectl set-timezone {zone} (journal times and the daily reset "
+            "are then read alike)",
+        )
     return ok("timezone", f"system time zone matches {zone} ({_offset(want)})")
 
 
@@ -452,14 +540,19 @@ def _offset(delta: dt.timedelta | None) -> str:
 
 # -- main -------------------------------------------------------------------------------------
 
+
 def _disk_paths(config: HallConfig | None, config_path: Path) -> list[Path]:
     paths = [config_path.parent]
     if config is not None:
         from sqlalchemy.engine import make_url
 
         url = make_url(config.server.database)
-        if url.get_backend_name() == "sqlite" and url.database and "kiosk" not in \
-                config.sections and "signage" not in config.sections:
+        if (
+            url.get_backend_name() == "sqlite"
+            and url.database
+            and "kiosk" not in config.sections
+            and "signage" not in config.sections
+        ):
             paths.append(Path(url.database).parent)
     return paths
 
@@ -498,10 +591,14 @@ def render(checks: list[Check]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="govhall doctor",
-                                     description="Check this machine's govhall installation.")
-    parser.add_argument("--config", default=os.environ.get("GOVHALL_CONFIG", DEFAULT_CONFIG),
-                        help=f"hall config file (default $GOVHALL_CONFIG or {DEFAULT_CONFIG})")
+    parser = argparse.ArgumentParser(
+        prog="govhall doctor", description="Check this machine's govhall installation."
+    )
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("GOVHALL_CONFIG", DEFAULT_CONFIG),
+        help=f"hall config file (default $GOVHALL_CONFIG or {DEFAULT_CONFIG})",
+    )
     args = parser.parse_args(argv)
     checks = run_checks(Path(args.config))
     out: Any = sys.stdout

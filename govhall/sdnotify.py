@@ -64,6 +64,7 @@ def watchdog_interval() -> float | None:
 
 # -- the hall server: asyncio ------------------------------------------------------------------
 
+
 async def serve(server: Any, probe: Callable[[], object] | None = None) -> None:
     """Run a ``uvicorn.Server``; READY=1 once it listens, then WATCHDOG=1 from this event
     loop each interval — only after ``probe`` (run in a thread, e.g. a database query)
@@ -101,6 +102,7 @@ async def serve(server: Any, probe: Callable[[], object] | None = None) -> None:
 
 
 # -- the kiosk and the signage: Kivy ---------------------------------------------------------
+
 
 def kivy_started(clock: Any) -> None:
     """Call from ``App.on_start`` with ``kivy.clock.Clock``: READY=1 now, WATCHDOG=1 from

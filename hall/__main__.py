@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"govhall hall: {err}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     import asyncio
@@ -39,9 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:  # sections validated by their owners, e.g. [web]
         print(f"govhall hall: {err}", file=sys.stderr)
         return 2
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=args.host or config.server.host, port=args.port or config.server.port,
-        log_level=args.log_level, access_log=False, timeout_graceful_shutdown=3))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=args.host or config.server.host,
+            port=args.port or config.server.port,
+            log_level=args.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=3,
+        )
+    )
 
     def database_answers() -> None:
         with app.state.ctx.read() as conn:

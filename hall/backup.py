@@ -53,6 +53,7 @@ class DbInfo:
 
 # -- checks ---------------------------------------------------------------------------------
 
+
 def known_revisions() -> list[str]:
     """Migration ids of this release, oldest first."""
     from alembic.script import ScriptDirectory
@@ -77,23 +78,29 @@ def inspect_sqlite(path: Path) -> DbInfo:
             ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
             if ok != "ok":
                 raise BackupError(f"{path}: damaged database ({ok})")
-            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
-                                                "WHERE type = 'table'")}
+            names = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
             if "alembic_version" not in names or "halls" not in names:
                 raise BackupError(f"{path}: not a govhall database (no govhall tables)")
             rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
             halls = tuple(r[0] for r in conn.execute("SELECT id FROM halls ORDER BY id"))
-            tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0] \
-                if "tickets" in names else 0
+            tickets = (
+                conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+                if "tickets" in names
+                else 0
+            )
     except sqlite3.DatabaseError as err:
         raise BackupError(f"{path}: cannot be read as a database ({err})") from err
     if len(rows) != 1:
         raise BackupError(f"{path}: not a govhall database (no migration recorded)")
     revision = rows[0][0]
     if revision not in known_revisions():
-        raise BackupError(f"{path}: made by a newer govhall (migration {revision!r}; this "
-                          f"release knows {', '.join(known_revisions())}); upgrade govhall "
-                          "first")
+        raise BackupError(
+            f"{path}: made by a newer govhall (migration {revision!r}; this "
+            f"release knows {', '.join(known_revisions())}); upgrade govhall "
+            "first"
+        )
     return DbInfo(revision, halls, tickets)
 
 
@@ -133,21 +140,22 @@ def open_processes(db: Path) -> list[int]:
 
 # -- backup ---------------------------------------------------------------------------------
 
+
 def backup_sqlite(db: Path, dest: Path) -> DbInfo:
     """Online, consistent copy of ``db`` to ``dest`` (which must not exist yet)."""
     if not db.is_file():
         raise BackupError(f"{db}: the hall database does not exist (has the server ever run?)")
     if dest.exists():
-        raise BackupError(f"{dest}: already exists; choose a new file name (nothing is "
-                          "overwritten)")
+        raise BackupError(
+            f"{dest}: already exists; choose a new file name (nothing is overwritten)"
+        )
     if dest.resolve() == db.resolve():
         raise BackupError(f"{dest}: is the live database itself")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
     try:
         # timeout: a writer holding the lock for a moment makes the copy wait, not fail
-        with closing(sqlite3.connect(db, timeout=30)) as src, \
-                closing(sqlite3.connect(tmp)) as out:
+        with closing(sqlite3.connect(db, timeout=30)) as src, closing(sqlite3.connect(tmp)) as out:
             src.backup(out, pages=_PAGES_PER_STEP)
             # a backup is one self-contained file, whatever the live database's journal mode
             out.execute("PRAGMA journal_mode=DELETE")
@@ -179,7 +187,8 @@ def backup_postgres(url: str, dest: Path) -> str:
             "pg_dump is not installed on this machine. On the database server run:\n"
             f"  pg_dump --format=custom --file {dest} '{_safe_url(url)}'\n"
             "(Debian package postgresql-client; the dump holds every hall of a shared city "
-            "database)")
+            "database)"
+        )
     if dest.exists():
         raise BackupError(f"{dest}: already exists; choose a new file name")
     tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
@@ -190,9 +199,13 @@ def backup_postgres(url: str, dest: Path) -> str:
         if parsed.password:
             env["PGPASSWORD"] = str(parsed.password)
         libpq = parsed.set(drivername="postgresql", password=None).render_as_string()
-        proc = subprocess.run([pg_dump, "--format=custom", "--file", str(tmp),
-                               "--dbname", libpq], env=env,
-                              capture_output=True, text=True, timeout=3600)
+        proc = subprocess.run(
+            [pg_dump, "--format=custom", "--file", str(tmp), "--dbname", libpq],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
         if proc.returncode != 0:
             raise BackupError(f"pg_dump failed: {proc.stderr.strip()[-500:]}")
         os.replace(tmp, dest)
@@ -203,18 +216,24 @@ def backup_postgres(url: str, dest: Path) -> str:
 
 # -- restore --------------------------------------------------------------------------------
 
-def restore_sqlite(backup: Path, db: Path, config: HallConfig, *, force_hall: bool = False
-                   ) -> tuple[DbInfo, Path | None]:
+
+def restore_sqlite(
+    backup: Path, db: Path, config: HallConfig, *, force_hall: bool = False
+) -> tuple[DbInfo, Path | None]:
     """Replace ``db`` by ``backup``; returns what was restored and the safety copy."""
     info = inspect_sqlite(backup)
     if config.hall_id not in info.halls and not force_hall:
-        raise BackupError(f"{backup}: belongs to hall(s) {', '.join(info.halls) or 'none'}, "
-                          f"not to {config.hall_id!r} of this config ([hall].id); "
-                          "use --other-hall if that is intended")
+        raise BackupError(
+            f"{backup}: belongs to hall(s) {', '.join(info.halls) or 'none'}, "
+            f"not to {config.hall_id!r} of this config ([hall].id); "
+            "use --other-hall if that is intended"
+        )
     holders = open_processes(db) if db.exists() else []
     if holders:
-        raise BackupError(f"{db}: still open by process {', '.join(map(str, holders))}; "
-                          "stop the hall server first (systemctl stop govhall-hall)")
+        raise BackupError(
+            f"{db}: still open by process {', '.join(map(str, holders))}; "
+            "stop the hall server first (systemctl stop govhall-hall)"
+        )
     safety: Path | None = None
     if db.exists():
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -222,23 +241,26 @@ def restore_sqlite(backup: Path, db: Path, config: HallConfig, *, force_hall: bo
         try:
             backup_sqlite(db, safety)
         except BackupError as err:
-            raise BackupError(f"could not take the safety copy of {db}, nothing restored: "
-                              f"{err}") from err
+            raise BackupError(
+                f"could not take the safety copy of {db}, nothing restored: {err}"
+            ) from err
     db.parent.mkdir(parents=True, exist_ok=True)
     try:
         # The backup API writes the destination in one transaction (and through its WAL,
         # if any): a failure part way leaves the current database as it was.
-        with closing(sqlite3.connect(f"file:{backup.resolve()}?mode=ro", uri=True)) as src, \
-                closing(sqlite3.connect(db, timeout=30)) as dst:
+        with (
+            closing(sqlite3.connect(f"file:{backup.resolve()}?mode=ro", uri=True)) as src,
+            closing(sqlite3.connect(db, timeout=30)) as dst,
+        ):
             src.backup(dst, pages=_PAGES_PER_STEP)
             dst.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except sqlite3.Error as err:
-        raise BackupError(f"restore into {db} failed, the database is unchanged: {err}"
-                          ) from err
+        raise BackupError(f"restore into {db} failed, the database is unchanged: {err}") from err
     return inspect_sqlite(db), safety
 
 
 # -- command line -----------------------------------------------------------------------------
+
 
 def _common(prog: str, what: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=what)
@@ -275,16 +297,21 @@ def backup_main(argv: list[str] | None = None) -> int:
     except BackupError as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"{prog}: {db} → {dest} (migration {info.revision}, {info.tickets} tickets, "
-          f"{dest.stat().st_size} bytes, integrity ok)")
+    print(
+        f"{prog}: {db} → {dest} (migration {info.revision}, {info.tickets} tickets, "
+        f"{dest.stat().st_size} bytes, integrity ok)"
+    )
     return EXIT_OK
 
 
 def restore_main(argv: list[str] | None = None) -> int:
     prog = "govhall restore"
     parser = _common(prog, "Restore the hall database from a backup (server stopped).")
-    parser.add_argument("--other-hall", action="store_true",
-                        help="accept a backup whose hall id differs from [hall].id")
+    parser.add_argument(
+        "--other-hall",
+        action="store_true",
+        help="accept a backup whose hall id differs from [hall].id",
+    )
     args = parser.parse_args(argv)
     loaded = _load(args, prog)
     if loaded is None:
@@ -293,20 +320,24 @@ def restore_main(argv: list[str] | None = None) -> int:
     try:
         db = _sqlite_path(url)
         if db is None:
-            print(f"{prog}: {_safe_url(url)} is PostgreSQL; restore it with pg_restore as the "
-                  "database administrator, with every hall server on it stopped:\n"
-                  f"  pg_restore --clean --if-exists --single-transaction --dbname "
-                  f"'{_safe_url(url)}' {args.file}\n"
-                  "then start the hall servers (they migrate the schema if the dump is "
-                  "older). See docs/operations.md.", file=sys.stderr)
+            print(
+                f"{prog}: {_safe_url(url)} is PostgreSQL; restore it with pg_restore as the "
+                "database administrator, with every hall server on it stopped:\n"
+                f"  pg_restore --clean --if-exists --single-transaction --dbname "
+                f"'{_safe_url(url)}' {args.file}\n"
+                "then start the hall servers (they migrate the schema if the dump is "
+                "older). See docs/operations.md.",
+                file=sys.stderr,
+            )
             return EXIT_FAILED
-        info, safety = restore_sqlite(Path(args.file), db, config,
-                                      force_hall=args.other_hall)
+        info, safety = restore_sqlite(Path(args.file), db, config, force_hall=args.other_hall)
     except BackupError as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return EXIT_FAILED
     if safety is not None:
         print(f"{prog}: the database before the restore is kept in {safety}")
-    print(f"{prog}: {args.file} → {db} (migration {info.revision}, {info.tickets} tickets); "
-          "start the hall server now")
+    print(
+        f"{prog}: {args.file} → {db} (migration {info.revision}, {info.tickets} tickets); "
+        "start the hall server now"
+    )
     return EXIT_OK

@@ -41,8 +41,15 @@ class SseEvent:
 
 
 class HallClient:
-    def __init__(self, base_url: str, token: str, *, timeout: float = 5.0, retries: int = 2,
-                 backoff_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 5.0,
+        retries: int = 2,
+        backoff_s: float = 0.2,
+    ) -> None:
         self.base = base_url.rstrip("/")
         self.api = self.base + "/api/v1"
         self.timeout, self.retries, self.backoff_s = timeout, retries, backoff_s
@@ -60,21 +67,41 @@ class HallClient:
         return s
 
     # -- plumbing ----------------------------------------------------------------------
-    def request(self, method: str, path: str, *, json_body: Any = None,
-                headers: dict[str, str] | None = None, params: dict[str, Any] | None = None,
-                retry: bool | None = None, raw: bool = False) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        retry: bool | None = None,
+        raw: bool = False,
+    ) -> Any:
         """One API call. ``retry`` defaults to True for GET only; a POST is retried only
         when it carries an Idempotency-Key or the caller says it is safe."""
-        url = path if path.startswith("http") else (
-            self.base + path if path.startswith("/healthz") or path.startswith("/metrics")
-            else self.api + path)
+        url = (
+            path
+            if path.startswith("http")
+            else (
+                self.base + path
+                if path.startswith("/healthz") or path.startswith("/metrics")
+                else self.api + path
+            )
+        )
         safe = method == "GET" if retry is None else retry
         attempts = 1 + (self.retries if safe else 0)
         last_err: Exception | None = None
         for attempt in range(attempts):
             try:
-                resp = self.session.request(method, url, json=json_body, headers=headers,
-                                            params=params, timeout=self.timeout)
+                resp = self.session.request(
+                    method,
+                    url,
+                    json=json_body,
+                    headers=headers,
+                    params=params,
+                    timeout=self.timeout,
+                )
             except (requests.ConnectionError, requests.Timeout) as err:
                 last_err = err
                 if attempt + 1 < attempts:
@@ -104,17 +131,32 @@ class HallClient:
     def services(self) -> list[dict[str, Any]]:
         return self.request("GET", "/services")
 
-    def issue_ticket(self, service: str, *, id_number: str | None = None,
-                     name: str | None = None, priority: str | None = None,
-                     appointment_id: int | None = None, idempotency_key: str | None = None
-                     ) -> dict[str, Any]:
+    def issue_ticket(
+        self,
+        service: str,
+        *,
+        id_number: str | None = None,
+        name: str | None = None,
+        priority: str | None = None,
+        appointment_id: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
         """Retried safely: the Idempotency-Key makes a repeat return the same ticket."""
-        body = {k: v for k, v in {"service": service, "id_number": id_number, "name": name,
-                                  "priority": priority, "appointment_id": appointment_id
-                                  }.items() if v is not None}
+        body = {
+            k: v
+            for k, v in {
+                "service": service,
+                "id_number": id_number,
+                "name": name,
+                "priority": priority,
+                "appointment_id": appointment_id,
+            }.items()
+            if v is not None
+        }
         key = idempotency_key or uuid.uuid4().hex
-        return self.request("POST", "/tickets", json_body=body,
-                            headers={"Idempotency-Key": key}, retry=True)
+        return self.request(
+            "POST", "/tickets", json_body=body, headers={"Idempotency-Key": key}, retry=True
+        )
 
     def import_tickets(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.request("POST", "/tickets/import", json_body=items, retry=True)
@@ -129,8 +171,9 @@ class HallClient:
     def cancel_ticket(self, idempotency_key: str) -> dict[str, Any]:
         """Withdraw the ticket issued with this key if it is still waiting: used after an
         issue whose answer was lost, once the kiosk has printed an offline ticket."""
-        return self.request("POST", "/tickets/cancel",
-                            headers={"Idempotency-Key": idempotency_key}, retry=True)
+        return self.request(
+            "POST", "/tickets/cancel", headers={"Idempotency-Key": idempotency_key}, retry=True
+        )
 
     def evaluate(self, ticket_id: int, score: int, comment: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"score": score}
@@ -148,65 +191,82 @@ class HallClient:
         return self.request("POST", f"/counters/{counter_id}/call-next")
 
     def call(self, counter_id: str, ticket_id: int) -> dict[str, Any]:
-        return self.request("POST", f"/counters/{counter_id}/call",
-                            json_body={"ticket": ticket_id})
+        return self.request("POST", f"/counters/{counter_id}/call", json_body={"ticket": ticket_id})
 
     def counter_action(self, counter_id: str, action: str, body: Any = None) -> dict[str, Any]:
         """recall, start, finish, no-show, park, resume, close."""
         return self.request("POST", f"/counters/{counter_id}/{action}", json_body=body)
 
-    def transfer(self, counter_id: str, service: str, note: str | None = None,
-                 return_here: bool = False) -> dict[str, Any]:
-        return self.request("POST", f"/counters/{counter_id}/transfer",
-                            json_body={"service": service, "note": note,
-                                       "return_here": return_here})
+    def transfer(
+        self, counter_id: str, service: str, note: str | None = None, return_here: bool = False
+    ) -> dict[str, Any]:
+        return self.request(
+            "POST",
+            f"/counters/{counter_id}/transfer",
+            json_body={"service": service, "note": note, "return_here": return_here},
+        )
 
     def pause(self, counter_id: str, reason: str) -> dict[str, Any]:
         return self.request("POST", f"/counters/{counter_id}/pause", json_body={"reason": reason})
 
     def book(self, service: str, id_number: str, slot_start: str) -> dict[str, Any]:
-        return self.request("POST", "/appointments", json_body={
-            "service": service, "id_number": id_number, "slot_start": slot_start})
+        return self.request(
+            "POST",
+            "/appointments",
+            json_body={"service": service, "id_number": id_number, "slot_start": slot_start},
+        )
 
-    def check_in(self, id_number: str, *, idempotency_key: str | None = None
-                 ) -> dict[str, Any]:
+    def check_in(self, id_number: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
         """Retried safely like ticket issue: a repeat returns the same ticket."""
-        return self.request("POST", "/appointments/check-in", json_body={"id_number": id_number},
-                            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex},
-                            retry=True)
+        return self.request(
+            "POST",
+            "/appointments/check-in",
+            json_body={"id_number": id_number},
+            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex},
+            retry=True,
+        )
 
     def help_request(self, kiosk: str, reason: str) -> dict[str, Any]:
-        return self.request("POST", "/help-requests", json_body={"kiosk": kiosk,
-                                                                 "reason": reason})
+        return self.request("POST", "/help-requests", json_body={"kiosk": kiosk, "reason": reason})
 
     def heartbeat(self, device: str, parts: dict[str, str]) -> dict[str, Any]:
-        return self.request("POST", "/devices/heartbeat",
-                            json_body={"device": device, "parts": parts}, retry=True)
+        return self.request(
+            "POST", "/devices/heartbeat", json_body={"device": device, "parts": parts}, retry=True
+        )
 
     def board(self) -> dict[str, Any]:
         return self.request("GET", "/board")
 
-    def stats(self, start: str | None = None, end: str | None = None, *, csv: bool = False
-              ) -> Any:
+    def stats(self, start: str | None = None, end: str | None = None, *, csv: bool = False) -> Any:
         params = {k: v for k, v in {"from": start, "to": end}.items() if v}
         if csv:
-            resp = self.request("GET", "/stats", params=params, raw=True,
-                                headers={"Accept": "text/csv"})
+            resp = self.request(
+                "GET", "/stats", params=params, raw=True, headers={"Accept": "text/csv"}
+            )
             return resp.text
         return self.request("GET", "/stats", params=params)
 
     # -- events ------------------------------------------------------------------------
-    def events(self, last_event_id: int | None = None, *, read_timeout: float = 40.0,
-               stop: threading.Event | None = None, on_connect: Any = None
-               ) -> Iterator[SseEvent]:
+    def events(
+        self,
+        last_event_id: int | None = None,
+        *,
+        read_timeout: float = 40.0,
+        stop: threading.Event | None = None,
+        on_connect: Any = None,
+    ) -> Iterator[SseEvent]:
         """Yields events from one connection; ends when the connection ends. Callers that
         must follow the hall for hours use ``follow``."""
         headers = {"Accept": "text/event-stream"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = str(last_event_id)
         try:
-            resp = self.session.get(self.api + "/events", headers=headers, stream=True,
-                                    timeout=(self.timeout, read_timeout))
+            resp = self.session.get(
+                self.api + "/events",
+                headers=headers,
+                stream=True,
+                timeout=(self.timeout, read_timeout),
+            )
         except (requests.ConnectionError, requests.Timeout) as err:
             raise HallUnavailable(f"event stream at {self.base} unreachable: {err}") from err
         with resp:
@@ -215,18 +275,28 @@ class HallClient:
                     body = resp.json()
                 except ValueError:
                     body = {}
-                raise HallApiError(resp.status_code, body.get("error", "error"),
-                                   body.get("message", ""))
+                raise HallApiError(
+                    resp.status_code, body.get("error", "error"), body.get("message", "")
+                )
             if on_connect:
                 on_connect()
             try:
                 yield from parse_sse(resp.iter_lines(decode_unicode=False), stop)
-            except (requests.ConnectionError, requests.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as err:
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as err:
                 raise HallUnavailable(f"event stream interrupted: {err}") from err
 
-    def follow(self, last_event_id: int | None = None, *, stop: threading.Event,
-               max_backoff_s: float = 10.0, on_state: Any = None) -> Iterator[SseEvent]:
+    def follow(
+        self,
+        last_event_id: int | None = None,
+        *,
+        stop: threading.Event,
+        max_backoff_s: float = 10.0,
+        on_state: Any = None,
+    ) -> Iterator[SseEvent]:
         """Events forever: reconnects with backoff and resumes from the last id, so no
         event is lost across a network cut or a server restart. ``on_state(connected:
         bool)`` lets a board show a discreet "reconnecting" mark."""
@@ -254,8 +324,7 @@ class HallClient:
             stop.wait(backoff)
 
 
-def parse_sse(lines: Iterator[bytes], stop: threading.Event | None = None
-              ) -> Iterator[SseEvent]:
+def parse_sse(lines: Iterator[bytes], stop: threading.Event | None = None) -> Iterator[SseEvent]:
     """The text/event-stream format: fields until a blank line; comments start with ':'."""
     ev_id: str | None = None
     ev_type = "message"

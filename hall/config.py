@@ -182,8 +182,14 @@ class _Reader:
 
 
 def _kind_name(kinds: tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "a list", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
@@ -238,10 +244,12 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> HallConfig:
 
     pol = _Reader("[policy]", raw.get("policy", {}), p)
     defaults = Policy()
-    policy = Policy(**{
-        k: pol.get(k, type(v) if not isinstance(v, float) else float, v)
-        for k, v in defaults.__dict__.items()
-    })
+    policy = Policy(
+        **{
+            k: pol.get(k, type(v) if not isinstance(v, float) else float, v)
+            for k, v in defaults.__dict__.items()
+        }
+    )
     pol.finish()
     for k, v in policy.__dict__.items():
         if v < 0:
@@ -258,9 +266,19 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> HallConfig:
         if not isinstance(v, dict):
             raise ConfigError(f"{p}: [{k}] must be a table")
     return HallConfig(
-        hall_id=hall_id, name=name, name_en=name_en, timezone=timezone, secret=secret,
-        server=server, policy=policy, services=services, counters=counters, tokens=tokens,
-        notice=notice, sections=sections, path=path,
+        hall_id=hall_id,
+        name=name,
+        name_en=name_en,
+        timezone=timezone,
+        secret=secret,
+        server=server,
+        policy=policy,
+        services=services,
+        counters=counters,
+        tokens=tokens,
+        notice=notice,
+        sections=sections,
+        path=path,
     )
 
 
@@ -286,20 +304,28 @@ def _parse_services(items: Any, p: str) -> tuple[Service, ...]:
         )
         r.finish()
         if not _CODE_RE.match(svc.code):
-            raise ConfigError(f"{p}: [[service]] #{i + 1}.code: {svc.code!r} must be 1–4 "
-                              "upper-case letters/digits starting with a letter")
+            raise ConfigError(
+                f"{p}: [[service]] #{i + 1}.code: {svc.code!r} must be 1–4 "
+                "upper-case letters/digits starting with a letter"
+            )
         if not _CODE_RE.match(svc.prefix):
-            raise ConfigError(f"{p}: [[service]] {code}.prefix: {svc.prefix!r} must be 1–4 "
-                              "upper-case letters/digits starting with a letter")
+            raise ConfigError(
+                f"{p}: [[service]] {code}.prefix: {svc.prefix!r} must be 1–4 "
+                "upper-case letters/digits starting with a letter"
+            )
         if svc.requires_face and not svc.requires_id:
-            raise ConfigError(f"{p}: [[service]] {code}.requires_face: a face check needs "
-                              "the ID card photo, so requires_id must be true")
+            raise ConfigError(
+                f"{p}: [[service]] {code}.requires_face: a face check needs "
+                "the ID card photo, so requires_id must be true"
+            )
         for prev in out:
             if prev.code == svc.code:
                 raise ConfigError(f"{p}: [[service]] #{i + 1}.code: {code!r} is used twice")
             if prev.prefix == svc.prefix:
-                raise ConfigError(f"{p}: [[service]] {code}.prefix: {svc.prefix!r} is already "
-                                  f"the prefix of service {prev.code!r}")
+                raise ConfigError(
+                    f"{p}: [[service]] {code}.prefix: {svc.prefix!r} is already "
+                    f"the prefix of service {prev.code!r}"
+                )
         out.append(svc)
     return tuple(out)
 
@@ -311,18 +337,24 @@ def _parse_counters(items: Any, p: str, codes: set[str]) -> tuple[Counter, ...]:
     for i, item in enumerate(items):
         r = _Reader(f"[[counter]] #{i + 1}", item, p)
         cid = r.get("id", (str, int))
-        counter = Counter(id=str(cid), name=r.get("name", str), services=r.strings("services"),
-                          name_en=r.get("name_en", str, ""))
+        counter = Counter(
+            id=str(cid),
+            name=r.get("name", str),
+            services=r.strings("services"),
+            name_en=r.get("name_en", str, ""),
+        )
         r.finish()
         if not re.match(r"^[A-Za-z0-9_-]{1,16}$", counter.id):
-            raise ConfigError(f"{p}: [[counter]] #{i + 1}.id: {counter.id!r} must be 1–16 "
-                              "letters, digits, - or _")
+            raise ConfigError(
+                f"{p}: [[counter]] #{i + 1}.id: {counter.id!r} must be 1–16 letters, digits, - or _"
+            )
         if not counter.services:
             raise ConfigError(f"{p}: [[counter]] {counter.id}.services: must name a service")
         for code in counter.services:
             if code not in codes:
-                raise ConfigError(f"{p}: [[counter]] {counter.id}.services: no service with "
-                                  f"code {code!r}")
+                raise ConfigError(
+                    f"{p}: [[counter]] {counter.id}.services: no service with code {code!r}"
+                )
         if any(c.id == counter.id for c in out):
             raise ConfigError(f"{p}: [[counter]] #{i + 1}.id: {counter.id!r} is used twice")
         out.append(counter)
@@ -338,14 +370,17 @@ def _parse_tokens(items: Any, p: str) -> tuple[Token, ...]:
         tok = Token(name=r.get("name", str), role=r.get("role", str), token=r.get("token", str))
         r.finish()
         if tok.role not in ROLES:
-            raise ConfigError(f"{p}: [[token]] {tok.name}.role: {tok.role!r} is not one of "
-                              f"{', '.join(ROLES)}")
+            raise ConfigError(
+                f"{p}: [[token]] {tok.name}.role: {tok.role!r} is not one of {', '.join(ROLES)}"
+            )
         if len(tok.token) < 16:
             raise ConfigError(f"{p}: [[token]] {tok.name}.token: must be at least 16 characters")
         for prev in out:
             if prev.token == tok.token:
-                raise ConfigError(f"{p}: [[token]] {tok.name}.token: the same token is already "
-                                  f"used by {prev.name!r}")
+                raise ConfigError(
+                    f"{p}: [[token]] {tok.name}.token: the same token is already "
+                    f"used by {prev.name!r}"
+                )
             if prev.name == tok.name:
                 raise ConfigError(f"{p}: [[token]] #{i + 1}.name: {tok.name!r} is used twice")
         out.append(tok)
@@ -368,5 +403,7 @@ def _secret_file(path: Path | None) -> bytes:
         secret_path.chmod(0o600)
         return value
     except OSError as err:
-        raise ConfigError(f"{path}: [hall].secret is not set and {secret_path} cannot be "
-                          f"written ({err.strerror}); set [hall].secret") from err
+        raise ConfigError(
+            f"{path}: [hall].secret is not set and {secret_path} cannot be "
+            f"written ({err.strerror}); set [hall].secret"
+        ) from err

@@ -80,17 +80,43 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Short timeouts: a citizen waits for the answer; offline issuing takes over quickly.
     hall = HallClient(settings.server, settings.token, timeout=2.0, retries=1, backoff_s=0.1)
-    journal = OfflineJournal(settings.data_dir / "offline-journal.jsonl",
-                             settings.offline_prefix)
+    journal = OfflineJournal(settings.data_dir / "offline-journal.jsonl", settings.offline_prefix)
     devices = DeviceSet.open(dev_cfg, settings.data_dir / "sim-printer")
-    runtime = Runtime(settings, hall, journal, devices, hall_name=cfg.name,
-                      hall_name_en=cfg.name_en, tz=cfg.tz,
-                      voice_cache=settings.data_dir / "voice-cache",
-                      load_face_models=load_face_models)
-    tiles = [Tile(s.code, s.name, s.name_en, s.prefix, s.open, s.requires_id, s.requires_face,
-                  None, s.materials, s.materials_en) for s in cfg.services]
-    flow = KioskFlow(settings, cfg.name, cfg.name_en, tiles, clock=runtime.now,
-                     elderly_age=cfg.policy.elderly_age, hall_id=cfg.hall_id)
+    runtime = Runtime(
+        settings,
+        hall,
+        journal,
+        devices,
+        hall_name=cfg.name,
+        hall_name_en=cfg.name_en,
+        tz=cfg.tz,
+        voice_cache=settings.data_dir / "voice-cache",
+        load_face_models=load_face_models,
+    )
+    tiles = [
+        Tile(
+            s.code,
+            s.name,
+            s.name_en,
+            s.prefix,
+            s.open,
+            s.requires_id,
+            s.requires_face,
+            None,
+            s.materials,
+            s.materials_en,
+        )
+        for s in cfg.services
+    ]
+    flow = KioskFlow(
+        settings,
+        cfg.name,
+        cfg.name_en,
+        tiles,
+        clock=runtime.now,
+        elderly_age=cfg.policy.elderly_age,
+        hall_id=cfg.hall_id,
+    )
     flow.pending_uploads = len(journal.pending())
     flow.pending_withdrawals = len(journal.withdrawals())
     return Parts(flow, runtime, devices, hall)
@@ -120,9 +146,20 @@ def make_app(parts: Parts) -> Any:
     from kiosk.screens.status import StatusScreen
     from kiosk.screens.ticket import TicketScreen
 
-    screen_classes = (AttractScreen, HomeScreen, IdCardScreen, KeypadScreen, FaceScreen,
-                      IssuingScreen, TicketScreen, MessageScreen, GuideListScreen, GuideScreen,
-                      StatusScreen, MaintenanceScreen)
+    screen_classes = (
+        AttractScreen,
+        HomeScreen,
+        IdCardScreen,
+        KeypadScreen,
+        FaceScreen,
+        IssuingScreen,
+        TicketScreen,
+        MessageScreen,
+        GuideListScreen,
+        GuideScreen,
+        StatusScreen,
+        MaintenanceScreen,
+    )
 
     class KioskRoot(BoxLayout):
         def on_touch_down(self, touch: Any) -> bool:
@@ -200,13 +237,25 @@ def make_app(parts: Parts) -> Any:
             """A tap: the flow decides, the effects run."""
             f = self.flow
             handlers = {
-                "wake": f.wake, "home": f.home, "back": f.back, "service": f.tap_service,
-                "checkin": f.tap_checkin, "status": f.tap_status, "guide": f.tap_guide,
-                "guide_service": f.tap_guide_service, "print_guide": f.print_guide,
-                "help": f.tap_help, "elderly": f.toggle_elderly, "language": f.toggle_language,
-                "manual": f.manual_entry, "key": f.key, "key_delete": f.key_delete,
-                "key_ok": f.key_ok, "corner": f.corner_tap,
-                "maintenance": f.maintenance_action, "still_here": f.still_here,
+                "wake": f.wake,
+                "home": f.home,
+                "back": f.back,
+                "service": f.tap_service,
+                "checkin": f.tap_checkin,
+                "status": f.tap_status,
+                "guide": f.tap_guide,
+                "guide_service": f.tap_guide_service,
+                "print_guide": f.print_guide,
+                "help": f.tap_help,
+                "elderly": f.toggle_elderly,
+                "language": f.toggle_language,
+                "manual": f.manual_entry,
+                "key": f.key,
+                "key_delete": f.key_delete,
+                "key_ok": f.key_ok,
+                "corner": f.corner_tap,
+                "maintenance": f.maintenance_action,
+                "still_here": f.still_here,
             }
             self.run_effects(handlers[name](*args))
 
@@ -238,8 +287,9 @@ def make_app(parts: Parts) -> Any:
             self.fz = 1.3 if view.elderly else 1.0
             self.offline = view.offline
             self.idle_warning = view.idle_warning
-            self.hall_name = (self.runtime.hall_name_en if view.lang == "en"
-                              else self.runtime.hall_name)
+            self.hall_name = (
+                self.runtime.hall_name_en if view.lang == "en" else self.runtime.hall_name
+            )
             sm = self.root_widget.ids.sm
             screen = sm.get_screen(view.screen.value)
             screen.render(view)

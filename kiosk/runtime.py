@@ -69,9 +69,12 @@ class DeviceSet:
 
     @classmethod
     def open(cls, cfg: DeviceSettings, out_dir: Path | None = None) -> DeviceSet:
-        return cls(reader=open_idcard(cfg.idcard, cfg.card_photo),
-                   printer=open_printer(cfg.printer, out_dir),
-                   camera=open_camera(cfg.camera), player=open_player(cfg.voice))
+        return cls(
+            reader=open_idcard(cfg.idcard, cfg.card_photo),
+            printer=open_printer(cfg.printer, out_dir),
+            camera=open_camera(cfg.camera),
+            player=open_player(cfg.voice),
+        )
 
     def close(self) -> None:
         for part in (self.camera, self.reader, self.printer, self.player):
@@ -107,15 +110,29 @@ def face_check_missing() -> str | None:
 
 
 def card_data(card: Any) -> CardData:
-    return CardData(id_number=card.id_number, name=card.name or card.name_en,
-                    name_masked=card.masked_name, photo_wlt=bytes(card.photo_wlt))
+    return CardData(
+        id_number=card.id_number,
+        name=card.name or card.name_en,
+        name_masked=card.masked_name,
+        photo_wlt=bytes(card.photo_wlt),
+    )
 
 
 class Runtime:
-    def __init__(self, settings: KioskSettings, hall: HallClient, journal: OfflineJournal,
-                 devices: DeviceSet, *, hall_name: str, hall_name_en: str, tz: Any,
-                 voice_cache: Path | None = None, on_quit: Callable[[bool], None] | None = None,
-                 load_face_models: bool = True) -> None:
+    def __init__(
+        self,
+        settings: KioskSettings,
+        hall: HallClient,
+        journal: OfflineJournal,
+        devices: DeviceSet,
+        *,
+        hall_name: str,
+        hall_name_en: str,
+        tz: Any,
+        voice_cache: Path | None = None,
+        on_quit: Callable[[bool], None] | None = None,
+        load_face_models: bool = True,
+    ) -> None:
         self.settings = settings
         self.hall = hall
         self.journal = journal
@@ -181,9 +198,12 @@ class Runtime:
             if v is None:
                 from devices.voice.voice import Voice
 
-                v = self._voices[profile] = Voice(profile, self.settings.lang,
-                                                  cache_dir=self.voice_cache,
-                                                  player=self.devices.player.driver)
+                v = self._voices[profile] = Voice(
+                    profile,
+                    self.settings.lang,
+                    cache_dir=self.voice_cache,
+                    player=self.devices.player.driver,
+                )
             for other, o in self._voices.items():
                 if other != profile:
                     o.stop()  # one speaker: the other profile's prompt is outdated
@@ -247,8 +267,7 @@ class Runtime:
         return None
 
     def _do_CaptureFace(self, e: CaptureFace) -> Continuation | None:
-        decision = self.face_decision(e.photo_wlt, self._cancel_event(self._face_cancels,
-                                                                      e.token))
+        decision = self.face_decision(e.photo_wlt, self._cancel_event(self._face_cancels, e.token))
         return lambda f: f.on_face(e.token, decision)
 
     def face_decision(self, photo_wlt: bytes, cancel: threading.Event) -> str:
@@ -262,8 +281,10 @@ class Runtime:
         if self._checker_ready.is_set() and self._checker is None:
             return "unavailable"
         try:
-            photo = card_photo(self.devices.reader.driver.photo_decoder
-                               if self.devices.reader.driver else None, photo_wlt)
+            photo = card_photo(
+                self.devices.reader.driver.photo_decoder if self.devices.reader.driver else None,
+                photo_wlt,
+            )
             frames = []
             seq = 0
             for _ in range(FACE_FRAMES):
@@ -288,9 +309,13 @@ class Runtime:
 
     def _do_IssueTicket(self, e: IssueTicket) -> Continuation | None:
         try:
-            ticket = self.hall.issue_ticket(e.service, id_number=e.id_number, name=e.name,
-                                            priority=e.priority,
-                                            idempotency_key=e.idempotency_key or None)
+            ticket = self.hall.issue_ticket(
+                e.service,
+                id_number=e.id_number,
+                name=e.name,
+                priority=e.priority,
+                idempotency_key=e.idempotency_key or None,
+            )
         except HallUnavailable:
             return lambda f: f.on_hall_unavailable(e.token)
         except HallApiError as err:
@@ -299,10 +324,19 @@ class Runtime:
         return lambda f: f.on_issued(e.token, ticket)
 
     def _do_IssueOffline(self, e: IssueOffline) -> Continuation | None:
-        ticket = self.journal.issue(e.service, e.prefix, self.now(), name_masked=e.name_masked,
-                                    withdraw_key=e.withdraw_key or None)
-        data = {"number": ticket.offline_number, "service": ticket.service,
-                "issued_at": ticket.issued_at, "name_masked": ticket.name_masked}
+        ticket = self.journal.issue(
+            e.service,
+            e.prefix,
+            self.now(),
+            name_masked=e.name_masked,
+            withdraw_key=e.withdraw_key or None,
+        )
+        data = {
+            "number": ticket.offline_number,
+            "service": ticket.service,
+            "issued_at": ticket.issued_at,
+            "name_masked": ticket.name_masked,
+        }
         return lambda f: f.on_issued(e.token, data, offline=True)
 
     def _do_CheckIn(self, e: CheckIn) -> Continuation | None:
@@ -321,11 +355,18 @@ class Runtime:
         tk = e.ticket
         footer = t("kiosk", "query_code_line", "zh", code=tk.ticket_id) if tk.ticket_id else ""
         return TicketInfo(
-            hall_name=self.hall_name, service_name=e.service_name or tk.service_name,
-            service_name_en=e.service_name_en, number=tk.number,
-            waiting_ahead=tk.waiting_ahead, estimated_wait_s=tk.estimated_wait_s,
-            issued_at=tk.issued_at, name_masked=tk.name_masked, qr_payload=tk.qr_payload,
-            footer=footer, offline=tk.offline)
+            hall_name=self.hall_name,
+            service_name=e.service_name or tk.service_name,
+            service_name_en=e.service_name_en,
+            number=tk.number,
+            waiting_ahead=tk.waiting_ahead,
+            estimated_wait_s=tk.estimated_wait_s,
+            issued_at=tk.issued_at,
+            name_masked=tk.name_masked,
+            qr_payload=tk.qr_payload,
+            footer=footer,
+            offline=tk.offline,
+        )
 
     def _do_PrintTicket(self, e: PrintTicket) -> Continuation | None:
         from devices.printer.driver import PrinterError
@@ -345,7 +386,8 @@ class Runtime:
                 return lambda f: f.on_printed(e.token)
         if test:
             return lambda f: f.on_maintenance_note(
-                t("kiosk", "test_print_failed", f.lang, code=code))
+                t("kiosk", "test_print_failed", f.lang, code=code)
+            )
         return lambda f: f.on_print_failed(e.token, code)
 
     def _do_PrintGuide(self, e: PrintGuide) -> Continuation | None:
@@ -357,8 +399,11 @@ class Runtime:
         if printer is not None:
             s = e.service
             try:
-                printer.print_guide(GuideInfo(self.hall_name, s.name, s.name_en, s.materials,
-                                              s.materials_en, self.now()))
+                printer.print_guide(
+                    GuideInfo(
+                        self.hall_name, s.name, s.name_en, s.materials, s.materials_en, self.now()
+                    )
+                )
                 ok = True
             except PrinterError as err:
                 log.warning("guide not printed: %s", err)
@@ -366,8 +411,11 @@ class Runtime:
 
     def _do_QueryTicket(self, e: QueryTicket) -> Continuation | None:
         try:
-            ticket = (self.hall.ticket(e.ticket_id) if e.ticket_id is not None
-                      else self.hall.ticket_by_number(e.number))
+            ticket = (
+                self.hall.ticket(e.ticket_id)
+                if e.ticket_id is not None
+                else self.hall.ticket_by_number(e.number)
+            )
         except HallUnavailable:
             return lambda f: f.on_status_failed(e.token, "unavailable")
         except HallApiError as err:
@@ -450,7 +498,8 @@ class Runtime:
             return lambda f: f.on_uploaded(0, left)
         try:
             result = self.hall.import_tickets(
-                [p.import_item(self.settings.kiosk_id) for p in pending])
+                [p.import_item(self.settings.kiosk_id) for p in pending]
+            )
         except HallUnavailable:
             return lambda f: f.on_heartbeat(False)
         except HallApiError as err:
@@ -476,16 +525,25 @@ class Runtime:
                     outcome = "not_issued"
                 elif err.status == 409:
                     # Already called: the citizen holds two tickets, which staff can live with.
-                    log.warning("lost-answer ticket for %s was called before it could be "
-                                "withdrawn: %s", w.offline_number, err.message)
+                    log.warning(
+                        "lost-answer ticket for %s was called before it could be withdrawn: %s",
+                        w.offline_number,
+                        err.message,
+                    )
                     outcome = "already_called"
                 else:
-                    log.error("withdrawing the lost-answer ticket for %s refused: %s",
-                              w.offline_number, err)
+                    log.error(
+                        "withdrawing the lost-answer ticket for %s refused: %s",
+                        w.offline_number,
+                        err,
+                    )
                     outcome = "refused"
             else:
-                log.info("withdrew %s: its answer was lost and %s was printed instead",
-                         ticket.get("number"), w.offline_number)
+                log.info(
+                    "withdrew %s: its answer was lost and %s was printed instead",
+                    ticket.get("number"),
+                    w.offline_number,
+                )
                 outcome = "cancelled"
             self.journal.mark_withdrawn(w, outcome)
         return True
@@ -496,13 +554,15 @@ class Runtime:
         reader = self.devices.reader.driver
         if reader is None:
             return lambda f: f.on_maintenance_note(
-                t("kiosk", "reader_test_failed", f.lang, code="absent"))
+                t("kiosk", "reader_test_failed", f.lang, code="absent")
+            )
         try:
             card = reader.read_card()
         except IdCardError as err:
             code = err.code
             return lambda f: f.on_maintenance_note(
-                t("kiosk", "reader_test_failed", f.lang, code=code))
+                t("kiosk", "reader_test_failed", f.lang, code=code)
+            )
         name = card.masked_name
         return lambda f: f.on_maintenance_note(t("kiosk", "reader_test_ok", f.lang, name=name))
 

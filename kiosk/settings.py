@@ -120,8 +120,14 @@ def parse_kiosk(config: HallConfig) -> tuple[KioskSettings, DeviceSettings]:
         )
     if not _PIN_RE.match(v["admin_pin"]):
         raise KioskConfigError(f"{where}: [kiosk] admin_pin must be 4–12 digits")
-    for key in ("idle_timeout_s", "heartbeat_s", "services_refresh_s", "card_timeout_s",
-                "ticket_screen_s", "attract_after_s"):
+    for key in (
+        "idle_timeout_s",
+        "heartbeat_s",
+        "services_refresh_s",
+        "card_timeout_s",
+        "ticket_screen_s",
+        "attract_after_s",
+    ):
         if v[key] <= 0:
             raise KioskConfigError(f"{where}: [kiosk] {key} must be positive (seconds)")
     if not 0 <= v["idle_warning_s"] < v["idle_timeout_s"]:
@@ -136,13 +142,23 @@ def parse_kiosk(config: HallConfig) -> tuple[KioskSettings, DeviceSettings]:
     if not data_dir.is_absolute() and config.path is not None:
         data_dir = config.path.parent / data_dir
     kiosk = KioskSettings(
-        kiosk_id=v["id"], server=v["server"], token=v["token"], offline_prefix=prefix,
-        admin_pin=v["admin_pin"], idle_timeout_s=float(v["idle_timeout_s"]),
-        idle_warning_s=float(v["idle_warning_s"]), ticket_screen_s=float(v["ticket_screen_s"]),
-        attract_after_s=float(v["attract_after_s"]), orientation=v["orientation"],
-        heartbeat_s=float(v["heartbeat_s"]), services_refresh_s=float(v["services_refresh_s"]),
-        card_timeout_s=float(v["card_timeout_s"]), face_fallback=v["face_fallback"],
-        data_dir=data_dir, lang=v["lang"], fullscreen=v["fullscreen"],
+        kiosk_id=v["id"],
+        server=v["server"],
+        token=v["token"],
+        offline_prefix=prefix,
+        admin_pin=v["admin_pin"],
+        idle_timeout_s=float(v["idle_timeout_s"]),
+        idle_warning_s=float(v["idle_warning_s"]),
+        ticket_screen_s=float(v["ticket_screen_s"]),
+        attract_after_s=float(v["attract_after_s"]),
+        orientation=v["orientation"],
+        heartbeat_s=float(v["heartbeat_s"]),
+        services_refresh_s=float(v["services_refresh_s"]),
+        card_timeout_s=float(v["card_timeout_s"]),
+        face_fallback=v["face_fallback"],
+        data_dir=data_dir,
+        lang=v["lang"],
+        fullscreen=v["fullscreen"],
     )
     return kiosk, parse_devices(config.sections.get("devices", {}), where)
 

@@ -8,6 +8,7 @@ export KIVY_NO_ARGS=1 KIVY_NO_CONSOLELOG=1 KIVY_NO_FILELOG=1
 export SDL_AUDIODRIVER="${SDL_AUDIODRIVER:-dummy}"
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 
 pg_dir=""
 cleanup() {
@@ -46,6 +47,6 @@ for d in tests/kiosk tests/signage; do
 done
 .venv/bin/python -m pytest -m "not gui" -q || status=1
 for d in "${gui_dirs[@]}"; do
-  .venv/bin/python -m pytest -m gui -q "$d" -p no:randomly || [ $? -eq 5 ] || status=1
+  .venv/bin/python -m pytest -m gui -q "$d" || [ $? -eq 5 ] || status=1
 done
 exit $status

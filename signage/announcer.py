@@ -37,7 +37,13 @@ from devices.voice.synth import Audio, read_wav
 from signage.config import SilentHours
 
 QUEUED, PLAYING, DONE, SILENCED, FAILED, DROPPED = (
-    "queued", "playing", "done", "silenced", "failed", "dropped")
+    "queued",
+    "playing",
+    "done",
+    "silenced",
+    "failed",
+    "dropped",
+)
 
 
 class Synth(Protocol):
@@ -67,11 +73,21 @@ class Announcement:
 
 
 class Announcer:
-    def __init__(self, synth: Synth, player: Player, chime: Path, *, repeat: int = 2,
-                 english: bool = False, volume: float = 1.0,
-                 silent_hours: Iterable[SilentHours] = (), timezone: str = "Asia/Shanghai",
-                 clock: Callable[[], float] = time.time, gap_s: float = 0.5,
-                 letters: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        synth: Synth,
+        player: Player,
+        chime: Path,
+        *,
+        repeat: int = 2,
+        english: bool = False,
+        volume: float = 1.0,
+        silent_hours: Iterable[SilentHours] = (),
+        timezone: str = "Asia/Shanghai",
+        clock: Callable[[], float] = time.time,
+        gap_s: float = 0.5,
+        letters: Mapping[str, str] | None = None,
+    ) -> None:
         self.synth, self.player = synth, player
         self.repeat, self.english, self.volume = repeat, english, volume
         self.silent_hours = tuple(silent_hours)
@@ -79,8 +95,12 @@ class Announcer:
         self.clock = clock
         self.letters = dict(letters or {})
         self.chime = self._gain(read_wav(chime, "[chime]"))
-        self.gap = Audio(Path("[gap]"), "[gap]", self.chime.framerate,
-                         bytes(2 * int(self.chime.framerate * gap_s)))
+        self.gap = Audio(
+            Path("[gap]"),
+            "[gap]",
+            self.chime.framerate,
+            bytes(2 * int(self.chime.framerate * gap_s)),
+        )
         self.history: list[Announcement] = []
         self.last_error: str | None = None
         self._queue: deque[Announcement] = deque()
@@ -112,8 +132,11 @@ class Announcer:
         except (KeyError, TypeError) as err:
             self.last_error = f"event {event_id}: malformed call ({err!r})"
             return None
-        return self.announce(Announcement(ticket_id, number, name, name_en,
-                                          event_type == "ticket.recalled", event_id))
+        return self.announce(
+            Announcement(
+                ticket_id, number, name, name_en, event_type == "ticket.recalled", event_id
+            )
+        )
 
     def announce(self, item: Announcement) -> Announcement:
         with self._cond:
@@ -128,8 +151,10 @@ class Announcer:
                 if queued.ticket_id == item.ticket_id:
                     # Still waiting: one announcement, with the latest counter.
                     queued.merged += 1
-                    queued.counter_name, queued.counter_name_en = (item.counter_name,
-                                                                   item.counter_name_en)
+                    queued.counter_name, queued.counter_name_en = (
+                        item.counter_name,
+                        item.counter_name_en,
+                    )
                     queued.recall = queued.recall and item.recall
                     self._prepared[id(queued)] = self._prep.submit(self._prepare, queued)
                     return queued
@@ -161,8 +186,7 @@ class Announcer:
 
     def idle(self, timeout: float | None = None) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and self._current is None,
-                                       timeout)
+            return self._cond.wait_for(lambda: not self._queue and self._current is None, timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         with self._cond:

@@ -41,8 +41,10 @@ def cjk_font() -> Path:
     for path in FONT_CANDIDATES:
         if path.is_file():
             return path
-    raise RuntimeError("no Chinese font found: install fonts-wqy-microhei (apt) or put "
-                       "NotoSansSC-Regular.otf in assets/fonts/")
+    raise RuntimeError(
+        "no Chinese font found: install fonts-wqy-microhei (apt) or put "
+        "NotoSansSC-Regular.otf in assets/fonts/"
+    )
 
 
 def register_fonts() -> None:
@@ -52,8 +54,12 @@ def register_fonts() -> None:
     LabelBase.register("CJK", font, fn_bold=font)
 
 
-def make_app(feed: BoardFeed, counter: str | None = None, screenshot: Path | None = None,
-             screenshot_after_s: float = 3.0) -> Any:
+def make_app(
+    feed: BoardFeed,
+    counter: str | None = None,
+    screenshot: Path | None = None,
+    screenshot_after_s: float = 3.0,
+) -> Any:
     """The Kivy App; imported lazily so the window settings can be made first."""
     from kivy.app import App
     from kivy.clock import Clock
@@ -142,13 +148,13 @@ def build_sinks(cfg: SignageConfig, cache_dir: Path, lobby: bool) -> list[EventS
             sinks.append(make_announcer(cfg, cache_dir))
         except Exception as err:  # no speaker must not mean no board
             log.error("announcer unavailable, the board runs silent: %s", err)
-            print(f"signage: announcer unavailable ({err}); the board runs silent",
-                  file=sys.stderr)
+            print(f"signage: announcer unavailable ({err}); the board runs silent", file=sys.stderr)
     if cfg.led_port and cfg.led_addresses:
         from signage.led import LedStrips
 
-        sinks.append(LedStrips(cfg.led_port, cfg.led_addresses, baud=cfg.led_baud,
-                               encoding=cfg.led_encoding))
+        sinks.append(
+            LedStrips(cfg.led_port, cfg.led_addresses, baud=cfg.led_baud, encoding=cfg.led_encoding)
+        )
     return sinks
 
 
@@ -161,8 +167,16 @@ def make_announcer(cfg: SignageConfig, cache_dir: Path, player: Any = None) -> A
     player = player or AplayPlayer(device=cfg.audio_device)
     voice = Voice(cfg.voice_profile, "zh", cache_dir / "voice", player)
     chime = cfg.chime or ensure_chime(cache_dir)
-    return Announcer(voice, player, chime, repeat=cfg.repeat, english=cfg.announce_english,
-                     volume=cfg.volume, silent_hours=cfg.silent_hours, timezone=cfg.timezone)
+    return Announcer(
+        voice,
+        player,
+        chime,
+        repeat=cfg.repeat,
+        english=cfg.announce_english,
+        volume=cfg.volume,
+        silent_hours=cfg.silent_hours,
+        timezone=cfg.timezone,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,11 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counter", help="run the screen over this counter, not the lobby")
     parser.add_argument("--size", help="window size WxH instead of full screen")
     parser.add_argument("--silent", action="store_true", help="no announcer")
-    parser.add_argument("--screenshot", type=Path,
-                        help="save the screen to this PNG after --after seconds, then quit")
+    parser.add_argument(
+        "--screenshot",
+        type=Path,
+        help="save the screen to this PNG after --after seconds, then quit",
+    )
     parser.add_argument("--after", type=float, default=3.0)
-    parser.add_argument("--cache-dir", default=os.environ.get("GOVHALL_CACHE", ""),
-                        help="where the chime and synthesised calls are cached")
+    parser.add_argument(
+        "--cache-dir",
+        default=os.environ.get("GOVHALL_CACHE", ""),
+        help="where the chime and synthesised calls are cached",
+    )
     args = parser.parse_args(argv)
     try:
         hall_cfg = load_config(args.config)
@@ -184,16 +204,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"signage: {err}", file=sys.stderr)
         return 2
     if args.counter and hall_cfg.counter(args.counter) is None:
-        print(f"signage: no [[counter]] with id {args.counter!r} in {args.config}",
-              file=sys.stderr)
+        print(f"signage: no [[counter]] with id {args.counter!r} in {args.config}", file=sys.stderr)
         return 2
     try:
         cjk_font()
     except RuntimeError as err:
         print(f"signage: {err}", file=sys.stderr)
         return 2
-    cache_dir = Path(args.cache_dir) if args.cache_dir else (
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "govhall")
+    cache_dir = (
+        Path(args.cache_dir)
+        if args.cache_dir
+        else (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "govhall")
+    )
 
     from kivy.config import Config
 

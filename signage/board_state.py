@@ -25,12 +25,20 @@ from govhall.i18n import t
 
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
 # A ticket that leaves its counter in one of these stops being the counter's current one.
-_LEAVES_COUNTER = frozenset({"ticket.finished", "ticket.no_show", "ticket.parked",
-                             "ticket.transferred"})
-_TICKET_EVENTS = CALL_EVENTS | _LEAVES_COUNTER | frozenset({
-    "ticket.issued", "ticket.started", "ticket.requeued", "ticket.evaluated"})
-_COUNTER_STATE = {"counter.paused": "paused", "counter.resumed": "open",
-                  "counter.opened": "open", "counter.closed": "closed"}
+_LEAVES_COUNTER = frozenset(
+    {"ticket.finished", "ticket.no_show", "ticket.parked", "ticket.transferred"}
+)
+_TICKET_EVENTS = (
+    CALL_EVENTS
+    | _LEAVES_COUNTER
+    | frozenset({"ticket.issued", "ticket.started", "ticket.requeued", "ticket.evaluated"})
+)
+_COUNTER_STATE = {
+    "counter.paused": "paused",
+    "counter.resumed": "open",
+    "counter.opened": "open",
+    "counter.closed": "closed",
+}
 COUNTER_STATES = frozenset({"open", "paused", "closed"})
 _NUMBER_RE = re.compile(r"^[A-Z]{0,3}[0-9]{1,6}$")
 # The hall masks names as 张*三 / 张*; anything with more than two visible characters is not
@@ -101,18 +109,38 @@ class BoardState:
 
 # --- reducer ------------------------------------------------------------------------------
 
-def from_snapshot(board: Mapping[str, Any], *, now: float, recent: int = 6,
-                  show_names: bool = False, flash_s: float = 8.0) -> BoardState:
+
+def from_snapshot(
+    board: Mapping[str, Any],
+    *,
+    now: float,
+    recent: int = 6,
+    show_names: bool = False,
+    flash_s: float = 8.0,
+) -> BoardState:
     """The state from ``GET /board``. Raises ``BadEvent`` if the snapshot is unusable."""
     try:
         hall = board["hall"]
-        services = tuple(ServiceState(str(s["code"]), str(s["name"]), str(s.get("name_en") or ""),
-                                      _count(board.get("waiting", {}).get(s["code"], 0)))
-                         for s in board["services"])
-        counters = [CounterState(str(c["id"]), str(c["name"]), str(c.get("name_en") or ""),
-                                 _counter_state(c.get("state")), _reason(c.get("reason")),
-                                 tuple(str(x) for x in c.get("services", ())))
-                    for c in board["counters"]]
+        services = tuple(
+            ServiceState(
+                str(s["code"]),
+                str(s["name"]),
+                str(s.get("name_en") or ""),
+                _count(board.get("waiting", {}).get(s["code"], 0)),
+            )
+            for s in board["services"]
+        )
+        counters = [
+            CounterState(
+                str(c["id"]),
+                str(c["name"]),
+                str(c.get("name_en") or ""),
+                _counter_state(c.get("state")),
+                _reason(c.get("reason")),
+                tuple(str(x) for x in c.get("services", ())),
+            )
+            for c in board["counters"]
+        ]
         calls = tuple(_call(tk, 0, now, show_names) for tk in board.get("recent_calls", ()))
         last = int(board.get("last_event_id") or 0)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -126,14 +154,22 @@ def from_snapshot(board: Mapping[str, Any], *, now: float, recent: int = 6,
             by_id[call.counter] = replace(c, current=call.number, current_id=call.ticket_id)
     return BoardState(
         hall_name=str(hall.get("name") or t("common", "hall_name_fallback", "zh")),
-        hall_name_en=str(hall.get("name_en") or ""), notice=str(hall.get("notice") or ""),
-        timezone=str(hall.get("timezone") or "Asia/Shanghai"), services=services,
-        counters=tuple(by_id[c.id] for c in counters), calls=_trim(calls, recent),
-        last_event_id=last, recent=recent, show_names=show_names, flash_s=flash_s)
+        hall_name_en=str(hall.get("name_en") or ""),
+        notice=str(hall.get("notice") or ""),
+        timezone=str(hall.get("timezone") or "Asia/Shanghai"),
+        services=services,
+        counters=tuple(by_id[c.id] for c in counters),
+        calls=_trim(calls, recent),
+        last_event_id=last,
+        recent=recent,
+        show_names=show_names,
+        flash_s=flash_s,
+    )
 
 
-def apply(state: BoardState, event_id: int, event_type: str, data: Any, *, now: float
-          ) -> BoardState:
+def apply(
+    state: BoardState, event_id: int, event_type: str, data: Any, *, now: float
+) -> BoardState:
     """The state after one event. Replays are ignored; a malformed event only counts."""
     if event_id <= state.last_event_id:
         return state
@@ -141,8 +177,9 @@ def apply(state: BoardState, event_id: int, event_type: str, data: Any, *, now: 
         new = _apply(state, event_type, data, event_id, now)
     except (BadEvent, KeyError, TypeError, ValueError, AttributeError):
         # The id is consumed all the same: resuming must not fetch the bad event again.
-        return replace(state, rejected=state.rejected + 1, last_event_id=event_id,
-                       version=state.version + 1)
+        return replace(
+            state, rejected=state.rejected + 1, last_event_id=event_id, version=state.version + 1
+        )
     return replace(new, last_event_id=event_id, version=state.version + 1)
 
 
@@ -160,8 +197,10 @@ def _apply(state: BoardState, kind: str, data: Any, event_id: int, now: float) -
         if not isinstance(cid, str):
             raise BadEvent("counter id is not a string")
         reason = _reason(data.get("reason")) if kind == "counter.paused" else None
-        counters = tuple(replace(c, state=_COUNTER_STATE[kind], reason=reason)
-                         if c.id == cid else c for c in state.counters)
+        counters = tuple(
+            replace(c, state=_COUNTER_STATE[kind], reason=reason) if c.id == cid else c
+            for c in state.counters
+        )
         return replace(state, counters=counters)
     if kind not in _TICKET_EVENTS:
         return state  # help.requested, device.health…: not for the lobby
@@ -173,20 +212,25 @@ def _apply(state: BoardState, kind: str, data: Any, event_id: int, now: float) -
         call = _call(ticket, event_id, now, state.show_names)
         calls = (call, *(c for c in state.calls if c.ticket_id != call.ticket_id))
         counters = tuple(
-            replace(c, current=call.number, current_id=call.ticket_id) if c.id == call.counter
-            else (replace(c, current=None, current_id=None)
-                  if c.current_id == call.ticket_id else c)
-            for c in state.counters)
-        return replace(state, calls=_trim(calls, state.recent), counters=counters,
-                       services=waiting)
+            replace(c, current=call.number, current_id=call.ticket_id)
+            if c.id == call.counter
+            else (
+                replace(c, current=None, current_id=None) if c.current_id == call.ticket_id else c
+            )
+            for c in state.counters
+        )
+        return replace(state, calls=_trim(calls, state.recent), counters=counters, services=waiting)
     tid = _ticket_id(ticket)
     status = str(ticket.get("status") or "")
-    calls = tuple(replace(c, status=status) if c.ticket_id == tid and status else c
-                  for c in state.calls)
+    calls = tuple(
+        replace(c, status=status) if c.ticket_id == tid and status else c for c in state.calls
+    )
     counters = state.counters
     if kind in _LEAVES_COUNTER:
-        counters = tuple(replace(c, current=None, current_id=None) if c.current_id == tid else c
-                         for c in counters)
+        counters = tuple(
+            replace(c, current=None, current_id=None) if c.current_id == tid else c
+            for c in counters
+        )
     return replace(state, calls=calls, counters=counters, services=waiting)
 
 
@@ -201,11 +245,18 @@ def _call(ticket: Mapping[str, Any], event_id: int, now: float, show_names: bool
     masked = name if (show_names and isinstance(name, str) and _MASKED_RE.match(name)) else None
     recalls = ticket.get("recall_count") or 0
     return Call(
-        ticket_id=_ticket_id(ticket), number=number, service=str(ticket.get("service") or ""),
-        counter=counter, counter_name=str(ticket.get("counter_name") or counter),
+        ticket_id=_ticket_id(ticket),
+        number=number,
+        service=str(ticket.get("service") or ""),
+        counter=counter,
+        counter_name=str(ticket.get("counter_name") or counter),
         counter_name_en=str(ticket.get("counter_name_en") or ""),
-        status=str(ticket.get("status") or "called"), recall_count=_count(recalls),
-        name_masked=masked, event_id=event_id, at=now)
+        status=str(ticket.get("status") or "called"),
+        recall_count=_count(recalls),
+        name_masked=masked,
+        event_id=event_id,
+        at=now,
+    )
 
 
 def _ticket_id(ticket: Mapping[str, Any]) -> int:
@@ -245,6 +296,7 @@ def _trim(calls: tuple[Call, ...], recent: int) -> tuple[Call, ...]:
 
 
 # --- view ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CallRow:
@@ -296,33 +348,64 @@ def board_view(state: BoardState, now: float) -> BoardView:
     local = dt.datetime.fromtimestamp(now, ZoneInfo(state.timezone))
     current = state.calls[0] if state.calls else None
     if current is not None:
-        headline = t("signage", "call_headline", "zh", number=current.number,
-                     counter=current.counter_name)
-        headline_en = t("signage", "call_headline", "en", number=current.number,
-                        counter=current.counter_name_en or current.counter_name)
+        headline = t(
+            "signage", "call_headline", "zh", number=current.number, counter=current.counter_name
+        )
+        headline_en = t(
+            "signage",
+            "call_headline",
+            "en",
+            number=current.number,
+            counter=current.counter_name_en or current.counter_name,
+        )
         flashing = now - current.at < state.flash_s
     else:
         headline, headline_en = t("signage", "no_call", "zh"), t("signage", "no_call", "en")
         flashing = False
-    recent = tuple(CallRow(c.number, c.counter_name, c.counter_name_en, c.name_masked or "")
-                   for c in state.calls[1:])
+    recent = tuple(
+        CallRow(c.number, c.counter_name, c.counter_name_en, c.name_masked or "")
+        for c in state.calls[1:]
+    )
     services = tuple(ServiceRow(s.name, s.name_en, str(s.waiting)) for s in state.services)
-    tiles = tuple(CounterTile(
-        label=c.name, label_en=c.name_en,
-        detail=(c.current or "") if c.state == "open" else
-        (c.reason or t("signage", f"counter_{c.state}", "zh")),
-        state=c.state) for c in state.counters)
+    tiles = tuple(
+        CounterTile(
+            label=c.name,
+            label_en=c.name_en,
+            detail=(c.current or "")
+            if c.state == "open"
+            else (c.reason or t("signage", f"counter_{c.state}", "zh")),
+            state=c.state,
+        )
+        for c in state.counters
+    )
     notice = " ".join(x for x in (state.notice, state.extra_notice) if x)
     return BoardView(
-        hall_name=state.hall_name, hall_name_en=state.hall_name_en,
-        date=t("signage", "date", "zh", year=local.year, month=local.month, day=local.day,
-               weekday=_WEEKDAYS[local.weekday()]),
-        clock=local.strftime("%H:%M:%S"), headline=headline, headline_en=headline_en,
-        headline_name=(current.name_masked or "") if current else "", flashing=flashing,
-        recent=recent, services=services, counters=tiles, notice=notice,
+        hall_name=state.hall_name,
+        hall_name_en=state.hall_name_en,
+        date=t(
+            "signage",
+            "date",
+            "zh",
+            year=local.year,
+            month=local.month,
+            day=local.day,
+            weekday=_WEEKDAYS[local.weekday()],
+        ),
+        clock=local.strftime("%H:%M:%S"),
+        headline=headline,
+        headline_en=headline_en,
+        headline_name=(current.name_masked or "") if current else "",
+        flashing=flashing,
+        recent=recent,
+        services=services,
+        counters=tiles,
+        notice=notice,
         status="" if state.connected else t("signage", "reconnecting", "zh"),
-        titles={key: t("signage", key, "zh") + " " + t("signage", key, "en")
-                for key in ("title_recent", "title_waiting", "title_counters")})
+        titles={
+            key: t("signage", key, "zh") + " " + t("signage", key, "en")
+            for key in ("title_recent", "title_waiting", "title_counters")
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -343,17 +426,35 @@ def counter_view(state: BoardState, counter_id: str, now: float) -> CounterView:
     c = state.counter(counter_id)
     status = "" if state.connected else t("signage", "reconnecting", "zh")
     if c is None:
-        return CounterView(counter_id, "", "", t("signage", "counter_unknown", "zh"), "",
-                           "closed", False, status)
+        return CounterView(
+            counter_id, "", "", t("signage", "counter_unknown", "zh"), "", "closed", False, status
+        )
     if c.state != "open":
         key = f"counter_{c.state}"
         line = t("signage", key, "zh") + (f"：{c.reason}" if c.reason else "")
-        return CounterView(c.name, c.name_en, "", line,
-                           t("signage", key, "en"), c.state, False, status)
+        return CounterView(
+            c.name, c.name_en, "", line, t("signage", key, "en"), c.state, False, status
+        )
     if c.current is None:
-        return CounterView(c.name, c.name_en, "", t("signage", "counter_idle", "zh"),
-                           t("signage", "counter_idle", "en"), "open", False, status)
+        return CounterView(
+            c.name,
+            c.name_en,
+            "",
+            t("signage", "counter_idle", "zh"),
+            t("signage", "counter_idle", "en"),
+            "open",
+            False,
+            status,
+        )
     call = next((x for x in state.calls if x.ticket_id == c.current_id), None)
     flashing = call is not None and now - call.at < state.flash_s
-    return CounterView(c.name, c.name_en, c.current, t("signage", "counter_serving", "zh"),
-                       t("signage", "counter_serving", "en"), "open", flashing, status)
+    return CounterView(
+        c.name,
+        c.name_en,
+        c.current,
+        t("signage", "counter_serving", "zh"),
+        t("signage", "counter_serving", "en"),
+        "open",
+        flashing,
+        status,
+    )

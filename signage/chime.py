@@ -19,8 +19,11 @@ def chime_samples(rate: int = RATE) -> np.ndarray:
         n = int(rate * seconds)
         tt = np.arange(n) / rate
         # Bell-ish: fundamental plus two quieter partials, fast attack, exponential decay.
-        wave_ = (np.sin(2 * np.pi * freq * tt) + 0.4 * np.sin(2 * np.pi * 2 * freq * tt)
-                 + 0.15 * np.sin(2 * np.pi * 3 * freq * tt))
+        wave_ = (
+            np.sin(2 * np.pi * freq * tt)
+            + 0.4 * np.sin(2 * np.pi * 2 * freq * tt)
+            + 0.15 * np.sin(2 * np.pi * 3 * freq * tt)
+        )
         env = np.minimum(tt / 0.01, 1.0) * np.exp(-tt * 4.0)
         return wave_ * env
 

@@ -53,7 +53,7 @@ class SilentHours:
     def parse(cls, text: str) -> SilentHours:
         m = _TIME_RANGE.match(text.strip())
         if m is None:
-            raise ValueError(f"{text!r} is not a range like \"22:00-07:00\"")
+            raise ValueError(f'{text!r} is not a range like "22:00-07:00"')
         h1, m1, h2, m2 = (int(x) for x in m.groups())
         if (h1, m1) == (h2, m2):
             raise ValueError(f"{text!r} is an empty range")
@@ -86,9 +86,24 @@ class SignageConfig:
 
 
 _KEYS = {
-    "server", "token", "recent_calls", "show_masked_names", "flash_s", "announce",
-    "announce_english", "repeat", "volume", "voice_profile", "silent_hours", "audio_device",
-    "chime", "counter_screens", "led_port", "led_baud", "led_addresses", "led_encoding",
+    "server",
+    "token",
+    "recent_calls",
+    "show_masked_names",
+    "flash_s",
+    "announce",
+    "announce_english",
+    "repeat",
+    "volume",
+    "voice_profile",
+    "silent_hours",
+    "audio_device",
+    "chime",
+    "counter_screens",
+    "led_port",
+    "led_baud",
+    "led_addresses",
+    "led_encoding",
 }
 
 
@@ -97,8 +112,9 @@ def load_signage(config: HallConfig) -> SignageConfig:
     return parse_signage(config.sections.get("signage"), config, where=str(config.path))
 
 
-def parse_signage(table: Any, config: HallConfig | None = None, where: str = "config"
-                  ) -> SignageConfig:
+def parse_signage(
+    table: Any, config: HallConfig | None = None, where: str = "config"
+) -> SignageConfig:
     def bad(key: str, problem: str) -> ConfigError:
         return ConfigError(f"{where}: [signage] {key}: {problem}")
 
@@ -123,12 +139,12 @@ def parse_signage(table: Any, config: HallConfig | None = None, where: str = "co
 
     server = get("server", str, None)
     if not server:
-        raise bad("server", "missing (the hall server URL, e.g. \"http://127.0.0.1:8700\")")
+        raise bad("server", 'missing (the hall server URL, e.g. "http://127.0.0.1:8700")')
     if not re.match(r"^https?://[^/\s]+", server):
         raise bad("server", f"{server!r} is not an http:// or https:// URL")
     token = get("token", str, None)
     if not token:
-        raise bad("token", "missing (a [[token]] with role \"display\")")
+        raise bad("token", 'missing (a [[token]] with role "display")')
     if config is not None:
         role = config.role_of(token)
         if role is not None and role.role != "display":
@@ -148,7 +164,7 @@ def parse_signage(table: Any, config: HallConfig | None = None, where: str = "co
         raise bad("volume", f"{volume} is outside 0.0..1.0")
     profile = get("voice_profile", str, "normal")
     if profile not in ("normal", "elderly"):
-        raise bad("voice_profile", f"{profile!r} is not \"normal\" or \"elderly\"")
+        raise bad("voice_profile", f'{profile!r} is not "normal" or "elderly"')
 
     silent: list[SilentHours] = []
     for i, item in enumerate(get("silent_hours", list, [])):
@@ -195,23 +211,39 @@ def parse_signage(table: Any, config: HallConfig | None = None, where: str = "co
         raise bad("led_port", "led_addresses are set but no led_port to reach them")
     encoding = get("led_encoding", str, "gb2312").lower()
     if encoding not in ("gb2312", "gbk"):
-        raise bad("led_encoding", f"{encoding!r} is not \"gb2312\" or \"gbk\"")
+        raise bad("led_encoding", f'{encoding!r} is not "gb2312" or "gbk"')
 
     return SignageConfig(
-        server=server.rstrip("/"), token=token,
+        server=server.rstrip("/"),
+        token=token,
         timezone=config.timezone if config is not None else "Asia/Shanghai",
-        recent_calls=recent, show_masked_names=get("show_masked_names", bool, False),
-        flash_s=flash, announce=get("announce", bool, True),
-        announce_english=get("announce_english", bool, False), repeat=repeat, volume=volume,
-        voice_profile=profile, silent_hours=tuple(silent),
-        audio_device=get("audio_device", str, "default"), chime=chime,
-        counter_screens=tuple(screens), led_port=led_port, led_baud=led_baud,
-        led_addresses=addresses, led_encoding=encoding,
+        recent_calls=recent,
+        show_masked_names=get("show_masked_names", bool, False),
+        flash_s=flash,
+        announce=get("announce", bool, True),
+        announce_english=get("announce_english", bool, False),
+        repeat=repeat,
+        volume=volume,
+        voice_profile=profile,
+        silent_hours=tuple(silent),
+        audio_device=get("audio_device", str, "default"),
+        chime=chime,
+        counter_screens=tuple(screens),
+        led_port=led_port,
+        led_baud=led_baud,
+        led_addresses=addresses,
+        led_encoding=encoding,
     )
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
-             list: "an array", dict: "a table"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "an array",
+        dict: "a table",
+    }
     return " or ".join(names.get(k, k.__name__) for k in kinds)

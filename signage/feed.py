@@ -28,9 +28,15 @@ class EventSink(Protocol):
 
 
 class BoardFeed:
-    def __init__(self, client: HallClient, config: SignageConfig, *,
-                 sinks: tuple[EventSink, ...] = (), clock: Callable[[], float] = time.time,
-                 max_backoff_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        client: HallClient,
+        config: SignageConfig,
+        *,
+        sinks: tuple[EventSink, ...] = (),
+        clock: Callable[[], float] = time.time,
+        max_backoff_s: float = 10.0,
+    ) -> None:
         self.client, self.config, self.sinks = client, config, sinks
         self.clock = clock
         self.max_backoff_s = max_backoff_s
@@ -62,9 +68,12 @@ class BoardFeed:
         state = self._first_snapshot()
         if state is None:
             return
-        for ev in self.client.follow(state.last_event_id, stop=self._stop,
-                                     max_backoff_s=self.max_backoff_s,
-                                     on_state=self._on_connection):
+        for ev in self.client.follow(
+            state.last_event_id,
+            stop=self._stop,
+            max_backoff_s=self.max_backoff_s,
+            on_state=self._on_connection,
+        ):
             self.handle(ev)
 
     def _first_snapshot(self) -> BoardState | None:
@@ -72,9 +81,13 @@ class BoardFeed:
         while not self._stop.is_set():
             try:
                 board = self.client.board()
-                state = from_snapshot(board, now=self.clock(), recent=self.config.recent_calls,
-                                      show_names=self.config.show_masked_names,
-                                      flash_s=self.config.flash_s)
+                state = from_snapshot(
+                    board,
+                    now=self.clock(),
+                    recent=self.config.recent_calls,
+                    show_names=self.config.show_masked_names,
+                    flash_s=self.config.flash_s,
+                )
             except (HallClientError, BadEvent) as err:
                 log.warning("board snapshot failed, retrying in %.1f s: %s", backoff, err)
                 self._stop.wait(backoff)

@@ -21,8 +21,15 @@ RETRY_S = 2.0
 
 
 class LedStrips:
-    def __init__(self, port: str, addresses: dict[str, int], *, baud: int = 9600,
-                 encoding: str = "gb2312", bus: LedBus | None = None) -> None:
+    def __init__(
+        self,
+        port: str,
+        addresses: dict[str, int],
+        *,
+        baud: int = 9600,
+        encoding: str = "gb2312",
+        bus: LedBus | None = None,
+    ) -> None:
         self.addresses = dict(addresses)
         self.bus = bus or LedBus(port, baud, encoding=encoding)
         self.last_error: str | None = None
@@ -41,14 +48,17 @@ class LedStrips:
             ticket = data.get("ticket") or {}
             counter, number = ticket.get("counter"), ticket.get("number")
             if isinstance(number, str):
-                self._want(counter, t("signage", "led_call", "zh", number=number),
-                           Mode.FLASH, Color.RED)
+                self._want(
+                    counter, t("signage", "led_call", "zh", number=number), Mode.FLASH, Color.RED
+                )
         elif event_type == "counter.paused":
-            self._want(data.get("counter"), t("signage", "led_paused", "zh"), Mode.STATIC,
-                       Color.YELLOW)
+            self._want(
+                data.get("counter"), t("signage", "led_paused", "zh"), Mode.STATIC, Color.YELLOW
+            )
         elif event_type in ("counter.resumed", "counter.opened"):
-            self._want(data.get("counter"), t("signage", "led_idle", "zh"), Mode.STATIC,
-                       Color.GREEN)
+            self._want(
+                data.get("counter"), t("signage", "led_idle", "zh"), Mode.STATIC, Color.GREEN
+            )
         elif event_type == "counter.closed":
             self._want(data.get("counter"), "", Mode.STATIC, Color.RED)
 

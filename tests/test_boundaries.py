@@ -42,8 +42,10 @@ def test_package_does_not_cross_its_boundary(package: str) -> None:
         for name in _imports(path):
             if any(_under(name, f) for f in FORBIDDEN[package]):
                 bad.append(f"{path.relative_to(ROOT)} imports {name}")
-            if package in ("kiosk", "signage") and _under(name, "hall") and not any(
-                _under(name, pub) for pub in HALL_PUBLIC
+            if (
+                package in ("kiosk", "signage")
+                and _under(name, "hall")
+                and not any(_under(name, pub) for pub in HALL_PUBLIC)
             ):
                 bad.append(f"{path.relative_to(ROOT)} imports hall internals ({name})")
     assert not bad, "\n".join(bad)

@@ -1,10 +1,10 @@
 """``govhall device led`` (talk to real strips) and ``govhall sim led`` (simulated strips).
 
-    govhall device led --port /dev/ttyUSB0 --address 3 --text "请A012号" [--mode flash]
-    govhall device led --port /dev/ttyUSB0 --address 3 --status | --clear | --brightness 10
-    govhall device led --decode "02 03 31 …"        # explain captured bytes (spy:// logs)
-    govhall sim led [--addresses 1-32] [--encoding gbk]   # prints the pty path, then every
-                                                          # text shown; Ctrl-C to stop
+govhall device led --port /dev/ttyUSB0 --address 3 --text "请A012号" [--mode flash]
+govhall device led --port /dev/ttyUSB0 --address 3 --status | --clear | --brightness 10
+govhall device led --decode "02 03 31 …"        # explain captured bytes (spy:// logs)
+govhall sim led [--addresses 1-32] [--encoding gbk]   # prints the pty path, then every
+                                                      # text shown; Ctrl-C to stop
 """
 
 from __future__ import annotations
@@ -50,16 +50,19 @@ def device_main(argv: list[str] | None = None) -> int:
     try:
         with LedBus(args.port, args.baud, encoding=args.encoding) as bus:
             if args.text is not None:
-                bus.show(args.address, args.text, Mode[args.mode.upper()],
-                         Color[args.color.upper()])
+                bus.show(
+                    args.address, args.text, Mode[args.mode.upper()], Color[args.color.upper()]
+                )
             elif args.clear:
                 bus.clear(args.address)
             elif args.brightness is not None:
                 bus.brightness(args.address, args.brightness)
             else:
                 s = bus.status(args.address)
-                print(f"address {s.address}: {s.text!r} mode={s.mode.name.lower()} "
-                      f"color={s.color.name.lower()} brightness={s.brightness}")
+                print(
+                    f"address {s.address}: {s.text!r} mode={s.mode.name.lower()} "
+                    f"color={s.color.name.lower()} brightness={s.brightness}"
+                )
     except LedError as err:
         print(f"led: {err}", file=sys.stderr)
         return 1
@@ -87,7 +90,7 @@ def sim_main(argv: list[str] | None = None) -> int:
     try:
         while True:
             for a, strip in sim.strips.items():
-                for text in strip.shown[seen[a]:]:
+                for text in strip.shown[seen[a] :]:
                     print(f"[{a}] {text}", flush=True)
                 seen[a] = len(strip.shown)
             time.sleep(0.1)

@@ -104,8 +104,9 @@ def checksum(body: bytes) -> int:
 
 def encode_frame(frame: Frame) -> bytes:
     if not 1 <= frame.address <= 255 or frame.address == 0:
-        raise LedError(f"address {frame.address} outside 1..254 (255 broadcast)",
-                       code="led.bad_value")
+        raise LedError(
+            f"address {frame.address} outside 1..254 (255 broadcast)", code="led.bad_value"
+        )
     if len(frame.data) > MAX_DATA:
         raise LedError(f"{len(frame.data)} data bytes, at most {MAX_DATA}", code="led.bad_value")
     body = bytes([frame.address, frame.cmd, len(frame.data)]) + frame.data
@@ -130,16 +131,24 @@ def encode_text(text: str, encoding: str = "gb2312", errors: str = "strict") -> 
             out += "？".encode(encoding)
     if bad and errors != "replace":
         shown = "".join(dict.fromkeys(bad))
-        raise LedError(f"{len(bad)} character(s) not in {encoding.upper()}: {shown!r}",
-                       code="led.encoding")
+        raise LedError(
+            f"{len(bad)} character(s) not in {encoding.upper()}: {shown!r}", code="led.encoding"
+        )
     if len(out) > MAX_TEXT_BYTES:
-        raise LedError(f"text is {len(out)} bytes in {encoding}, at most {MAX_TEXT_BYTES}",
-                       code="led.too_long")
+        raise LedError(
+            f"text is {len(out)} bytes in {encoding}, at most {MAX_TEXT_BYTES}", code="led.too_long"
+        )
     return bytes(out)
 
 
-def text_frame(address: int, text: str, mode: Mode = Mode.STATIC, color: Color = Color.RED,
-               encoding: str = "gb2312", errors: str = "strict") -> Frame:
+def text_frame(
+    address: int,
+    text: str,
+    mode: Mode = Mode.STATIC,
+    color: Color = Color.RED,
+    encoding: str = "gb2312",
+    errors: str = "strict",
+) -> Frame:
     return Frame(address, Cmd.TEXT, bytes([mode, color]) + encode_text(text, encoding, errors))
 
 
@@ -199,8 +208,10 @@ class FrameParser:
                 total = 4 + self.buffer[pos + 3] + 2
                 if len(self.buffer) >= pos + total:
                     body = bytes(self.buffer[pos + 1 : pos + total - 2])
-                    if (self.buffer[pos + total - 1] == ETX
-                            and checksum(body) == self.buffer[pos + total - 2]):
+                    if (
+                        self.buffer[pos + total - 1] == ETX
+                        and checksum(body) == self.buffer[pos + total - 2]
+                    ):
                         return pos
             pos += 1
         return -1

@@ -44,8 +44,15 @@ class StripState:
 
 
 class LedBus:
-    def __init__(self, port: str, baud: int = 9600, *, encoding: str = "gb2312",
-                 timeout: float = 0.3, retries: int = 2) -> None:
+    def __init__(
+        self,
+        port: str,
+        baud: int = 9600,
+        *,
+        encoding: str = "gb2312",
+        timeout: float = 0.3,
+        retries: int = 2,
+    ) -> None:
         self.port_name, self.encoding = port, encoding
         self.timeout, self.retries = timeout, retries
         try:
@@ -58,8 +65,14 @@ class LedBus:
 
     # --- commands -----------------------------------------------------------------------
 
-    def show(self, address: int, text: str, mode: Mode = Mode.STATIC,
-             color: Color = Color.RED, errors: str = "strict") -> None:
+    def show(
+        self,
+        address: int,
+        text: str,
+        mode: Mode = Mode.STATIC,
+        color: Color = Color.RED,
+        errors: str = "strict",
+    ) -> None:
         self._command(text_frame(address, text, mode, color, self.encoding, errors))
 
     def clear(self, address: int) -> None:
@@ -78,8 +91,9 @@ class LedBus:
         try:
             mode, color = Mode(d[1]), Color(d[2])
         except ValueError as err:
-            raise LedError(f"strip {address}: bad STATE reply {d[:3].hex()}",
-                           code="led.bad_reply") from err
+            raise LedError(
+                f"strip {address}: bad STATE reply {d[:3].hex()}", code="led.bad_reply"
+            ) from err
         return StripState(address, d[0], mode, color, decode_text(d[3:], self.encoding))
 
     def close(self) -> None:
@@ -106,8 +120,9 @@ class LedBus:
                     self.serial.write(raw)
                     self.serial.flush()
                 except (serial.SerialException, OSError) as err:
-                    raise LedError(f"write to {self.port_name} failed: {err}",
-                                   code="led.io") from err
+                    raise LedError(
+                        f"write to {self.port_name} failed: {err}", code="led.io"
+                    ) from err
                 if frame.address == BROADCAST:
                     return None
                 reply = self._wait_reply(frame, expect)
@@ -115,18 +130,26 @@ class LedBus:
                     last = "timeout"
                     continue
                 if reply.cmd == Cmd.NAK:
-                    err = NakError(reply.data[1]) if len(reply.data) > 1 and \
-                        reply.data[1] in NakError._value2member_map_ else None
+                    err = (
+                        NakError(reply.data[1])
+                        if len(reply.data) > 1 and reply.data[1] in NakError._value2member_map_
+                        else None
+                    )
                     if err is NakError.CHECKSUM:
                         last = "checksum NAK"
                         continue  # noise on the line: send again
-                    raise LedError(f"strip {frame.address} refused command "
-                                   f"0x{frame.cmd:02x}: {err.name if err else reply.data.hex()}",
-                                   code="led.nak")
+                    raise LedError(
+                        f"strip {frame.address} refused command "
+                        f"0x{frame.cmd:02x}: {err.name if err else reply.data.hex()}",
+                        code="led.nak",
+                    )
                 return reply
             code = "led.timeout" if last == "timeout" else "led.nak"
-            raise LedError(f"strip {frame.address} on {self.port_name}: {last} after "
-                           f"{1 + self.retries} attempts", code=code)
+            raise LedError(
+                f"strip {frame.address} on {self.port_name}: {last} after "
+                f"{1 + self.retries} attempts",
+                code=code,
+            )
 
     def _wait_reply(self, frame: Frame, expect: int) -> Frame | None:
         deadline = time.monotonic() + self.timeout
@@ -134,13 +157,13 @@ class LedBus:
             try:
                 chunk = self.serial.read(64)
             except (serial.SerialException, OSError) as err:
-                raise LedError(f"read from {self.port_name} failed: {err}",
-                               code="led.io") from err
+                raise LedError(f"read from {self.port_name} failed: {err}", code="led.io") from err
             for reply in self.parser.feed(chunk):
                 if reply.address != frame.address:
                     continue  # another strip's late answer
-                if reply.cmd == expect and (expect != Cmd.ACK or reply.data[:1] ==
-                                            bytes([frame.cmd])):
+                if reply.cmd == expect and (
+                    expect != Cmd.ACK or reply.data[:1] == bytes([frame.cmd])
+                ):
                     return reply
                 if reply.cmd == Cmd.NAK and reply.data[:1] == bytes([frame.cmd]):
                     return reply

@@ -45,8 +45,7 @@ class Strip:
 
 
 class LedSimulator:
-    def __init__(self, addresses: Iterable[int] = range(1, 33), encoding: str = "gb2312"
-                 ) -> None:
+    def __init__(self, addresses: Iterable[int] = range(1, 33), encoding: str = "gb2312") -> None:
         self.strips = {a: Strip(a, encoding) for a in addresses}
         self.parser = FrameParser()
         self.drop_replies = 0
@@ -107,8 +106,11 @@ class LedSimulator:
                     self._send(reply)
 
     def _handle(self, frame: Frame) -> Frame | None:
-        targets = list(self.strips.values()) if frame.address == BROADCAST else (
-            [self.strips[frame.address]] if frame.address in self.strips else [])
+        targets = (
+            list(self.strips.values())
+            if frame.address == BROADCAST
+            else ([self.strips[frame.address]] if frame.address in self.strips else [])
+        )
         if not targets:
             return None  # nobody at that address: silence, as on a real bus
         if self.nak_checksum and frame.address != BROADCAST:
@@ -151,9 +153,12 @@ class LedSimulator:
             strip.brightness = frame.data[0]
             return ack
         if frame.cmd == Cmd.STATUS:
-            return Frame(strip.address, Cmd.STATE,
-                         bytes([strip.brightness, strip.mode, strip.color])
-                         + encode_text(strip.text, strip.encoding, "replace"))
+            return Frame(
+                strip.address,
+                Cmd.STATE,
+                bytes([strip.brightness, strip.mode, strip.color])
+                + encode_text(strip.text, strip.encoding, "replace"),
+            )
         raise _Nak(NakError.UNKNOWN_COMMAND)
 
     def _send(self, reply: Frame) -> None:

@@ -63,15 +63,23 @@ class _TooLarge(Exception):
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response = JSONResponse({"error": "body_too_large",
-                             "message": f"request body over {limit} bytes"}, status_code=413)
+    response = JSONResponse(
+        {"error": "body_too_large", "message": f"request body over {limit} bytes"}, status_code=413
+    )
     await response(scope, receive, send)
 
 
-def create_app(config: HallConfig, *, database: str | None = None, clock: Clock = utc_now,
-               sse_heartbeat_s: float = 15.0, run_migrations: bool = True) -> FastAPI:
-    engine = make_engine(database or config.server.database,
-                         sqlite_synchronous=config.server.sqlite_synchronous)
+def create_app(
+    config: HallConfig,
+    *,
+    database: str | None = None,
+    clock: Clock = utc_now,
+    sse_heartbeat_s: float = 15.0,
+    run_migrations: bool = True,
+) -> FastAPI:
+    engine = make_engine(
+        database or config.server.database, sqlite_synchronous=config.server.sqlite_synchronous
+    )
     if run_migrations:
         migrate.upgrade(engine)
     ctx = HallContext(config, engine, clock)
@@ -87,9 +95,12 @@ def create_app(config: HallConfig, *, database: str | None = None, clock: Clock 
             task.cancel()
             engine.dispose()
 
-    app = FastAPI(title=f"govhall — {config.name}", version="1",
-                  description="Hall API v1: queue, counters, events. See DESIGN.md.",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title=f"govhall — {config.name}",
+        version="1",
+        description="Hall API v1: queue, counters, events. See DESIGN.md.",
+        lifespan=lifespan,
+    )
     app.state.ctx = ctx
     app.state.sse_heartbeat_s = sse_heartbeat_s
     errors.install(app)
@@ -102,8 +113,12 @@ def create_app(config: HallConfig, *, database: str | None = None, clock: Clock 
     def healthz() -> dict[str, Any]:
         with ctx.read() as conn:
             conn.execute(text("SELECT 1"))
-        return {"status": "ok", "hall": config.hall_id, "name": config.name,
-                "last_event_id": ctx.bus.last_id}
+        return {
+            "status": "ok",
+            "hall": config.hall_id,
+            "name": config.name,
+            "last_event_id": ctx.bus.last_id,
+        }
 
     app.add_middleware(BodyLimit, limit=config.server.max_body_bytes)
     return app

@@ -47,8 +47,7 @@ class TransferIn(Body):
 
 
 class PauseIn(Body):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200,
-                                             strip_whitespace=True)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
 class EvaluationIn(Body):
@@ -68,11 +67,12 @@ class CheckInIn(Body):
 
 class HelpIn(Body):
     kiosk: Short
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200,
-                                             strip_whitespace=True)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
 class HeartbeatIn(Body):
     device: Short
-    parts: Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=32)],
-                          PartState], Field(max_length=16)]
+    parts: Annotated[
+        dict[Annotated[str, StringConstraints(min_length=1, max_length=32)], PartState],
+        Field(max_length=16),
+    ]

@@ -50,37 +50,53 @@ def list_services(ctx: Ctx, _: Any_) -> list[dict[str, Any]]:
 
 
 @post("/tickets", status_code=201, summary="Issue a ticket")
-def issue_ticket(ctx: Ctx, token: Kiosk, body: m.IssueTicketIn, response: Response,
-                 idempotency_key: Annotated[str | None, Header(max_length=100)] = None
-                 ) -> dict[str, Any]:
+def issue_ticket(
+    ctx: Ctx,
+    token: Kiosk,
+    body: m.IssueTicketIn,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> dict[str, Any]:
     key = f"{token.name}:{idempotency_key}" if idempotency_key else None
-    ticket, created = tickets.issue(ctx, tickets.IssueRequest(
-        service=body.service, id_number=body.id_number, name=body.name, priority=body.priority,
-        appointment_id=body.appointment_id, idempotency_key=key, kiosk=token.name))
+    ticket, created = tickets.issue(
+        ctx,
+        tickets.IssueRequest(
+            service=body.service,
+            id_number=body.id_number,
+            name=body.name,
+            priority=body.priority,
+            appointment_id=body.appointment_id,
+            idempotency_key=key,
+            kiosk=token.name,
+        ),
+    )
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return ticket
 
 
 @post("/tickets/import", status_code=201, summary="Merge tickets issued offline")
-def import_tickets(ctx: Ctx, token: KioskOnly,
-                   body: Annotated[list[m.ImportTicketIn], ...]) -> list[dict[str, Any]]:
+def import_tickets(
+    ctx: Ctx, token: KioskOnly, body: Annotated[list[m.ImportTicketIn], ...]
+) -> list[dict[str, Any]]:
     if len(body) > 2000:
         raise Invalid("at most 2000 tickets per import", code="too_many")
     return tickets.import_offline(ctx, [b.model_dump() for b in body], token.name)
 
 
 @get("/tickets/by-number/{number}", summary="Today's ticket with this number")
-def get_ticket_by_number(ctx: Ctx, _: Any_,
-                         number: Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{2,24}$")]
-                         ) -> dict[str, Any]:
+def get_ticket_by_number(
+    ctx: Ctx, _: Any_, number: Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{2,24}$")]
+) -> dict[str, Any]:
     return tickets.get_by_number(ctx, number)
 
 
 @post("/tickets/cancel", summary="Withdraw a ticket whose answer never reached the kiosk")
-def cancel_ticket(ctx: Ctx, token: KioskOnly,
-                  idempotency_key: Annotated[str, Header(min_length=1, max_length=100)]
-                  ) -> dict[str, Any]:
+def cancel_ticket(
+    ctx: Ctx,
+    token: KioskOnly,
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=100)],
+) -> dict[str, Any]:
     return tickets.cancel_by_key(ctx, f"{token.name}:{idempotency_key}")
 
 
@@ -95,8 +111,11 @@ def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) 
 
 
 @post("/tickets/{ticket_id}/requeue", summary="Put a 过号 ticket back in the queue")
-def requeue(ctx: Ctx, _: Annotated[Token, Depends(require("counter", "kiosk", "admin"))],
-            ticket_id: TicketId) -> dict[str, Any]:
+def requeue(
+    ctx: Ctx,
+    _: Annotated[Token, Depends(require("counter", "kiosk", "admin"))],
+    ticket_id: TicketId,
+) -> dict[str, Any]:
     return tickets.requeue(ctx, ticket_id)
 
 
@@ -105,8 +124,11 @@ def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: CounterId) -> dict[str,
     return counters.get_status(ctx, counter_id)
 
 
-@post("/counters/{counter_id}/call-next", summary="Call the next ticket",
-             responses={204: {"description": "nobody is waiting"}})
+@post(
+    "/counters/{counter_id}/call-next",
+    summary="Call the next ticket",
+    responses={204: {"description": "nobody is waiting"}},
+)
 def call_next(ctx: Ctx, _: Staff, counter_id: CounterId) -> Any:
     ticket = counters.call_next(ctx, counter_id)
     return Response(status_code=204) if ticket is None else ticket
@@ -168,9 +190,13 @@ def book(ctx: Ctx, _: Admin, body: m.AppointmentIn) -> dict[str, Any]:
 
 
 @post("/appointments/check-in", status_code=201, summary="预约签到 → ticket")
-def check_in(ctx: Ctx, token: Kiosk, body: m.CheckInIn, response: Response,
-             idempotency_key: Annotated[str | None, Header(max_length=100)] = None
-             ) -> dict[str, Any]:
+def check_in(
+    ctx: Ctx,
+    token: Kiosk,
+    body: m.CheckInIn,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> dict[str, Any]:
     key = f"{token.name}:{idempotency_key}" if idempotency_key else None
     ticket, created = appointments.check_in(ctx, body.id_number, key)
     if not created:
@@ -204,16 +230,24 @@ def devices(ctx: Ctx, _: StaffOrAdmin) -> list[dict[str, Any]]:
 
 
 @get("/board", summary="Lobby board snapshot")
-def board(ctx: Ctx, _: Annotated[Token, Depends(require("display", "counter", "admin"))]
-          ) -> dict[str, Any]:
+def board(
+    ctx: Ctx, _: Annotated[Token, Depends(require("display", "counter", "admin"))]
+) -> dict[str, Any]:
     return hallinfo.board(ctx)
 
 
-@get("/stats", summary="Statistics (JSON, or CSV with Accept: text/csv)",
-            responses={200: {"content": {"text/csv": {}}}})
-def get_stats(ctx: Ctx, _: Admin, request: Request,
-              from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-              to: Annotated[str | None, Query(max_length=40)] = None) -> Any:
+@get(
+    "/stats",
+    summary="Statistics (JSON, or CSV with Accept: text/csv)",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_stats(
+    ctx: Ctx,
+    _: Admin,
+    request: Request,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+) -> Any:
     result = stats.compute(ctx, from_, to)
     if "text/csv" in request.headers.get("accept", ""):
         return PlainTextResponse(stats.to_csv(result), media_type="text/csv; charset=utf-8")

@@ -31,14 +31,18 @@ REPLAY_PAGE = 1000
 def _replay_from_db(ctx: HallContext, after: int) -> list[Event]:
     e = t.events
     with ctx.read() as conn:
-        rows = conn.execute(select(e.c.id, e.c.type, e.c.data)
-                            .where(e.c.hall_id == ctx.hall_id, e.c.id > after)
-                            .order_by(e.c.id).limit(REPLAY_PAGE)).all()
+        rows = conn.execute(
+            select(e.c.id, e.c.type, e.c.data)
+            .where(e.c.hall_id == ctx.hall_id, e.c.id > after)
+            .order_by(e.c.id)
+            .limit(REPLAY_PAGE)
+        ).all()
     return [Event(r.id, r.type, json.loads(r.data)) for r in rows]
 
 
-async def stream_events(request: Request, ctx: HallContext, last_id: int | None
-                        ) -> AsyncIterator[bytes]:
+async def stream_events(
+    request: Request, ctx: HallContext, last_id: int | None
+) -> AsyncIterator[bytes]:
     """The event stream body; also served to staff pages behind their session login."""
     heartbeat_s: float = request.app.state.sse_heartbeat_s
     sub = ctx.bus.subscribe()  # before the replay, so nothing falls between the two
@@ -76,18 +80,23 @@ async def stream_events(request: Request, ctx: HallContext, last_id: int | None
         sub.close()
 
 
-@router.get("/events", summary="Server-Sent Events (text/event-stream)",
-            responses={200: {"content": {"text/event-stream": {}}}})
-async def events(request: Request,
-                 _: Annotated[Token, Depends(require("display", "counter", "admin"))],
-                 last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-                 last_event_id_q: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
-                 ) -> StreamingResponse:
+@router.get(
+    "/events",
+    summary="Server-Sent Events (text/event-stream)",
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    request: Request,
+    _: Annotated[Token, Depends(require("display", "counter", "admin"))],
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    last_event_id_q: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+) -> StreamingResponse:
     ctx: HallContext = request.app.state.ctx
     last: int | None = last_event_id_q
     if last_event_id is not None and last_event_id.strip().isdigit():
         last = int(last_event_id.strip())
     return StreamingResponse(
-        stream_events(request, ctx, last), media_type="text/event-stream",
+        stream_events(request, ctx, last),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

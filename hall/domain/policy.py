@@ -42,26 +42,35 @@ def eligible(c: Candidate, counter_id: str, services: Iterable[str]) -> bool:
     return c.service in set(services)
 
 
-def order(candidates: Iterable[Candidate], now: dt.datetime, aging_bound_s: float
-          ) -> list[Candidate]:
+def order(
+    candidates: Iterable[Candidate], now: dt.datetime, aging_bound_s: float
+) -> list[Candidate]:
     """Candidates in calling order."""
     return sorted(candidates, key=lambda c: sort_key(c, now, aging_bound_s))
 
 
-def choose_next(candidates: Sequence[Candidate], counter_id: str, services: Iterable[str],
-                now: dt.datetime, aging_bound_s: float) -> Candidate | None:
+def choose_next(
+    candidates: Sequence[Candidate],
+    counter_id: str,
+    services: Iterable[str],
+    now: dt.datetime,
+    aging_bound_s: float,
+) -> Candidate | None:
     services = set(services)
     pool = [c for c in candidates if eligible(c, counter_id, services)]
     return min(pool, key=lambda c: sort_key(c, now, aging_bound_s), default=None)
 
 
-def ahead_of(target: Candidate, candidates: Iterable[Candidate], now: dt.datetime,
-             aging_bound_s: float) -> int:
+def ahead_of(
+    target: Candidate, candidates: Iterable[Candidate], now: dt.datetime, aging_bound_s: float
+) -> int:
     """How many waiting tickets of the same queue would be called before ``target``."""
     key = sort_key(target, now, aging_bound_s)
     return sum(
-        1 for c in candidates
-        if c.id != target.id and c.service == target.service
+        1
+        for c in candidates
+        if c.id != target.id
+        and c.service == target.service
         and c.pinned_counter == target.pinned_counter
         and sort_key(c, now, aging_bound_s) < key
     )

@@ -27,13 +27,19 @@ def _hash(ctx: HallContext, id_number: str) -> tuple[str, str]:
 
 
 def appointment_json(ctx: HallContext, row: Any) -> dict[str, Any]:
-    return {"id": row.id, "service": row.service,
-            "slot_start": ctx.local(row.slot_start).isoformat(), "status": row.status,
-            "id_masked": row.id_masked, "ticket_id": row.ticket_id}
+    return {
+        "id": row.id,
+        "service": row.service,
+        "slot_start": ctx.local(row.slot_start).isoformat(),
+        "status": row.status,
+        "id_masked": row.id_masked,
+        "ticket_id": row.ticket_id,
+    }
 
 
-def create(ctx: HallContext, service: str, id_number: str, slot_start: dt.datetime
-           ) -> dict[str, Any]:
+def create(
+    ctx: HallContext, service: str, id_number: str, slot_start: dt.datetime
+) -> dict[str, Any]:
     svc = ctx.config.service(service)
     if svc is None:
         raise NotFound(f"no service with code {service!r}", code="unknown_service")
@@ -44,41 +50,71 @@ def create(ctx: HallContext, service: str, id_number: str, slot_start: dt.dateti
         if slot_start < tx.now - dt.timedelta(seconds=ctx.config.policy.appointment_grace_s):
             raise Invalid("slot_start is in the past", code="slot_in_past")
         day = ctx.today(slot_start)
-        dup = tx.conn.execute(select(A.c.id).where(
-            A.c.hall_id == ctx.hall_id, A.c.day == day, A.c.id_hash == id_hash,
-            A.c.service == service, A.c.status == "booked")).first()
+        dup = tx.conn.execute(
+            select(A.c.id).where(
+                A.c.hall_id == ctx.hall_id,
+                A.c.day == day,
+                A.c.id_hash == id_hash,
+                A.c.service == service,
+                A.c.status == "booked",
+            )
+        ).first()
         if dup:
-            raise Conflict("this person already has an appointment for this service that day",
-                           code="duplicate_appointment")
-        new_id = tx.conn.execute(insert(A).values(
-            hall_id=ctx.hall_id, service=service, slot_start=slot_start, day=day,
-            status="booked", id_hash=id_hash, id_masked=id_masked, created_at=tx.now,
-        ).returning(A.c.id)).scalar_one()
+            raise Conflict(
+                "this person already has an appointment for this service that day",
+                code="duplicate_appointment",
+            )
+        new_id = tx.conn.execute(
+            insert(A)
+            .values(
+                hall_id=ctx.hall_id,
+                service=service,
+                slot_start=slot_start,
+                day=day,
+                status="booked",
+                id_hash=id_hash,
+                id_masked=id_masked,
+                created_at=tx.now,
+            )
+            .returning(A.c.id)
+        ).scalar_one()
         row = tx.conn.execute(select(A).where(A.c.id == new_id)).one()
         return appointment_json(ctx, row)
 
 
-def check_in(ctx: HallContext, id_number: str, idempotency_key: str | None = None
-             ) -> tuple[dict[str, Any], bool]:
+def check_in(
+    ctx: HallContext, id_number: str, idempotency_key: str | None = None
+) -> tuple[dict[str, Any], bool]:
     """Returns (ticket, created). A retried check-in with the same Idempotency-Key gets the
     ticket of the first one (its answer may have been lost), not "already checked in"."""
     id_hash, _ = _hash(ctx, id_number)
     with ctx.write() as tx:
         if idempotency_key:
-            prior = tx.conn.execute(select(t.tickets).where(
-                t.tickets.c.hall_id == ctx.hall_id,
-                t.tickets.c.idempotency_key == idempotency_key)).first()
+            prior = tx.conn.execute(
+                select(t.tickets).where(
+                    t.tickets.c.hall_id == ctx.hall_id,
+                    t.tickets.c.idempotency_key == idempotency_key,
+                )
+            ).first()
             if prior is not None:
                 if prior.id_hash != id_hash:
-                    raise Conflict("this Idempotency-Key was used for another request",
-                                   code="idempotency_key_reused")
+                    raise Conflict(
+                        "this Idempotency-Key was used for another request",
+                        code="idempotency_key_reused",
+                    )
                 return ticket_json(ctx, tx.conn, prior, now=tx.now), False
         return check_in_tx(ctx, tx, id_hash=id_hash, idempotency_key=idempotency_key), True
 
 
-def check_in_tx(ctx: HallContext, tx: Tx, *, id_hash: str | None,
-                appointment_id: int | None = None, idempotency_key: str | None = None,
-                name_masked: str | None = None) -> dict[str, Any]:
+def check_in_tx(
+    ctx: HallContext,
+    tx: Tx,
+    *,
+    id_hash: str | None,
+    appointment_id: int | None = None,
+    idempotency_key: str | None = None,
+    name_masked: str | None = None,
+) -> dict[str, Any]:
     pol = ctx.config.policy
     where = [A.c.hall_id == ctx.hall_id, A.c.day == ctx.today(tx.now)]
     if appointment_id is not None:
@@ -91,8 +127,9 @@ def check_in_tx(ctx: HallContext, tx: Tx, *, id_hash: str | None,
     booked = [r for r in rows if r.status == "booked"]
     if not booked:
         if any(r.status == "checked_in" for r in rows):
-            raise Conflict("this appointment has already been checked in",
-                           code="already_checked_in")
+            raise Conflict(
+                "this appointment has already been checked in", code="already_checked_in"
+            )
         raise NotFound("no appointment today for this ID card", code="no_appointment")
     appt = booked[0]
     opens = appt.slot_start - dt.timedelta(seconds=pol.appointment_early_s)
@@ -101,11 +138,23 @@ def check_in_tx(ctx: HallContext, tx: Tx, *, id_hash: str | None,
         raise Conflict(f"check-in for this appointment opens at {local}", code="too_early")
     late = tx.now > appt.slot_start + dt.timedelta(seconds=pol.appointment_grace_s)
     klass = Klass.NORMAL if late else Klass.APPOINTMENT
-    row = insert_ticket(ctx, tx, service=appt.service, klass=klass,
-                        reason="late" if late else None, queue_time=tx.now,
-                        appointment_id=appt.id, id_hash=appt.id_hash, id_masked=appt.id_masked,
-                        name_masked=name_masked, idempotency_key=idempotency_key)
-    tx.conn.execute(update(A).where(A.c.id == appt.id).values(
-        status="checked_in", checked_in_at=tx.now, ticket_id=row.id))
+    row = insert_ticket(
+        ctx,
+        tx,
+        service=appt.service,
+        klass=klass,
+        reason="late" if late else None,
+        queue_time=tx.now,
+        appointment_id=appt.id,
+        id_hash=appt.id_hash,
+        id_masked=appt.id_masked,
+        name_masked=name_masked,
+        idempotency_key=idempotency_key,
+    )
+    tx.conn.execute(
+        update(A)
+        .where(A.c.id == appt.id)
+        .values(status="checked_in", checked_in_at=tx.now, ticket_id=row.id)
+    )
     emit_ticket(ctx, tx, "ticket.issued", row, appointment=appt.id)
     return ticket_json(ctx, tx.conn, row, now=tx.now)

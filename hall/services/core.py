@@ -45,9 +45,15 @@ class Tx:
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        event_id = self.conn.execute(_INSERT_EVENT, {
-            "hall_id": self.hall_id, "type": type_, "data": payload, "created_at": self.now,
-        }).scalar_one()
+        event_id = self.conn.execute(
+            _INSERT_EVENT,
+            {
+                "hall_id": self.hall_id,
+                "type": type_,
+                "data": payload,
+                "created_at": self.now,
+            },
+        ).scalar_one()
         self.events.append(Event(event_id, type_, data))
 
 
@@ -68,8 +74,13 @@ class _Batch:
 
 
 class HallContext:
-    def __init__(self, config: HallConfig, engine: Engine, clock: Clock = utc_now,
-                 bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        config: HallConfig,
+        engine: Engine,
+        clock: Clock = utc_now,
+        bus: EventBus | None = None,
+    ) -> None:
         self.config = config
         self.engine = engine
         self.clock = clock
@@ -149,8 +160,9 @@ class HallContext:
         try:
             trans = conn.begin()
             if self._pg:
-                conn.execute(select(t.halls.c.id).where(t.halls.c.id == self.hall_id)
-                             .with_for_update())
+                conn.execute(
+                    select(t.halls.c.id).where(t.halls.c.id == self.hall_id).with_for_update()
+                )
         except BaseException:
             conn.close()
             raise
@@ -193,19 +205,31 @@ class HallContext:
         with self.write() as tx:
             c = tx.conn
             if c.execute(select(t.halls.c.id).where(t.halls.c.id == self.hall_id)).first() is None:
-                c.execute(insert(t.halls).values(id=self.hall_id, name=self.config.name,
-                                                 created_at=tx.now))
-            known = set(c.execute(select(t.counters.c.id)
-                                  .where(t.counters.c.hall_id == self.hall_id)).scalars())
+                c.execute(
+                    insert(t.halls).values(
+                        id=self.hall_id, name=self.config.name, created_at=tx.now
+                    )
+                )
+            known = set(
+                c.execute(
+                    select(t.counters.c.id).where(t.counters.c.hall_id == self.hall_id)
+                ).scalars()
+            )
             for counter in self.config.counters:
                 if counter.id not in known:
-                    c.execute(insert(t.counters).values(hall_id=self.hall_id, id=counter.id,
-                                                        state="closed", since=tx.now))
+                    c.execute(
+                        insert(t.counters).values(
+                            hall_id=self.hall_id, id=counter.id, state="closed", since=tx.now
+                        )
+                    )
 
     def last_event_id(self) -> int:
         with self.read() as conn:
-            return conn.execute(select(func.coalesce(func.max(t.events.c.id), 0))
-                                .where(t.events.c.hall_id == self.hall_id)).scalar_one()
+            return conn.execute(
+                select(func.coalesce(func.max(t.events.c.id), 0)).where(
+                    t.events.c.hall_id == self.hall_id
+                )
+            ).scalar_one()
 
 
 RANK = {k.value: k.rank for k in Klass}

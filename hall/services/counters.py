@@ -36,16 +36,18 @@ def _counter(ctx: HallContext, counter_id: str) -> Counter:
 
 
 def _state(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
-    return tx.conn.execute(select(C).where(C.c.hall_id == ctx.hall_id,
-                                           C.c.id == counter_id)).one()
+    return tx.conn.execute(select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)).one()
 
 
 def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
     """Any action at a closed counter opens it (staff are there)."""
     state = _state(tx, ctx, counter_id)
     if state.state == "closed":
-        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-                        .values(state="open", since=tx.now, reason=None))
+        tx.conn.execute(
+            update(C)
+            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+            .values(state="open", since=tx.now, reason=None)
+        )
         tx.emit("counter.opened", {"counter": counter_id})
         tx.estimates_changed = True
         state = _state(tx, ctx, counter_id)
@@ -53,10 +55,15 @@ def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
 
 
 def _current(tx: Tx, ctx: HallContext, counter_id: str) -> Any | None:
-    return tx.conn.execute(select(T).where(
-        T.c.hall_id == ctx.hall_id, T.c.counter_id == counter_id,
-        T.c.status.in_([s.value for s in AT_COUNTER_STATES]),
-    ).order_by(T.c.called_at.desc())).first()
+    return tx.conn.execute(
+        select(T)
+        .where(
+            T.c.hall_id == ctx.hall_id,
+            T.c.counter_id == counter_id,
+            T.c.status.in_([s.value for s in AT_COUNTER_STATES]),
+        )
+        .order_by(T.c.called_at.desc())
+    ).first()
 
 
 def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
@@ -84,10 +91,22 @@ def _set(tx: Tx, ticket_id: int, **values: Any) -> None:
 
 
 def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any]:
-    _set(tx, row.id, status=Status.CALLED.value, counter_id=counter.id, called_at=tx.now,
-         last_announced_at=tx.now, recall_count=0, finished_at=None, started_at=None)
-    tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter.id)
-                    .values(current_ticket_id=row.id))
+    _set(
+        tx,
+        row.id,
+        status=Status.CALLED.value,
+        counter_id=counter.id,
+        called_at=tx.now,
+        last_announced_at=tx.now,
+        recall_count=0,
+        finished_at=None,
+        started_at=None,
+    )
+    tx.conn.execute(
+        update(C)
+        .where(C.c.hall_id == ctx.hall_id, C.c.id == counter.id)
+        .values(current_ticket_id=row.id)
+    )
     row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.called", row)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -95,21 +114,27 @@ def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any
 
 def _not_paused(state: Any, counter_id: str) -> None:
     if state.state == "paused":
-        raise Conflict(f"counter {counter_id} is paused ({state.reason}); resume it first",
-                       code="counter_paused")
+        raise Conflict(
+            f"counter {counter_id} is paused ({state.reason}); resume it first",
+            code="counter_paused",
+        )
 
 
 def candidates_sql(ctx: HallContext, counter: Counter) -> Any:
     return and_(
-        T.c.hall_id == ctx.hall_id, T.c.status == Status.WAITING.value,
-        or_(and_(T.c.pinned_counter.is_(None), T.c.service.in_(counter.services)),
-            T.c.pinned_counter == counter.id),
+        T.c.hall_id == ctx.hall_id,
+        T.c.status == Status.WAITING.value,
+        or_(
+            and_(T.c.pinned_counter.is_(None), T.c.service.in_(counter.services)),
+            T.c.pinned_counter == counter.id,
+        ),
     )
 
 
 def _to_candidate(row: Any) -> policy.Candidate:
-    return policy.Candidate(row.id, row.service, Klass(row.klass), row.queue_time,
-                            row.pinned_counter)
+    return policy.Candidate(
+        row.id, row.service, Klass(row.klass), row.queue_time, row.pinned_counter
+    )
 
 
 def choose(ctx: HallContext, tx: Tx, counter: Counter) -> Any | None:
@@ -117,15 +142,22 @@ def choose(ctx: HallContext, tx: Tx, counter: Counter) -> Any | None:
     it has aged past the bound) and the best by (class, time); the pure policy picks
     between the two, which is the same as picking among all (see hall.domain.policy)."""
     where = candidates_sql(ctx, counter)
-    oldest = tx.conn.execute(select(T).where(where)
-                             .order_by(T.c.queue_time, T.c.id).limit(1)).first()
+    oldest = tx.conn.execute(
+        select(T).where(where).order_by(T.c.queue_time, T.c.id).limit(1)
+    ).first()
     if oldest is None:
         return None
-    best = tx.conn.execute(select(T).where(where)
-                           .order_by(queries.RANK_SQL, T.c.queue_time, T.c.id).limit(1)).first()
+    best = tx.conn.execute(
+        select(T).where(where).order_by(queries.RANK_SQL, T.c.queue_time, T.c.id).limit(1)
+    ).first()
     pool = {r.id: r for r in (oldest, best) if r is not None}
-    chosen = policy.choose_next([_to_candidate(r) for r in pool.values()], counter.id,
-                                counter.services, tx.now, ctx.config.policy.aging_bound_s)
+    chosen = policy.choose_next(
+        [_to_candidate(r) for r in pool.values()],
+        counter.id,
+        counter.services,
+        tx.now,
+        ctx.config.policy.aging_bound_s,
+    )
     return pool[chosen.id] if chosen else None
 
 
@@ -149,23 +181,34 @@ def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> dict[str, 
         row = load(tx.conn, ctx, ticket_id)
         status = Status(row.status)
         if status not in CALLABLE_STATES:
-            raise Conflict(f"ticket {row.number} is {row.status} and cannot be called",
-                           code="not_callable")
+            raise Conflict(
+                f"ticket {row.number} is {row.status} and cannot be called", code="not_callable"
+            )
         if status is Status.PARKED and row.counter_id not in (None, counter_id):
-            raise Conflict(f"ticket {row.number} is parked at counter {row.counter_id}",
-                           code="parked_elsewhere")
+            raise Conflict(
+                f"ticket {row.number} is parked at counter {row.counter_id}",
+                code="parked_elsewhere",
+            )
         if status is Status.NO_SHOW:
             window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
             if row.finished_at is None or tx.now - row.finished_at > window:
-                raise Conflict(f"ticket {row.number} was missed too long ago",
-                               code="requeue_window_passed")
+                raise Conflict(
+                    f"ticket {row.number} was missed too long ago", code="requeue_window_passed"
+                )
         if status is Status.WAITING and row.pinned_counter not in (None, counter_id):
-            raise Conflict(f"ticket {row.number} is reserved for counter {row.pinned_counter}",
-                           code="pinned_elsewhere")
-        if row.service not in counter.services and row.pinned_counter != counter_id \
-                and status is Status.WAITING:
-            raise Conflict(f"counter {counter_id} does not serve service {row.service!r}",
-                           code="service_not_served")
+            raise Conflict(
+                f"ticket {row.number} is reserved for counter {row.pinned_counter}",
+                code="pinned_elsewhere",
+            )
+        if (
+            row.service not in counter.services
+            and row.pinned_counter != counter_id
+            and status is Status.WAITING
+        ):
+            raise Conflict(
+                f"counter {counter_id} does not serve service {row.service!r}",
+                code="service_not_served",
+            )
         _finish_current(ctx, tx, counter_id)
         return _call(ctx, tx, counter, row)
 
@@ -182,8 +225,10 @@ def recall(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         last = row.last_announced_at or row.called_at
         if last and (tx.now - last).total_seconds() < pol.recall_cooldown_s:
             wait = pol.recall_cooldown_s - (tx.now - last).total_seconds()
-            raise TooSoon(f"ticket {row.number} was announced just now; recall again in "
-                          f"{wait:.0f} s", code="recall_cooldown")
+            raise TooSoon(
+                f"ticket {row.number} was announced just now; recall again in {wait:.0f} s",
+                code="recall_cooldown",
+            )
         if row.recall_count >= pol.recall_limit:
             return _no_show(ctx, tx, row, automatic=True)
         _set(tx, row.id, recall_count=row.recall_count + 1, last_announced_at=tx.now)
@@ -209,8 +254,11 @@ def finish(ctx: HallContext, counter_id: str) -> dict[str, Any]:
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
         _set(tx, row.id, status=Status.DONE.value, finished_at=tx.now)
-        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-                        .values(current_ticket_id=None))
+        tx.conn.execute(
+            update(C)
+            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+            .values(current_ticket_id=None)
+        )
         row = reload(tx, row.id)
         emit_ticket(ctx, tx, "ticket.finished", row)
         _after_finish(ctx, tx, row)
@@ -221,12 +269,22 @@ def _after_finish(ctx: HallContext, tx: Tx, row: Any) -> None:
     """A ticket transferred with ``return_here`` goes back to its first counter when the
     other service is done, keeping its original place in time."""
     if row.return_counter and row.return_service:
-        new = insert_ticket(ctx, tx, service=row.return_service, klass=Klass(row.klass),
-                            reason=row.priority_reason, queue_time=row.queue_time,
-                            issued_at=row.issued_at, number=row.number,
-                            pinned_counter=row.return_counter, origin_id=row.id,
-                            id_hash=row.id_hash, id_masked=row.id_masked,
-                            name_masked=row.name_masked, note="returned after transfer")
+        new = insert_ticket(
+            ctx,
+            tx,
+            service=row.return_service,
+            klass=Klass(row.klass),
+            reason=row.priority_reason,
+            queue_time=row.queue_time,
+            issued_at=row.issued_at,
+            number=row.number,
+            pinned_counter=row.return_counter,
+            origin_id=row.id,
+            id_hash=row.id_hash,
+            id_masked=row.id_masked,
+            name_masked=row.name_masked,
+            note="returned after transfer",
+        )
         _set(tx, row.id, transferred_to=new.id)
         emit_ticket(ctx, tx, "ticket.transferred", new, **{"from": row.id})
 
@@ -240,8 +298,11 @@ def no_show(ctx: HallContext, counter_id: str) -> dict[str, Any]:
 
 def _no_show(ctx: HallContext, tx: Tx, row: Any, *, automatic: bool) -> dict[str, Any]:
     _set(tx, row.id, status=Status.NO_SHOW.value, finished_at=tx.now)
-    tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == row.counter_id)
-                    .values(current_ticket_id=None))
+    tx.conn.execute(
+        update(C)
+        .where(C.c.hall_id == ctx.hall_id, C.c.id == row.counter_id)
+        .values(current_ticket_id=None)
+    )
     row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.no_show", row, automatic=automatic)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -254,15 +315,19 @@ def park(ctx: HallContext, counter_id: str) -> dict[str, Any]:
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
         _set(tx, row.id, status=Status.PARKED.value)
-        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-                        .values(current_ticket_id=None))
+        tx.conn.execute(
+            update(C)
+            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+            .values(current_ticket_id=None)
+        )
         row = reload(tx, row.id)
         emit_ticket(ctx, tx, "ticket.parked", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def transfer(ctx: HallContext, counter_id: str, service: str, note: str | None,
-             return_here: bool) -> dict[str, Any]:
+def transfer(
+    ctx: HallContext, counter_id: str, service: str, note: str | None, return_here: bool
+) -> dict[str, Any]:
     """Send the current ticket to another service's queue. The ticket at this counter ends
     as ``transferred``; a new ticket with the same number joins the other queue at the
     original queue time, so the citizen does not start again at the back."""
@@ -275,23 +340,41 @@ def transfer(ctx: HallContext, counter_id: str, service: str, note: str | None,
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
         if service == row.service:  # to wait again here, staff park the ticket instead
-            raise Conflict(f"ticket {row.number} is already in service {service!r}",
-                           code="same_service")
+            raise Conflict(
+                f"ticket {row.number} is already in service {service!r}", code="same_service"
+            )
         new = insert_ticket(
-            ctx, tx, service=service, klass=Klass(row.klass), reason=row.priority_reason,
-            queue_time=row.queue_time, issued_at=row.issued_at, number=row.number,
-            origin_id=row.id, note=(note or None) and note[:200],
+            ctx,
+            tx,
+            service=service,
+            klass=Klass(row.klass),
+            reason=row.priority_reason,
+            queue_time=row.queue_time,
+            issued_at=row.issued_at,
+            number=row.number,
+            origin_id=row.id,
+            note=(note or None) and note[:200],
             return_counter=counter.id if return_here else None,
             return_service=row.service if return_here else None,
-            id_hash=row.id_hash, id_masked=row.id_masked, name_masked=row.name_masked,
+            id_hash=row.id_hash,
+            id_masked=row.id_masked,
+            name_masked=row.name_masked,
         )
-        _set(tx, row.id, status=Status.TRANSFERRED.value, finished_at=tx.now,
-             transferred_to=new.id)
-        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-                        .values(current_ticket_id=None))
+        _set(tx, row.id, status=Status.TRANSFERRED.value, finished_at=tx.now, transferred_to=new.id)
+        tx.conn.execute(
+            update(C)
+            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+            .values(current_ticket_id=None)
+        )
         old = reload(tx, row.id)
-        emit_ticket(ctx, tx, "ticket.transferred", new, also=old.service,
-                    **{"from": old.id, "from_service": old.service})
+        emit_ticket(
+            ctx,
+            tx,
+            "ticket.transferred",
+            new,
+            also=old.service,
+            **{"from": old.id, "from_service": old.service},
+        )
         return ticket_json(ctx, tx.conn, new, now=tx.now)
 
 
@@ -301,10 +384,16 @@ def pause(ctx: HallContext, counter_id: str, reason: str) -> dict[str, Any]:
         state = _state(tx, ctx, counter_id)
         if state.state == "paused":
             raise Conflict(f"counter {counter_id} is already paused", code="already_paused")
-        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-                        .values(state="paused", reason=reason[:200], since=tx.now))
-        tx.conn.execute(t.pauses.insert().values(hall_id=ctx.hall_id, counter_id=counter_id,
-                                                 reason=reason[:200], started_at=tx.now))
+        tx.conn.execute(
+            update(C)
+            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+            .values(state="paused", reason=reason[:200], since=tx.now)
+        )
+        tx.conn.execute(
+            t.pauses.insert().values(
+                hall_id=ctx.hall_id, counter_id=counter_id, reason=reason[:200], started_at=tx.now
+            )
+        )
         tx.emit("counter.paused", {"counter": counter_id, "reason": reason[:200]})
         tx.estimates_changed = True
         return counter_status(ctx, tx.conn, counter_id)
@@ -316,11 +405,17 @@ def resume(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         state = _state(tx, ctx, counter_id)
         if state.state == "open":
             raise Conflict(f"counter {counter_id} is not paused", code="not_paused")
-        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-                        .values(state="open", reason=None, since=tx.now))
+        tx.conn.execute(
+            update(C)
+            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+            .values(state="open", reason=None, since=tx.now)
+        )
         p = t.pauses
-        tx.conn.execute(update(p).where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id,
-                                        p.c.ended_at.is_(None)).values(ended_at=tx.now))
+        tx.conn.execute(
+            update(p)
+            .where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id, p.c.ended_at.is_(None))
+            .values(ended_at=tx.now)
+        )
         tx.emit("counter.resumed", {"counter": counter_id})
         tx.estimates_changed = True
         return counter_status(ctx, tx.conn, counter_id)
@@ -331,13 +426,22 @@ def close(ctx: HallContext, counter_id: str) -> dict[str, Any]:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         if _current(tx, ctx, counter_id) is not None:
-            raise Conflict(f"counter {counter_id} still has a current ticket; finish, park or "
-                           "mark it no-show first", code="ticket_open")
-        tx.conn.execute(update(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-                        .values(state="closed", reason=None, since=tx.now))
+            raise Conflict(
+                f"counter {counter_id} still has a current ticket; finish, park or "
+                "mark it no-show first",
+                code="ticket_open",
+            )
+        tx.conn.execute(
+            update(C)
+            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+            .values(state="closed", reason=None, since=tx.now)
+        )
         p = t.pauses
-        tx.conn.execute(update(p).where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id,
-                                        p.c.ended_at.is_(None)).values(ended_at=tx.now))
+        tx.conn.execute(
+            update(p)
+            .where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id, p.c.ended_at.is_(None))
+            .values(ended_at=tx.now)
+        )
         tx.emit("counter.closed", {"counter": counter_id})
         tx.estimates_changed = True
         return counter_status(ctx, tx.conn, counter_id)
@@ -346,16 +450,30 @@ def close(ctx: HallContext, counter_id: str) -> dict[str, Any]:
 def counter_status(ctx: HallContext, conn: Any, counter_id: str) -> dict[str, Any]:
     counter = _counter(ctx, counter_id)
     state = conn.execute(select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)).one()
-    current = conn.execute(select(T).where(
-        T.c.hall_id == ctx.hall_id, T.c.counter_id == counter_id,
-        T.c.status.in_([s.value for s in AT_COUNTER_STATES]))).first()
-    parked = conn.execute(select(T.c.id, T.c.number).where(
-        T.c.hall_id == ctx.hall_id, T.c.counter_id == counter_id,
-        T.c.status == Status.PARKED.value).order_by(T.c.called_at)).all()
+    current = conn.execute(
+        select(T).where(
+            T.c.hall_id == ctx.hall_id,
+            T.c.counter_id == counter_id,
+            T.c.status.in_([s.value for s in AT_COUNTER_STATES]),
+        )
+    ).first()
+    parked = conn.execute(
+        select(T.c.id, T.c.number)
+        .where(
+            T.c.hall_id == ctx.hall_id,
+            T.c.counter_id == counter_id,
+            T.c.status == Status.PARKED.value,
+        )
+        .order_by(T.c.called_at)
+    ).all()
     waiting = queries.waiting_counts(conn, ctx.hall_id)
     return {
-        "id": counter.id, "name": counter.name, "name_en": counter.name_en,
-        "services": list(counter.services), "state": state.state, "reason": state.reason,
+        "id": counter.id,
+        "name": counter.name,
+        "name_en": counter.name_en,
+        "services": list(counter.services),
+        "state": state.state,
+        "reason": state.reason,
         "since": ctx.local(state.since).isoformat(),
         "current": ticket_json(ctx, conn, current) if current is not None else None,
         "parked": [{"id": r.id, "number": r.number} for r in parked],

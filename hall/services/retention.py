@@ -16,13 +16,24 @@ def purge(ctx: HallContext) -> int:
     cutoff = ctx.today() - dt.timedelta(days=ctx.config.policy.retention_days)
     T, A = t.tickets, t.appointments
     with ctx.write() as tx:
-        n = tx.conn.execute(update(T).where(
-            T.c.hall_id == ctx.hall_id, T.c.day < cutoff,
-            (T.c.id_hash.is_not(None)) | (T.c.name_masked.is_not(None))
-            | (T.c.id_masked.is_not(None)),
-        ).values(id_hash=None, id_masked=None, name_masked=None)).rowcount
-        n += tx.conn.execute(update(A).where(
-            A.c.hall_id == ctx.hall_id, A.c.day < cutoff,
-            (A.c.id_hash.is_not(None)) | (A.c.id_masked.is_not(None)),
-        ).values(id_hash=None, id_masked=None)).rowcount
+        n = tx.conn.execute(
+            update(T)
+            .where(
+                T.c.hall_id == ctx.hall_id,
+                T.c.day < cutoff,
+                (T.c.id_hash.is_not(None))
+                | (T.c.name_masked.is_not(None))
+                | (T.c.id_masked.is_not(None)),
+            )
+            .values(id_hash=None, id_masked=None, name_masked=None)
+        ).rowcount
+        n += tx.conn.execute(
+            update(A)
+            .where(
+                A.c.hall_id == ctx.hall_id,
+                A.c.day < cutoff,
+                (A.c.id_hash.is_not(None)) | (A.c.id_masked.is_not(None)),
+            )
+            .values(id_hash=None, id_masked=None)
+        ).rowcount
     return n

@@ -18,9 +18,24 @@ from hall.services.core import HallContext
 from hall.storage import tables as t
 
 T = t.tickets
-METRICS = ("issued", "called", "served", "no_show", "transferred", "waiting_now",
-           "wait_avg_s", "wait_p50_s", "wait_p90_s", "wait_max_s", "service_avg_s",
-           "evaluations", "satisfaction_avg", "satisfied_pct", "pauses", "paused_s")
+METRICS = (
+    "issued",
+    "called",
+    "served",
+    "no_show",
+    "transferred",
+    "waiting_now",
+    "wait_avg_s",
+    "wait_p50_s",
+    "wait_p90_s",
+    "wait_max_s",
+    "service_avg_s",
+    "evaluations",
+    "satisfaction_avg",
+    "satisfied_pct",
+    "pauses",
+    "paused_s",
+)
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -43,8 +58,11 @@ class _Acc:
     def result(self) -> dict[str, Any]:
         r2 = lambda v: None if v is None else round(v, 1)  # noqa: E731
         return {
-            "issued": self.issued, "called": self.called, "served": self.served,
-            "no_show": self.no_show, "transferred": self.transferred,
+            "issued": self.issued,
+            "called": self.called,
+            "served": self.served,
+            "no_show": self.no_show,
+            "transferred": self.transferred,
             "waiting_now": self.waiting_now,
             "wait_avg_s": r2(fmean(self.waits)) if self.waits else None,
             "wait_p50_s": r2(median(self.waits)) if self.waits else None,
@@ -53,16 +71,22 @@ class _Acc:
             "service_avg_s": r2(fmean(self.service)) if self.service else None,
             "evaluations": len(self.scores),
             "satisfaction_avg": round(fmean(self.scores), 2) if self.scores else None,
-            "satisfied_pct": (round(100 * sum(s >= 4 for s in self.scores) / len(self.scores), 1)
-                              if self.scores else None),
-            "pauses": self.pauses, "paused_s": round(self.paused_s),
+            "satisfied_pct": (
+                round(100 * sum(s >= 4 for s in self.scores) / len(self.scores), 1)
+                if self.scores
+                else None
+            ),
+            "pauses": self.pauses,
+            "paused_s": round(self.paused_s),
         }
 
 
-def parse_range(ctx: HallContext, start: str | None, end: str | None
-                ) -> tuple[dt.datetime, dt.datetime]:
+def parse_range(
+    ctx: HallContext, start: str | None, end: str | None
+) -> tuple[dt.datetime, dt.datetime]:
     """``from``/``to`` as local dates (2026-11-23, ``to`` inclusive) or ISO datetimes;
     default today."""
+
     def parse(value: str, is_end: bool) -> dt.datetime:
         try:
             if len(value) == 10:
@@ -70,15 +94,26 @@ def parse_range(ctx: HallContext, start: str | None, end: str | None
                 return dt.datetime.combine(day, dt.time(), tzinfo=ctx.config.tz)
             moment = dt.datetime.fromisoformat(value)
         except ValueError as err:
-            raise Invalid(f"{'to' if is_end else 'from'}: {value!r} is not a date "
-                          "(YYYY-MM-DD) or ISO date-time", code="invalid_range") from err
+            raise Invalid(
+                f"{'to' if is_end else 'from'}: {value!r} is not a date "
+                "(YYYY-MM-DD) or ISO date-time",
+                code="invalid_range",
+            ) from err
         return moment if moment.tzinfo else moment.replace(tzinfo=ctx.config.tz)
 
     today = ctx.today()
-    lo = parse(start, False) if start else dt.datetime.combine(today, dt.time(),
-                                                               tzinfo=ctx.config.tz)
-    hi = parse(end, True) if end else lo + dt.timedelta(days=1) if start is None else \
-        dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=ctx.config.tz)
+    lo = (
+        parse(start, False)
+        if start
+        else dt.datetime.combine(today, dt.time(), tzinfo=ctx.config.tz)
+    )
+    hi = (
+        parse(end, True)
+        if end
+        else lo + dt.timedelta(days=1)
+        if start is None
+        else dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=ctx.config.tz)
+    )
     if hi <= lo:
         raise Invalid("to must be after from", code="invalid_range")
     if hi - lo > dt.timedelta(days=366):
@@ -86,30 +121,42 @@ def parse_range(ctx: HallContext, start: str | None, end: str | None
     return lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
 
 
-def compute(ctx: HallContext, start: str | None = None, end: str | None = None
-            ) -> dict[str, Any]:
+def compute(ctx: HallContext, start: str | None = None, end: str | None = None) -> dict[str, Any]:
     lo, hi = parse_range(ctx, start, end)
-    by: dict[str, dict[str, _Acc]] = {"service": defaultdict(_Acc), "counter": defaultdict(_Acc),
-                                      "hour": defaultdict(_Acc)}
+    by: dict[str, dict[str, _Acc]] = {
+        "service": defaultdict(_Acc),
+        "counter": defaultdict(_Acc),
+        "hour": defaultdict(_Acc),
+    }
     total = _Acc()
     with ctx.read() as conn:
-        rows = conn.execute(select(T).where(T.c.hall_id == ctx.hall_id, T.c.issued_at >= lo,
-                                            T.c.issued_at < hi)).all()
+        rows = conn.execute(
+            select(T).where(T.c.hall_id == ctx.hall_id, T.c.issued_at >= lo, T.c.issued_at < hi)
+        ).all()
         ev = t.evaluations
-        scores = conn.execute(select(ev.c.service, ev.c.counter_id, ev.c.score, ev.c.created_at)
-                              .where(ev.c.hall_id == ctx.hall_id, ev.c.created_at >= lo,
-                                     ev.c.created_at < hi)).all()
+        scores = conn.execute(
+            select(ev.c.service, ev.c.counter_id, ev.c.score, ev.c.created_at).where(
+                ev.c.hall_id == ctx.hall_id, ev.c.created_at >= lo, ev.c.created_at < hi
+            )
+        ).all()
         p = t.pauses
-        pauses = conn.execute(select(p).where(p.c.hall_id == ctx.hall_id, p.c.started_at < hi,
-                                              (p.c.ended_at.is_(None)) | (p.c.ended_at >= lo))
-                              ).all()
+        pauses = conn.execute(
+            select(p).where(
+                p.c.hall_id == ctx.hall_id,
+                p.c.started_at < hi,
+                (p.c.ended_at.is_(None)) | (p.c.ended_at >= lo),
+            )
+        ).all()
     now = ctx.now()
     for r in rows:
         # A transferred ticket continues as a new row: the citizen is counted (issued,
         # waited) once, where they first queued; service work is counted on every leg.
         first_leg = r.origin_id is None
-        queue_accs = [total, by["service"][r.service],
-                      by["hour"][f"{ctx.local(r.issued_at).hour:02d}"]]
+        queue_accs = [
+            total,
+            by["service"][r.service],
+            by["hour"][f"{ctx.local(r.issued_at).hour:02d}"],
+        ]
         for a in queue_accs:
             a.issued += first_leg
             a.waiting_now += r.status == Status.WAITING.value
@@ -121,8 +168,11 @@ def compute(ctx: HallContext, start: str | None = None, end: str | None = None
             a.served += r.status == Status.DONE.value
             a.no_show += r.status == Status.NO_SHOW.value
             a.transferred += r.status == Status.TRANSFERRED.value
-            if r.finished_at and r.called_at and r.status in (Status.DONE.value,
-                                                              Status.TRANSFERRED.value):
+            if (
+                r.finished_at
+                and r.called_at
+                and r.status in (Status.DONE.value, Status.TRANSFERRED.value)
+            ):
                 a.service.append((r.finished_at - (r.started_at or r.called_at)).total_seconds())
     for service, counter, score, created in scores:
         for a in (total, by["service"][service], by["hour"][f"{ctx.local(created).hour:02d}"]):
@@ -135,11 +185,13 @@ def compute(ctx: HallContext, start: str | None = None, end: str | None = None
             a.pauses += 1
             a.paused_s += max(0.0, span)
     return {
-        "from": ctx.local(lo).isoformat(), "to": ctx.local(hi).isoformat(),
+        "from": ctx.local(lo).isoformat(),
+        "to": ctx.local(hi).isoformat(),
         "total": total.result(),
         "by_service": {k: v.result() for k, v in sorted(by["service"].items())},
-        "by_counter": {k: v.result() for k, v in sorted(by["counter"].items(),
-                                                        key=lambda kv: _natural(kv[0]))},
+        "by_counter": {
+            k: v.result() for k, v in sorted(by["counter"].items(), key=lambda kv: _natural(kv[0]))
+        },
         "by_hour": {k: v.result() for k, v in sorted(by["hour"].items())},
     }
 

@@ -44,15 +44,18 @@ class IssueRequest:
     kiosk: str | None = None
 
 
-def ticket_json(ctx: HallContext, conn: Connection, row: Any, *, now: dt.datetime | None = None
-                ) -> dict[str, Any]:
+def ticket_json(
+    ctx: HallContext, conn: Connection, row: Any, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     now = now or ctx.now()
     counter = ctx.config.counter(row.counter_id) if row.counter_id else None
     svc = ctx.config.service(row.service)
     ahead = queries.waiting_ahead(conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s)
-    estimate = (queries.estimate_for(conn, ctx.config, row.day, row.service, ahead,
-                                     ctx.estimate_cache())
-                if row.status == Status.WAITING.value else 0)
+    estimate = (
+        queries.estimate_for(conn, ctx.config, row.day, row.service, ahead, ctx.estimate_cache())
+        if row.status == Status.WAITING.value
+        else 0
+    )
     return {
         "id": row.id,
         "number": row.number,
@@ -82,11 +85,16 @@ def event_ticket(ctx: HallContext, row: Any) -> dict[str, Any]:
     """What events carry about a ticket: no ID data, the masked name only."""
     counter = ctx.config.counter(row.counter_id) if row.counter_id else None
     return {
-        "id": row.id, "number": row.number, "service": row.service, "priority": row.klass,
-        "status": row.status, "counter": row.counter_id,
+        "id": row.id,
+        "number": row.number,
+        "service": row.service,
+        "priority": row.klass,
+        "status": row.status,
+        "counter": row.counter_id,
         "counter_name": counter.name if counter else None,
         "counter_name_en": counter.name_en if counter else None,
-        "name_masked": row.name_masked, "recall_count": row.recall_count,
+        "name_masked": row.name_masked,
+        "recall_count": row.recall_count,
     }
 
 
@@ -104,38 +112,50 @@ def reload(tx: Tx, ticket_id: int) -> Any:
     return tx.conn.execute(_BY_ID, {"id": ticket_id}).one()
 
 
-def emit_ticket(ctx: HallContext, tx: Tx, type_: str, row: Any, *, also: str | None = None,
-                **extra: Any) -> None:
+def emit_ticket(
+    ctx: HallContext, tx: Tx, type_: str, row: Any, *, also: str | None = None, **extra: Any
+) -> None:
     """A ticket event with the new waiting counts of the services it touched (a board
     applies them as updates; ``GET /board`` has all of them)."""
     services = [row.service] + ([also] if also and also != row.service else [])
-    data = {"ticket": event_ticket(ctx, row),
-            "waiting": queries.waiting_counts(tx.conn, ctx.hall_id, services), **extra}
+    data = {
+        "ticket": event_ticket(ctx, row),
+        "waiting": queries.waiting_counts(tx.conn, ctx.hall_id, services),
+        **extra,
+    }
     tx.emit(type_, data)
 
 
 _S = t.sequences
-_NEXT_SEQ = (update(_S)
-             .where(_S.c.hall_id == bindparam("b_hall"), _S.c.day == bindparam("b_day"),
-                    _S.c.service == bindparam("b_service"))
-             .values(last_seq=_S.c.last_seq + 1).returning(_S.c.last_seq))
+_NEXT_SEQ = (
+    update(_S)
+    .where(
+        _S.c.hall_id == bindparam("b_hall"),
+        _S.c.day == bindparam("b_day"),
+        _S.c.service == bindparam("b_service"),
+    )
+    .values(last_seq=_S.c.last_seq + 1)
+    .returning(_S.c.last_seq)
+)
 
 
 def next_sequence(tx: Tx, hall_id: str, day: dt.date, service: str) -> int:
     params = {"b_hall": hall_id, "b_day": day, "b_service": service}
     seq = tx.conn.execute(_NEXT_SEQ, params).scalar_one_or_none()
     if seq is None:  # first ticket of this service today
-        tx.conn.execute(insert(_S).values(hall_id=hall_id, day=day, service=service,
-                                          last_seq=1))
+        tx.conn.execute(insert(_S).values(hall_id=hall_id, day=day, service=service, last_seq=1))
         return 1
     return seq
 
 
-def classify(ctx: HallContext, priority: str | None, id_number: str | None, day: dt.date
-             ) -> tuple[Klass, str | None]:
+def classify(
+    ctx: HallContext, priority: str | None, id_number: str | None, day: dt.date
+) -> tuple[Klass, str | None]:
     if priority not in (None, "", "normal", *PRIORITY_REASONS):
-        raise Invalid(f"priority must be one of normal, {', '.join(PRIORITY_REASONS)}",
-                      code="invalid_priority")
+        raise Invalid(
+            f"priority must be one of normal, {', '.join(PRIORITY_REASONS)}",
+            code="invalid_priority",
+        )
     if priority in PRIORITY_REASONS:
         return Klass.PRIORITY, priority
     if id_number and age_on(id_number, day) >= ctx.config.policy.elderly_age:
@@ -148,8 +168,7 @@ def _check_service(ctx: HallContext, code: str) -> None:
     if svc is None:
         raise NotFound(f"no service with code {code!r}", code="unknown_service")
     if not svc.open:
-        raise Conflict(f"service {code!r} ({svc.name}) is not open today",
-                       code="service_closed")
+        raise Conflict(f"service {code!r} ({svc.name}) is not open today", code="service_closed")
 
 
 def _person(ctx: HallContext, id_number: str | None) -> tuple[str | None, str | None, str | None]:
@@ -171,59 +190,112 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[dict[str, Any], bool]:
     assert svc is not None
     number, id_hash, id_masked = _person(ctx, req.id_number)
     if svc.requires_id and not number:
-        raise Invalid(f"service {svc.code!r} ({svc.name}) requires an ID number",
-                      code="id_required")
+        raise Invalid(
+            f"service {svc.code!r} ({svc.name}) requires an ID number", code="id_required"
+        )
     name_masked = mask_name(req.name)[:64] if req.name else None
     with ctx.write() as tx:
         if req.idempotency_key:
-            prior = tx.conn.execute(select(T).where(
-                T.c.hall_id == ctx.hall_id, T.c.idempotency_key == req.idempotency_key)).first()
+            prior = tx.conn.execute(
+                select(T).where(
+                    T.c.hall_id == ctx.hall_id, T.c.idempotency_key == req.idempotency_key
+                )
+            ).first()
             if prior is not None:
                 if prior.service != req.service:
-                    raise Conflict("this Idempotency-Key was used for another request",
-                                   code="idempotency_key_reused")
+                    raise Conflict(
+                        "this Idempotency-Key was used for another request",
+                        code="idempotency_key_reused",
+                    )
                 return ticket_json(ctx, tx.conn, prior, now=tx.now), False
         day = ctx.today(tx.now)
         if req.appointment_id is not None:
             from hall.services.appointments import check_in_tx
-            return check_in_tx(ctx, tx, appointment_id=req.appointment_id, id_hash=id_hash,
-                               idempotency_key=req.idempotency_key, name_masked=name_masked), True
+
+            return check_in_tx(
+                ctx,
+                tx,
+                appointment_id=req.appointment_id,
+                id_hash=id_hash,
+                idempotency_key=req.idempotency_key,
+                name_masked=name_masked,
+            ), True
         klass, reason = classify(ctx, req.priority, number, day)
         if id_hash:
             _check_limit(ctx, tx, day, svc.code, id_hash, svc.daily_limit)
-        row = insert_ticket(ctx, tx, service=svc.code, klass=klass, reason=reason,
-                            queue_time=tx.now, id_hash=id_hash, id_masked=id_masked,
-                            name_masked=name_masked, idempotency_key=req.idempotency_key,
-                            kiosk=req.kiosk)
+        row = insert_ticket(
+            ctx,
+            tx,
+            service=svc.code,
+            klass=klass,
+            reason=reason,
+            queue_time=tx.now,
+            id_hash=id_hash,
+            id_masked=id_masked,
+            name_masked=name_masked,
+            idempotency_key=req.idempotency_key,
+            kiosk=req.kiosk,
+        )
         emit_ticket(ctx, tx, "ticket.issued", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now), True
 
 
-def _check_limit(ctx: HallContext, tx: Tx, day: dt.date, service: str, id_hash: str,
-                 service_limit: int | None) -> None:
+def _check_limit(
+    ctx: HallContext, tx: Tx, day: dt.date, service: str, id_hash: str, service_limit: int | None
+) -> None:
     limit = service_limit if service_limit is not None else ctx.config.policy.daily_limit
-    held = tx.conn.execute(select(func.count()).where(
-        T.c.hall_id == ctx.hall_id, T.c.day == day, T.c.id_hash == id_hash,
-        T.c.service == service, T.c.status.in_([s.value for s in OPEN_STATES]),
-    )).scalar_one()
+    held = tx.conn.execute(
+        select(func.count()).where(
+            T.c.hall_id == ctx.hall_id,
+            T.c.day == day,
+            T.c.id_hash == id_hash,
+            T.c.service == service,
+            T.c.status.in_([s.value for s in OPEN_STATES]),
+        )
+    ).scalar_one()
     if held >= limit:
-        raise Conflict(f"this person already holds {held} open ticket(s) for service "
-                       f"{service!r} today (limit {limit})", code="daily_limit")
+        raise Conflict(
+            f"this person already holds {held} open ticket(s) for service "
+            f"{service!r} today (limit {limit})",
+            code="daily_limit",
+        )
 
 
-def insert_ticket(ctx: HallContext, tx: Tx, *, service: str, klass: Klass, reason: str | None,
-                  queue_time: dt.datetime, issued_at: dt.datetime | None = None,
-                  number: str | None = None, **values: Any) -> Any:
+def insert_ticket(
+    ctx: HallContext,
+    tx: Tx,
+    *,
+    service: str,
+    klass: Klass,
+    reason: str | None,
+    queue_time: dt.datetime,
+    issued_at: dt.datetime | None = None,
+    number: str | None = None,
+    **values: Any,
+) -> Any:
     issued_at = issued_at or tx.now
     day = ctx.today(issued_at)
     if number is None:
         svc = ctx.config.service(service)
         assert svc is not None
         number = format_number(svc.prefix, next_sequence(tx, ctx.hall_id, day, service))
-    params = {c: None for c in _OPTIONAL} | values | dict(
-        hall_id=ctx.hall_id, day=day, number=number, service=service, klass=klass.value,
-        priority_reason=reason, status=Status.WAITING.value, issued_at=issued_at,
-        queue_time=queue_time, recall_count=0, public_token=secrets.token_urlsafe(18))
+    params = (
+        {c: None for c in _OPTIONAL}
+        | values
+        | dict(
+            hall_id=ctx.hall_id,
+            day=day,
+            number=number,
+            service=service,
+            klass=klass.value,
+            priority_reason=reason,
+            status=Status.WAITING.value,
+            issued_at=issued_at,
+            queue_time=queue_time,
+            recall_count=0,
+            public_token=secrets.token_urlsafe(18),
+        )
+    )
     return tx.conn.execute(_INSERT, params).one()
 
 
@@ -240,9 +312,16 @@ def get(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
 def get_by_number(ctx: HallContext, number: str) -> dict[str, Any]:
     """Today's ticket with this number (the one still in play after a transfer)."""
     with ctx.read() as conn:
-        row = conn.execute(select(T).where(
-            T.c.hall_id == ctx.hall_id, T.c.day == ctx.today(), T.c.number == number.upper(),
-        ).order_by(T.c.id.desc()).limit(1)).first()
+        row = conn.execute(
+            select(T)
+            .where(
+                T.c.hall_id == ctx.hall_id,
+                T.c.day == ctx.today(),
+                T.c.number == number.upper(),
+            )
+            .order_by(T.c.id.desc())
+            .limit(1)
+        ).first()
         if row is None:
             raise NotFound(f"no ticket {number.upper()} today", code="ticket_not_found")
         return ticket_json(ctx, conn, row)
@@ -253,26 +332,31 @@ def cancel_by_key(ctx: HallContext, idempotency_key: str) -> dict[str, Any]:
     offline ticket instead): cancelled if still waiting, so nobody is called for it.
     Repeating it is harmless; a ticket already called is left alone (409)."""
     with ctx.write() as tx:
-        row = tx.conn.execute(select(T).where(T.c.hall_id == ctx.hall_id,
-                                              T.c.idempotency_key == idempotency_key)).first()
+        row = tx.conn.execute(
+            select(T).where(T.c.hall_id == ctx.hall_id, T.c.idempotency_key == idempotency_key)
+        ).first()
         if row is None:
-            raise NotFound("no ticket was issued with this Idempotency-Key",
-                           code="ticket_not_found")
+            raise NotFound(
+                "no ticket was issued with this Idempotency-Key", code="ticket_not_found"
+            )
         if row.status == Status.WAITING.value:
-            tx.conn.execute(update(T).where(T.c.id == row.id).values(
-                status=Status.CANCELLED.value, finished_at=tx.now))
+            tx.conn.execute(
+                update(T)
+                .where(T.c.id == row.id)
+                .values(status=Status.CANCELLED.value, finished_at=tx.now)
+            )
             row = reload(tx, row.id)
             emit_ticket(ctx, tx, "ticket.cancelled", row)
         elif row.status != Status.CANCELLED.value:
-            raise Conflict(f"ticket {row.number} is already {row.status}",
-                           code="not_cancellable")
+            raise Conflict(f"ticket {row.number} is already {row.status}", code="not_cancellable")
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
 def get_by_public_token(ctx: HallContext, token: str) -> dict[str, Any]:
     with ctx.read() as conn:
-        row = conn.execute(select(T).where(T.c.hall_id == ctx.hall_id,
-                                           T.c.public_token == token)).first()
+        row = conn.execute(
+            select(T).where(T.c.hall_id == ctx.hall_id, T.c.public_token == token)
+        ).first()
         if row is None:
             raise NotFound("no ticket for this link", code="ticket_not_found")
         # The citizen's page follows a transferred ticket to its new queue.
@@ -281,8 +365,9 @@ def get_by_public_token(ctx: HallContext, token: str) -> dict[str, Any]:
         return ticket_json(ctx, conn, row)
 
 
-def import_offline(ctx: HallContext, items: list[dict[str, Any]], kiosk_token_name: str
-                   ) -> list[dict[str, Any]]:
+def import_offline(
+    ctx: HallContext, items: list[dict[str, Any]], kiosk_token_name: str
+) -> list[dict[str, Any]]:
     """Tickets a kiosk issued while the hall was unreachable. They join their queues by
     issue time; (day, kiosk, offline_number) makes a repeated upload harmless."""
     out: list[dict[str, Any]] = []
@@ -294,25 +379,43 @@ def import_offline(ctx: HallContext, items: list[dict[str, Any]], kiosk_token_na
             if issued_at.tzinfo is None:
                 raise Invalid("issued_at needs a time zone offset", code="invalid_time")
             if issued_at > tx.now + dt.timedelta(minutes=5):
-                raise Invalid(f"offline ticket {item['offline_number']} was issued in the "
-                              "future; check the kiosk's clock", code="invalid_time")
+                raise Invalid(
+                    f"offline ticket {item['offline_number']} was issued in the "
+                    "future; check the kiosk's clock",
+                    code="invalid_time",
+                )
             day = ctx.today(issued_at)
             if day != ctx.today(tx.now):
-                raise Invalid(f"offline ticket {item['offline_number']} is from another day "
-                              "and cannot join today's queue", code="stale_ticket")
+                raise Invalid(
+                    f"offline ticket {item['offline_number']} is from another day "
+                    "and cannot join today's queue",
+                    code="stale_ticket",
+                )
             kiosk = item["kiosk"]
-            prior = tx.conn.execute(select(T).where(
-                T.c.hall_id == ctx.hall_id, T.c.day == day, T.c.kiosk == kiosk,
-                T.c.offline_number == item["offline_number"])).first()
+            prior = tx.conn.execute(
+                select(T).where(
+                    T.c.hall_id == ctx.hall_id,
+                    T.c.day == day,
+                    T.c.kiosk == kiosk,
+                    T.c.offline_number == item["offline_number"],
+                )
+            ).first()
             if prior is not None:
                 out.append(ticket_json(ctx, tx.conn, prior, now=tx.now))
                 continue
             klass, reason = classify(ctx, item.get("priority"), None, day)
             name = item.get("name_masked")
             row = insert_ticket(
-                ctx, tx, service=item["service"], klass=klass, reason=reason,
-                queue_time=issued_at, issued_at=issued_at, number=item["offline_number"],
-                kiosk=kiosk, offline_number=item["offline_number"],
+                ctx,
+                tx,
+                service=item["service"],
+                klass=klass,
+                reason=reason,
+                queue_time=issued_at,
+                issued_at=issued_at,
+                number=item["offline_number"],
+                kiosk=kiosk,
+                offline_number=item["offline_number"],
                 name_masked=mask_name(name)[:64] if name else None,
             )
             emit_ticket(ctx, tx, "ticket.issued", row, offline=True)
@@ -320,26 +423,41 @@ def import_offline(ctx: HallContext, items: list[dict[str, Any]], kiosk_token_na
     return out
 
 
-def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None
-             ) -> dict[str, Any]:
+def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None) -> dict[str, Any]:
     if not 1 <= score <= 5:
         raise Invalid("score must be 1 (非常不满意) … 5 (非常满意)", code="invalid_score")
     with ctx.write() as tx:
         row = load(tx.conn, ctx, ticket_id)
         if Status(row.status) not in EVALUABLE_STATES:
-            raise Conflict(f"ticket {row.number} is {row.status}; it can be evaluated once "
-                           "it has been served", code="not_served")
+            raise Conflict(
+                f"ticket {row.number} is {row.status}; it can be evaluated once it has been served",
+                code="not_served",
+            )
         e = t.evaluations
-        if tx.conn.execute(select(e.c.id).where(e.c.hall_id == ctx.hall_id,
-                                                e.c.ticket_id == ticket_id)).first():
-            raise Conflict(f"ticket {row.number} has already been evaluated",
-                           code="already_evaluated")
-        tx.conn.execute(insert(e).values(hall_id=ctx.hall_id, ticket_id=ticket_id, score=score,
-                                         comment=comment, service=row.service,
-                                         counter_id=row.counter_id, created_at=tx.now))
+        if tx.conn.execute(
+            select(e.c.id).where(e.c.hall_id == ctx.hall_id, e.c.ticket_id == ticket_id)
+        ).first():
+            raise Conflict(
+                f"ticket {row.number} has already been evaluated", code="already_evaluated"
+            )
+        tx.conn.execute(
+            insert(e).values(
+                hall_id=ctx.hall_id,
+                ticket_id=ticket_id,
+                score=score,
+                comment=comment,
+                service=row.service,
+                counter_id=row.counter_id,
+                created_at=tx.now,
+            )
+        )
         tx.emit("ticket.evaluated", {"ticket": event_ticket(ctx, row), "score": score})
-        return {"ticket": ticket_id, "number": row.number, "score": score,
-                "counter": row.counter_id}
+        return {
+            "ticket": ticket_id,
+            "number": row.number,
+            "score": score,
+            "counter": row.counter_id,
+        }
 
 
 def requeue(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
@@ -349,15 +467,28 @@ def requeue(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
     with ctx.write() as tx:
         row = load(tx.conn, ctx, ticket_id)
         if row.status != Status.NO_SHOW.value:
-            raise Conflict(f"ticket {row.number} is {row.status}, not 过号 (no_show)",
-                           code="not_no_show")
+            raise Conflict(
+                f"ticket {row.number} is {row.status}, not 过号 (no_show)", code="not_no_show"
+            )
         if row.finished_at is None or tx.now - row.finished_at > window:
-            raise Conflict(f"ticket {row.number} was missed more than "
-                           f"{int(window.total_seconds() // 60)} min ago; please take a new "
-                           "ticket", code="requeue_window_passed")
-        tx.conn.execute(update(T).where(T.c.id == ticket_id).values(
-            status=Status.WAITING.value, queue_time=tx.now, counter_id=None, called_at=None,
-            finished_at=None, recall_count=0))
+            raise Conflict(
+                f"ticket {row.number} was missed more than "
+                f"{int(window.total_seconds() // 60)} min ago; please take a new "
+                "ticket",
+                code="requeue_window_passed",
+            )
+        tx.conn.execute(
+            update(T)
+            .where(T.c.id == ticket_id)
+            .values(
+                status=Status.WAITING.value,
+                queue_time=tx.now,
+                counter_id=None,
+                called_at=None,
+                finished_at=None,
+                recall_count=0,
+            )
+        )
         row = reload(tx, ticket_id)
         emit_ticket(ctx, tx, "ticket.requeued", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)

@@ -31,7 +31,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
             connect_args={"check_same_thread": False, "timeout": 30},
             # Each thread keeps its connection; the write lock in the service layer
             # serialises writers, so SQLite never answers "database is locked".
-            pool_size=16, max_overflow=32,
+            pool_size=16,
+            max_overflow=32,
             **kwargs,
         )
 

@@ -42,8 +42,13 @@ def upgrade(engine: Engine, *, backup: bool = True) -> str | None:
         return None
     saved = None
     db = engine.url.database
-    if backup and current is not None and engine.dialect.name == "sqlite" and db \
-            and db != ":memory:":
+    if (
+        backup
+        and current is not None
+        and engine.dialect.name == "sqlite"
+        and db
+        and db != ":memory:"
+    ):
         saved = f"{db}.before-{head}.bak"
         _sqlite_backup(db, saved)
         log.info("database backed up to %s before migrating %s → %s", saved, current, head)
@@ -59,5 +64,3 @@ def _sqlite_backup(src: str, dst: str) -> None:
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(src) as s, sqlite3.connect(dst) as d:
         s.backup(d)
-
-

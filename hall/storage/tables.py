@@ -44,8 +44,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect
-                             ) -> dt.datetime | None:
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
@@ -55,7 +56,8 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 halls = Table(
-    "halls", metadata,
+    "halls",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -63,7 +65,8 @@ halls = Table(
 
 # Daily sequence per service: the row is locked/updated in the issuing transaction.
 sequences = Table(
-    "sequences", metadata,
+    "sequences",
+    metadata,
     Column("hall_id", String(64), ForeignKey("halls.id"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("service", String(8), primary_key=True),
@@ -71,7 +74,8 @@ sequences = Table(
 )
 
 tickets = Table(
-    "tickets", metadata,
+    "tickets",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
     Column("day", Date, nullable=False),
@@ -106,14 +110,16 @@ tickets = Table(
     UniqueConstraint("hall_id", "day", "kiosk", "offline_number", name="uq_tickets_offline"),
     UniqueConstraint("public_token", name="uq_tickets_public_token"),
 )
-Index("ix_tickets_queue", tickets.c.hall_id, tickets.c.status, tickets.c.service,
-      tickets.c.queue_time)
+Index(
+    "ix_tickets_queue", tickets.c.hall_id, tickets.c.status, tickets.c.service, tickets.c.queue_time
+)
 Index("ix_tickets_person", tickets.c.hall_id, tickets.c.day, tickets.c.id_hash)
 Index("ix_tickets_counter", tickets.c.hall_id, tickets.c.counter_id, tickets.c.status)
 Index("ix_tickets_day", tickets.c.hall_id, tickets.c.day)
 
 counters = Table(
-    "counters", metadata,
+    "counters",
+    metadata,
     Column("hall_id", String(64), ForeignKey("halls.id"), primary_key=True),
     Column("id", String(16), primary_key=True),
     Column("state", String(16), nullable=False),  # closed, open, paused
@@ -123,7 +129,8 @@ counters = Table(
 )
 
 pauses = Table(
-    "pauses", metadata,
+    "pauses",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
     Column("counter_id", String(16), nullable=False),
@@ -134,7 +141,8 @@ pauses = Table(
 Index("ix_pauses_counter", pauses.c.hall_id, pauses.c.counter_id, pauses.c.started_at)
 
 evaluations = Table(
-    "evaluations", metadata,
+    "evaluations",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
     Column("ticket_id", Id, nullable=False),
@@ -147,7 +155,8 @@ evaluations = Table(
 )
 
 appointments = Table(
-    "appointments", metadata,
+    "appointments",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
     Column("service", String(8), nullable=False),
@@ -160,11 +169,11 @@ appointments = Table(
     Column("checked_in_at", UTCDateTime),
     Column("ticket_id", Id),
 )
-Index("ix_appointments_person", appointments.c.hall_id, appointments.c.day,
-      appointments.c.id_hash)
+Index("ix_appointments_person", appointments.c.hall_id, appointments.c.day, appointments.c.id_hash)
 
 help_requests = Table(
-    "help_requests", metadata,
+    "help_requests",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
     Column("kiosk", String(64), nullable=False),
@@ -174,7 +183,8 @@ help_requests = Table(
 )
 
 devices = Table(
-    "devices", metadata,
+    "devices",
+    metadata,
     Column("hall_id", String(64), ForeignKey("halls.id"), primary_key=True),
     Column("device", String(64), primary_key=True),
     Column("role", String(16), nullable=False),
@@ -184,7 +194,8 @@ devices = Table(
 )
 
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
     Column("type", String(32), nullable=False),
@@ -196,7 +207,8 @@ Index("ix_events_hall", events.c.hall_id, events.c.id)
 
 # -- web pages (hall.web): staff accounts and their browser sessions -----------------------
 web_accounts = Table(
-    "web_accounts", metadata,
+    "web_accounts",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
     Column("username", String(64), nullable=False),
@@ -213,7 +225,8 @@ web_accounts = Table(
 )
 
 web_sessions = Table(
-    "web_sessions", metadata,
+    "web_sessions",
+    metadata,
     # sha256 of the cookie value: a leaked database does not hand out live sessions
     Column("id", String(64), primary_key=True),
     Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),

@@ -55,9 +55,14 @@ class Session:
         return self.role == "admin" or counter_id in self.counters
 
     def public(self) -> dict[str, Any]:
-        return {"username": self.username, "display_name": self.display_name,
-                "role": self.role, "counters": list(self.counters), "csrf": self.csrf,
-                "expires_at": self.expires_at.isoformat()}
+        return {
+            "username": self.username,
+            "display_name": self.display_name,
+            "role": self.role,
+            "counters": list(self.counters),
+            "csrf": self.csrf,
+            "expires_at": self.expires_at.isoformat(),
+        }
 
 
 def _session_key(cookie: str) -> str:
@@ -66,8 +71,10 @@ def _session_key(cookie: str) -> str:
 
 def _check_password(settings: WebSettings, password: str) -> None:
     if len(password) < settings.min_password_length:
-        raise Invalid(f"password must have at least {settings.min_password_length} characters",
-                      code="weak_password")
+        raise Invalid(
+            f"password must have at least {settings.min_password_length} characters",
+            code="weak_password",
+        )
     if len(password) > 256:
         raise Invalid("password must have at most 256 characters", code="weak_password")
 
@@ -84,59 +91,96 @@ def _check_counters(ctx: HallContext, role: str, counters: list[str]) -> tuple[s
 
 
 def account_json(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "username": row.username, "display_name": row.display_name,
-            "role": row.role, "counters": list(row.counters), "active": bool(row.active),
-            "locked": row.locked_until is not None}
+    return {
+        "id": row.id,
+        "username": row.username,
+        "display_name": row.display_name,
+        "role": row.role,
+        "counters": list(row.counters),
+        "active": bool(row.active),
+        "locked": row.locked_until is not None,
+    }
 
 
-def create_account(ctx: HallContext, settings: WebSettings, username: str, password: str,
-                   role: str, counters: list[str], display_name: str = "") -> dict[str, Any]:
+def create_account(
+    ctx: HallContext,
+    settings: WebSettings,
+    username: str,
+    password: str,
+    role: str,
+    counters: list[str],
+    display_name: str = "",
+) -> dict[str, Any]:
     if not USERNAME_RE.match(username):
         raise Invalid("username: 1–64 letters, digits, '.', '_' or '-'", code="invalid_username")
     _check_password(settings, password)
     allowed = _check_counters(ctx, role, counters)
     hashed = _hasher.hash(password)
     with ctx.write() as tx:
-        if tx.conn.execute(select(A.c.id).where(A.c.hall_id == ctx.hall_id,
-                                                A.c.username == username)).first():
+        if tx.conn.execute(
+            select(A.c.id).where(A.c.hall_id == ctx.hall_id, A.c.username == username)
+        ).first():
             raise Conflict(f"account {username!r} exists already", code="account_exists")
-        new_id = tx.conn.execute(insert(A).values(
-            hall_id=ctx.hall_id, username=username, display_name=(display_name or username)[:64],
-            role=role, counters=list(allowed), password_hash=hashed, active=1, failed_logins=0,
-            created_at=tx.now, password_changed_at=tx.now).returning(A.c.id)).scalar_one()
+        new_id = tx.conn.execute(
+            insert(A)
+            .values(
+                hall_id=ctx.hall_id,
+                username=username,
+                display_name=(display_name or username)[:64],
+                role=role,
+                counters=list(allowed),
+                password_hash=hashed,
+                active=1,
+                failed_logins=0,
+                created_at=tx.now,
+                password_changed_at=tx.now,
+            )
+            .returning(A.c.id)
+        ).scalar_one()
         row = tx.conn.execute(select(A).where(A.c.id == new_id)).one()
     log.info("web account %s created (role %s)", username, role)
     return account_json(row)
 
 
 def _account(conn: Any, ctx: HallContext, username: str) -> Any:
-    row = conn.execute(select(A).where(A.c.hall_id == ctx.hall_id,
-                                       A.c.username == username)).first()
+    row = conn.execute(
+        select(A).where(A.c.hall_id == ctx.hall_id, A.c.username == username)
+    ).first()
     if row is None:
         raise NotFound(f"no account {username!r}", code="unknown_account")
     return row
 
 
-def set_password(ctx: HallContext, settings: WebSettings, username: str, password: str
-                 ) -> dict[str, Any]:
+def set_password(
+    ctx: HallContext, settings: WebSettings, username: str, password: str
+) -> dict[str, Any]:
     """Reset a password: also unlocks the account and ends its sessions (a reset after a
     suspected leak must throw the holder out)."""
     _check_password(settings, password)
     hashed = _hasher.hash(password)
     with ctx.write() as tx:
         row = _account(tx.conn, ctx, username)
-        tx.conn.execute(update(A).where(A.c.id == row.id).values(
-            password_hash=hashed, failed_logins=0, locked_until=None,
-            password_changed_at=tx.now))
+        tx.conn.execute(
+            update(A)
+            .where(A.c.id == row.id)
+            .values(
+                password_hash=hashed, failed_logins=0, locked_until=None, password_changed_at=tx.now
+            )
+        )
         tx.conn.execute(delete(S).where(S.c.account_id == row.id))
         row = tx.conn.execute(select(A).where(A.c.id == row.id)).one()
     log.info("web account %s: password reset", username)
     return account_json(row)
 
 
-def update_account(ctx: HallContext, username: str, *, active: bool | None = None,
-                   counters: list[str] | None = None, display_name: str | None = None
-                   ) -> dict[str, Any]:
+def update_account(
+    ctx: HallContext,
+    username: str,
+    *,
+    active: bool | None = None,
+    counters: list[str] | None = None,
+    display_name: str | None = None,
+) -> dict[str, Any]:
     with ctx.write() as tx:
         row = _account(tx.conn, ctx, username)
         values: dict[str, Any] = {}
@@ -156,8 +200,9 @@ def update_account(ctx: HallContext, username: str, *, active: bool | None = Non
 
 def list_accounts(ctx: HallContext) -> list[dict[str, Any]]:
     with ctx.read() as conn:
-        rows = conn.execute(select(A).where(A.c.hall_id == ctx.hall_id)
-                            .order_by(A.c.role, A.c.username)).all()
+        rows = conn.execute(
+            select(A).where(A.c.hall_id == ctx.hall_id).order_by(A.c.role, A.c.username)
+        ).all()
     return [account_json(r) for r in rows]
 
 
@@ -192,22 +237,34 @@ class AddressThrottle:
             self._fails.pop(address, None)
 
 
-def login(ctx: HallContext, settings: WebSettings, throttle: AddressThrottle, username: str,
-          password: str, address: str) -> tuple[str, Session]:
+def login(
+    ctx: HallContext,
+    settings: WebSettings,
+    throttle: AddressThrottle,
+    username: str,
+    password: str,
+    address: str,
+) -> tuple[str, Session]:
     """Returns (cookie value, session). Wrong username and wrong password give the same
     answer; a locked account answers 429 without looking at the password."""
     wait = throttle.blocked(address)
     if wait > 0:
-        raise LoginLocked(f"too many failed logins from this device; try again in "
-                          f"{wait:.0f} s", code="login_throttled")
+        raise LoginLocked(
+            f"too many failed logins from this device; try again in {wait:.0f} s",
+            code="login_throttled",
+        )
     with ctx.read() as conn:
-        row = conn.execute(select(A).where(A.c.hall_id == ctx.hall_id,
-                                           A.c.username == username[:64])).first()
+        row = conn.execute(
+            select(A).where(A.c.hall_id == ctx.hall_id, A.c.username == username[:64])
+        ).first()
     now = ctx.now()
     if row is not None and row.locked_until is not None and row.locked_until > now:
         wait = (row.locked_until - now).total_seconds()
-        raise LoginLocked(f"this account is locked after too many wrong passwords; try again "
-                          f"in {wait:.0f} s or ask an administrator", code="login_locked")
+        raise LoginLocked(
+            f"this account is locked after too many wrong passwords; try again "
+            f"in {wait:.0f} s or ask an administrator",
+            code="login_locked",
+        )
     ok = False
     try:
         ok = _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
@@ -219,8 +276,9 @@ def login(ctx: HallContext, settings: WebSettings, throttle: AddressThrottle, us
             _record_failure(ctx, settings, row.id)
         # Only names of real accounts reach the log: whatever was typed into the field
         # (an ID number, a password in the wrong box) must not.
-        log.info("web login refused for %s", row.username if row is not None else
-                 "an unknown username")
+        log.info(
+            "web login refused for %s", row.username if row is not None else "an unknown username"
+        )
         raise LoginFailed("wrong username or password")
     throttle.succeeded(address)
     cookie = secrets.token_urlsafe(32)
@@ -232,22 +290,41 @@ def login(ctx: HallContext, settings: WebSettings, throttle: AddressThrottle, us
             values["password_hash"] = _hasher.hash(password)
         tx.conn.execute(update(A).where(A.c.id == row.id).values(**values))
         expires = tx.now + dt.timedelta(hours=settings.session_hours)
-        tx.conn.execute(insert(S).values(id=_session_key(cookie), hall_id=ctx.hall_id,
-                                         account_id=row.id, csrf=csrf, created_at=tx.now,
-                                         last_seen=tx.now, expires_at=expires))
+        tx.conn.execute(
+            insert(S).values(
+                id=_session_key(cookie),
+                hall_id=ctx.hall_id,
+                account_id=row.id,
+                csrf=csrf,
+                created_at=tx.now,
+                last_seen=tx.now,
+                expires_at=expires,
+            )
+        )
     log.info("web login: %s", row.username)
-    return cookie, Session(_session_key(cookie), row.id, row.username, row.display_name,
-                           row.role, tuple(row.counters), csrf, expires)
+    return cookie, Session(
+        _session_key(cookie),
+        row.id,
+        row.username,
+        row.display_name,
+        row.role,
+        tuple(row.counters),
+        csrf,
+        expires,
+    )
 
 
 def _record_failure(ctx: HallContext, settings: WebSettings, account_id: int) -> None:
     with ctx.write() as tx:
-        fails = tx.conn.execute(select(A.c.failed_logins).where(A.c.id == account_id)
-                                ).scalar_one() + 1
+        fails = (
+            tx.conn.execute(select(A.c.failed_logins).where(A.c.id == account_id)).scalar_one() + 1
+        )
         values: dict[str, Any] = {"failed_logins": fails}
         if fails >= settings.login_max_failures:
-            values = {"failed_logins": 0,
-                      "locked_until": tx.now + dt.timedelta(seconds=settings.login_lockout_s)}
+            values = {
+                "failed_logins": 0,
+                "locked_until": tx.now + dt.timedelta(seconds=settings.login_lockout_s),
+            }
         tx.conn.execute(update(A).where(A.c.id == account_id).values(**values))
 
 
@@ -259,9 +336,11 @@ def session_for(ctx: HallContext, settings: WebSettings, cookie: str | None) -> 
     key = _session_key(cookie)
     now = ctx.now()
     with ctx.read() as conn:
-        row = conn.execute(select(S, A.c.username, A.c.display_name, A.c.role, A.c.counters,
-                                  A.c.active).join(A, A.c.id == S.c.account_id)
-                           .where(S.c.id == key, S.c.hall_id == ctx.hall_id)).first()
+        row = conn.execute(
+            select(S, A.c.username, A.c.display_name, A.c.role, A.c.counters, A.c.active)
+            .join(A, A.c.id == S.c.account_id)
+            .where(S.c.id == key, S.c.hall_id == ctx.hall_id)
+        ).first()
     if row is None or not row.active:
         return None
     idle = dt.timedelta(minutes=settings.idle_minutes)
@@ -270,8 +349,16 @@ def session_for(ctx: HallContext, settings: WebSettings, cookie: str | None) -> 
     if (now - row.last_seen).total_seconds() > 60:  # one write a minute, not one a request
         with ctx.write() as tx:
             tx.conn.execute(update(S).where(S.c.id == key).values(last_seen=tx.now))
-    return Session(key, row.account_id, row.username, row.display_name, row.role,
-                   tuple(row.counters), row.csrf, row.expires_at)
+    return Session(
+        key,
+        row.account_id,
+        row.username,
+        row.display_name,
+        row.role,
+        tuple(row.counters),
+        row.csrf,
+        row.expires_at,
+    )
 
 
 def logout(ctx: HallContext, session: Session) -> None:

@@ -34,8 +34,9 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="govhall web",
-                                     description="Manage staff accounts of the web pages.")
+    parser = argparse.ArgumentParser(
+        prog="govhall web", description="Manage staff accounts of the web pages."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("add-user", "set-password", "list-users"):
         p = sub.add_parser(name)
@@ -43,12 +44,18 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--database", help="SQLAlchemy URL (default from [server].database)")
         if name != "list-users":
             p.add_argument("--username", required=True)
-            p.add_argument("--password-stdin", action="store_true",
-                           help="read the password from the first line of stdin")
+            p.add_argument(
+                "--password-stdin",
+                action="store_true",
+                help="read the password from the first line of stdin",
+            )
         if name == "add-user":
             p.add_argument("--role", choices=accounts.ROLES, required=True)
-            p.add_argument("--counters", default="",
-                           help="comma-separated counter ids a counter account may act for")
+            p.add_argument(
+                "--counters",
+                default="",
+                help="comma-separated counter ids a counter account may act for",
+            )
             p.add_argument("--display-name", default="")
     args = parser.parse_args(argv)
     try:
@@ -70,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         password = _password(args)
         if args.command == "add-user":
             counters = [c.strip() for c in args.counters.split(",") if c.strip()]
-            accounts.create_account(ctx, settings, args.username, password, args.role, counters,
-                                    args.display_name)
+            accounts.create_account(
+                ctx, settings, args.username, password, args.role, counters, args.display_name
+            )
             print(f"account {args.username} created ({args.role})")
         else:
             accounts.set_password(ctx, settings, args.username, password)

@@ -26,10 +26,11 @@ def longest_waits(ctx: HallContext) -> dict[str, int]:
     """Seconds the oldest waiting ticket of each service has been in the queue."""
     now = ctx.now()
     with ctx.read() as conn:
-        rows = conn.execute(select(T.c.service, func.min(T.c.queue_time))
-                            .where(T.c.hall_id == ctx.hall_id,
-                                   T.c.status == Status.WAITING.value)
-                            .group_by(T.c.service)).all()
+        rows = conn.execute(
+            select(T.c.service, func.min(T.c.queue_time))
+            .where(T.c.hall_id == ctx.hall_id, T.c.status == Status.WAITING.value)
+            .group_by(T.c.service)
+        ).all()
     out: dict[str, int] = {}
     for service, oldest in rows:
         if oldest.tzinfo is None:  # min() over SQLite bypasses the column type
@@ -44,18 +45,30 @@ def distributions(ctx: HallContext, start: str | None, end: str | None) -> dict[
     labels.append(f"≥{WAIT_BUCKETS[-1]}")
     counts = [0] * len(labels)
     with ctx.read() as conn:
-        rows = conn.execute(select(T.c.queue_time, T.c.called_at).where(
-            T.c.hall_id == ctx.hall_id, T.c.issued_at >= lo, T.c.issued_at < hi,
-            T.c.called_at.is_not(None), T.c.origin_id.is_(None))).all()
-        scores = dict(conn.execute(select(E.c.score, func.count()).where(
-            E.c.hall_id == ctx.hall_id, E.c.created_at >= lo, E.c.created_at < hi)
-            .group_by(E.c.score)).all())
+        rows = conn.execute(
+            select(T.c.queue_time, T.c.called_at).where(
+                T.c.hall_id == ctx.hall_id,
+                T.c.issued_at >= lo,
+                T.c.issued_at < hi,
+                T.c.called_at.is_not(None),
+                T.c.origin_id.is_(None),
+            )
+        ).all()
+        scores = dict(
+            conn.execute(
+                select(E.c.score, func.count())
+                .where(E.c.hall_id == ctx.hall_id, E.c.created_at >= lo, E.c.created_at < hi)
+                .group_by(E.c.score)
+            ).all()
+        )
     for queued, called in rows:
         minutes = (called - queued).total_seconds() / 60
         i = next((k for k, b in enumerate(WAIT_BUCKETS) if minutes < b), len(WAIT_BUCKETS))
         counts[i] += 1
-    return {"wait_minutes": {"labels": labels, "counts": counts},
-            "scores": {str(s): int(scores.get(s, 0)) for s in range(1, 6)}}
+    return {
+        "wait_minutes": {"labels": labels, "counts": counts},
+        "scores": {str(s): int(scores.get(s, 0)) for s in range(1, 6)},
+    }
 
 
 def pad_ticket(ctx: HallContext, counter_id: str) -> dict[str, Any] | None:
@@ -64,14 +77,22 @@ def pad_ticket(ctx: HallContext, counter_id: str) -> dict[str, Any] | None:
     now = ctx.now()
     since = now - dt.timedelta(seconds=PAD_WINDOW_S)
     with ctx.read() as conn:
-        row = conn.execute(select(T.c.id, T.c.number, T.c.service).where(
-            T.c.hall_id == ctx.hall_id, T.c.counter_id == counter_id,
-            T.c.status == Status.DONE.value, T.c.finished_at >= since,
-        ).order_by(T.c.finished_at.desc(), T.c.id.desc()).limit(1)).first()
+        row = conn.execute(
+            select(T.c.id, T.c.number, T.c.service)
+            .where(
+                T.c.hall_id == ctx.hall_id,
+                T.c.counter_id == counter_id,
+                T.c.status == Status.DONE.value,
+                T.c.finished_at >= since,
+            )
+            .order_by(T.c.finished_at.desc(), T.c.id.desc())
+            .limit(1)
+        ).first()
         if row is None:
             return None
-        rated = conn.execute(select(E.c.id).where(E.c.hall_id == ctx.hall_id,
-                                                  E.c.ticket_id == row.id)).first()
+        rated = conn.execute(
+            select(E.c.id).where(E.c.hall_id == ctx.hall_id, E.c.ticket_id == row.id)
+        ).first()
     if rated is not None:
         return None
     return {"id": row.id, "number": row.number, "service": row.service}
@@ -79,5 +100,6 @@ def pad_ticket(ctx: HallContext, counter_id: str) -> dict[str, Any] | None:
 
 def ticket_counter(ctx: HallContext, ticket_id: int) -> str | None:
     with ctx.read() as conn:
-        return conn.execute(select(T.c.counter_id).where(T.c.hall_id == ctx.hall_id,
-                                                         T.c.id == ticket_id)).scalar()
+        return conn.execute(
+            select(T.c.counter_id).where(T.c.hall_id == ctx.hall_id, T.c.id == ticket_id)
+        ).scalar()

@@ -17,8 +17,10 @@ PAGES = Path(__file__).with_name("pages")
 _PLACEHOLDER = re.compile(r"\{\{(?:(zh|en):)?([a-z0-9_]+)\}\}")
 
 # Same-origin only: no inline script, no CDN, no framing (clickjacking of staff buttons).
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
@@ -33,13 +35,14 @@ def _bilingual(key: str) -> str:
     zh, en = t("web", key, "zh"), t("web", key, "en")
     if en == zh:
         return f'<span class="zh">{html.escape(zh)}</span>'
-    return (f'<span class="zh">{html.escape(zh)}</span>'
-            f'<span class="en">{html.escape(en)}</span>')
+    return f'<span class="zh">{html.escape(zh)}</span><span class="en">{html.escape(en)}</span>'
 
 
 def catalogue_json() -> str:
-    data = {k: {"zh": v.get("zh", ""), "en": v.get("en", v.get("zh", ""))}
-            for k, v in catalogue("web").items()}
+    data = {
+        k: {"zh": v.get("zh", ""), "en": v.get("en", v.get("zh", ""))}
+        for k, v in catalogue("web").items()
+    }
     # Inside <script type="application/json">: "<" must not close the element.
     return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
 

@@ -66,8 +66,9 @@ def _same_origin(request: Request) -> None:
         raise CsrfFailed("request from another site refused")
 
 
-def csrf_session(request: Request, session: Annotated[Session, Depends(current_session)]
-                 ) -> Session:
+def csrf_session(
+    request: Request, session: Annotated[Session, Depends(current_session)]
+) -> Session:
     _same_origin(request)
     sent = request.headers.get("x-csrf-token", "")
     if not sent or not hmac.compare_digest(sent.encode(), session.csrf.encode()):
@@ -97,8 +98,9 @@ def _counter_for(session: Session, web: WebState, counter_id: str) -> str:
     if web.ctx.config.counter(counter_id) is None:
         raise NotFound(f"no counter with id {counter_id!r}", code="unknown_counter")
     if not session.may_act_for(counter_id):
-        raise NotAllowed(f"account {session.username} may not act for counter {counter_id}",
-                         code="wrong_counter")
+        raise NotAllowed(
+            f"account {session.username} may not act for counter {counter_id}", code="wrong_counter"
+        )
     return counter_id
 
 
@@ -117,8 +119,9 @@ def web_home(request: Request, web: Web) -> RedirectResponse:
     session = accounts.session_for(web.ctx, web.settings, request.cookies.get(COOKIE))
     if session is None:
         return _login_redirect("/web/")
-    return RedirectResponse("/web/dashboard" if session.role == "admin" else "/web/counter",
-                            status_code=303)
+    return RedirectResponse(
+        "/web/dashboard" if session.role == "admin" else "/web/counter", status_code=303
+    )
 
 
 @pages.get("/web/login")
@@ -126,8 +129,7 @@ def login_page(web: Web) -> HTMLResponse:
     return _page(web, "login")
 
 
-def _staff_page(request: Request, web: WebState, name: str, admin_only: bool = False
-                ) -> Response:
+def _staff_page(request: Request, web: WebState, name: str, admin_only: bool = False) -> Response:
     session = accounts.session_for(web.ctx, web.settings, request.cookies.get(COOKIE))
     if session is None:
         return _login_redirect(f"/web/{name}")
@@ -175,11 +177,18 @@ def login(request: Request, web: Web, body: LoginIn, response: Response) -> dict
     # without a CORS preflight, which we never grant) plus the Origin check stop login CSRF.
     _same_origin(request)
     address = request.client.host if request.client else "?"
-    cookie, session = accounts.login(web.ctx, web.settings, web.throttle, body.username,
-                                     body.password, address)
-    response.set_cookie(COOKIE, cookie, max_age=int(web.settings.session_hours * 3600),
-                        httponly=True, samesite="strict", secure=web.settings.cookie_secure,
-                        path="/")
+    cookie, session = accounts.login(
+        web.ctx, web.settings, web.throttle, body.username, body.password, address
+    )
+    response.set_cookie(
+        COOKIE,
+        cookie,
+        max_age=int(web.settings.session_hours * 3600),
+        httponly=True,
+        samesite="strict",
+        secure=web.settings.cookie_secure,
+        path="/",
+    )
     return session.public()
 
 
@@ -194,16 +203,31 @@ def logout(web: Web, session: StaffWrite, response: Response) -> dict[str, Any]:
 def me(web: Web, session: Staff) -> dict[str, Any]:
     cfg = web.ctx.config
     allowed = [c for c in cfg.counters if session.may_act_for(c.id)]
-    return {**session.public(), "hall": cfg.name, "hall_en": cfg.name_en,
-            "pad_thanks_s": web.settings.pad_thanks_s, "today": web.ctx.today().isoformat(),
-            "counters_info": [{"id": c.id, "name": c.name, "name_en": c.name_en,
-                               "services": list(c.services)} for c in allowed]}
+    return {
+        **session.public(),
+        "hall": cfg.name,
+        "hall_en": cfg.name_en,
+        "pad_thanks_s": web.settings.pad_thanks_s,
+        "today": web.ctx.today().isoformat(),
+        "counters_info": [
+            {"id": c.id, "name": c.name, "name_en": c.name_en, "services": list(c.services)}
+            for c in allowed
+        ],
+    }
 
 
 # -- counter -----------------------------------------------------------------------------
 def _services(web: WebState) -> list[dict[str, Any]]:
-    return [{"code": s["code"], "name": s["name"], "name_en": s["name_en"], "open": s["open"],
-             "waiting": s["waiting"]} for s in hallinfo.services(web.ctx)]
+    return [
+        {
+            "code": s["code"],
+            "name": s["name"],
+            "name_en": s["name_en"],
+            "open": s["open"],
+            "waiting": s["waiting"],
+        }
+        for s in hallinfo.services(web.ctx)
+    ]
 
 
 @api.get("/counters/{counter_id}")
@@ -213,9 +237,12 @@ def counter_snapshot(web: Web, session: Staff, counter_id: str) -> dict[str, Any
     mine = day["by_counter"].get(counter_id, {})
     return {
         "status": counters.get_status(web.ctx, counter_id),
-        "today": {"served": mine.get("served", 0), "called": mine.get("called", 0),
-                  "no_show": mine.get("no_show", 0),
-                  "service_avg_s": mine.get("service_avg_s")},
+        "today": {
+            "served": mine.get("served", 0),
+            "called": mine.get("called", 0),
+            "no_show": mine.get("no_show", 0),
+            "service_avg_s": mine.get("service_avg_s"),
+        },
         "services": _services(web),
         "help": hallinfo.open_help_requests(web.ctx),
         "last_event_id": web.ctx.bus.last_id,
@@ -223,14 +250,21 @@ def counter_snapshot(web: Web, session: Staff, counter_id: str) -> dict[str, Any
 
 
 Action = Literal["call-next", "recall", "start", "finish", "no-show", "park", "resume"]
-_ACTIONS = {"call-next": counters.call_next, "recall": counters.recall,
-            "start": counters.start, "finish": counters.finish, "no-show": counters.no_show,
-            "park": counters.park, "resume": counters.resume}
+_ACTIONS = {
+    "call-next": counters.call_next,
+    "recall": counters.recall,
+    "start": counters.start,
+    "finish": counters.finish,
+    "no-show": counters.no_show,
+    "park": counters.park,
+    "resume": counters.resume,
+}
 
 
 @api.post("/counters/{counter_id}/do/{action}")
-def counter_action(web: Web, session: StaffWrite, counter_id: str, action: Action
-                   ) -> dict[str, Any]:
+def counter_action(
+    web: Web, session: StaffWrite, counter_id: str, action: Action
+) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
     result = _ACTIONS[action](web.ctx, counter_id)
     return {"ticket": result} if action != "resume" else {"status": result}
@@ -241,8 +275,7 @@ class CallIn(BaseModel):
 
 
 @api.post("/counters/{counter_id}/call")
-def counter_call(web: Web, session: StaffWrite, counter_id: str, body: CallIn
-                 ) -> dict[str, Any]:
+def counter_call(web: Web, session: StaffWrite, counter_id: str, body: CallIn) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
     return {"ticket": counters.call_ticket(web.ctx, counter_id, body.ticket)}
 
@@ -252,8 +285,7 @@ class PauseIn(BaseModel):
 
 
 @api.post("/counters/{counter_id}/pause")
-def counter_pause(web: Web, session: StaffWrite, counter_id: str, body: PauseIn
-                  ) -> dict[str, Any]:
+def counter_pause(web: Web, session: StaffWrite, counter_id: str, body: PauseIn) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
     return {"status": counters.pause(web.ctx, counter_id, body.reason.strip() or "—")}
 
@@ -265,11 +297,13 @@ class TransferIn(BaseModel):
 
 
 @api.post("/counters/{counter_id}/transfer")
-def counter_transfer(web: Web, session: StaffWrite, counter_id: str, body: TransferIn
-                     ) -> dict[str, Any]:
+def counter_transfer(
+    web: Web, session: StaffWrite, counter_id: str, body: TransferIn
+) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    return {"ticket": counters.transfer(web.ctx, counter_id, body.service, body.note,
-                                        body.return_here)}
+    return {
+        "ticket": counters.transfer(web.ctx, counter_id, body.service, body.note, body.return_here)
+    }
 
 
 @api.post("/help/{help_id}/resolve")
@@ -283,9 +317,13 @@ def pad_state(web: Web, session: Staff, counter_id: str) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
     counter = web.ctx.config.counter(counter_id)
     assert counter is not None
-    return {"counter": counter_id, "counter_name": counter.name,
-            "counter_name_en": counter.name_en, "ticket": queries.pad_ticket(web.ctx, counter_id),
-            "last_event_id": web.ctx.bus.last_id}
+    return {
+        "counter": counter_id,
+        "counter_name": counter.name,
+        "counter_name_en": counter.name_en,
+        "ticket": queries.pad_ticket(web.ctx, counter_id),
+        "last_event_id": web.ctx.bus.last_id,
+    }
 
 
 class EvaluationIn(BaseModel):
@@ -294,37 +332,52 @@ class EvaluationIn(BaseModel):
 
 
 @api.post("/counters/{counter_id}/evaluate", status_code=201)
-def pad_evaluate(web: Web, session: StaffWrite, counter_id: str, body: EvaluationIn
-                 ) -> dict[str, Any]:
+def pad_evaluate(
+    web: Web, session: StaffWrite, counter_id: str, body: EvaluationIn
+) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
     # A pad rates only what was served at its own counter.
     if queries.ticket_counter(web.ctx, body.ticket) != counter_id:
-        raise NotAllowed(f"ticket {body.ticket} was not served at counter {counter_id}",
-                         code="wrong_counter")
+        raise NotAllowed(
+            f"ticket {body.ticket} was not served at counter {counter_id}", code="wrong_counter"
+        )
     return tickets.evaluate(web.ctx, body.ticket, body.score, None)
 
 
 # -- events ------------------------------------------------------------------------------
 @api.get("/events")
-async def staff_events(request: Request, web: Web, _: Staff,
-                       last_event_id: Annotated[int | None, Query(ge=0)] = None
-                       ) -> StreamingResponse:
+async def staff_events(
+    request: Request, web: Web, _: Staff, last_event_id: Annotated[int | None, Query(ge=0)] = None
+) -> StreamingResponse:
     """The hall's event stream for a logged-in browser (EventSource sends the cookie;
     ``Last-Event-ID`` on reconnect, or ``?last_event_id=`` from the page's snapshot)."""
     header = request.headers.get("last-event-id", "").strip()
     last = int(header) if header.isdigit() else last_event_id
-    return StreamingResponse(hall_event_stream(request, web.ctx, last),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        hall_event_stream(request, web.ctx, last),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 # -- citizen's ticket --------------------------------------------------------------------
 def _public_ticket(web: WebState, token: str) -> dict[str, Any]:
     tk = tickets.get_by_public_token(web.ctx, _check_token(token))
     # The link may be photographed off a ticket: nothing personal, not even masked.
-    keep = ("number", "service", "service_name", "service_name_en", "status", "issued_at",
-            "called_at", "waiting_ahead", "estimated_wait_s", "counter", "counter_name",
-            "recall_count")
+    keep = (
+        "number",
+        "service",
+        "service_name",
+        "service_name_en",
+        "status",
+        "issued_at",
+        "called_at",
+        "waiting_ahead",
+        "estimated_wait_s",
+        "counter",
+        "counter_name",
+        "recall_count",
+    )
     out = {k: tk[k] for k in keep}
     counter = web.ctx.config.counter(tk["counter"]) if tk["counter"] else None
     out["counter_name_en"] = counter.name_en if counter else None
@@ -335,13 +388,14 @@ def _public_ticket(web: WebState, token: str) -> dict[str, Any]:
 
 @pages.get("/t/{token}/state")
 def ticket_state(web: Web, token: str) -> Response:
-    return Response(json.dumps(_public_ticket(web, token), ensure_ascii=False),
-                    media_type="application/json",
-                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return Response(
+        json.dumps(_public_ticket(web, token), ensure_ascii=False),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
 
 
-async def _changes(request: Request, web: WebState, heartbeat_s: float
-                   ) -> AsyncIterator[bytes]:
+async def _changes(request: Request, web: WebState, heartbeat_s: float) -> AsyncIterator[bytes]:
     """Only "something changed in service X": the page re-reads its own state. No ticket
     data of other citizens goes to a public page."""
     sub = web.ctx.bus.subscribe()
@@ -366,9 +420,11 @@ async def _changes(request: Request, web: WebState, heartbeat_s: float
 @pages.get("/t/{token}/events")
 async def ticket_events(request: Request, web: Web, token: str) -> StreamingResponse:
     _check_token(token)
-    return StreamingResponse(_changes(request, web, request.app.state.sse_heartbeat_s),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        _changes(request, web, request.app.state.sse_heartbeat_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 # -- manager -----------------------------------------------------------------------------
@@ -394,21 +450,31 @@ Day = Annotated[str | None, Query(max_length=40)]
 
 
 @api.get("/report")
-def report(web: Web, _: Admin, from_: Annotated[str | None, Query(alias="from", max_length=40)]
-           = None, to: Day = None) -> dict[str, Any]:
+def report(
+    web: Web,
+    _: Admin,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Day = None,
+) -> dict[str, Any]:
     result = stats.compute(web.ctx, from_, to)
     return {**result, "distributions": queries.distributions(web.ctx, from_, to)}
 
 
 @api.get("/report.csv")
-def report_csv(web: Web, _: Admin,
-               from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-               to: Day = None) -> PlainTextResponse:
+def report_csv(
+    web: Web,
+    _: Admin,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Day = None,
+) -> PlainTextResponse:
     result = stats.compute(web.ctx, from_, to)
     name = f"govhall-{result['from'][:10]}-{result['to'][:10]}.csv"
     # BOM: Excel on a Chinese Windows opens UTF-8 CSV correctly only with it.
-    return PlainTextResponse("\ufeff" + stats.to_csv(result), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return PlainTextResponse(
+        "\ufeff" + stats.to_csv(result),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 _SECRET_KEYS = ("token", "secret", "password", "key", "pin")
@@ -416,8 +482,10 @@ _SECRET_KEYS = ("token", "secret", "password", "key", "pin")
 
 def _redact(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: ("••••" if any(s in k.lower() for s in _SECRET_KEYS) else _redact(v))
-                for k, v in value.items()}
+        return {
+            k: ("••••" if any(s in k.lower() for s in _SECRET_KEYS) else _redact(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_redact(v) for v in value]
     return value
@@ -427,14 +495,30 @@ def _redact(value: Any) -> Any:
 def config_view(web: Web, _: Admin) -> dict[str, Any]:
     cfg = web.ctx.config
     return {
-        "hall": {"id": cfg.hall_id, "name": cfg.name, "name_en": cfg.name_en,
-                 "timezone": cfg.timezone, "path": str(cfg.path) if cfg.path else None},
-        "services": [{"code": s.code, "prefix": s.prefix, "name": s.name, "name_en": s.name_en,
-                      "open": s.open, "requires_id": s.requires_id,
-                      "requires_face": s.requires_face, "avg_service_s": s.avg_service_s}
-                     for s in cfg.services],
-        "counters": [{"id": c.id, "name": c.name, "name_en": c.name_en,
-                      "services": list(c.services)} for c in cfg.counters],
+        "hall": {
+            "id": cfg.hall_id,
+            "name": cfg.name,
+            "name_en": cfg.name_en,
+            "timezone": cfg.timezone,
+            "path": str(cfg.path) if cfg.path else None,
+        },
+        "services": [
+            {
+                "code": s.code,
+                "prefix": s.prefix,
+                "name": s.name,
+                "name_en": s.name_en,
+                "open": s.open,
+                "requires_id": s.requires_id,
+                "requires_face": s.requires_face,
+                "avg_service_s": s.avg_service_s,
+            }
+            for s in cfg.services
+        ],
+        "counters": [
+            {"id": c.id, "name": c.name, "name_en": c.name_en, "services": list(c.services)}
+            for c in cfg.counters
+        ],
         "policy": dict(cfg.policy.__dict__),
         "tokens": [{"name": tk.name, "role": tk.role} for tk in cfg.tokens],
         "devices": _redact({k: v for k, v in cfg.sections.items() if k != "web"}),
@@ -457,8 +541,15 @@ class AccountIn(BaseModel):
 
 @api.post("/accounts", status_code=201)
 def accounts_create(web: Web, _: AdminWrite, body: AccountIn) -> dict[str, Any]:
-    return accounts.create_account(web.ctx, web.settings, body.username, body.password,
-                                   body.role, body.counters, body.display_name)
+    return accounts.create_account(
+        web.ctx,
+        web.settings,
+        body.username,
+        body.password,
+        body.role,
+        body.counters,
+        body.display_name,
+    )
 
 
 class PasswordIn(BaseModel):
@@ -466,8 +557,7 @@ class PasswordIn(BaseModel):
 
 
 @api.post("/accounts/{username}/password")
-def accounts_password(web: Web, _: AdminWrite, username: str, body: PasswordIn
-                      ) -> dict[str, Any]:
+def accounts_password(web: Web, _: AdminWrite, username: str, body: PasswordIn) -> dict[str, Any]:
     return accounts.set_password(web.ctx, web.settings, username, body.password)
 
 
@@ -478,9 +568,15 @@ class AccountPatch(BaseModel):
 
 
 @api.post("/accounts/{username}")
-def accounts_update(web: Web, session: AdminWrite, username: str, body: AccountPatch
-                    ) -> dict[str, Any]:
+def accounts_update(
+    web: Web, session: AdminWrite, username: str, body: AccountPatch
+) -> dict[str, Any]:
     if username == session.username and body.active is False:
         raise Invalid("you cannot disable your own account", code="self_disable")
-    return accounts.update_account(web.ctx, username, active=body.active,
-                                   counters=body.counters, display_name=body.display_name)
+    return accounts.update_account(
+        web.ctx,
+        username,
+        active=body.active,
+        counters=body.counters,
+        display_name=body.display_name,
+    )

@@ -61,8 +61,17 @@ from kiosk.settings import KioskSettings
 Clock = Callable[[], dt.datetime]
 
 # Hall refusal codes with their own text; anything else gets the generic one.
-REFUSALS = ("daily_limit", "id_required", "invalid_id_number", "service_closed",
-            "no_appointment", "already_checked_in", "too_early", "too_late", "unknown_service")
+REFUSALS = (
+    "daily_limit",
+    "id_required",
+    "invalid_id_number",
+    "service_closed",
+    "no_appointment",
+    "already_checked_in",
+    "too_early",
+    "too_late",
+    "unknown_service",
+)
 # Reader failures after which trying the card again can help.
 CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
 CORNER_TAPS = 5  # taps on the hidden corner within CORNER_WINDOW_S open the PIN pad
@@ -75,9 +84,17 @@ _TICKET_NUMBER_RE = re.compile(r"^(?:([A-Z][A-Z0-9]{0,5})-)?([A-Z]{1,3})(\d{1,4}
 
 
 class KioskFlow:
-    def __init__(self, settings: KioskSettings, hall_name: str, hall_name_en: str,
-                 services: list[Tile], *, clock: Clock, elderly_age: int = 60,
-                 hall_id: str = "hall") -> None:
+    def __init__(
+        self,
+        settings: KioskSettings,
+        hall_name: str,
+        hall_name_en: str,
+        services: list[Tile],
+        *,
+        clock: Clock,
+        elderly_age: int = 60,
+        hall_id: str = "hall",
+    ) -> None:
         self.settings = settings
         self.hall_name, self.hall_name_en, self.hall_id = hall_name, hall_name_en, hall_id
         self.clock = clock
@@ -125,8 +142,9 @@ class KioskFlow:
     def _say(self, text: str) -> Say:
         return Say(self.token, text, self.lang, self.elderly)
 
-    def _go(self, screen: Screen, message: str = "", *, error: bool = False,
-            speak: bool = True) -> list[Effect]:
+    def _go(
+        self, screen: Screen, message: str = "", *, error: bool = False, speak: bool = True
+    ) -> list[Effect]:
         self._screen = screen
         self._message, self._message_error = message, error
         self.view = self._render()
@@ -138,22 +156,38 @@ class KioskFlow:
             keys_shown = "●" * len(self._keys)
         elif self._keypad_mode == "id":
             keys_shown = mask_typed_id(self._keys)
-        title = {Screen.ID_CARD: "title_id_card", Screen.FACE: "title_face",
-                 Screen.TICKET: "title_ticket", Screen.GUIDE_LIST: "title_guide",
-                 Screen.GUIDE: "title_guide", Screen.STATUS: "title_status",
-                 Screen.MAINTENANCE: "title_maintenance", Screen.ISSUING: "title_issuing",
-                 Screen.KEYPAD: f"title_keypad_{self._keypad_mode or 'id'}",
-                 }.get(self._screen, "title_home")
+        title = {
+            Screen.ID_CARD: "title_id_card",
+            Screen.FACE: "title_face",
+            Screen.TICKET: "title_ticket",
+            Screen.GUIDE_LIST: "title_guide",
+            Screen.GUIDE: "title_guide",
+            Screen.STATUS: "title_status",
+            Screen.MAINTENANCE: "title_maintenance",
+            Screen.ISSUING: "title_issuing",
+            Screen.KEYPAD: f"title_keypad_{self._keypad_mode or 'id'}",
+        }.get(self._screen, "title_home")
         person = self._card.name_masked if self._card else ""
         return View(
-            screen=self._screen, lang=self.lang, elderly=self.elderly, title=self._txt(title),
-            message=self._message, message_error=self._message_error, tiles=self.tiles,
-            service=self._service, keypad_mode=self._keypad_mode, keypad_text=keys_shown,
+            screen=self._screen,
+            lang=self.lang,
+            elderly=self.elderly,
+            title=self._txt(title),
+            message=self._message,
+            message_error=self._message_error,
+            tiles=self.tiles,
+            service=self._service,
+            keypad_mode=self._keypad_mode,
+            keypad_text=keys_shown,
             keypad_keys=self._keypad_keys(),
-            ticket=self._ticket, guide=self._guide, status_lines=self._status_lines,
-            offline=self.offline, idle_warning=self._idle_warned,
+            ticket=self._ticket,
+            guide=self._guide,
+            status_lines=self._status_lines,
+            offline=self.offline,
+            idle_warning=self._idle_warned,
             greeting=self._txt("greeting", name=person) if person else "",
-            can_manual=self._screen is Screen.ID_CARD, pending_uploads=self.pending_uploads,
+            can_manual=self._screen is Screen.ID_CARD,
+            pending_uploads=self.pending_uploads,
             parts=dict(self.parts),
         )
 
@@ -279,8 +313,10 @@ class KioskFlow:
             return self._open_keypad("id", self._txt("reader_missing"), error=True)
         if code in CARD_RETRY_CODES:
             text = t("idcard", key, self.lang)
-            return [*self._go(Screen.ID_CARD, text, error=True),
-                    ReadCard(self.token, self.settings.card_timeout_s)]
+            return [
+                *self._go(Screen.ID_CARD, text, error=True),
+                ReadCard(self.token, self.settings.card_timeout_s),
+            ]
         # A card the reader cannot use (unknown type, invalid data, SAM fault): keypad.
         try:
             text = t("idcard", key, self.lang)
@@ -322,8 +358,10 @@ class KioskFlow:
             self._face_attempts += 1
             key = "face_retry" if decision == "no_match" else "face_no_face"
             assert self._card is not None
-            return [*self._go(Screen.FACE, self._txt(key), error=True),
-                    CaptureFace(self.token, self._card.photo_wlt)]
+            return [
+                *self._go(Screen.FACE, self._txt(key), error=True),
+                CaptureFace(self.token, self._card.photo_wlt),
+            ]
         if decision == "unavailable":
             return self._face_unavailable("face_unavailable")
         # Uncertain or repeated failure: a person decides, never the machine alone.
@@ -345,38 +383,48 @@ class KioskFlow:
         name = self._card.name_masked if self._card else None
         if withdraw_key:
             self.pending_withdrawals += 1
-        return IssueOffline(self.token, self._service.code, self._service.prefix, name,
-                            withdraw_key)
+        return IssueOffline(
+            self.token, self._service.code, self._service.prefix, name, withdraw_key
+        )
 
-    def on_issued(self, token: int, ticket: dict[str, Any], *, offline: bool = False
-                  ) -> list[Effect]:
+    def on_issued(
+        self, token: int, ticket: dict[str, Any], *, offline: bool = False
+    ) -> list[Effect]:
         """The hall (or the offline journal) issued a ticket. It is shown even if the citizen
         left meanwhile: a ticket nobody saw must not be silently in the queue."""
         # No token check: the ticket exists in the queue, so it is shown whatever happened
         # meanwhile (the issuing screen cannot be left, so this is only a safety net).
         self._touch()
-        tile = self._service or next((s for s in self.tiles if s.code == ticket["service"]),
-                                     None)
+        tile = self._service or next((s for s in self.tiles if s.code == ticket["service"]), None)
         name = tile.label(self.lang) if tile else ticket.get("service_name", ticket["service"])
         issued_at = ticket["issued_at"]
         if isinstance(issued_at, str):
             issued_at = dt.datetime.fromisoformat(issued_at)
         tid = ticket.get("id")
-        payload = (f"GH1|{self.hall_id}|{tid}|{ticket['number']}" if tid is not None
-                   else f"GH1|{self.hall_id}|offline|{self.settings.kiosk_id}|{ticket['number']}")
+        payload = (
+            f"GH1|{self.hall_id}|{tid}|{ticket['number']}"
+            if tid is not None
+            else f"GH1|{self.hall_id}|offline|{self.settings.kiosk_id}|{ticket['number']}"
+        )
         view = TicketView(
-            number=ticket["number"], service_name=name,
+            number=ticket["number"],
+            service_name=name,
             waiting_ahead=None if offline else ticket.get("waiting_ahead"),
             estimated_wait_s=None if offline else ticket.get("estimated_wait_s"),
-            issued_at=issued_at, offline=offline, qr_payload=payload, ticket_id=tid,
-            priority=ticket.get("priority"), name_masked=ticket.get("name_masked"),
+            issued_at=issued_at,
+            offline=offline,
+            qr_payload=payload,
+            ticket_id=tid,
+            priority=ticket.get("priority"),
+            name_masked=ticket.get("name_masked"),
         )
         self._ticket = view
         if offline:
             self.pending_uploads += 1
         self._go(Screen.TICKET, speak=False)
-        return [PrintTicket(self.token, view, tile.name if tile else name,
-                            tile.name_en if tile else "")]
+        return [
+            PrintTicket(self.token, view, tile.name if tile else name, tile.name_en if tile else "")
+        ]
 
     def on_hall_unavailable(self, token: int) -> list[Effect]:
         """An issue or check-in found the hall unreachable."""
@@ -387,8 +435,10 @@ class KioskFlow:
         if self._screen is Screen.ISSUING and self._purpose == "ticket":
             # The request may have reached the hall and only its answer been lost: the key
             # goes with the offline ticket so that phantom is cancelled later.
-            return [self._say(self._txt("offline_issuing")),
-                    self._offline_issue(withdraw_key=self._issue_key)]
+            return [
+                self._say(self._txt("offline_issuing")),
+                self._offline_issue(withdraw_key=self._issue_key),
+            ]
         if self._purpose == "checkin":
             return self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True)
         return self._go(Screen.MESSAGE, self._txt("hall_unreachable"), error=True)
@@ -452,8 +502,9 @@ class KioskFlow:
         return [CheckIn(self.token, id_number)]
 
     # -- keypad (manual ID, status code, PIN) ------------------------------------------------
-    def _open_keypad(self, mode: str, message: str = "", *, error: bool = False,
-                     speak: bool = True) -> list[Effect]:
+    def _open_keypad(
+        self, mode: str, message: str = "", *, error: bool = False, speak: bool = True
+    ) -> list[Effect]:
         self._keypad_mode = mode
         self._keys = ""
         return self._go(Screen.KEYPAD, message, error=error, speak=speak)
@@ -525,8 +576,10 @@ class KioskFlow:
         if token != self.token:
             return []
         status = ticket.get("status", "")
-        lines = [self._txt("status_number", number=ticket["number"]),
-                 self._txt(f"state_{status}") if status in STATES else status]
+        lines = [
+            self._txt("status_number", number=ticket["number"]),
+            self._txt(f"state_{status}") if status in STATES else status,
+        ]
         if status == "waiting":
             lines.append(self._txt("status_ahead", ahead=ticket.get("waiting_ahead", 0)))
         elif status == "called" and ticket.get("counter_name"):
@@ -580,14 +633,16 @@ class KioskFlow:
             return []
         if self._screen is Screen.MESSAGE and self._message_error and ok:
             return []  # a face review already told the citizen what happens
-        return self._go(Screen.MESSAGE, self._txt("help_sent" if ok else "help_failed"),
-                        error=not ok)
+        return self._go(
+            Screen.MESSAGE, self._txt("help_sent" if ok else "help_failed"), error=not ok
+        )
 
     # -- maintenance (hidden corner + PIN) -----------------------------------------------
     def corner_tap(self) -> list[Effect]:
         now = self.clock()
-        self._corner = [c for c in self._corner
-                        if (now - c).total_seconds() < CORNER_WINDOW_S] + [now]
+        self._corner = [c for c in self._corner if (now - c).total_seconds() < CORNER_WINDOW_S] + [
+            now
+        ]
         if len(self._corner) >= CORNER_TAPS:
             self._corner = []
             self._touch()
@@ -599,8 +654,15 @@ class KioskFlow:
         if self._screen is not Screen.MAINTENANCE:
             return []
         if action == "test_print":
-            sample = TicketView("A000", self._txt("test_ticket"), 0, 0, self.clock(), False,
-                                f"GH1|{self.hall_id}|test")
+            sample = TicketView(
+                "A000",
+                self._txt("test_ticket"),
+                0,
+                0,
+                self.clock(),
+                False,
+                f"GH1|{self.hall_id}|test",
+            )
             return [PrintTicket(0, sample)]
         if action == "test_reader":
             return [TestReader(0)]
@@ -673,13 +735,15 @@ class KioskFlow:
         heartbeat and services refresh."""
         now = self.clock()
         effects: list[Effect] = []
-        if (self._last_heartbeat is None
-                or (now - self._last_heartbeat).total_seconds() >= self.settings.heartbeat_s):
+        if (
+            self._last_heartbeat is None
+            or (now - self._last_heartbeat).total_seconds() >= self.settings.heartbeat_s
+        ):
             effects += [PollDevices(0), self._heartbeat_now()]
         if self._screen in RESTING_SCREENS and (
-                self._last_services is None
-                or (now - self._last_services).total_seconds()
-                >= self.settings.services_refresh_s):
+            self._last_services is None
+            or (now - self._last_services).total_seconds() >= self.settings.services_refresh_s
+        ):
             self._last_services = now
             effects.append(LoadServices(0))
         idle = (now - self._last_touch).total_seconds()
@@ -693,17 +757,24 @@ class KioskFlow:
             if idle >= limit:
                 return effects + self.home()
             return effects
-        limit = (self.settings.ticket_screen_s if self._screen is Screen.TICKET
-                 else self.settings.idle_timeout_s)
+        limit = (
+            self.settings.ticket_screen_s
+            if self._screen is Screen.TICKET
+            else self.settings.idle_timeout_s
+        )
         if idle >= limit:
             effects += self.home()
             return [*effects, self._say(self._txt("say_timeout"))]
-        if (not self._idle_warned and self._screen is not Screen.TICKET
-                and idle >= limit - self.settings.idle_warning_s):
+        if (
+            not self._idle_warned
+            and self._screen is not Screen.TICKET
+            and idle >= limit - self.settings.idle_warning_s
+        ):
             self._idle_warned = True
             self.view = self._render()
-            effects.append(self._say(self._txt("idle_warning",
-                                               seconds=round(self.settings.idle_warning_s))))
+            effects.append(
+                self._say(self._txt("idle_warning", seconds=round(self.settings.idle_warning_s)))
+            )
         return effects
 
     def still_here(self) -> list[Effect]:
@@ -713,8 +784,7 @@ class KioskFlow:
         return []
 
 
-STATES = ("waiting", "called", "serving", "done", "parked", "no_show", "transferred",
-          "cancelled")
+STATES = ("waiting", "called", "serving", "done", "parked", "no_show", "transferred", "cancelled")
 
 
 def normalize_ticket_number(typed: str) -> str | None:

@@ -43,8 +43,12 @@ class OfflineTicket:
     withdraw_key: str | None = None
 
     def import_item(self, kiosk: str) -> dict[str, Any]:
-        item: dict[str, Any] = {"kiosk": kiosk, "offline_number": self.offline_number,
-                                "service": self.service, "issued_at": self.issued_at.isoformat()}
+        item: dict[str, Any] = {
+            "kiosk": kiosk,
+            "offline_number": self.offline_number,
+            "service": self.service,
+            "issued_at": self.issued_at.isoformat(),
+        }
         if self.priority:
             item["priority"] = self.priority
         if self.name_masked:
@@ -101,9 +105,16 @@ class OfflineJournal:
         finally:
             os.close(fd)
 
-    def issue(self, service: str, prefix: str, now: dt.datetime, *, priority: str | None = None,
-              name_masked: str | None = None, withdraw_key: str | None = None
-              ) -> OfflineTicket:
+    def issue(
+        self,
+        service: str,
+        prefix: str,
+        now: dt.datetime,
+        *,
+        priority: str | None = None,
+        name_masked: str | None = None,
+        withdraw_key: str | None = None,
+    ) -> OfflineTicket:
         """A new offline number for ``service`` (letter ``prefix``), journaled durably, with
         the Idempotency-Key of the failed online issue it replaces, if any."""
         if now.tzinfo is None:
@@ -112,13 +123,22 @@ class OfflineJournal:
         stem = f"{self.prefix}-{prefix}"
         pattern = re.compile(rf"^{re.escape(stem)}(\d+)$")
         with self._lock:
-            seqs = [int(m.group(1)) for r in self._lines()
-                    if r.get("day") == day and (m := pattern.match(str(r.get("offline_number"))))]
+            seqs = [
+                int(m.group(1))
+                for r in self._lines()
+                if r.get("day") == day and (m := pattern.match(str(r.get("offline_number"))))
+            ]
             number = f"{stem}{max(seqs, default=0) + 1:03d}"
             ticket = OfflineTicket(number, service, now, priority, name_masked, withdraw_key)
-            rec: dict[str, Any] = {"kind": "issued", "day": day, "offline_number": number,
-                                   "service": service, "issued_at": now.isoformat(),
-                                   "priority": priority, "name_masked": name_masked}
+            rec: dict[str, Any] = {
+                "kind": "issued",
+                "day": day,
+                "offline_number": number,
+                "service": service,
+                "issued_at": now.isoformat(),
+                "priority": priority,
+                "name_masked": name_masked,
+            }
             if withdraw_key:
                 rec["withdraw_key"] = withdraw_key
             self._append(rec)
@@ -132,10 +152,16 @@ class OfflineJournal:
         out = []
         for r in lines:
             if r["kind"] == "issued" and (r["day"], r["offline_number"]) not in done:
-                out.append(OfflineTicket(r["offline_number"], r["service"],
-                                         dt.datetime.fromisoformat(r["issued_at"]),
-                                         r.get("priority"), r.get("name_masked"),
-                                         r.get("withdraw_key")))
+                out.append(
+                    OfflineTicket(
+                        r["offline_number"],
+                        r["service"],
+                        dt.datetime.fromisoformat(r["issued_at"]),
+                        r.get("priority"),
+                        r.get("name_masked"),
+                        r.get("withdraw_key"),
+                    )
+                )
         return out
 
     def withdrawals(self) -> list[Withdrawal]:
@@ -145,10 +171,19 @@ class OfflineJournal:
         with self._lock:
             lines = self._lines()
         done = {(r["day"], r["key"]) for r in lines if r["kind"] == "withdrawn"}
-        return [Withdrawal(r["withdraw_key"], r["day"], r["service"], r["offline_number"],
-                           dt.datetime.fromisoformat(r["issued_at"]))
-                for r in lines if r["kind"] == "issued" and r.get("withdraw_key")
-                and (r["day"], r["withdraw_key"]) not in done]
+        return [
+            Withdrawal(
+                r["withdraw_key"],
+                r["day"],
+                r["service"],
+                r["offline_number"],
+                dt.datetime.fromisoformat(r["issued_at"]),
+            )
+            for r in lines
+            if r["kind"] == "issued"
+            and r.get("withdraw_key")
+            and (r["day"], r["withdraw_key"]) not in done
+        ]
 
     def mark_withdrawn(self, w: Withdrawal, outcome: str) -> None:
         if outcome not in WITHDRAW_OUTCOMES:
@@ -159,8 +194,14 @@ class OfflineJournal:
     def mark_uploaded(self, tickets: list[OfflineTicket], ids: list[int | None]) -> None:
         with self._lock:
             for ticket, ticket_id in zip(tickets, ids, strict=True):
-                self._append({"kind": "uploaded", "day": ticket.issued_at.date().isoformat(),
-                              "offline_number": ticket.offline_number, "ticket_id": ticket_id})
+                self._append(
+                    {
+                        "kind": "uploaded",
+                        "day": ticket.issued_at.date().isoformat(),
+                        "offline_number": ticket.offline_number,
+                        "ticket_id": ticket_id,
+                    }
+                )
 
     def drop_stale(self, today: dt.date) -> list[OfflineTicket]:
         """Tickets from an earlier day can no longer join a queue (the hall refuses them):

@@ -228,8 +228,15 @@ class Quit(Effect):
 
 
 def tile_from_api(s: dict[str, Any]) -> Tile:
-    return Tile(code=s["code"], name=s["name"], name_en=s.get("name_en", ""),
-                prefix=s.get("prefix", s["code"]), open=bool(s.get("open", True)),
-                requires_id=bool(s.get("requires_id")), requires_face=bool(s.get("requires_face")),
-                waiting=s.get("waiting"), materials=tuple(s.get("materials", ())),
-                materials_en=tuple(s.get("materials_en", ())))
+    return Tile(
+        code=s["code"],
+        name=s["name"],
+        name_en=s.get("name_en", ""),
+        prefix=s.get("prefix", s["code"]),
+        open=bool(s.get("open", True)),
+        requires_id=bool(s.get("requires_id")),
+        requires_face=bool(s.get("requires_face")),
+        waiting=s.get("waiting"),
+        materials=tuple(s.get("materials", ())),
+        materials_en=tuple(s.get("materials_en", ())),
+    )

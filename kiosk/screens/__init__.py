@@ -8,8 +8,20 @@ from pathlib import Path
 from kivy.lang import Builder
 
 HERE = Path(__file__).resolve().parent
-SCREENS = ("attract", "home", "id_card", "keypad", "face", "issuing", "ticket", "message",
-           "guide_list", "guide", "status", "maintenance")
+SCREENS = (
+    "attract",
+    "home",
+    "id_card",
+    "keypad",
+    "face",
+    "issuing",
+    "ticket",
+    "message",
+    "guide_list",
+    "guide",
+    "status",
+    "maintenance",
+)
 
 
 def load_kv() -> None:

@@ -10,8 +10,10 @@ from kiosk.screens.widgets import KioskScreen
 class MaintenanceScreen(KioskScreen):
     def render(self, view: Any) -> None:
         super().render(view)
-        lines = [self.tr("hall_offline" if view.offline else "hall_online"),
-                 self.tr("pending_uploads", n=view.pending_uploads)]
+        lines = [
+            self.tr("hall_offline" if view.offline else "hall_online"),
+            self.tr("pending_uploads", n=view.pending_uploads),
+        ]
         for part in ("printer", "reader", "camera", "speaker"):
             state = view.parts.get(part, "absent")
             lines.append(f"{self.tr('device_' + part)}：{self.tr('part_' + state)}")

@@ -18,8 +18,11 @@ class TicketScreen(KioskScreen):
         if tk.offline:
             lines.append(self.tr("offline_banner"))
         elif tk.waiting_ahead is not None:
-            lines.append(self.tr("ahead_line", n=tk.waiting_ahead) if tk.waiting_ahead
-                         else self.tr("ahead_none"))
+            lines.append(
+                self.tr("ahead_line", n=tk.waiting_ahead)
+                if tk.waiting_ahead
+                else self.tr("ahead_none")
+            )
             if tk.waiting_ahead:
                 lines.append(self.tr("wait_line", minutes=round((tk.estimated_wait_s or 0) / 60)))
         lines.append(self.tr("issued_at_line", time=tk.issued_at.strftime("%H:%M")))

@@ -77,12 +77,24 @@ class LobbyBoard(FloatLayout):
         self._lists = lists
         # Rows are reused and only their texts change: creating ~80 CJK labels per call
         # costs hundreds of milliseconds on a small box.
-        _sync(self.ids.recent_box, CallRowWidget, self.u,
-              [{"number": r.number, "counter": r.counter, "name": r.name} for r in view.recent])
-        _sync(self.ids.services_box, ServiceRowWidget, self.u,
-              [{"name": x.name, "waiting": x.waiting} for x in view.services])
-        _sync(self.ids.counters_box, CounterTileWidget, self.u,
-              [{"label": c.label, "detail": c.detail, "state": c.state} for c in view.counters])
+        _sync(
+            self.ids.recent_box,
+            CallRowWidget,
+            self.u,
+            [{"number": r.number, "counter": r.counter, "name": r.name} for r in view.recent],
+        )
+        _sync(
+            self.ids.services_box,
+            ServiceRowWidget,
+            self.u,
+            [{"name": x.name, "waiting": x.waiting} for x in view.services],
+        )
+        _sync(
+            self.ids.counters_box,
+            CounterTileWidget,
+            self.u,
+            [{"label": c.label, "detail": c.detail, "state": c.state} for c in view.counters],
+        )
 
     def _toggle_flash(self, _dt: float) -> None:
         self.flash_on = bool(self.view and self.view.flashing and not self.flash_on)
@@ -104,7 +116,7 @@ class LobbyBoard(FloatLayout):
 def _sync(box: Any, cls: type, u: float, rows: list[dict[str, str]]) -> None:
     """Make ``box`` show ``rows`` (top to bottom), reusing the widgets it already has."""
     widgets = list(reversed(box.children))  # Kivy keeps children last-added first
-    for widget in widgets[len(rows):]:
+    for widget in widgets[len(rows) :]:
         box.remove_widget(widget)
     for i, row in enumerate(rows):
         if i < len(widgets):

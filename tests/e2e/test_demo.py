@@ -42,22 +42,47 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.pop("SDL_VIDEODRIVER", None)  # the demo picks Xvfb (or offscreen) itself
     demo = subprocess.Popen(
-        [sys.executable, "-m", "govhall.cli", "demo", "--config", str(cfg),
-         "--dir", str(tmp_path / "demo"), "--seconds", "120"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "govhall.cli",
+            "demo",
+            "--config",
+            str(cfg),
+            "--dir",
+            str(tmp_path / "demo"),
+            "--seconds",
+            "120",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: requests.get(url + "/healthz", timeout=1).ok, 30, "hall start")
         admin = HallClient(url, TOKENS["admin"])
         # the kiosk's first heartbeat may come before its devices have reported
-        devices = wait_for(lambda: [d for d in admin.request("GET", "/devices")
-                                    if d["role"] == "kiosk" and d["online"]
-                                    and "printer" in d["parts"]],
-                           60, "a kiosk heartbeat with its devices")
+        devices = wait_for(
+            lambda: [
+                d
+                for d in admin.request("GET", "/devices")
+                if d["role"] == "kiosk" and d["online"] and "printer" in d["parts"]
+            ],
+            60,
+            "a kiosk heartbeat with its devices",
+        )
         parts = devices[0]["parts"]
         assert parts.get("printer") in ("ok", "warning") and parts.get("reader") == "ok", parts
-        wait_for(lambda: 'govhall_event_stream_subscribers{hall="xc-district"} 1' in
-                 requests.get(url + "/metrics", timeout=1).text, 60, "the board subscribing")
+        wait_for(
+            lambda: (
+                'govhall_event_stream_subscribers{hall="xc-district"} 1'
+                in requests.get(url + "/metrics", timeout=1).text
+            ),
+            60,
+            "the board subscribing",
+        )
         ticket = HallClient(url, TOKENS["kiosk"]).issue_ticket("J")
         called = HallClient(url, TOKENS["counter"]).call_next("22")
         assert called is not None and called["id"] == ticket["id"]

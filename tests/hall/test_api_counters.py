@@ -79,8 +79,12 @@ def test_start_finish_and_evaluate_once(api: Api) -> None:
     assert api.post("/counters/1/finish").status_code == 409
     r = api.post(f"/tickets/{t['id']}/evaluation", {"score": 6}, role="kiosk")
     assert r.status_code == 422
-    assert api.post(f"/tickets/{t['id']}/evaluation", {"score": 4, "comment": "很好"},
-                    role="kiosk").status_code == 201
+    assert (
+        api.post(
+            f"/tickets/{t['id']}/evaluation", {"score": 4, "comment": "很好"}, role="kiosk"
+        ).status_code
+        == 201
+    )
     r = api.post(f"/tickets/{t['id']}/evaluation", {"score": 1}, role="counter")
     assert r.status_code == 409 and r.json()["error"] == "already_evaluated"
     assert api.get("/stats").json()["total"]["satisfaction_avg"] == 4
@@ -92,8 +96,9 @@ def test_park_and_call_back(api: Api) -> None:
     api.call_next("1")
     assert api.post("/counters/1/park").json()["status"] == "parked"
     status = api.get("/counters/1", role="counter").json()
-    assert status["current"] is None and status["parked"] == [{"id": t["id"],
-                                                               "number": t["number"]}]
+    assert status["current"] is None and status["parked"] == [
+        {"id": t["id"], "number": t["number"]}
+    ]
     assert api.call_next("1")["id"] == u["id"]  # parked tickets are not in the queue
     r = api.post("/counters/2/call", {"ticket": t["id"]})
     assert r.status_code == 409 and r.json()["error"] == "parked_elsewhere"
@@ -117,8 +122,9 @@ def test_transfer_keeps_place_in_time_and_can_return(api: Api, clock: FakeClock)
     clock.advance(300)
     later = api.issue("A", id_number=YOUNG)
     api.call_next("1")
-    moved = api.post("/counters/1/transfer", {"service": "A", "note": "补充材料",
-                                              "return_here": True}).json()
+    moved = api.post(
+        "/counters/1/transfer", {"service": "A", "note": "补充材料", "return_here": True}
+    ).json()
     assert moved["number"] == t["number"] and moved["service"] == "A"
     assert moved["waiting_ahead"] == 0  # ahead of `later`, issued after it
     old = api.get(f"/tickets/{t['id']}").json()
@@ -148,8 +154,7 @@ def test_pause_blocks_calls_until_resume(api: Api) -> None:
     assert stats["by_counter"]["1"]["pauses"] == 1
 
 
-def test_estimate_uses_observed_service_times_and_open_counters(api: Api, clock: FakeClock
-                                                                 ) -> None:
+def test_estimate_uses_observed_service_times_and_open_counters(api: Api, clock: FakeClock) -> None:
     for _ in range(5):
         api.issue("B")
     for _ in range(3):  # three services of 60 s each observed today

@@ -19,8 +19,16 @@ def test_issue_numbers_and_waiting_ahead(api: Api) -> None:
     assert (t1["waiting_ahead"], t2["waiting_ahead"], t3["waiting_ahead"]) == (0, 1, 0)
     # one counter assumed before any is open: 1 ahead × 200 s configured default
     assert t2["estimated_wait_s"] == 200
-    assert set(t1) >= {"id", "number", "service", "priority", "status", "issued_at",
-                       "waiting_ahead", "estimated_wait_s"}
+    assert set(t1) >= {
+        "id",
+        "number",
+        "service",
+        "priority",
+        "status",
+        "issued_at",
+        "waiting_ahead",
+        "estimated_wait_s",
+    }
     assert t1["issued_at"].endswith("+08:00")
     assert waiting(api) == {"A": 0, "B": 2, "C": 1, "X": 0}
     got = api.get(f"/tickets/{t2['id']}", role="display").json()
@@ -82,21 +90,28 @@ def test_bad_input_is_refused_and_the_queue_is_unchanged(api: Api) -> None:
         assert r.json()["error"] == code, (body, r.text)
         assert r.json()["message"]
         assert "110105194912310021" not in r.text
-    r = api.client.post("/api/v1/tickets", content=b'{"service": "B"',
-                        headers={"Authorization": f"Bearer {TOKENS['kiosk']}",
-                                 "Content-Type": "application/json"})
+    r = api.client.post(
+        "/api/v1/tickets",
+        content=b'{"service": "B"',
+        headers={"Authorization": f"Bearer {TOKENS['kiosk']}", "Content-Type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"] == "malformed_json"
-    r = api.client.post("/api/v1/tickets", content=b"x" * 70000,
-                        headers={"Authorization": f"Bearer {TOKENS['kiosk']}",
-                                 "Content-Type": "application/json"})
+    r = api.client.post(
+        "/api/v1/tickets",
+        content=b"x" * 70000,
+        headers={"Authorization": f"Bearer {TOKENS['kiosk']}", "Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["error"] == "body_too_large"
     assert waiting(api) == before
 
 
 def test_tokens_and_roles(api: Api) -> None:
     assert api.post("/tickets", {"service": "B"}, role=None).status_code == 401
-    r = api.client.post("/api/v1/tickets", json={"service": "B"},
-                        headers={"Authorization": "Bearer wrong-token-000000000"})
+    r = api.client.post(
+        "/api/v1/tickets",
+        json={"service": "B"},
+        headers={"Authorization": "Bearer wrong-token-000000000"},
+    )
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
     assert r.headers["WWW-Authenticate"] == "Bearer"
     r = api.post("/tickets", {"service": "B"}, role="display")
@@ -131,12 +146,18 @@ def test_offline_import_joins_by_issue_time_and_is_idempotent(api: Api, clock: F
     assert waiting(api)["B"] == 2
     assert api.call_next("1")["number"] == "K1-B001"
     future = (clock.now + dt.timedelta(hours=1)).isoformat()
-    r = api.post("/tickets/import", [{**items[0], "offline_number": "K1-B002",
-                                      "issued_at": future}], role="kiosk")
+    r = api.post(
+        "/tickets/import",
+        [{**items[0], "offline_number": "K1-B002", "issued_at": future}],
+        role="kiosk",
+    )
     assert r.status_code == 422 and r.json()["error"] == "invalid_time"
     yesterday = (clock.now - dt.timedelta(days=1)).isoformat()
-    r = api.post("/tickets/import", [{**items[0], "offline_number": "K1-B003",
-                                      "issued_at": yesterday}], role="kiosk")
+    r = api.post(
+        "/tickets/import",
+        [{**items[0], "offline_number": "K1-B003", "issued_at": yesterday}],
+        role="kiosk",
+    )
     assert r.status_code == 422 and r.json()["error"] == "stale_ticket"
     assert waiting(api)["B"] == 1
 
@@ -160,13 +181,18 @@ def test_lookup_by_number_and_cancel_by_key(api: Api) -> None:
     r = api.post("/tickets/cancel", role="kiosk", headers=h)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     assert api.post("/tickets/cancel", role="kiosk", headers=h).json()["status"] == "cancelled"
-    assert api.post("/tickets/cancel", role="kiosk",
-                    headers={"Idempotency-Key": "never-used"}).status_code == 404
+    assert (
+        api.post(
+            "/tickets/cancel", role="kiosk", headers={"Idempotency-Key": "never-used"}
+        ).status_code
+        == 404
+    )
     assert api.post("/tickets/cancel", role="counter", headers=h).status_code == 403
     assert waiting(api)["B"] == 0
     assert api.call_next("1") is None  # nobody is called for the withdrawn ticket
-    u = api.post("/tickets", {"service": "B"}, role="kiosk",
-                 headers={"Idempotency-Key": "k2"}).json()
+    u = api.post(
+        "/tickets", {"service": "B"}, role="kiosk", headers={"Idempotency-Key": "k2"}
+    ).json()
     api.call_next("1")
     r = api.post("/tickets/cancel", role="kiosk", headers={"Idempotency-Key": "k2"})
     assert r.status_code == 409 and r.json()["error"] == "not_cancellable"

@@ -11,11 +11,15 @@ def slot(clock: FakeClock, minutes: int) -> str:
     return (clock.now + dt.timedelta(minutes=minutes)).isoformat()
 
 
-def test_check_in_on_time_gives_an_appointment_ticket_first_in_line(api: Api,
-                                                                     clock: FakeClock) -> None:
+def test_check_in_on_time_gives_an_appointment_ticket_first_in_line(
+    api: Api, clock: FakeClock
+) -> None:
     api.issue("A", id_number=YOUNG2)
-    r = api.post("/appointments", {"service": "A", "id_number": YOUNG,
-                                   "slot_start": slot(clock, 30)}, role="admin")
+    r = api.post(
+        "/appointments",
+        {"service": "A", "id_number": YOUNG, "slot_start": slot(clock, 30)},
+        role="admin",
+    )
     assert r.status_code == 201 and r.json()["id_masked"] == "110***********0016"
     assert YOUNG not in r.text
     t = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
@@ -27,8 +31,11 @@ def test_check_in_on_time_gives_an_appointment_ticket_first_in_line(api: Api,
 
 
 def test_late_check_in_is_normal_and_early_is_refused(api: Api, clock: FakeClock) -> None:
-    api.post("/appointments", {"service": "B", "id_number": YOUNG,
-                               "slot_start": slot(clock, 120)}, role="admin")
+    api.post(
+        "/appointments",
+        {"service": "B", "id_number": YOUNG, "slot_start": slot(clock, 120)},
+        role="admin",
+    )
     r = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
     assert r.status_code == 409 and r.json()["error"] == "too_early"
     assert "10:00" in r.json()["message"]  # opens 1 h before the 11:00 slot
@@ -42,16 +49,21 @@ def test_check_in_without_appointment_and_bad_input(api: Api, clock: FakeClock) 
     assert r.status_code == 404 and r.json()["error"] == "no_appointment"
     r = api.post("/appointments/check-in", {"id_number": "123"}, role="kiosk")
     assert r.status_code == 422 and r.json()["error"] == "invalid_id_number"
-    r = api.post("/appointments", {"service": "A", "id_number": YOUNG,
-                                   "slot_start": slot(clock, 30)}, role="kiosk")
+    r = api.post(
+        "/appointments",
+        {"service": "A", "id_number": YOUNG, "slot_start": slot(clock, 30)},
+        role="kiosk",
+    )
     assert r.status_code == 403
-    r = api.post("/appointments", {"service": "A", "id_number": YOUNG,
-                                   "slot_start": "tomorrow"}, role="admin")
+    r = api.post(
+        "/appointments",
+        {"service": "A", "id_number": YOUNG, "slot_start": "tomorrow"},
+        role="admin",
+    )
     assert r.status_code == 422
 
 
-def test_help_request_and_heartbeat_are_stored_and_published(api: Api, clock: FakeClock
-                                                             ) -> None:
+def test_help_request_and_heartbeat_are_stored_and_published(api: Api, clock: FakeClock) -> None:
     r = api.post("/help-requests", {"kiosk": "K1", "reason": "不会操作"}, role="kiosk")
     assert r.status_code == 201
     assert [h["kiosk"] for h in api.get("/help-requests", role="counter").json()] == ["K1"]
@@ -62,8 +74,9 @@ def test_help_request_and_heartbeat_are_stored_and_published(api: Api, clock: Fa
     assert api.post("/devices/heartbeat", hb, role="kiosk").json()["changed"] is False
     hb["parts"]["printer"] = "error"
     assert api.post("/devices/heartbeat", hb, role="kiosk").json()["changed"] is True
-    bad = api.post("/devices/heartbeat", {"device": "K1", "parts": {"printer": "on fire"}},
-                   role="kiosk")
+    bad = api.post(
+        "/devices/heartbeat", {"device": "K1", "parts": {"printer": "on fire"}}, role="kiosk"
+    )
     assert bad.status_code == 422
     devices = api.get("/devices", role="counter").json()
     assert devices[0]["parts"]["printer"] == "error" and devices[0]["online"]
@@ -72,8 +85,11 @@ def test_help_request_and_heartbeat_are_stored_and_published(api: Api, clock: Fa
 
 
 def test_retried_check_in_gets_the_same_ticket(api: Api, clock: FakeClock) -> None:
-    api.post("/appointments", {"service": "A", "id_number": YOUNG,
-                               "slot_start": slot(clock, 10)}, role="admin")
+    api.post(
+        "/appointments",
+        {"service": "A", "id_number": YOUNG, "slot_start": slot(clock, 10)},
+        role="admin",
+    )
     h = {"Idempotency-Key": "checkin-1"}
     first = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk", headers=h)
     again = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk", headers=h)

@@ -11,8 +11,13 @@ from tests.support.hall_server import ROOT, SAMPLE
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "govhall.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "govhall.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_bad_sections_are_one_line_errors(tmp_path: Path) -> None:

@@ -46,13 +46,16 @@ def _base() -> dict:
         (lambda c: c["server"].update(port="8700"), "[server].port: must be an integer"),
         (lambda c: c["hall"].update(timezone="Mars/Base"), "unknown time zone"),
         (lambda c: c["policy"].update(recall_limit=-1), "must not be negative"),
-        (lambda c: c["service"][0].update(requires_id=False, requires_face=True),
-         "requires_id must be true"),
+        (
+            lambda c: c["service"][0].update(requires_id=False, requires_face=True),
+            "requires_id must be true",
+        ),
         (lambda c: c["counter"].append(dict(c["counter"][0])), "is used twice"),
     ],
 )
-def test_mistakes_are_refused_with_their_place(mutate: Callable[[dict], None], message: str
-                                               ) -> None:
+def test_mistakes_are_refused_with_their_place(
+    mutate: Callable[[dict], None], message: str
+) -> None:
     raw = copy.deepcopy(_base())
     mutate(raw)
     with pytest.raises(ConfigError) as err:

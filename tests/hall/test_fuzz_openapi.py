@@ -24,7 +24,8 @@ def token_for(path: str, method: str) -> str:
     if path.startswith("/api/v1/counters") and method == "POST":
         return TOKENS["counter"]
     if path.startswith("/api/v1/tickets/import") or (
-            path.startswith("/api/v1/help-requests") and method == "POST"):
+        path.startswith("/api/v1/help-requests") and method == "POST"
+    ):
         return TOKENS["kiosk"]
     if path.endswith("/heartbeat"):
         return TOKENS["kiosk"]
@@ -35,8 +36,7 @@ def token_for(path: str, method: str) -> str:
 
 @pytest.mark.slow
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_json_errors(case: schemathesis.Case) -> None:
     headers = {"Authorization": f"Bearer {token_for(case.path, case.method)}"}
     response = case.call(headers=headers)

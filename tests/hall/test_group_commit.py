@@ -21,8 +21,11 @@ def test_refused_changes_in_a_batch_roll_back_alone(ctx: HallContext) -> None:
         start.wait()
         for j in range(15):
             person = YOUNG if (i + j) % 2 else YOUNG2
-            req = (tickets.IssueRequest(service="A", id_number=person) if j % 3 == 0
-                   else tickets.IssueRequest(service="B"))
+            req = (
+                tickets.IssueRequest(service="A", id_number=person)
+                if j % 3 == 0
+                else tickets.IssueRequest(service="B")
+            )
             try:
                 t, _ = tickets.issue(ctx, req)
             except HallError as err:

@@ -13,8 +13,13 @@ from tests.hall.conftest import make_config
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
 
 
-def c(i: int, minutes: float, klass: Klass = Klass.NORMAL, service: str = "A",
-      pinned: str | None = None) -> Candidate:
+def c(
+    i: int,
+    minutes: float,
+    klass: Klass = Klass.NORMAL,
+    service: str = "A",
+    pinned: str | None = None,
+) -> Candidate:
     return Candidate(i, service, klass, T0 + dt.timedelta(minutes=minutes), pinned)
 
 

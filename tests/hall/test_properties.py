@@ -46,9 +46,11 @@ class QueueMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FakeClock()
-        self.ctx = HallContext(make_config(recall_limit=1, recall_cooldown_s=0,
-                                           aging_bound_s=600),
-                               make_engine(fresh_db()), self.clock)
+        self.ctx = HallContext(
+            make_config(recall_limit=1, recall_cooldown_s=0, aging_bound_s=600),
+            make_engine(fresh_db()),
+            self.clock,
+        )
         self.ctx.ensure_rows()
         self.issued: dict[int, str] = {}  # id → number
         self.first_legs = 0
@@ -62,8 +64,11 @@ class QueueMachine(RuleBasedStateMachine):
             return conn.execute(select(t.tickets)).all()
 
     def waiting_candidates(self) -> list[policy.Candidate]:
-        return [policy.Candidate(r.id, r.service, Klass(r.klass), r.queue_time, r.pinned_counter)
-                for r in self.rows() if r.status == Status.WAITING.value]
+        return [
+            policy.Candidate(r.id, r.service, Klass(r.klass), r.queue_time, r.pinned_counter)
+            for r in self.rows()
+            if r.status == Status.WAITING.value
+        ]
 
     def try_(self, fn: Any, *args: Any) -> Any:
         try:
@@ -73,11 +78,14 @@ class QueueMachine(RuleBasedStateMachine):
             return None
 
     # -- rules -----------------------------------------------------------------------------
-    @rule(service=st.sampled_from(SERVICES),
-          priority=st.sampled_from([None, None, None, "elderly", "military"]))
+    @rule(
+        service=st.sampled_from(SERVICES),
+        priority=st.sampled_from([None, None, None, "elderly", "military"]),
+    )
     def issue(self, service: str, priority: str | None) -> None:
-        ticket, created = tickets.issue(self.ctx, tickets.IssueRequest(service=service,
-                                                                       priority=priority))
+        ticket, created = tickets.issue(
+            self.ctx, tickets.IssueRequest(service=service, priority=priority)
+        )
         assert created and ticket["status"] == "waiting"
         assert ticket["id"] not in self.issued
         self.issued[ticket["id"]] = ticket["number"]
@@ -94,8 +102,13 @@ class QueueMachine(RuleBasedStateMachine):
         cfg = self.ctx.config.counter(counter)
         assert cfg is not None
         self.try_(counters.finish, counter)
-        expected = policy.choose_next(self.waiting_candidates(), counter, cfg.services,
-                                      self.clock(), self.ctx.config.policy.aging_bound_s)
+        expected = policy.choose_next(
+            self.waiting_candidates(),
+            counter,
+            cfg.services,
+            self.clock(),
+            self.ctx.config.policy.aging_bound_s,
+        )
         got = self.try_(counters.call_next, counter)
         if got is None:
             assert expected is None or self.paused(counter)
@@ -104,20 +117,29 @@ class QueueMachine(RuleBasedStateMachine):
 
     def paused(self, counter: str) -> bool:
         with self.ctx.read() as conn:
-            return conn.execute(select(t.counters.c.state).where(
-                t.counters.c.id == counter)).scalar_one() == "paused"
+            return (
+                conn.execute(
+                    select(t.counters.c.state).where(t.counters.c.id == counter)
+                ).scalar_one()
+                == "paused"
+            )
 
     @rule(counter=st.sampled_from(COUNTERS))
     def call_next_finishing_current(self, counter: str) -> None:
         self.try_(counters.call_next, counter)
 
-    @rule(counter=st.sampled_from(COUNTERS),
-          action=st.sampled_from(["recall", "start", "finish", "no_show", "park"]))
+    @rule(
+        counter=st.sampled_from(COUNTERS),
+        action=st.sampled_from(["recall", "start", "finish", "no_show", "park"]),
+    )
     def act(self, counter: str, action: str) -> None:
         self.try_(getattr(counters, action), counter)
 
-    @rule(counter=st.sampled_from(COUNTERS), service=st.sampled_from([*SERVICES, "A"]),
-          back=st.booleans())
+    @rule(
+        counter=st.sampled_from(COUNTERS),
+        service=st.sampled_from([*SERVICES, "A"]),
+        back=st.booleans(),
+    )
     def transfer(self, counter: str, service: str, back: bool) -> None:
         self.try_(counters.transfer, counter, service, None, back)
 
@@ -165,8 +187,9 @@ class QueueMachine(RuleBasedStateMachine):
                 if r.status != Status.WAITING.value:
                     continue
                 me = next(c for c in cands if c.id == r.id)
-                assert queries.waiting_ahead(conn, self.ctx.hall_id, r, now, bound) == \
-                    policy.ahead_of(me, cands, now, bound)
+                assert queries.waiting_ahead(
+                    conn, self.ctx.hall_id, r, now, bound
+                ) == policy.ahead_of(me, cands, now, bound)
 
     @invariant()
     def counts_agree(self) -> None:
@@ -174,8 +197,9 @@ class QueueMachine(RuleBasedStateMachine):
         with self.ctx.read() as conn:
             waiting = queries.waiting_counts(conn, self.ctx.hall_id)
         for s in SERVICES:
-            assert waiting.get(s, 0) == sum(1 for r in rows if r.service == s
-                                            and r.status == Status.WAITING.value)
+            assert waiting.get(s, 0) == sum(
+                1 for r in rows if r.service == s and r.status == Status.WAITING.value
+            )
         total = stats.compute(self.ctx)["total"]
         assert total["issued"] == self.first_legs
         assert total["waiting_now"] == sum(waiting.values())
@@ -183,7 +207,8 @@ class QueueMachine(RuleBasedStateMachine):
 
 QueueMachine.TestCase.settings = settings(
     max_examples=int(__import__("os").environ.get("GOVHALL_PROPERTY_EXAMPLES", "40")),
-    stateful_step_count=30, deadline=None,
+    stateful_step_count=30,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestQueueProperties = QueueMachine.TestCase

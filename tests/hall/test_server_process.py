@@ -27,8 +27,9 @@ def hall(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HallProcess
         extra_id = f"hall-{uuid.uuid4().hex[:10]}"
         proc = start_hall(tmp_path, PG_URL)
         proc.stop()
-        text = proc.config.read_text(encoding="utf-8").replace('id = "xc-district"',
-                                                                f'id = "{extra_id}"')
+        text = proc.config.read_text(encoding="utf-8").replace(
+            'id = "xc-district"', f'id = "{extra_id}"'
+        )
         proc.config.write_text(text, encoding="utf-8")
         proc.start()
     else:
@@ -38,12 +39,16 @@ def hall(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HallProcess
 
 
 def clients(hall: HallProcess) -> tuple[HallClient, HallClient, HallClient]:
-    return (HallClient(hall.url, TOKENS["kiosk"]), HallClient(hall.url, TOKENS["counter"]),
-            HallClient(hall.url, TOKENS["display"]))
+    return (
+        HallClient(hall.url, TOKENS["kiosk"]),
+        HallClient(hall.url, TOKENS["counter"]),
+        HallClient(hall.url, TOKENS["display"]),
+    )
 
 
-def collect(display: HallClient, last: int | None, n: int, out: list[SseEvent],
-            ready: threading.Event) -> None:
+def collect(
+    display: HallClient, last: int | None, n: int, out: list[SseEvent], ready: threading.Event
+) -> None:
     for ev in display.events(last, on_connect=ready.set, read_timeout=10):
         out.append(ev)
         if len(out) >= n:
@@ -142,8 +147,7 @@ def test_kill_9_loses_no_answered_ticket(hall: HallProcess) -> None:
 
 
 def test_client_reports_a_server_that_is_down(tmp_path: Path) -> None:
-    c = HallClient("http://127.0.0.1:9", TOKENS["kiosk"], timeout=0.5, retries=1,
-                   backoff_s=0.01)
+    c = HallClient("http://127.0.0.1:9", TOKENS["kiosk"], timeout=0.5, retries=1, backoff_s=0.01)
     with pytest.raises(HallUnavailable):
         c.issue_ticket("J")
     with pytest.raises(HallUnavailable):

@@ -20,8 +20,7 @@ from tests.support.hall_server import free_port
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    app = create_app(make_config(), database=f"sqlite:///{tmp_path / 'h.db'}",
-                     sse_heartbeat_s=0.2)
+    app = create_app(make_config(), database=f"sqlite:///{tmp_path / 'h.db'}", sse_heartbeat_s=0.2)
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     th = threading.Thread(target=srv.run, daemon=True)
@@ -36,8 +35,12 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 
 def test_quiet_stream_sends_heartbeats(server: str) -> None:
-    with requests.get(server + "/api/v1/events", stream=True, timeout=5,
-                      headers={"Authorization": f"Bearer {TOKENS['display']}"}) as r:
+    with requests.get(
+        server + "/api/v1/events",
+        stream=True,
+        timeout=5,
+        headers={"Authorization": f"Bearer {TOKENS['display']}"},
+    ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         pings = 0

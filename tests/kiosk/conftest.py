@@ -30,13 +30,31 @@ class FakeClock:
 
 def sample_tiles() -> list[Tile]:
     cfg = load_config(SAMPLE)
-    return [Tile(s.code, s.name, s.name_en, s.prefix, s.open, s.requires_id, s.requires_face,
-                 3, s.materials, s.materials_en) for s in cfg.services]
+    return [
+        Tile(
+            s.code,
+            s.name,
+            s.name_en,
+            s.prefix,
+            s.open,
+            s.requires_id,
+            s.requires_face,
+            3,
+            s.materials,
+            s.materials_en,
+        )
+        for s in cfg.services
+    ]
 
 
 def make_settings(tmp: Path | None = None, **kw: object) -> KioskSettings:
-    base: dict[str, object] = dict(kiosk_id="K1", server="http://127.0.0.1:1",
-                                   token="x" * 20, offline_prefix="K1", admin_pin="2468")
+    base: dict[str, object] = dict(
+        kiosk_id="K1",
+        server="http://127.0.0.1:1",
+        token="x" * 20,
+        offline_prefix="K1",
+        admin_pin="2468",
+    )
     if tmp is not None:
         base["data_dir"] = tmp
     base.update(kw)
@@ -50,8 +68,15 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def flow(clock: FakeClock) -> KioskFlow:
-    f = KioskFlow(make_settings(), "西城区政务服务中心", "Xicheng", sample_tiles(), clock=clock,
-                  elderly_age=60, hall_id="xc")
+    f = KioskFlow(
+        make_settings(),
+        "西城区政务服务中心",
+        "Xicheng",
+        sample_tiles(),
+        clock=clock,
+        elderly_age=60,
+        hall_id="xc",
+    )
     f.parts.update(printer="ok", reader="ok", camera="ok", speaker="ok")
     f.wake()
     return f

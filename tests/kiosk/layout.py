@@ -43,7 +43,7 @@ def check_targets(*roots: Any) -> list[str]:
             # the elderly tiles once spilled their text over the borders
             problems.append(f"{b.text[:30]!r} text {b.texture_size} > {b.size}")
     for i, (a, ax0, ay0, ax1, ay1) in enumerate(boxes):
-        for b, bx0, by0, bx1, by1 in boxes[i + 1:]:
+        for b, bx0, by0, bx1, by1 in boxes[i + 1 :]:
             if ax0 < bx1 - 1 and bx0 < ax1 - 1 and ay0 < by1 - 1 and by0 < ay1 - 1:
                 problems.append(f"{a.text!r} overlaps {b.text!r}")
     return problems

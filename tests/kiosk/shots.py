@@ -18,9 +18,14 @@ SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "kiosk"
 def main(argv: list[str]) -> int:
     config, size, prefix = argv
     w, h = (int(x) for x in size.split("x"))
-    os.environ.update(KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_NO_FILELOG="1",
-                      SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy",
-                      KIVY_HOME=tempfile.mkdtemp(prefix="govhall-kivy-"))
+    os.environ.update(
+        KIVY_NO_ARGS="1",
+        KIVY_NO_CONSOLELOG="1",
+        KIVY_NO_FILELOG="1",
+        SDL_VIDEODRIVER="offscreen",
+        SDL_AUDIODRIVER="dummy",
+        KIVY_HOME=tempfile.mkdtemp(prefix="govhall-kivy-"),
+    )
     from kiosk.app import build_parts, make_app, prepare_kivy
 
     prepare_kivy(fullscreen=False, size=(w, h))
@@ -46,8 +51,9 @@ def main(argv: list[str]) -> int:
         from tests.kiosk.layout import check_targets
 
         sm = app.root_widget.ids.sm
-        problems.extend(f"{name}: {p}" for p in check_targets(sm.current_screen,
-                                                               app.root_widget.ids.header))
+        problems.extend(
+            f"{name}: {p}" for p in check_targets(sm.current_screen, app.root_widget.ids.header)
+        )
         SHOTS.mkdir(parents=True, exist_ok=True)
         written = Window.screenshot(name=str(SHOTS / f"{prefix}-{name}.png"))
         os.replace(written, SHOTS / f"{prefix}-{name}.png")

@@ -41,8 +41,16 @@ def said(effects: list) -> str:
 
 
 def issued(flow: KioskFlow, number: str = "G001", **extra: object) -> list:
-    ticket = {"id": 7, "number": number, "service": "G", "issued_at": "2025-05-06T10:00:00+08:00",
-              "waiting_ahead": 2, "estimated_wait_s": 600, "priority": "normal", **extra}
+    ticket = {
+        "id": 7,
+        "number": number,
+        "service": "G",
+        "issued_at": "2025-05-06T10:00:00+08:00",
+        "waiting_ahead": 2,
+        "estimated_wait_s": 600,
+        "priority": "normal",
+        **extra,
+    }
     return flow.on_issued(flow.token, ticket)
 
 
@@ -216,8 +224,9 @@ def test_hall_down_issues_offline_and_uploads_when_back(flow: KioskFlow) -> None
     assert flow.pending_withdrawals == 1
     assert "离线" in said(effects)
     now = dt.datetime(2025, 5, 6, 10, 0, tzinfo=dt.UTC)
-    effects = flow.on_issued(flow.token, {"number": "K1-G001", "service": "G", "issued_at": now},
-                             offline=True)
+    effects = flow.on_issued(
+        flow.token, {"number": "K1-G001", "service": "G", "issued_at": now}, offline=True
+    )
     tk = flow.view.ticket
     assert tk.offline and tk.waiting_ahead is None and tk.estimated_wait_s is None
     assert flow.view.pending_uploads == 1
@@ -373,8 +382,9 @@ def test_queue_status_by_the_big_number_on_the_ticket(flow: KioskFlow) -> None:
     assert flow.view.keypad_text == "A12"
     (q,) = [e for e in flow.key_ok() if isinstance(e, QueryTicket)]
     assert q.number == "A012" and q.ticket_id is None
-    flow.on_ticket_status(flow.token, {"number": "A012", "status": "called",
-                                       "counter_name": "3号窗口"})
+    flow.on_ticket_status(
+        flow.token, {"number": "A012", "status": "called", "counter_name": "3号窗口"}
+    )
     assert flow.view.status_lines == ("号码 A012", "已叫号", "请到 3号窗口 办理")
     flow.home()
     flow.tap_status()
@@ -426,7 +436,8 @@ def test_language_switch_changes_screen_and_voice(flow: KioskFlow) -> None:
     assert flow.view.title == "Please choose a service" and "English" in said(effects)
     effects = flow.tap_service("A")
     assert "Please place your ID card" in said(effects) and all(
-        e.lang == "en" for e in effects if isinstance(e, Say))
+        e.lang == "en" for e in effects if isinstance(e, Say)
+    )
 
 
 def test_closed_service_is_refused(flow: KioskFlow) -> None:

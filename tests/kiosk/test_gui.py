@@ -227,8 +227,13 @@ def test_2_full_ticket_with_id_card_face_check_and_print(gui: Gui) -> None:
         gui.shot("face")
     finally:
         runtime._checker_ready.set()
-    gui.pump(lambda: gui.screen in ("ticket", "message") and not (
-        gui.app.flow.view.ticket and gui.app.flow.view.ticket.printing), timeout=60)
+    gui.pump(
+        lambda: (
+            gui.screen in ("ticket", "message")
+            and not (gui.app.flow.view.ticket and gui.app.flow.view.ticket.printing)
+        ),
+        timeout=60,
+    )
     assert gui.screen == "ticket", gui.app.flow.view.message
     reader.remove()
     tk = gui.app.flow.view.ticket
@@ -353,8 +358,9 @@ def test_7_offline_tickets_join_the_queue_once_and_are_called(gui: Gui) -> None:
     numbers = []
     for code in ("G", "H"):
         gui.tap(gui.tile(code))
-        gui.pump(lambda: gui.screen == "ticket" and not gui.app.flow.view.ticket.printing,
-                 timeout=20)
+        gui.pump(
+            lambda: gui.screen == "ticket" and not gui.app.flow.view.ticket.printing, timeout=20
+        )
         numbers.append(gui.app.flow.view.ticket.number)
         if code == "G":
             gui.shot("ticket-offline")
@@ -364,8 +370,9 @@ def test_7_offline_tickets_join_the_queue_once_and_are_called(gui: Gui) -> None:
     gui.shot("home-offline")
     assert "K1-G001" in gui.printed()[-2]
     gui.hall.start()
-    gui.pump(lambda: not gui.app.flow.view.offline and gui.app.flow.view.pending_uploads == 0,
-             timeout=30)
+    gui.pump(
+        lambda: not gui.app.flow.view.offline and gui.app.flow.view.pending_uploads == 0, timeout=30
+    )
     staff = HallClient(gui.hall.url, TOKENS["counter"])
     called = []
     for counter in ("17", "19"):
@@ -393,12 +400,25 @@ def test_9_landscape_screens(gui: Gui) -> None:
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "tests.kiosk.shots", str(gui.hall.config),
-                           "1920x1080", "landscape"], cwd=ROOT, capture_output=True,
-                          timeout=100, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.kiosk.shots", str(gui.hall.config), "1920x1080", "landscape"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=100,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
-    for name in ("home", "ticket", "id_card", "keypad", "keypad-status", "guide", "message",
-                 "maintenance", "home-english"):
+    for name in (
+        "home",
+        "ticket",
+        "id_card",
+        "keypad",
+        "keypad-status",
+        "guide",
+        "message",
+        "maintenance",
+        "home-english",
+    ):
         assert (SHOTS / f"landscape-{name}.png").stat().st_size > 10_000
 
 
@@ -456,8 +476,13 @@ def test_11_appointment_check_in_gives_a_priority_ticket(gui: Gui) -> None:
     assert "预约签到" in all_texts(gui)  # the card screen says what the card is for
     reader.place("resident")
     try:
-        gui.pump(lambda: gui.screen in ("ticket", "message") and not (
-            gui.app.flow.view.ticket and gui.app.flow.view.ticket.printing), timeout=15)
+        gui.pump(
+            lambda: (
+                gui.screen in ("ticket", "message")
+                and not (gui.app.flow.view.ticket and gui.app.flow.view.ticket.printing)
+            ),
+            timeout=15,
+        )
     finally:
         reader.remove()
     assert gui.screen == "ticket", gui.app.flow.view.message

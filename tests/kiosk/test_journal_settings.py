@@ -29,7 +29,11 @@ def test_numbers_continue_per_service_and_day_across_reopen(tmp_path: Path) -> N
     assert again.issue("A", "A", NOW + dt.timedelta(days=1)).offline_number == "K2-A001"
     # afterwards: four pending from today, nothing personal but the masked name
     assert [p.offline_number for p in again.pending()][:4] == [
-        "K2-A001", "K2-A002", "K2-G001", "K2-A003"]
+        "K2-A001",
+        "K2-A002",
+        "K2-G001",
+        "K2-A003",
+    ]
     assert "张小三" not in (tmp_path / "j.jsonl").read_text(encoding="utf-8")
 
 
@@ -84,8 +88,13 @@ def test_lost_answer_keys_settle_independently_of_the_upload(tmp_path: Path) -> 
 def test_import_item_matches_the_hall_contract(tmp_path: Path) -> None:
     t = OfflineJournal(tmp_path / "j.jsonl", "K1").issue("A", "A", NOW, name_masked="张*")
     item = t.import_item("K1")
-    assert item == {"kiosk": "K1", "offline_number": "K1-A001", "service": "A",
-                    "issued_at": "2025-05-06T09:30:00+08:00", "name_masked": "张*"}
+    assert item == {
+        "kiosk": "K1",
+        "offline_number": "K1-A001",
+        "service": "A",
+        "issued_at": "2025-05-06T09:30:00+08:00",
+        "name_masked": "张*",
+    }
 
 
 def test_naive_time_is_refused(tmp_path: Path) -> None:
@@ -100,17 +109,20 @@ def test_sample_config_parses() -> None:
     assert kiosk.data_dir.is_absolute() and devices.printer == "sim"
 
 
-@pytest.mark.parametrize(("change", "needle"), [
-    ({"admin_pin": "12"}, "admin_pin"),
-    ({"token": "short"}, "token"),
-    ({"server": "ftp://x"}, "server"),
-    ({"offline_prefix": "k-1"}, "offline_prefix"),
-    ({"orientation": "upside"}, "orientation"),
-    ({"idle_timeout_s": True}, "idle_timeout_s"),
-    ({"idle_warning_s": 100}, "idle_warning_s"),
-    ({"face_fallback": "maybe"}, "face_fallback"),
-    ({"colour": "red"}, "unknown keys: colour"),
-])
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"admin_pin": "12"}, "admin_pin"),
+        ({"token": "short"}, "token"),
+        ({"server": "ftp://x"}, "server"),
+        ({"offline_prefix": "k-1"}, "offline_prefix"),
+        ({"orientation": "upside"}, "orientation"),
+        ({"idle_timeout_s": True}, "idle_timeout_s"),
+        ({"idle_warning_s": 100}, "idle_warning_s"),
+        ({"face_fallback": "maybe"}, "face_fallback"),
+        ({"colour": "red"}, "unknown keys: colour"),
+    ],
+)
 def test_bad_kiosk_values_fail_with_the_key_named(change: dict, needle: str) -> None:
     cfg = load_config(SAMPLE)
     sections = {**cfg.sections, "kiosk": {**cfg.sections["kiosk"], **change}}

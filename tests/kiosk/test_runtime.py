@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devices.idcard.simulator import IdCardSimulator
 from devices.open import open_idcard, open_player, open_printer
 from devices.printer.decode import decode_text
+from devices.printer.simulator import PrinterSimulator
 from hall.client import HallApiError, HallClient
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.journal import OfflineJournal
@@ -38,17 +40,34 @@ def hall(tmp_path: Path) -> Iterator[HallProcess]:
 class Kiosk:
     def __init__(self, tmp: Path, hall: HallProcess, *, timeout: float = 5.0) -> None:
         self.settings = make_settings(tmp, server=hall.url, token=TOKENS["kiosk"])
-        self.client = HallClient(hall.url, TOKENS["kiosk"], timeout=timeout, retries=2,
-                                 backoff_s=0.05)
+        self.client = HallClient(
+            hall.url, TOKENS["kiosk"], timeout=timeout, retries=2, backoff_s=0.05
+        )
         self.journal = OfflineJournal(tmp / "journal.jsonl", "K1")
-        self.devices = DeviceSet(reader=open_idcard("sim", "sim"), printer=open_printer("sim"),
-                                 player=open_player("none"))
-        self.runtime = Runtime(self.settings, self.client, self.journal, self.devices,
-                               hall_name="西城区政务服务中心", hall_name_en="Xicheng", tz=TZ,
-                               load_face_models=False)
+        self.devices = DeviceSet(
+            reader=open_idcard("sim", "sim"),
+            printer=open_printer("sim"),
+            player=open_player("none"),
+        )
+        self.runtime = Runtime(
+            self.settings,
+            self.client,
+            self.journal,
+            self.devices,
+            hall_name="西城区政务服务中心",
+            hall_name_en="Xicheng",
+            tz=TZ,
+            load_face_models=False,
+        )
         tiles = [tile_from_api(s) for s in self.client.services()]
-        self.flow = KioskFlow(self.settings, "西城区政务服务中心", "Xicheng", tiles,
-                              clock=self.runtime.now, hall_id="xc")
+        self.flow = KioskFlow(
+            self.settings,
+            "西城区政务服务中心",
+            "Xicheng",
+            tiles,
+            clock=self.runtime.now,
+            hall_id="xc",
+        )
         self.runner = SyncRunner(self.flow, self.runtime)
         self.run(self.flow.tick())  # first poll + heartbeat, as at start-up
         self.run(self.flow.wake())
@@ -57,11 +76,11 @@ class Kiosk:
         return self.runner.run(effects)
 
     @property
-    def printer_sim(self):  # type: ignore[no-untyped-def]
+    def printer_sim(self) -> PrinterSimulator:
         return self.devices.printer.simulator
 
     @property
-    def reader_sim(self):  # type: ignore[no-untyped-def]
+    def reader_sim(self) -> IdCardSimulator:
         return self.devices.reader.simulator
 
     def printed(self) -> list[str]:
@@ -80,8 +99,12 @@ def kiosk(tmp_path: Path, hall: HallProcess) -> Iterator[Kiosk]:
 
 
 def test_ticket_without_id_is_issued_printed_and_in_the_hall(kiosk: Kiosk) -> None:
-    assert kiosk.flow.parts == {"printer": "ok", "reader": "ok", "camera": "absent",
-                                "speaker": "absent"}
+    assert kiosk.flow.parts == {
+        "printer": "ok",
+        "reader": "ok",
+        "camera": "absent",
+        "speaker": "absent",
+    }
     kiosk.run(kiosk.flow.tap_service("G"))
     tk = kiosk.flow.view.ticket
     assert kiosk.flow.view.screen is Screen.TICKET and tk.number == "G001"
@@ -129,8 +152,9 @@ def drain_queue(hall: HallProcess, counter: str) -> list[str]:
     return numbers
 
 
-def test_offline_tickets_survive_and_join_the_queue_once(kiosk: Kiosk, hall: HallProcess,
-                                                          tmp_path: Path) -> None:
+def test_offline_tickets_survive_and_join_the_queue_once(
+    kiosk: Kiosk, hall: HallProcess, tmp_path: Path
+) -> None:
     kiosk.run(kiosk.flow.tap_service("G"))  # online: G001
     kiosk.run(kiosk.flow.home())
     hall.stop()
@@ -156,8 +180,16 @@ def test_offline_tickets_survive_and_join_the_queue_once(kiosk: Kiosk, hall: Hal
     assert not kiosk.flow.view.offline and kiosk.flow.view.pending_uploads == 0
     assert kiosk.journal.pending() == []
     # uploading again (a lost reply, a restart) must not duplicate anything
-    kiosk.client.import_tickets([{"kiosk": "K1", "offline_number": "K1-G001", "service": "G",
-                                  "issued_at": kiosk.runtime.now().isoformat()}])
+    kiosk.client.import_tickets(
+        [
+            {
+                "kiosk": "K1",
+                "offline_number": "K1-G001",
+                "service": "G",
+                "issued_at": kiosk.runtime.now().isoformat(),
+            }
+        ]
+    )
     called = drain_queue(hall, "17") + drain_queue(hall, "19")
     assert sorted(called) == sorted(["G001", *numbers])
     assert called.count("K1-G001") == 1
@@ -271,7 +303,8 @@ def reconnect(kiosk: Kiosk) -> None:
 
 
 def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
-        tmp_path: Path, hall: HallProcess) -> None:
+    tmp_path: Path, hall: HallProcess
+) -> None:
     kiosk = Kiosk(tmp_path, hall, timeout=0.5)
     try:
         kiosk.reader_sim.place("resident")
@@ -300,8 +333,7 @@ def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
         kiosk.close()
 
 
-def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path,
-                                                         hall: HallProcess) -> None:
+def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path, hall: HallProcess) -> None:
     kiosk = Kiosk(tmp_path, hall, timeout=0.5)
     try:
         offline_number = frozen_issue(kiosk, hall, "G")
@@ -311,8 +343,10 @@ def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path,
         # two tickets for one citizen is acceptable; what must hold: nothing pending
         # forever, the offline ticket joins, and the journal records why
         assert kiosk.journal.withdrawals() == [] and kiosk.flow.pending_withdrawals == 0
-        lines = [json.loads(x) for x in
-                 (tmp_path / "journal.jsonl").read_text(encoding="utf-8").splitlines()]
+        lines = [
+            json.loads(x)
+            for x in (tmp_path / "journal.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
         assert [r["outcome"] for r in lines if r["kind"] == "withdrawn"] == ["already_called"]
         assert drain_queue(hall, "17") == [offline_number]
     finally:
@@ -320,7 +354,8 @@ def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path,
 
 
 def test_unreached_hall_leaves_a_key_that_settles_as_not_issued(
-        tmp_path: Path, hall: HallProcess) -> None:
+    tmp_path: Path, hall: HallProcess
+) -> None:
     kiosk = Kiosk(tmp_path, hall, timeout=0.5)
     try:
         hall.stop()  # refused: the request never left, but the kiosk cannot know that

@@ -21,9 +21,14 @@ PG_URL = os.environ.get("GOVHALL_TEST_POSTGRES_URL")
 
 
 def govhall(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "govhall.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=ROOT,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.run(
+        [sys.executable, "-m", "govhall.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def make_hall_db(tmp: Path) -> tuple[Path, Path]:
@@ -41,8 +46,10 @@ def digest(path: Path) -> str:
     """Content of a SQLite database as rows (not bytes: WAL files make bytes unstable)."""
     h = hashlib.sha256()
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+        ]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY 1'):
                 h.update(repr((table, row)).encode())

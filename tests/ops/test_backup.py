@@ -23,10 +23,16 @@ def _sequences_match_tickets(db: Path) -> None:
     """Every issued number was taken from its daily sequence in the same transaction, so in
     a consistent snapshot each sequence equals the tickets of its service and day."""
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        seqs = dict(((day, svc), n) for day, svc, n in conn.execute(
-            "SELECT day, service, last_seq FROM sequences"))
-        issued = dict(((day, svc), n) for day, svc, n in conn.execute(
-            "SELECT day, service, count(*) FROM tickets GROUP BY day, service"))
+        seqs = dict(
+            ((day, svc), n)
+            for day, svc, n in conn.execute("SELECT day, service, last_seq FROM sequences")
+        )
+        issued = dict(
+            ((day, svc), n)
+            for day, svc, n in conn.execute(
+                "SELECT day, service, count(*) FROM tickets GROUP BY day, service"
+            )
+        )
     assert seqs == issued
 
 
@@ -42,8 +48,9 @@ def test_backup_while_the_hall_issues_tickets_then_restore(tmp_path: Path) -> No
     def writer() -> None:
         with requests.Session() as s:
             while not stop.is_set():
-                r = s.post(hall.url + "/api/v1/tickets", json={"service": "J"}, headers=KIOSK,
-                           timeout=10)
+                r = s.post(
+                    hall.url + "/api/v1/tickets", json={"service": "J"}, headers=KIOSK, timeout=10
+                )
                 if r.status_code != 201:
                     errors.append(r.text)
                     return
@@ -95,12 +102,21 @@ def test_backup_while_the_hall_issues_tickets_then_restore(tmp_path: Path) -> No
     try:
         kept = issued[counts[0] - 1]
         gone = issued[-1]
-        assert requests.get(f"{hall.url}/api/v1/tickets/{kept['id']}", headers=KIOSK,
-                            timeout=5).status_code == 200
-        assert requests.get(f"{hall.url}/api/v1/tickets/{gone['id']}", headers=KIOSK,
-                            timeout=5).status_code == 404
-        r = requests.post(hall.url + "/api/v1/tickets", json={"service": "J"}, headers=KIOSK,
-                          timeout=10)
+        assert (
+            requests.get(
+                f"{hall.url}/api/v1/tickets/{kept['id']}", headers=KIOSK, timeout=5
+            ).status_code
+            == 200
+        )
+        assert (
+            requests.get(
+                f"{hall.url}/api/v1/tickets/{gone['id']}", headers=KIOSK, timeout=5
+            ).status_code
+            == 404
+        )
+        r = requests.post(
+            hall.url + "/api/v1/tickets", json={"service": "J"}, headers=KIOSK, timeout=10
+        )
         assert r.status_code == 201
         assert r.json()["number"] == f"J{counts[0] + 1:03d}"
     finally:
@@ -156,14 +172,16 @@ def test_backup_never_overwrites_and_reports_bad_config(tmp_path: Path) -> None:
     assert dest.read_bytes() == b"an older backup"
 
     broken = tmp_path / "broken.toml"
-    broken.write_text(cfg.read_text(encoding="utf-8").replace("[server]", "[server]\nprot = 1"),
-                      encoding="utf-8")
+    broken.write_text(
+        cfg.read_text(encoding="utf-8").replace("[server]", "[server]\nprot = 1"), encoding="utf-8"
+    )
     run = govhall("backup", str(tmp_path / "c.db"), "--config", str(broken))
     assert run.returncode == 2 and "[server].prot: unknown key" in run.stderr
     assert not (tmp_path / "c.db").exists()
 
     with pytest.raises(BackupError, match="does not exist"):
         from hall.backup import backup_sqlite
+
         backup_sqlite(tmp_path / "none.db", tmp_path / "d.db")
 
 

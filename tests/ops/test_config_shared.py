@@ -14,20 +14,27 @@ from tests.support.hall_server import SAMPLE
 BAD = {
     "unknown key": (("[server]\n", "[server]\nprot = 8700\n"), "[server].prot: unknown key"),
     "counter serving an unknown service": (
-        ('services = ["C"]\n', 'services = ["Z"]\n'), "services: no service with code 'Z'"),
-    "duplicate prefix": (('prefix = "B"', 'prefix = "A"'),
-                         "[[service]] B.prefix: 'A' is already the prefix of service 'A'"),
-    "token used twice": (('token = "sample-display-token-change-me"\n\n[[token]]',
-                          'token = "sample-kiosk-token-change-me"\n\n[[token]]'),
-                         "the same token is already used by 'kiosk-1'"),
+        ('services = ["C"]\n', 'services = ["Z"]\n'),
+        "services: no service with code 'Z'",
+    ),
+    "duplicate prefix": (
+        ('prefix = "B"', 'prefix = "A"'),
+        "[[service]] B.prefix: 'A' is already the prefix of service 'A'",
+    ),
+    "token used twice": (
+        (
+            'token = "sample-display-token-change-me"\n\n[[token]]',
+            'token = "sample-kiosk-token-change-me"\n\n[[token]]',
+        ),
+        "the same token is already used by 'kiosk-1'",
+    ),
 }
 COMMANDS = ("hall", "kiosk", "signage", "backup", "restore", "doctor")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("problem", sorted(BAD))
-def test_every_command_refuses_a_bad_config_naming_the_place(tmp_path: Path,
-                                                             problem: str) -> None:
+def test_every_command_refuses_a_bad_config_naming_the_place(tmp_path: Path, problem: str) -> None:
     (old, new), message = BAD[problem]
     text = SAMPLE.read_text(encoding="utf-8")
     assert text.count(old) >= 1

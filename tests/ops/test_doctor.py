@@ -19,9 +19,14 @@ from tests.support.hall_server import ROOT, TOKENS, free_port, start_hall, write
 
 
 def run_doctor(cfg: Path, tz: str = "Asia/Shanghai") -> tuple[int, str, dict[str, str]]:
-    proc = subprocess.run([sys.executable, "-m", "govhall.cli", "doctor", "--config", str(cfg)],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={**os.environ, "TZ": tz})
+    proc = subprocess.run(
+        [sys.executable, "-m", "govhall.cli", "doctor", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "TZ": tz},
+    )
     marks = {}
     for line in proc.stdout.splitlines():
         if line[:1] in ("✓", "✗", "–"):  # "✓ name  detail": names are padded by 2+ spaces
@@ -60,8 +65,9 @@ def _no_secrets(out: str) -> None:
 
 
 @pytest.mark.e2e
-def test_all_green_on_a_working_kiosk_and_board(tmp_path: Path, reader: IdCardSimulator,
-                                                printer: PrinterSimulator) -> None:
+def test_all_green_on_a_working_kiosk_and_board(
+    tmp_path: Path, reader: IdCardSimulator, printer: PrinterSimulator
+) -> None:
     hall = start_hall(tmp_path)
     try:
         with_devices(hall.config, idcard=reader.port, printer=printer.url)
@@ -70,9 +76,18 @@ def test_all_green_on_a_working_kiosk_and_board(tmp_path: Path, reader: IdCardSi
         hall.stop()
     assert rc == 0, out
     assert marks == {
-        "config": "✓", "hall [kiosk]": "✓", "hall [signage]": "✓", "font": "✓", "voice": "✓",
-        "id-card reader": "✓", "printer": "✓", "camera": "✓", "cpu": marks["cpu"],
-        "disk": "✓", "clock": "✓", "timezone": "✓",
+        "config": "✓",
+        "hall [kiosk]": "✓",
+        "hall [signage]": "✓",
+        "font": "✓",
+        "voice": "✓",
+        "id-card reader": "✓",
+        "printer": "✓",
+        "camera": "✓",
+        "cpu": marks["cpu"],
+        "disk": "✓",
+        "clock": "✓",
+        "timezone": "✓",
     }, out
     assert marks["cpu"] in "✓✗"  # depends on this machine's CPU, reported either way
     assert f"{reader.port} answers the SAM status command" in out
@@ -86,12 +101,22 @@ def test_all_green_on_a_working_kiosk_and_board(tmp_path: Path, reader: IdCardSi
 def test_each_fault_has_its_cross_and_hint(tmp_path: Path, printer: PrinterSimulator) -> None:
     cfg = write_config(tmp_path / "hall.toml", free_port())  # nothing listens on that port
     printer.set_fault("paper_end")
-    with_devices(cfg, idcard=str(tmp_path / "ttyNOPE"), printer=printer.url,
-                 camera=str(tmp_path / "no-such-video"))
+    with_devices(
+        cfg,
+        idcard=str(tmp_path / "ttyNOPE"),
+        printer=printer.url,
+        camera=str(tmp_path / "no-such-video"),
+    )
     rc, out, marks = run_doctor(cfg, tz="UTC")
     assert rc == 1
-    for name in ("hall [kiosk]", "hall [signage]", "id-card reader", "printer", "camera",
-                 "timezone"):
+    for name in (
+        "hall [kiosk]",
+        "hall [signage]",
+        "id-card reader",
+        "printer",
+        "camera",
+        "timezone",
+    ):
         assert marks[name] == "✗", (name, out)
     # what must still hold: the checks that can pass still run and pass
     for name in ("config", "font", "voice", "disk", "clock"):
@@ -112,12 +137,15 @@ def test_wrong_token_and_wrong_hall(tmp_path: Path) -> None:
         text = hall.config.read_text(encoding="utf-8")
         head, kiosk = text.split("[kiosk]")
         mistyped = tmp_path / "mistyped.toml"  # only the kiosk's copy of its token is wrong
-        mistyped.write_text(head + "[kiosk]" + kiosk.replace(
-            "sample-kiosk-token-change-me", "stolen-or-mistyped-token-1234"), encoding="utf-8")
+        mistyped.write_text(
+            head
+            + "[kiosk]"
+            + kiosk.replace("sample-kiosk-token-change-me", "stolen-or-mistyped-token-1234"),
+            encoding="utf-8",
+        )
         rc1, out1, marks1 = run_doctor(mistyped)
         other = tmp_path / "other.toml"  # a config of another hall pointed at this server
-        other.write_text(text.replace('id = "xc-district"', 'id = "hd-district"'),
-                         encoding="utf-8")
+        other.write_text(text.replace('id = "xc-district"', 'id = "hd-district"'), encoding="utf-8")
         rc2, out2, marks2 = run_doctor(other)
     finally:
         hall.stop()
@@ -131,9 +159,12 @@ def test_wrong_token_and_wrong_hall(tmp_path: Path) -> None:
 
 def test_bad_config_is_one_precise_cross(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "hall.toml", free_port())
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("[devices]", "[devices]\nprinterr = "
-                                                           '"tcp://10.0.0.5:9100"'),
-                   encoding="utf-8")
+    cfg.write_text(
+        cfg.read_text(encoding="utf-8").replace(
+            "[devices]", '[devices]\nprinterr = "tcp://10.0.0.5:9100"'
+        ),
+        encoding="utf-8",
+    )
     rc, out, marks = run_doctor(cfg)
     assert rc == 1 and marks["config"] == "✗"
     assert f"{cfg}: [devices] has unknown keys: printerr" in out

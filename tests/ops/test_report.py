@@ -31,8 +31,10 @@ def shared(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str, st
 def two_halls(shared: tuple[str, str, str]) -> Iterator[tuple[str, str, str, Api, Api]]:
     url, a, b = shared
     clock = FakeClock()  # 2026-11-23 09:00 Beijing
-    with TestClient(create_app(make_config(a), database=url, clock=clock)) as ca, \
-            TestClient(create_app(make_config(b), database=url, clock=clock)) as cb:
+    with (
+        TestClient(create_app(make_config(a), database=url, clock=clock)) as ca,
+        TestClient(create_app(make_config(b), database=url, clock=clock)) as cb,
+    ):
         yield url, a, b, Api(ca), Api(cb)
 
 
@@ -45,7 +47,8 @@ def _serve(api: Api) -> dict:
 
 
 def test_halls_share_a_database_but_not_their_queues(
-        two_halls: tuple[str, str, str, Api, Api]) -> None:
+    two_halls: tuple[str, str, str, Api, Api],
+) -> None:
     url, a, b, hall_a, hall_b = two_halls
     a_tickets = [hall_a.issue("B") for _ in range(3)]
     b_tickets = [hall_b.issue("B") for _ in range(2)]
@@ -61,8 +64,19 @@ def test_halls_share_a_database_but_not_their_queues(
     assert hall_a.post("/counters/1/call-next").status_code == 200
     assert hall_a.post("/counters/1/no-show").status_code == 200
 
-    run = govhall("report", "--database", url, "--from", "2026-11-23", "--to", "2026-11-23",
-                  "--hall", a, "--hall", b)
+    run = govhall(
+        "report",
+        "--database",
+        url,
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-23",
+        "--hall",
+        a,
+        "--hall",
+        b,
+    )
     assert run.returncode == 0, run.stderr
     lines = {line.split()[0]: line.split() for line in run.stdout.splitlines()[2:]}
     assert lines[a][1:4] == ["3", "1", "1"]  # issued, served, no-show
@@ -70,24 +84,44 @@ def test_halls_share_a_database_but_not_their_queues(
     assert lines[a][-2:] == ["1", "100.0%"]
     assert lines["all"][2:5] == ["5", "1", "1"]
 
-    csv_run = govhall("report", "--database", url, "--from", "2026-11-23", "--to",
-                      "2026-11-23", "--hall", a, "--csv")
+    csv_run = govhall(
+        "report",
+        "--database",
+        url,
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-23",
+        "--hall",
+        a,
+        "--csv",
+    )
     assert csv_run.stdout.startswith("\ufeffhall,name,issued")
     assert f"{a},测试政务服务中心,3,1,1,0," in csv_run.stdout
 
-    other_day = govhall("report", "--database", url, "--from", "2026-11-24", "--to",
-                        "2026-11-30", "--hall", a)
+    other_day = govhall(
+        "report", "--database", url, "--from", "2026-11-24", "--to", "2026-11-30", "--hall", a
+    )
     assert other_day.stdout.splitlines()[2].split()[1] == "0"
 
 
 def test_report_refuses_bad_input(tmp_path: Path) -> None:
-    run = govhall("report", "--database", f"sqlite:///{tmp_path / 'typo.db'}",
-                  "--from", "2026-11-01", "--to", "2026-11-30")
+    run = govhall(
+        "report",
+        "--database",
+        f"sqlite:///{tmp_path / 'typo.db'}",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+    )
     assert run.returncode == 2 and "no such database" in run.stderr
     assert not (tmp_path / "typo.db").exists()  # a typo creates nothing
-    run = govhall("report", "--database", "sqlite:///x.db", "--from", "2026-11-31",
-                  "--to", "2026-12-01")
+    run = govhall(
+        "report", "--database", "sqlite:///x.db", "--from", "2026-11-31", "--to", "2026-12-01"
+    )
     assert run.returncode == 2 and "is not a day" in run.stderr
-    run = govhall("report", "--database", "sqlite:///x.db", "--from", "2026-12-01",
-                  "--to", "2026-11-01")
+    run = govhall(
+        "report", "--database", "sqlite:///x.db", "--from", "2026-12-01", "--to", "2026-11-01"
+    )
     assert run.returncode == 2 and "before --from" in run.stderr

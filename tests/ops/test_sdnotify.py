@@ -40,8 +40,9 @@ def _receive(sock: socket.socket, until: float) -> list[tuple[float, str]]:
     return got
 
 
-def test_messages_and_watchdog_interval(notify_socket: socket.socket,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_messages_and_watchdog_interval(
+    notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert sdnotify.ready("up")
     assert notify_socket.recv(100) == b"READY=1\nSTATUS=up"
     assert sdnotify.ping() and notify_socket.recv(100) == b"WATCHDOG=1"
@@ -53,8 +54,7 @@ def test_messages_and_watchdog_interval(notify_socket: socket.socket,
     assert not sdnotify.ready()  # outside systemd: nothing, and no error
 
 
-def test_abstract_socket_and_dead_socket(monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:
+def test_abstract_socket_and_dead_socket(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     name = f"govhall-test-{os.getpid()}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind("\0" + name)
@@ -66,14 +66,28 @@ def test_abstract_socket_and_dead_socket(monkeypatch: pytest.MonkeyPatch,
 
 
 @pytest.mark.e2e
-def test_hall_server_is_ready_then_pings_from_its_loop(tmp_path: Path,
-                                                       notify_socket: socket.socket) -> None:
+def test_hall_server_is_ready_then_pings_from_its_loop(
+    tmp_path: Path, notify_socket: socket.socket
+) -> None:
     port = free_port()
     cfg = write_config(tmp_path / "hall.toml", port)
     env = {**os.environ, "WATCHDOG_USEC": "400000"}  # ping every 0.2 s
-    proc = subprocess.Popen([sys.executable, "-m", "govhall.cli", "hall", "--config", str(cfg),
-                             "--log-level", "warning"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "govhall.cli",
+            "hall",
+            "--config",
+            str(cfg),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         first = notify_socket.recv(4096).decode()
         assert first.startswith("READY=1")
@@ -87,8 +101,7 @@ def test_hall_server_is_ready_then_pings_from_its_loop(tmp_path: Path,
         _receive(notify_socket, time.monotonic() + 0.05)  # drain what was in flight
         assert _receive(notify_socket, time.monotonic() + 1.0) == []  # … sends nothing
         os.kill(proc.pid, signal.SIGCONT)
-        assert any(m == "WATCHDOG=1" for _, m in _receive(notify_socket,
-                                                           time.monotonic() + 1.0))
+        assert any(m == "WATCHDOG=1" for _, m in _receive(notify_socket, time.monotonic() + 1.0))
 
         proc.terminate()
         tail = [m for _, m in _receive(notify_socket, time.monotonic() + 5)]

@@ -22,28 +22,37 @@ def _installed_copy(tmp: Path) -> list[Path]:
     out = []
     for unit in sorted(UNITS.glob("govhall-*.*")):
         dest = tmp / unit.name
-        dest.write_text(unit.read_text(encoding="utf-8").replace("/opt/govhall", str(ROOT)),
-                        encoding="utf-8")
+        dest.write_text(
+            unit.read_text(encoding="utf-8").replace("/opt/govhall", str(ROOT)), encoding="utf-8"
+        )
         out.append(dest)
     return out
 
 
 def _verify(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     assert ANALYZE is not None
-    return subprocess.run([ANALYZE, "verify", "--man=no", *map(str, paths)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [ANALYZE, "verify", "--man=no", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze not installed (Debian package "
-                    "systemd; scripts/setup.sh installs it)")
+@pytest.mark.skipif(
+    ANALYZE is None,
+    reason="systemd-analyze not installed (Debian package systemd; scripts/setup.sh installs it)",
+)
 def test_systemd_accepts_every_unit_without_a_warning(tmp_path: Path) -> None:
     units = _installed_copy(tmp_path)
-    assert {u.name for u in units} >= {*LONG_RUNNING, "govhall-backup.service",
-                                       "govhall-backup.timer"}
+    assert {u.name for u in units} >= {
+        *LONG_RUNNING,
+        "govhall-backup.service",
+        "govhall-backup.timer",
+    }
     run = _verify(units)
     # unknown keys and bad values are only warnings for systemd: any output is a failure
-    complaints = [line for line in (run.stdout + run.stderr).splitlines()
-                  if "govhall" in line]
+    complaints = [line for line in (run.stdout + run.stderr).splitlines() if "govhall" in line]
     assert run.returncode == 0 and not complaints, run.stdout + run.stderr
 
 
@@ -52,8 +61,9 @@ def test_the_verifier_would_catch_a_typo(tmp_path: Path) -> None:
     """Control: the check above is not blind to a misspelt key or a wrong path."""
     unit = tmp_path / "govhall-hall.service"
     _installed_copy(tmp_path)
-    unit.write_text(unit.read_text(encoding="utf-8").replace("WatchdogSec", "WatchdgSec"),
-                    encoding="utf-8")
+    unit.write_text(
+        unit.read_text(encoding="utf-8").replace("WatchdogSec", "WatchdgSec"), encoding="utf-8"
+    )
     run = _verify([unit])
     assert "Unknown key 'WatchdgSec'" in run.stderr
 
@@ -87,6 +97,9 @@ def test_long_running_units_restart_watchdog_and_log_to_journald(name: str) -> N
 
 
 def test_the_sysusers_file_creates_the_server_user() -> None:
-    line = next(ln for ln in (UNITS / "sysusers-govhall.conf").read_text().splitlines()
-                if ln and not ln.startswith("#"))
+    line = next(
+        ln
+        for ln in (UNITS / "sysusers-govhall.conf").read_text().splitlines()
+        if ln and not ln.startswith("#")
+    )
     assert line.split()[:2] == ["u", "govhall"]

@@ -42,23 +42,45 @@ def _fill_previous_release(engine: Engine) -> dict[str, int]:
         conn.execute(insert(t.sequences).values(hall_id=HALL, day=day, service="J", last_seq=2))
         ids = []
         for n, status in ((1, "done"), (2, "waiting")):
-            ids.append(conn.execute(insert(t.tickets).values(
-                hall_id=HALL, day=day, number=f"J{n:03d}", service="J", klass="normal",
-                status=status, issued_at=now, queue_time=now, recall_count=0,
-                public_token=uuid.uuid4().hex, counter_id="1" if status == "done" else None,
-                finished_at=now if status == "done" else None,
-            ).returning(t.tickets.c.id)).scalar_one())
-        conn.execute(insert(t.evaluations).values(hall_id=HALL, ticket_id=ids[0], score=5,
-                                                  service="J", counter_id="1", created_at=now))
-        conn.execute(insert(t.pauses).values(hall_id=HALL, counter_id="1", reason="午休",
-                                             started_at=now, ended_at=now))
+            ids.append(
+                conn.execute(
+                    insert(t.tickets)
+                    .values(
+                        hall_id=HALL,
+                        day=day,
+                        number=f"J{n:03d}",
+                        service="J",
+                        klass="normal",
+                        status=status,
+                        issued_at=now,
+                        queue_time=now,
+                        recall_count=0,
+                        public_token=uuid.uuid4().hex,
+                        counter_id="1" if status == "done" else None,
+                        finished_at=now if status == "done" else None,
+                    )
+                    .returning(t.tickets.c.id)
+                ).scalar_one()
+            )
+        conn.execute(
+            insert(t.evaluations).values(
+                hall_id=HALL, ticket_id=ids[0], score=5, service="J", counter_id="1", created_at=now
+            )
+        )
+        conn.execute(
+            insert(t.pauses).values(
+                hall_id=HALL, counter_id="1", reason="午休", started_at=now, ended_at=now
+            )
+        )
     return {"done": ids[0], "waiting": ids[1]}
 
 
 def _rows(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {name: conn.execute(select(t.metadata.tables[name].c.hall_id)).all().__len__()
-                for name in ("tickets", "evaluations", "pauses", "counters", "sequences")}
+        return {
+            name: conn.execute(select(t.metadata.tables[name].c.hall_id)).all().__len__()
+            for name in ("tickets", "evaluations", "pauses", "counters", "sequences")
+        }
 
 
 def test_empty_sqlite_database_migrates_to_head_without_a_backup(tmp_path: Path) -> None:
@@ -88,12 +110,12 @@ def test_previous_release_database_is_backed_up_and_kept_by_the_server(tmp_path:
         assert (info.revision, info.tickets) == (PREVIOUS, 2)
         headers = {"Authorization": f"Bearer {TOKENS['kiosk']}"}
         for ticket_id in ids.values():
-            r = requests.get(f"{hall.url}/api/v1/tickets/{ticket_id}", headers=headers,
-                             timeout=5)
+            r = requests.get(f"{hall.url}/api/v1/tickets/{ticket_id}", headers=headers, timeout=5)
             assert r.status_code == 200, r.text
         # the day's sequence continues after the migrated tickets
-        r = requests.post(hall.url + "/api/v1/tickets", json={"service": "J"}, headers=headers,
-                          timeout=10)
+        r = requests.post(
+            hall.url + "/api/v1/tickets", json={"service": "J"}, headers=headers, timeout=10
+        )
         assert r.status_code == 201 and r.json()["number"] == "J003"
     finally:
         hall.stop()

@@ -25,9 +25,18 @@ SPEED = 8.0  # real samples at 8× pace: order/overlap are the same, tests stay 
 
 
 def call(tid: int, number: str, counter: str, kind: str = "ticket.called") -> dict:
-    return {"ticket": {"id": tid, "number": number, "counter": counter,
-                       "counter_name": f"{counter}号窗口", "counter_name_en": f"Counter {counter}",
-                       "status": "called", "service": number[0]}, "waiting": {}}
+    return {
+        "ticket": {
+            "id": tid,
+            "number": number,
+            "counter": counter,
+            "counter_name": f"{counter}号窗口",
+            "counter_name_en": f"Counter {counter}",
+            "status": "called",
+            "service": number[0],
+        },
+        "waiting": {},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +77,11 @@ def test_one_call_is_chime_then_sentence_twice(voice: Voice, chime: Path) -> Non
         assert item is not None
         assert ann.idle(30)
         clips = speech(player.played)
-        assert [c.text for c in clips] == ["[chime]", "请 A 零 一 二 号，到 三号窗口 办理",
-                                            "请 A 零 一 二 号，到 三号窗口 办理"]
+        assert [c.text for c in clips] == [
+            "[chime]",
+            "请 A 零 一 二 号，到 三号窗口 办理",
+            "请 A 零 一 二 号，到 三号窗口 办理",
+        ]
         assert item.status == DONE and item.latency_s is not None
         for c in clips:
             assert not c.interrupted and c.peak > 2000  # real, audible audio, played whole
@@ -89,7 +101,8 @@ def test_burst_of_ten_calls_in_one_second_in_order_no_overlap(voice: Voice, chim
         assert ann.idle(60)
         said = [c.text for c in speech(player.played) if c.text != "[chime]"]
         assert [s.split(" 号")[0] for s in said] == [
-            "请 B " + " ".join("零一二三四五六七八九"[int(d)] for d in n[1:]) for n in numbers]
+            "请 B " + " ".join("零一二三四五六七八九"[int(d)] for d in n[1:]) for n in numbers
+        ]
         assert sum(c.text == "[chime]" for c in player.played) == 10  # one chime each
         ordered = sorted(player.played, key=lambda p: p.started_at)
         for a, b in itertools.pairwise(ordered):
@@ -142,8 +155,9 @@ def test_silent_hours_record_but_do_not_speak(voice: Voice, chime: Path) -> None
     day = dt.datetime(2026, 5, 1, 10, 0, tzinfo=tz).timestamp()
     now = [night]
     player = RecordingPlayer(speed=SPEED)
-    ann = make(voice, chime, player, silent_hours=[SilentHours.parse("22:00-07:00")],
-               clock=lambda: now[0])
+    ann = make(
+        voice, chime, player, silent_hours=[SilentHours.parse("22:00-07:00")], clock=lambda: now[0]
+    )
     try:
         item = ann.on_event(1, "ticket.called", call(1, "A001", "1"))
         assert item is not None and item.status == SILENCED
@@ -170,7 +184,8 @@ class FlakySpeaker(RecordingPlayer):
 
 
 def test_speaker_failure_fails_one_announcement_and_the_rest_still_play(
-        voice: Voice, chime: Path) -> None:
+    voice: Voice, chime: Path
+) -> None:
     player = FlakySpeaker()
     ann = make(voice, chime, player, repeat=1)
     try:

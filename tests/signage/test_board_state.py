@@ -22,26 +22,62 @@ NOW = 1_780_000_000.0  # 2026-05-29 04:26 (Friday) in Asia/Shanghai
 
 def snapshot(**over: Any) -> dict[str, Any]:
     board = {
-        "hall": {"name": "西城区政务服务中心", "name_en": "Xicheng", "notice": "请保管好小票",
-                 "timezone": "Asia/Shanghai"},
+        "hall": {
+            "name": "西城区政务服务中心",
+            "name_en": "Xicheng",
+            "notice": "请保管好小票",
+            "timezone": "Asia/Shanghai",
+        },
         "recent_calls": [
-            {"id": 2, "number": "A002", "service": "A", "priority": "normal",
-             "status": "called", "counter": "3", "counter_name": "3号窗口",
-             "counter_name_en": "", "name_masked": "张*三", "recall_count": 0,
-             "called_at": "2026-05-28T09:01:00+08:00"},
-            {"id": 1, "number": "A001", "service": "A", "priority": "normal",
-             "status": "done", "counter": "3", "counter_name": "3号窗口",
-             "counter_name_en": "", "name_masked": None, "recall_count": 0,
-             "called_at": "2026-05-28T09:00:00+08:00"},
+            {
+                "id": 2,
+                "number": "A002",
+                "service": "A",
+                "priority": "normal",
+                "status": "called",
+                "counter": "3",
+                "counter_name": "3号窗口",
+                "counter_name_en": "",
+                "name_masked": "张*三",
+                "recall_count": 0,
+                "called_at": "2026-05-28T09:01:00+08:00",
+            },
+            {
+                "id": 1,
+                "number": "A001",
+                "service": "A",
+                "priority": "normal",
+                "status": "done",
+                "counter": "3",
+                "counter_name": "3号窗口",
+                "counter_name_en": "",
+                "name_masked": None,
+                "recall_count": 0,
+                "called_at": "2026-05-28T09:00:00+08:00",
+            },
         ],
         "waiting": {"A": 5, "B": 0},
-        "services": [{"code": "A", "name": "社保业务", "name_en": "Social Security", "prefix": "A"},
-                     {"code": "B", "name": "医保业务", "name_en": "Medical", "prefix": "B"}],
+        "services": [
+            {"code": "A", "name": "社保业务", "name_en": "Social Security", "prefix": "A"},
+            {"code": "B", "name": "医保业务", "name_en": "Medical", "prefix": "B"},
+        ],
         "counters": [
-            {"id": "3", "name": "3号窗口", "name_en": "", "state": "open", "reason": None,
-             "services": ["A"]},
-            {"id": "5", "name": "5号窗口", "name_en": "", "state": "closed", "reason": None,
-             "services": ["A", "B"]},
+            {
+                "id": "3",
+                "name": "3号窗口",
+                "name_en": "",
+                "state": "open",
+                "reason": None,
+                "services": ["A"],
+            },
+            {
+                "id": "5",
+                "name": "5号窗口",
+                "name_en": "",
+                "state": "closed",
+                "reason": None,
+                "services": ["A", "B"],
+            },
         ],
         "last_event_id": 10,
     }
@@ -49,13 +85,30 @@ def snapshot(**over: Any) -> dict[str, Any]:
     return board
 
 
-def called(tid: int, number: str, counter: str, *, kind: str = "called",
-           waiting: dict[str, int] | None = None, name: str | None = None) -> dict[str, Any]:
-    return {"ticket": {"id": tid, "number": number, "service": number[0], "priority": "normal",
-                       "status": "called", "counter": counter, "counter_name": f"{counter}号窗口",
-                       "counter_name_en": f"Counter {counter}", "name_masked": name,
-                       "recall_count": 1 if kind == "recalled" else 0},
-            "waiting": waiting if waiting is not None else {"A": 4, "B": 1}}
+def called(
+    tid: int,
+    number: str,
+    counter: str,
+    *,
+    kind: str = "called",
+    waiting: dict[str, int] | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "ticket": {
+            "id": tid,
+            "number": number,
+            "service": number[0],
+            "priority": "normal",
+            "status": "called",
+            "counter": counter,
+            "counter_name": f"{counter}号窗口",
+            "counter_name_en": f"Counter {counter}",
+            "name_masked": name,
+            "recall_count": 1 if kind == "recalled" else 0,
+        },
+        "waiting": waiting if waiting is not None else {"A": 4, "B": 1},
+    }
 
 
 @pytest.fixture
@@ -125,8 +178,10 @@ def test_counter_pause_resume_and_ticket_leaving(state: BoardState) -> None:
     assert counter_view(s, "3", NOW).line == "暂停服务：午休"
     s = apply(s, 12, "counter.resumed", {"counter": "3"}, now=NOW)
     assert s.counter("3").state == "open"
-    finished = {"ticket": {**called(2, "A002", "3")["ticket"], "status": "done"},
-                "waiting": {"A": 3}}
+    finished = {
+        "ticket": {**called(2, "A002", "3")["ticket"], "status": "done"},
+        "waiting": {"A": 3},
+    }
     s = apply(s, 13, "ticket.finished", finished, now=NOW)
     assert s.counter("3").current is None
     assert s.calls[0].status == "done"
@@ -137,19 +192,23 @@ def test_counter_pause_resume_and_ticket_leaving(state: BoardState) -> None:
     assert counter_view(s, "3", NOW).line == "空闲，请稍候"
 
 
-@pytest.mark.parametrize("kind,data", [
-    ("ticket.called", None),
-    ("ticket.called", {"ticket": "A001"}),
-    ("ticket.called", {"ticket": {"id": "x", "number": "A001", "counter": "3"}}),
-    ("ticket.called", {"ticket": {"id": 5, "number": "<script>", "counter": "3"}}),
-    ("ticket.called", {"ticket": {"id": 5, "number": "A005", "counter": None}}),
-    ("ticket.called", {**called(5, "A005", "3"), "waiting": {"A": -1}}),
-    ("ticket.finished", {"ticket": {"number": "A005"}}),
-    ("counter.paused", {"reason": "x"}),
-    ("ticket.issued", {"raw": "not json"}),
-])
+@pytest.mark.parametrize(
+    "kind,data",
+    [
+        ("ticket.called", None),
+        ("ticket.called", {"ticket": "A001"}),
+        ("ticket.called", {"ticket": {"id": "x", "number": "A001", "counter": "3"}}),
+        ("ticket.called", {"ticket": {"id": 5, "number": "<script>", "counter": "3"}}),
+        ("ticket.called", {"ticket": {"id": 5, "number": "A005", "counter": None}}),
+        ("ticket.called", {**called(5, "A005", "3"), "waiting": {"A": -1}}),
+        ("ticket.finished", {"ticket": {"number": "A005"}}),
+        ("counter.paused", {"reason": "x"}),
+        ("ticket.issued", {"raw": "not json"}),
+    ],
+)
 def test_malformed_event_changes_nothing_but_the_reject_count(
-        state: BoardState, kind: str, data: Any) -> None:
+    state: BoardState, kind: str, data: Any
+) -> None:
     s = apply(state, 11, kind, data, now=NOW)
     assert s.rejected == 1
     assert s.last_event_id == 11  # consumed: a resume will not fetch it again

@@ -24,27 +24,30 @@ def test_sample_is_valid() -> None:
     assert cfg.timezone == "Asia/Shanghai"
 
 
-@pytest.mark.parametrize("over,key", [
-    ({"server": ""}, "server"),
-    ({"server": "127.0.0.1:8700"}, "server"),
-    ({"token": 5}, "token"),
-    ({"token": "sample-kiosk-token-change-me"}, "token"),  # a kiosk token, not a display one
-    ({"recent_calls": 0}, "recent_calls"),
-    ({"recent_calls": True}, "recent_calls"),
-    ({"volume": 1.5}, "volume"),
-    ({"repeat": 9}, "repeat"),
-    ({"silent_hours": ["22-7"]}, "silent_hours[0]"),
-    ({"silent_hours": "22:00-07:00"}, "silent_hours"),
-    ({"counter_screens": ["99"]}, "counter_screens[0]"),
-    ({"led_addresses": {"3": 300}, "led_port": "loop://"}, "led_addresses.3"),
-    ({"led_addresses": {"3": 1, "4": 1}, "led_port": "loop://"}, "led_addresses.4"),
-    ({"led_addresses": {"3": 3}}, "led_port"),
-    ({"led_encoding": "utf-8"}, "led_encoding"),
-    ({"led_baud": 1234}, "led_baud"),
-    ({"chime": "/nonexistent.wav"}, "chime"),
-    ({"voice_profile": "loud"}, "voice_profile"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "over,key",
+    [
+        ({"server": ""}, "server"),
+        ({"server": "127.0.0.1:8700"}, "server"),
+        ({"token": 5}, "token"),
+        ({"token": "sample-kiosk-token-change-me"}, "token"),  # a kiosk token, not a display one
+        ({"recent_calls": 0}, "recent_calls"),
+        ({"recent_calls": True}, "recent_calls"),
+        ({"volume": 1.5}, "volume"),
+        ({"repeat": 9}, "repeat"),
+        ({"silent_hours": ["22-7"]}, "silent_hours[0]"),
+        ({"silent_hours": "22:00-07:00"}, "silent_hours"),
+        ({"counter_screens": ["99"]}, "counter_screens[0]"),
+        ({"led_addresses": {"3": 300}, "led_port": "loop://"}, "led_addresses.3"),
+        ({"led_addresses": {"3": 1, "4": 1}, "led_port": "loop://"}, "led_addresses.4"),
+        ({"led_addresses": {"3": 3}}, "led_port"),
+        ({"led_encoding": "utf-8"}, "led_encoding"),
+        ({"led_baud": 1234}, "led_baud"),
+        ({"chime": "/nonexistent.wav"}, "chime"),
+        ({"voice_profile": "loud"}, "voice_profile"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_errors_name_the_key(over: dict[str, Any], key: str) -> None:
     hall = load_config(SAMPLE)
     with pytest.raises(ConfigError) as err:

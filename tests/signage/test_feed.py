@@ -53,8 +53,7 @@ def test_calls_reach_the_board_and_survive_a_server_restart(hall: HallProcess) -
     first = counter.call_next("22")
     cfg = parse_signage({"server": hall.url, "token": TOKENS["display"]})
     sink = Sink()
-    feed = BoardFeed(HallClient(hall.url, TOKENS["display"]), cfg, sinks=(sink,),
-                     max_backoff_s=0.5)
+    feed = BoardFeed(HallClient(hall.url, TOKENS["display"]), cfg, sinks=(sink,), max_backoff_s=0.5)
     states: list[BoardState] = []
     feed.listen(states.append)
     feed.start()
@@ -77,7 +76,10 @@ def test_calls_reach_the_board_and_survive_a_server_restart(hall: HallProcess) -
         ids = [i for i, _ in sink.events]
         assert ids == sorted(set(ids))  # every event once, in order, across the restart
         assert [c.number for c in feed.state.calls[:3]] == [
-            third["number"], second["number"], first["number"]]
+            third["number"],
+            second["number"],
+            first["number"],
+        ]
         assert feed.listener_errors == 0 and feed.state.rejected == 0
     finally:
         feed.stop()

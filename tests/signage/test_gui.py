@@ -79,8 +79,9 @@ def app(hall: HallProcess) -> Iterator[Any]:
     from signage.app import make_app
 
     Window.size = (1920, 1080)
-    cfg = parse_signage({"server": hall.url, "token": TOKENS["display"], "recent_calls": 6,
-                         "flash_s": 3})
+    cfg = parse_signage(
+        {"server": hall.url, "token": TOKENS["display"], "recent_calls": 6, "flash_s": 3}
+    )
     feed = BoardFeed(HallClient(hall.url, TOKENS["display"]), cfg, max_backoff_s=0.5)
     application = make_app(feed)
     application._run_prepare()
@@ -143,10 +144,26 @@ def run_signage(hall: HallProcess, shot: Path, *args: str) -> None:
     """``govhall signage`` as its own process (Kivy: one window size per process)."""
     shot.unlink(missing_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-m", "govhall.cli", "signage", "--config", str(hall.config),
-         "--silent", "--screenshot", str(shot), "--after", "2.5", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "SDL_VIDEODRIVER": "offscreen"})
+        [
+            sys.executable,
+            "-m",
+            "govhall.cli",
+            "signage",
+            "--config",
+            str(hall.config),
+            "--silent",
+            "--screenshot",
+            str(shot),
+            "--after",
+            "2.5",
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SDL_VIDEODRIVER": "offscreen"},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert shot.is_file(), proc.stderr[-2000:]
 
@@ -177,6 +194,11 @@ def test_server_cut_shows_reconnecting_then_recovers(app: Any, hall: HallProcess
     hall.start()
     counter = HallClient(hall.url, TOKENS["counter"])
     called = counter.call_next("22")
-    pump(lambda: app.screen.view.status == ""
-         and app.screen.view.headline.startswith(f"请 {called['number']} "), timeout=20)
+    pump(
+        lambda: (
+            app.screen.view.status == ""
+            and app.screen.view.headline.startswith(f"请 {called['number']} ")
+        ),
+        timeout=20,
+    )
     assert app.feed.state.rejected == 0

@@ -13,8 +13,9 @@ def called(counter: str, number: str) -> dict:
 
 def test_calls_and_pauses_reach_the_strips_and_survive_a_dead_line() -> None:
     with LedSimulator(addresses=[3, 4]) as sim:
-        strips = LedStrips(sim.port, {"3": 3, "4": 4, "5": 5},
-                           bus=LedBus(sim.port, timeout=0.15, retries=1))
+        strips = LedStrips(
+            sim.port, {"3": 3, "4": 4, "5": 5}, bus=LedBus(sim.port, timeout=0.15, retries=1)
+        )
         try:
             strips.on_event(1, "ticket.called", called("3", "A012"))
             strips.on_event(2, "counter.paused", {"counter": "4", "reason": "午休"})

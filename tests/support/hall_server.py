@@ -18,8 +18,12 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "assets" / "hall.sample.toml"
-TOKENS = {"kiosk": "sample-kiosk-token-change-me", "display": "sample-display-token-change-me",
-          "counter": "sample-counter-token-change-me", "admin": "sample-admin-token-change-me"}
+TOKENS = {
+    "kiosk": "sample-kiosk-token-change-me",
+    "display": "sample-display-token-change-me",
+    "counter": "sample-counter-token-change-me",
+    "admin": "sample-admin-token-change-me",
+}
 
 
 def free_port() -> int:
@@ -28,8 +32,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(path: Path, port: int, *, policy: dict[str, Any] | None = None,
-                 extra: str = "") -> Path:
+def write_config(
+    path: Path, port: int, *, policy: dict[str, Any] | None = None, extra: str = ""
+) -> Path:
     """The sample hall on ``port`` with its database beside the file."""
     text = SAMPLE.read_text(encoding="utf-8").replace("port = 8700", f"port = {port}")
     text = text.replace("http://127.0.0.1:8700", f"http://127.0.0.1:{port}")
@@ -61,9 +66,25 @@ class HallProcess:
         self.log = self.config.with_suffix(".log")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "govhall.cli", "hall", "--config", str(self.config),
-             "--port", str(self.port), "--database", self.database, "--log-level", "warning"],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "govhall.cli",
+                "hall",
+                "--config",
+                str(self.config),
+                "--port",
+                str(self.port),
+                "--database",
+                self.database,
+                "--log-level",
+                "warning",
+            ],
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -29,9 +29,16 @@ from tests.hall.conftest import TOKENS as API_TOKENS
 from tests.support.hall_server import ROOT, TOKENS, HallProcess, free_port, write_config
 
 CHROMIUM = os.environ.get("GOVHALL_CHROMIUM", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SHOTS = ROOT / "build" / "screenshots" / "web"
 PASSWORD = "correct-horse-9"
 # Staff of the sample hall: counter 1 serves A, B, C, J.
@@ -120,8 +127,9 @@ def board_events(hall: HallProcess) -> Iterator[EventLog]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium not installed at {CHROMIUM} (apt-get install chromium "
-                    "fonts-wqy-microhei)")
+        pytest.skip(
+            f"chromium not installed at {CHROMIUM} (apt-get install chromium fonts-wqy-microhei)"
+        )
     try:
         from playwright.sync_api import expect, sync_playwright
     except ImportError:
@@ -142,8 +150,7 @@ def context(browser: Any) -> Iterator[Any]:
     ctx.close()
 
 
-def login(page: Any, hall: HallProcess, user: str, target: str,
-          password: str = PASSWORD) -> None:
+def login(page: Any, hall: HallProcess, user: str, target: str, password: str = PASSWORD) -> None:
     page.goto(f"{hall.url}{target}")
     page.wait_for_url("**/web/login**")
     page.fill("#username", user)
@@ -168,8 +175,7 @@ class Web:
         self.csrf = ""
 
     def login(self, user: str, password: str = PASSWORD, **kw: Any) -> Any:
-        r = self.client.post("/web/api/login", json={"username": user, "password": password},
-                             **kw)
+        r = self.client.post("/web/api/login", json={"username": user, "password": password}, **kw)
         if r.status_code == 200:
             self.csrf = r.json()["csrf"]
         return r
@@ -177,21 +183,27 @@ class Web:
     def post(self, path: str, body: object = None, csrf: bool = True, **kw: Any) -> Any:
         headers = {"X-CSRF-Token": self.csrf} if csrf else {}
         headers |= kw.pop("headers", {})
-        return self.client.post("/web/api" + path, json=body if body is not None else {},
-                                headers=headers, **kw)
+        return self.client.post(
+            "/web/api" + path, json=body if body is not None else {}, headers=headers, **kw
+        )
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.client.get("/web/api" + path, **kw)
 
     def issue(self, service: str = "B", **body: object) -> dict[str, Any]:
-        r = self.client.post("/api/v1/tickets", json={"service": service, **body},
-                             headers={"Authorization": f"Bearer {API_TOKENS['kiosk']}"})
+        r = self.client.post(
+            "/api/v1/tickets",
+            json={"service": service, **body},
+            headers={"Authorization": f"Bearer {API_TOKENS['kiosk']}"},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
     def ticket(self, ticket_id: int) -> dict[str, Any]:
-        return self.client.get(f"/api/v1/tickets/{ticket_id}",
-                               headers={"Authorization": f"Bearer {API_TOKENS['admin']}"}).json()
+        return self.client.get(
+            f"/api/v1/tickets/{ticket_id}",
+            headers={"Authorization": f"Bearer {API_TOKENS['admin']}"},
+        ).json()
 
 
 @pytest.fixture

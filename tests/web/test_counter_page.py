@@ -32,7 +32,8 @@ def current_number(page: Any) -> str:
 
 
 def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
-        hall: HallProcess, board_events: EventLog, context: Any) -> None:
+    hall: HallProcess, board_events: EventLog, context: Any
+) -> None:
     k = kiosk(hall)
     first = k.issue_ticket("A", id_number=ID_NUMBER, name=NAME)  # social security needs an ID
     second = k.issue_ticket("J")
@@ -141,6 +142,9 @@ def test_help_request_shows_live_on_counter_page(hall: HallProcess, context: Any
     shot(page, "counter-help")
     page.click("#help-list button")
     page.wait_for_selector("#help-panel.none")
-    r = requests.get(f"{hall.url}/api/v1/help-requests",
-                     headers={"Authorization": f"Bearer {TOKENS['admin']}"}, timeout=5)
+    r = requests.get(
+        f"{hall.url}/api/v1/help-requests",
+        headers={"Authorization": f"Bearer {TOKENS['admin']}"},
+        timeout=5,
+    )
     assert r.json() == []

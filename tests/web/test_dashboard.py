@@ -86,12 +86,19 @@ def test_dashboard_live_reports_config_and_accounts(hall: HallProcess, context: 
     expect(page.locator("#password-modal")).to_be_hidden()
     shot(page, "dashboard-accounts")
     s = requests.Session()
-    r = s.post(f"{hall.url}/web/api/login", json={"username": "wang", "password": PASSWORD},
-               timeout=10)
+    r = s.post(
+        f"{hall.url}/web/api/login", json={"username": "wang", "password": PASSWORD}, timeout=10
+    )
     assert r.status_code == 401
-    r = s.post(f"{hall.url}/web/api/login",
-               json={"username": "wang", "password": "wang-new-password"}, timeout=10)
+    r = s.post(
+        f"{hall.url}/web/api/login",
+        json={"username": "wang", "password": "wang-new-password"},
+        timeout=10,
+    )
     assert r.status_code == 200
-    r = s.post(f"{hall.url}/web/api/login",
-               json={"username": "zhao", "password": "zhao-password-1"}, timeout=10)
+    r = s.post(
+        f"{hall.url}/web/api/login",
+        json={"username": "zhao", "password": "zhao-password-1"},
+        timeout=10,
+    )
     assert r.status_code == 200 and r.json()["counters"] == ["7"]

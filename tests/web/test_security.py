@@ -64,8 +64,9 @@ def test_admin_pages_need_an_admin(web: Web) -> None:
     assert r.status_code == 303 and r.headers["location"].startswith("/web/login")
 
 
-def test_login_throttling_locks_the_account_then_a_reset_unlocks_it(web: Web, app: Any,
-                                                                   clock: FakeClock) -> None:
+def test_login_throttling_locks_the_account_then_a_reset_unlocks_it(
+    web: Web, app: Any, clock: FakeClock
+) -> None:
     for _ in range(5):
         r = web.login("wang", "wrong-password")
         assert r.status_code == 401 and r.json()["error"] == "login_failed"
@@ -143,19 +144,24 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(web: Web) -> None:
     assert web.post("/counters/1/transfer", {"service": "ZZ"}).status_code in (404, 409)
     assert web.post("/counters/1/pause", {"reason": ""}).status_code == 422
     assert web.post("/counters/1/evaluate", {"ticket": 1, "score": 9}).status_code == 422
-    r = web.client.post("/web/api/login", content=b"{not json",
-                        headers={"Content-Type": "application/json"})
+    r = web.client.post(
+        "/web/api/login", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     assert web.ticket(ticket["id"])["status"] == "waiting"
     web.login("boss")
-    r = web.post("/accounts", {"username": "x y", "role": "counter", "counters": ["1"],
-                               "password": PASSWORD})
+    r = web.post(
+        "/accounts", {"username": "x y", "role": "counter", "counters": ["1"], "password": PASSWORD}
+    )
     assert r.status_code == 422
-    r = web.post("/accounts", {"username": "zhao", "role": "counter", "counters": ["99"],
-                               "password": PASSWORD})
+    r = web.post(
+        "/accounts",
+        {"username": "zhao", "role": "counter", "counters": ["99"], "password": PASSWORD},
+    )
     assert r.status_code == 422
-    r = web.post("/accounts", {"username": "zhao", "role": "counter", "counters": ["1"],
-                               "password": "short"})
+    r = web.post(
+        "/accounts", {"username": "zhao", "role": "counter", "counters": ["1"], "password": "short"}
+    )
     assert r.status_code == 422 and r.json()["error"] == "weak_password"
     assert [a["username"] for a in web.get("/accounts").json()] == ["boss", "li", "wang"]
     assert web.get("/report", params={"from": "yesterday"}).status_code == 422
@@ -191,8 +197,12 @@ def test_web_settings_are_validated(tmp_path: Path) -> None:
     from hall.config import ConfigError
     from hall.web.settings import web_settings
 
-    raw = {"hall": {"name": "x", "secret": "s"}, "service": [{"code": "A", "name": "a"}],
-           "counter": [{"id": "1", "name": "1", "services": ["A"]}], "web": {"sesion_hours": 1}}
+    raw = {
+        "hall": {"name": "x", "secret": "s"},
+        "service": [{"code": "A", "name": "a"}],
+        "counter": [{"id": "1", "name": "1", "services": ["A"]}],
+        "web": {"sesion_hours": 1},
+    }
     with pytest.raises(ConfigError, match=r"\[web\]\.sesion_hours: unknown key"):
         web_settings(parse_config(raw))
     raw["web"] = {"session_hours": "long"}

@@ -23,8 +23,13 @@ def test_ticket_page_counts_down_and_calls_the_citizen(hall: HallProcess, browse
     token = mine["public_token"]
     assert len(token) >= 20  # unguessable
 
-    phone = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN",
-                                is_mobile=True, has_touch=True, device_scale_factor=2)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 800},
+        locale="zh-CN",
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     page = phone.new_page()
     page.goto(f"{hall.url}/t/{token}")
     expect(page.locator("#t-number")).to_have_text(mine["number"])

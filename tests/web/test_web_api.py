@@ -46,9 +46,11 @@ def test_live_view_longest_wait_and_silent_devices(web: Web, clock: FakeClock) -
     web.issue("B")
     clock.advance(90)
     web.issue("B")
-    r = web.client.post("/api/v1/devices/heartbeat",
-                        json={"device": "K1", "parts": {"printer": "ok", "reader": "ok"}},
-                        headers={"Authorization": "Bearer kiosk-token-0123456789"})
+    r = web.client.post(
+        "/api/v1/devices/heartbeat",
+        json={"device": "K1", "parts": {"printer": "ok", "reader": "ok"}},
+        headers={"Authorization": "Bearer kiosk-token-0123456789"},
+    )
     assert r.status_code == 200
     web.login("boss")
     live = web.get("/live").json()
@@ -76,8 +78,7 @@ def test_report_range_distribution_and_csv(web: Web, clock: FakeClock) -> None:
     csv = web.get("/report.csv", params={"from": "2026-11-23", "to": "2026-11-23"})
     assert csv.status_code == 200 and csv.text.startswith("\ufeffdimension,key,issued")
     assert "attachment" in csv.headers["content-disposition"]
-    assert web.get("/report", params={"from": "2026-11-24", "to": "2026-11-23"}
-                   ).status_code == 422
+    assert web.get("/report", params={"from": "2026-11-24", "to": "2026-11-23"}).status_code == 422
 
 
 def test_account_cli_creates_resets_and_lists(tmp_path: Path) -> None:
@@ -85,18 +86,48 @@ def test_account_cli_creates_resets_and_lists(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'hall.db'}"
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "hall.web", *args, "--config", str(cfg),
-                               "--database", db], input=stdin, capture_output=True, text=True,
-                              cwd=ROOT, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "hall.web", *args, "--config", str(cfg), "--database", db],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
 
-    r = run("add-user", "--username", "admin", "--role", "admin", "--password-stdin",
-            stdin=PASSWORD + "\n")
+    r = run(
+        "add-user",
+        "--username",
+        "admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert r.returncode == 0, r.stderr
-    r = run("add-user", "--username", "wang", "--role", "counter", "--counters", "1,99",
-            "--password-stdin", stdin=PASSWORD + "\n")
+    r = run(
+        "add-user",
+        "--username",
+        "wang",
+        "--role",
+        "counter",
+        "--counters",
+        "1,99",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert r.returncode == 1 and "no counter with id '99'" in r.stderr
-    r = run("add-user", "--username", "wang", "--role", "counter", "--counters", "1",
-            "--password-stdin", stdin="short\n")
+    r = run(
+        "add-user",
+        "--username",
+        "wang",
+        "--role",
+        "counter",
+        "--counters",
+        "1",
+        "--password-stdin",
+        stdin="short\n",
+    )
     assert r.returncode == 1 and "at least 8" in r.stderr
     r = run("set-password", "--username", "admin", "--password-stdin", stdin="another-pass-1\n")
     assert r.returncode == 0, r.stderr

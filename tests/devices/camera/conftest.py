@@ -4,8 +4,12 @@ one loaded set of face models."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from devices.camera.face import FaceChecker
 
 from tests.devices.camera.photos import PhotosUnavailable, fetch_photos
 
@@ -19,7 +23,7 @@ def photos() -> Path:
 
 
 @pytest.fixture(scope="session")
-def checker():  # type: ignore[no-untyped-def]
+def checker() -> FaceChecker:
     from devices.camera.errors import FaceError
     from devices.camera.face import FaceChecker
 

@@ -30,6 +30,7 @@ def test_no_kivy() -> None:
 
 # --- codec --------------------------------------------------------------------------------
 
+
 def test_text_frame_bytes_exactly() -> None:
     raw = encode_frame(text_frame(3, "请A012号", Mode.FLASH, Color.RED))
     text = "请A012号".encode("gb2312")
@@ -52,8 +53,12 @@ def test_gb2312_refuses_what_the_strip_cannot_show_and_gbk_takes_it() -> None:
 
 
 def test_parser_round_trip_split_anywhere() -> None:
-    frames = [text_frame(1, "请B105号到综合窗口", Mode.SCROLL), Frame(2, Cmd.CLEAR),
-              Frame(3, Cmd.BRIGHT, bytes([2])), Frame(4, Cmd.ACK, bytes([3]))]  # data 0x02/0x03
+    frames = [
+        text_frame(1, "请B105号到综合窗口", Mode.SCROLL),
+        Frame(2, Cmd.CLEAR),
+        Frame(3, Cmd.BRIGHT, bytes([2])),
+        Frame(4, Cmd.ACK, bytes([3])),
+    ]  # data 0x02/0x03
     stream = b"".join(encode_frame(f) for f in frames)
     for cut in range(len(stream)):
         p = FrameParser()
@@ -75,6 +80,7 @@ def test_parser_skips_garbage_and_broken_frames_and_keeps_the_good_ones() -> Non
 
 
 # --- driver through the simulator on a real pty ------------------------------------------
+
 
 @pytest.fixture
 def sim() -> Iterator[LedSimulator]:
@@ -156,12 +162,14 @@ def test_unopenable_port() -> None:
 
 # --- CLI ----------------------------------------------------------------------------------
 
-def test_cli_against_the_simulator(sim: LedSimulator, capsys: pytest.CaptureFixture[str]
-                                   ) -> None:
+
+def test_cli_against_the_simulator(sim: LedSimulator, capsys: pytest.CaptureFixture[str]) -> None:
     from devices.led.cli import device_main
 
-    assert device_main(["--port", sim.port, "--address", "2", "--text", "请C008号",
-                        "--mode", "flash"]) == 0
+    assert (
+        device_main(["--port", sim.port, "--address", "2", "--text", "请C008号", "--mode", "flash"])
+        == 0
+    )
     assert sim.strips[2].text == "请C008号"
     assert device_main(["--port", sim.port, "--address", "2", "--status"]) == 0
     assert "请C008号" in capsys.readouterr().out
