@@ -39,17 +39,38 @@ def _state(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
     return tx.conn.execute(select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)).one()
 
 
+def _change_state(
+    ctx: HallContext, tx: Tx, counter_id: str, state: str, event: str, reason: str | None = None
+) -> None:
+    """Counter state (open, paused, closed) with its pause record, event and the estimate
+    cache flag: every way a counter starts or stops taking calls changes all four."""
+    tx.conn.execute(
+        update(C)
+        .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
+        .values(state=state, reason=reason, since=tx.now)
+    )
+    p = t.pauses
+    if state == "paused":
+        tx.conn.execute(
+            p.insert().values(
+                hall_id=ctx.hall_id, counter_id=counter_id, reason=reason, started_at=tx.now
+            )
+        )
+    else:
+        tx.conn.execute(
+            update(p)
+            .where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id, p.c.ended_at.is_(None))
+            .values(ended_at=tx.now)
+        )
+    tx.emit(event, {"counter": counter_id, **({"reason": reason} if reason else {})})
+    tx.estimates_changed = True
+
+
 def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
     """Any action at a closed counter opens it (staff are there)."""
     state = _state(tx, ctx, counter_id)
     if state.state == "closed":
-        tx.conn.execute(
-            update(C)
-            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-            .values(state="open", since=tx.now, reason=None)
-        )
-        tx.emit("counter.opened", {"counter": counter_id})
-        tx.estimates_changed = True
+        _change_state(ctx, tx, counter_id, "open", "counter.opened")
         state = _state(tx, ctx, counter_id)
     return state
 
@@ -384,18 +405,7 @@ def pause(ctx: HallContext, counter_id: str, reason: str) -> dict[str, Any]:
         state = _state(tx, ctx, counter_id)
         if state.state == "paused":
             raise Conflict(f"counter {counter_id} is already paused", code="already_paused")
-        tx.conn.execute(
-            update(C)
-            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-            .values(state="paused", reason=reason[:200], since=tx.now)
-        )
-        tx.conn.execute(
-            t.pauses.insert().values(
-                hall_id=ctx.hall_id, counter_id=counter_id, reason=reason[:200], started_at=tx.now
-            )
-        )
-        tx.emit("counter.paused", {"counter": counter_id, "reason": reason[:200]})
-        tx.estimates_changed = True
+        _change_state(ctx, tx, counter_id, "paused", "counter.paused", reason[:200])
         return counter_status(ctx, tx.conn, counter_id)
 
 
@@ -405,19 +415,7 @@ def resume(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         state = _state(tx, ctx, counter_id)
         if state.state == "open":
             raise Conflict(f"counter {counter_id} is not paused", code="not_paused")
-        tx.conn.execute(
-            update(C)
-            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-            .values(state="open", reason=None, since=tx.now)
-        )
-        p = t.pauses
-        tx.conn.execute(
-            update(p)
-            .where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id, p.c.ended_at.is_(None))
-            .values(ended_at=tx.now)
-        )
-        tx.emit("counter.resumed", {"counter": counter_id})
-        tx.estimates_changed = True
+        _change_state(ctx, tx, counter_id, "open", "counter.resumed")
         return counter_status(ctx, tx.conn, counter_id)
 
 
@@ -431,19 +429,7 @@ def close(ctx: HallContext, counter_id: str) -> dict[str, Any]:
                 "mark it no-show first",
                 code="ticket_open",
             )
-        tx.conn.execute(
-            update(C)
-            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-            .values(state="closed", reason=None, since=tx.now)
-        )
-        p = t.pauses
-        tx.conn.execute(
-            update(p)
-            .where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id, p.c.ended_at.is_(None))
-            .values(ended_at=tx.now)
-        )
-        tx.emit("counter.closed", {"counter": counter_id})
-        tx.estimates_changed = True
+        _change_state(ctx, tx, counter_id, "closed", "counter.closed")
         return counter_status(ctx, tx.conn, counter_id)
 
 
