@@ -13,7 +13,7 @@ import asyncio
 import collections
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,10 +22,18 @@ class Event:
     id: int
     type: str
     data: dict[str, Any]
+    payload: str = ""
+    """``data`` as JSON, when the caller already has it (it was just stored)."""
+    wire: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Encoded once here, not once per subscriber: 20 boards get the same bytes.
+        payload = self.payload or json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        wire = f"id: {self.id}\nevent: {self.type}\ndata: {payload}\n\n".encode()
+        object.__setattr__(self, "wire", wire)
 
     def sse(self) -> bytes:
-        payload = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
-        return f"id: {self.id}\nevent: {self.type}\ndata: {payload}\n\n".encode()
+        return self.wire
 
 
 class Subscription:

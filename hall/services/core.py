@@ -54,7 +54,7 @@ class Tx:
                 "created_at": self.now,
             },
         ).scalar_one()
-        self.events.append(Event(event_id, type_, data))
+        self.events.append(Event(event_id, type_, data, payload))
 
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
