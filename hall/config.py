@@ -8,6 +8,7 @@ validated by their owners).
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import tomllib
@@ -115,10 +116,18 @@ class HallConfig:
         return ZoneInfo(self.timezone)
 
     def service(self, code: str) -> Service | None:
-        return next((s for s in self.services if s.code == code), None)
+        return self._services_by_code.get(code)
 
     def counter(self, counter_id: str) -> Counter | None:
-        return next((c for c in self.counters if c.id == counter_id), None)
+        return self._counters_by_id.get(counter_id)
+
+    @functools.cached_property
+    def _services_by_code(self) -> dict[str, Service]:
+        return {s.code: s for s in self.services}
+
+    @functools.cached_property
+    def _counters_by_id(self) -> dict[str, Counter]:
+        return {c.id: c for c in self.counters}
 
     def role_of(self, token: str) -> Token | None:
         for t in self.tokens:

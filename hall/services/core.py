@@ -132,19 +132,21 @@ class HallContext:
             batch = self._batch or self._open_batch()
             # The first change of a batch needs no SAVEPOINT: if it fails, the batch holds
             # nothing else and is rolled back whole.
-            savepoint = batch.conn.begin_nested() if batch.size else None
+            savepoint = batch.size > 0
+            if savepoint:  # plain SQL: begin_nested() compiled and cache-keyed every time
+                batch.conn.exec_driver_sql("SAVEPOINT govhall_change")
             tx = Tx(batch.conn, self.now(), hall_id=self.hall_id)
             try:
                 yield tx
             except BaseException:
-                if savepoint is not None:
-                    savepoint.rollback()
+                if savepoint:
+                    batch.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT govhall_change")
                 else:
                     batch.failed_first = True
                 self._commit_if_last(batch)
                 raise
-            if savepoint is not None:
-                savepoint.commit()
+            if savepoint:
+                batch.conn.exec_driver_sql("RELEASE SAVEPOINT govhall_change")
             batch.events.extend(tx.events)
             batch.size += 1
             batch.estimates_changed |= tx.estimates_changed
