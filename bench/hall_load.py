@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sys
 import tempfile
 import threading
@@ -124,6 +125,9 @@ async def counter(
     port: int, cid: str, until: float, sent: dict[int, float], calls: list[int], pause_s: float
 ) -> None:
     c = Conn(port, TOKENS["counter"])
+    rng = random.Random(cid)
+    # Staff do not press in lockstep: random start and think times around the pause.
+    await asyncio.sleep(rng.uniform(0, 2 * pause_s))
     while time.perf_counter() < until:
         t0 = time.perf_counter()
         status, body = await c.request("POST", f"/api/v1/counters/{cid}/call-next")
@@ -131,9 +135,9 @@ async def counter(
             ticket = json.loads(body)
             sent.setdefault(ticket["id"], t0)
             calls.append(ticket["id"])
-            await asyncio.sleep(pause_s)
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * pause_s)
             await c.request("POST", f"/api/v1/counters/{cid}/finish")
-        await asyncio.sleep(pause_s)
+        await asyncio.sleep(rng.uniform(0.5, 1.5) * pause_s)
 
 
 async def subscriber(

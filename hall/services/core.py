@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,13 +59,17 @@ class Tx:
 
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
-MAX_BATCH = 64
+MAX_BATCH = 32
 """Most changes one group commit may hold."""
+MAX_BATCH_AGE_S = 0.004
+"""A batch older than this commits even if more writers wait: its first caller is waiting
+for the commit, and an fsync costs about a millisecond, so there is nothing to gain."""
 
 
 class _Batch:
     def __init__(self, conn: Connection, trans: Any) -> None:
         self.conn, self.trans = conn, trans
+        self.opened = time.monotonic()
         self.events: list[Event] = []
         self.size = 0
         self.failed_first = False
@@ -176,7 +181,8 @@ class HallContext:
         a steady stream of writers cannot delay a commit forever)."""
         with self._waiting_lock:
             others = self._waiting
-        if others and batch.size < MAX_BATCH and not batch.failed_first:
+        young = time.monotonic() - batch.opened < MAX_BATCH_AGE_S
+        if others and young and batch.size < MAX_BATCH and not batch.failed_first:
             return
         self._batch = None
         try:
