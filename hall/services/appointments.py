@@ -12,7 +12,7 @@ from govhall.personal import InvalidIdNumber, keyed_hash, mask_id_number, valida
 from hall.domain.tickets import Klass
 from hall.errors import Conflict, Invalid, NotFound
 from hall.services.core import HallContext, Tx
-from hall.services.tickets import emit_ticket, insert_ticket, ticket_json
+from hall.services.tickets import by_idempotency_key, emit_ticket, insert_ticket, ticket_json
 from hall.storage import tables as t
 
 A = t.appointments
@@ -90,12 +90,7 @@ def check_in(
     id_hash, _ = _hash(ctx, id_number)
     with ctx.write() as tx:
         if idempotency_key:
-            prior = tx.conn.execute(
-                select(t.tickets).where(
-                    t.tickets.c.hall_id == ctx.hall_id,
-                    t.tickets.c.idempotency_key == idempotency_key,
-                )
-            ).first()
+            prior = by_idempotency_key(tx.conn, ctx, idempotency_key)
             if prior is not None:
                 if prior.id_hash != id_hash:
                     raise Conflict(

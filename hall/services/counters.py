@@ -4,7 +4,6 @@ counters never get the same ticket."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -16,6 +15,7 @@ from hall.errors import Conflict, NotFound, TooSoon
 from hall.services import queries
 from hall.services.core import HallContext, Tx
 from hall.services.tickets import (
+    check_requeue_window,
     emit_ticket,
     insert_ticket,
     load,
@@ -99,10 +99,14 @@ def _finish_current(ctx: HallContext, tx: Tx, counter_id: str) -> None:
     and must not be made to press 完成 first."""
     row = _current(tx, ctx, counter_id)
     if row is not None:
-        _set(tx, row.id, status=Status.DONE.value, finished_at=tx.now)
-        row = reload(tx, row.id)
-        emit_ticket(ctx, tx, "ticket.finished", row)
-        _after_finish(ctx, tx, row)
+        _finish(ctx, tx, row)
+
+
+def _finish(ctx: HallContext, tx: Tx, row: Any) -> None:
+    _set(tx, row.id, status=Status.DONE.value, finished_at=tx.now)
+    row = reload(tx, row.id)
+    emit_ticket(ctx, tx, "ticket.finished", row)
+    _after_finish(ctx, tx, row)
 
 
 def _set(tx: Tx, ticket_id: int, **values: Any) -> None:
@@ -122,11 +126,6 @@ def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any
         recall_count=0,
         finished_at=None,
         started_at=None,
-    )
-    tx.conn.execute(
-        update(C)
-        .where(C.c.hall_id == ctx.hall_id, C.c.id == counter.id)
-        .values(current_ticket_id=row.id)
     )
     row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.called", row)
@@ -211,11 +210,7 @@ def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> dict[str, 
                 code="parked_elsewhere",
             )
         if status is Status.NO_SHOW:
-            window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
-            if row.finished_at is None or tx.now - row.finished_at > window:
-                raise Conflict(
-                    f"ticket {row.number} was missed too long ago", code="requeue_window_passed"
-                )
+            check_requeue_window(ctx, row, tx.now)
         if status is Status.WAITING and row.pinned_counter not in (None, counter_id):
             raise Conflict(
                 f"ticket {row.number} is reserved for counter {row.pinned_counter}",
@@ -274,15 +269,7 @@ def finish(ctx: HallContext, counter_id: str) -> dict[str, Any]:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
-        _set(tx, row.id, status=Status.DONE.value, finished_at=tx.now)
-        tx.conn.execute(
-            update(C)
-            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-            .values(current_ticket_id=None)
-        )
-        row = reload(tx, row.id)
-        emit_ticket(ctx, tx, "ticket.finished", row)
-        _after_finish(ctx, tx, row)
+        _finish(ctx, tx, row)
         return ticket_json(ctx, tx.conn, reload(tx, row.id), now=tx.now)
 
 
@@ -319,11 +306,6 @@ def no_show(ctx: HallContext, counter_id: str) -> dict[str, Any]:
 
 def _no_show(ctx: HallContext, tx: Tx, row: Any, *, automatic: bool) -> dict[str, Any]:
     _set(tx, row.id, status=Status.NO_SHOW.value, finished_at=tx.now)
-    tx.conn.execute(
-        update(C)
-        .where(C.c.hall_id == ctx.hall_id, C.c.id == row.counter_id)
-        .values(current_ticket_id=None)
-    )
     row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.no_show", row, automatic=automatic)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -336,11 +318,6 @@ def park(ctx: HallContext, counter_id: str) -> dict[str, Any]:
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
         _set(tx, row.id, status=Status.PARKED.value)
-        tx.conn.execute(
-            update(C)
-            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-            .values(current_ticket_id=None)
-        )
         row = reload(tx, row.id)
         emit_ticket(ctx, tx, "ticket.parked", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -382,11 +359,6 @@ def transfer(
             name_masked=row.name_masked,
         )
         _set(tx, row.id, status=Status.TRANSFERRED.value, finished_at=tx.now, transferred_to=new.id)
-        tx.conn.execute(
-            update(C)
-            .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-            .values(current_ticket_id=None)
-        )
         old = reload(tx, row.id)
         emit_ticket(
             ctx,

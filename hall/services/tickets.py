@@ -17,6 +17,7 @@ from govhall.personal import (
     mask_name,
     validate_id_number,
 )
+from hall.config import Service
 from hall.domain.tickets import (
     EVALUABLE_STATES,
     OPEN_STATES,
@@ -47,8 +48,9 @@ class IssueRequest:
 def ticket_json(
     ctx: HallContext, conn: Connection, row: Any, *, now: dt.datetime | None = None
 ) -> dict[str, Any]:
+    """A ticket as the API answers it: what events carry, plus queue position, estimate
+    and the fields only the ticket's holder and staff need (masked ID, tracking token)."""
     now = now or ctx.now()
-    counter = ctx.config.counter(row.counter_id) if row.counter_id else None
     svc = ctx.config.service(row.service)
     ahead = queries.waiting_ahead(conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s)
     estimate = (
@@ -57,22 +59,14 @@ def ticket_json(
         else 0
     )
     return {
-        "id": row.id,
-        "number": row.number,
-        "service": row.service,
+        **event_ticket(ctx, row),
         "service_name": svc.name if svc else row.service,
         "service_name_en": svc.name_en if svc else "",
-        "priority": row.klass,
         "priority_reason": row.priority_reason,
-        "status": row.status,
         "issued_at": ctx.local(row.issued_at).isoformat(),
         "called_at": ctx.local(row.called_at).isoformat() if row.called_at else None,
         "waiting_ahead": ahead,
         "estimated_wait_s": estimate,
-        "counter": row.counter_id,
-        "counter_name": counter.name if counter else None,
-        "recall_count": row.recall_count,
-        "name_masked": row.name_masked,
         "id_masked": row.id_masked,
         "note": row.note,
         "transferred_to": row.transferred_to,
@@ -98,11 +92,29 @@ def event_ticket(ctx: HallContext, row: Any) -> dict[str, Any]:
     }
 
 
-def load(conn: Connection, ctx: HallContext, ticket_id: int, *, lock: bool = False) -> Any:
+def load(conn: Connection, ctx: HallContext, ticket_id: int) -> Any:
     row = conn.execute(select(T).where(T.c.hall_id == ctx.hall_id, T.c.id == ticket_id)).first()
     if row is None:
         raise NotFound(f"no ticket with id {ticket_id}", code="ticket_not_found")
     return row
+
+
+def by_idempotency_key(conn: Connection, ctx: HallContext, key: str) -> Any | None:
+    """The ticket a request with this (token-scoped) Idempotency-Key already made."""
+    return conn.execute(
+        select(T).where(T.c.hall_id == ctx.hall_id, T.c.idempotency_key == key)
+    ).first()
+
+
+def check_requeue_window(ctx: HallContext, row: Any, now: dt.datetime) -> None:
+    """A 过号 ticket comes back (re-queued or called directly) only within the window."""
+    window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
+    if row.finished_at is None or now - row.finished_at > window:
+        raise Conflict(
+            f"ticket {row.number} was missed more than {int(window.total_seconds() // 60)} "
+            "min ago; please take a new ticket",
+            code="requeue_window_passed",
+        )
 
 
 _BY_ID = select(T).where(T.c.id == bindparam("id"))
@@ -163,12 +175,13 @@ def classify(
     return Klass.NORMAL, None
 
 
-def _check_service(ctx: HallContext, code: str) -> None:
+def _check_service(ctx: HallContext, code: str) -> Service:
     svc = ctx.config.service(code)
     if svc is None:
         raise NotFound(f"no service with code {code!r}", code="unknown_service")
     if not svc.open:
         raise Conflict(f"service {code!r} ({svc.name}) is not open today", code="service_closed")
+    return svc
 
 
 def _person(ctx: HallContext, id_number: str | None) -> tuple[str | None, str | None, str | None]:
@@ -185,9 +198,7 @@ def _person(ctx: HallContext, id_number: str | None) -> tuple[str | None, str | 
 def issue(ctx: HallContext, req: IssueRequest) -> tuple[dict[str, Any], bool]:
     """Issue a ticket. Returns (ticket, created); a replayed Idempotency-Key returns the
     ticket of the first request with created False."""
-    _check_service(ctx, req.service)
-    svc = ctx.config.service(req.service)
-    assert svc is not None
+    svc = _check_service(ctx, req.service)
     number, id_hash, id_masked = _person(ctx, req.id_number)
     if svc.requires_id and not number:
         raise Invalid(
@@ -196,11 +207,7 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[dict[str, Any], bool]:
     name_masked = mask_name(req.name)[:64] if req.name else None
     with ctx.write() as tx:
         if req.idempotency_key:
-            prior = tx.conn.execute(
-                select(T).where(
-                    T.c.hall_id == ctx.hall_id, T.c.idempotency_key == req.idempotency_key
-                )
-            ).first()
+            prior = by_idempotency_key(tx.conn, ctx, req.idempotency_key)
             if prior is not None:
                 if prior.service != req.service:
                     raise Conflict(
@@ -332,9 +339,7 @@ def cancel_by_key(ctx: HallContext, idempotency_key: str) -> dict[str, Any]:
     offline ticket instead): cancelled if still waiting, so nobody is called for it.
     Repeating it is harmless; a ticket already called is left alone (409)."""
     with ctx.write() as tx:
-        row = tx.conn.execute(
-            select(T).where(T.c.hall_id == ctx.hall_id, T.c.idempotency_key == idempotency_key)
-        ).first()
+        row = by_idempotency_key(tx.conn, ctx, idempotency_key)
         if row is None:
             raise NotFound(
                 "no ticket was issued with this Idempotency-Key", code="ticket_not_found"
@@ -365,9 +370,7 @@ def get_by_public_token(ctx: HallContext, token: str) -> dict[str, Any]:
         return ticket_json(ctx, conn, row)
 
 
-def import_offline(
-    ctx: HallContext, items: list[dict[str, Any]], kiosk_token_name: str
-) -> list[dict[str, Any]]:
+def import_offline(ctx: HallContext, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Tickets a kiosk issued while the hall was unreachable. They join their queues by
     issue time; (day, kiosk, offline_number) makes a repeated upload harmless."""
     out: list[dict[str, Any]] = []
@@ -463,20 +466,13 @@ def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None) 
 def requeue(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
     """A citizen who missed the call (过号) returns within the window: back in the queue,
     behind the people waiting now (fair to those who stayed)."""
-    window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
     with ctx.write() as tx:
         row = load(tx.conn, ctx, ticket_id)
         if row.status != Status.NO_SHOW.value:
             raise Conflict(
                 f"ticket {row.number} is {row.status}, not 过号 (no_show)", code="not_no_show"
             )
-        if row.finished_at is None or tx.now - row.finished_at > window:
-            raise Conflict(
-                f"ticket {row.number} was missed more than "
-                f"{int(window.total_seconds() // 60)} min ago; please take a new "
-                "ticket",
-                code="requeue_window_passed",
-            )
+        check_requeue_window(ctx, row, tx.now)
         tx.conn.execute(
             update(T)
             .where(T.c.id == ticket_id)

@@ -125,7 +125,6 @@ counters = Table(
     Column("state", String(16), nullable=False),  # closed, open, paused
     Column("reason", String(200)),
     Column("since", UTCDateTime, nullable=False),
-    Column("current_ticket_id", Id),
 )
 
 pauses = Table(
