@@ -87,11 +87,14 @@ def parse_range(
     """``from``/``to`` as local dates (2026-11-23, ``to`` inclusive) or ISO datetimes;
     default today."""
 
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), tzinfo=ctx.config.tz)
+
     def parse(value: str, is_end: bool) -> dt.datetime:
         try:
             if len(value) == 10:
                 day = dt.date.fromisoformat(value) + dt.timedelta(days=1 if is_end else 0)
-                return dt.datetime.combine(day, dt.time(), tzinfo=ctx.config.tz)
+                return midnight(day)
             moment = dt.datetime.fromisoformat(value)
         except ValueError as err:
             raise Invalid(
@@ -102,18 +105,8 @@ def parse_range(
         return moment if moment.tzinfo else moment.replace(tzinfo=ctx.config.tz)
 
     today = ctx.today()
-    lo = (
-        parse(start, False)
-        if start
-        else dt.datetime.combine(today, dt.time(), tzinfo=ctx.config.tz)
-    )
-    hi = (
-        parse(end, True)
-        if end
-        else lo + dt.timedelta(days=1)
-        if start is None
-        else dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=ctx.config.tz)
-    )
+    lo = parse(start, False) if start else midnight(today)
+    hi = parse(end, True) if end else midnight(today + dt.timedelta(days=1))  # to: today
     if hi <= lo:
         raise Invalid("to must be after from", code="invalid_range")
     if hi - lo > dt.timedelta(days=366):
