@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from govhall.fonts import INSTALL_HINT, find_cjk_font
 from hall.config import ConfigError, HallConfig, load_config
 
 DEFAULT_CONFIG = "/etc/govhall/hall.toml"
@@ -36,13 +37,6 @@ MIN_FREE_BYTES = 1 << 30  # a year of tickets is ~100 MB; 1 GiB leaves room for 
 MAX_SKEW_S = 30.0  # offline tickets are merged by issue time: kiosk clocks must agree
 TEST_PHRASE = "请A001号到1号窗口办理"
 OK, FAIL, SKIP = "✓", "✗", "–"
-ROOT = Path(__file__).resolve().parents[1]
-FONT_CANDIDATES = (
-    *sorted((ROOT / "assets" / "fonts").glob("*.[ot]t[fc]")),
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-    Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
-)
 
 
 @dataclass(frozen=True)
@@ -233,20 +227,19 @@ def check_font() -> Check:
         ImageDraw.Draw(img).text((0, 0), char, font=font, fill=255)
         return img.tobytes()
 
-    for path in FONT_CANDIDATES:
-        if not path.is_file():
-            continue
-        try:
-            font = ImageFont.truetype(str(path), 32)
-            # a font without the glyph draws its "missing" box for both
-            if drawn(font, "政") != drawn(font, "\U0010fffd"):
-                return ok("font", f"Chinese font {path}")
-        except OSError:
-            continue
+    # the font the kiosk, board and printer will really open (govhall.fonts)
+    path = find_cjk_font()
+    if path is None:
+        return fail("font", "no Chinese font found (text would show as boxes)", INSTALL_HINT)
+    try:
+        font = ImageFont.truetype(str(path), 32)
+        # a font without the glyph draws its "missing" box for both
+        if drawn(font, "政") != drawn(font, "\U0010fffd"):
+            return ok("font", f"Chinese font {path}")
+    except OSError:
+        pass
     return fail(
-        "font",
-        "no font with Chinese characters found (text would show as boxes)",
-        "apt-get install fonts-wqy-microhei",
+        "font", f"{path} has no Chinese characters (text would show as boxes)", INSTALL_HINT
     )
 
 

@@ -20,20 +20,16 @@ from typing import Any
 
 log = logging.getLogger("kiosk")
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # first face: Simplified Chinese
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-)
 EXIT_RESTART = 75  # systemd: Restart=always brings the kiosk back with the new config
 
 
 def cjk_font() -> str:
-    bundled = Path(__file__).resolve().parents[1] / "assets" / "fonts"
-    for path in [*sorted(bundled.glob("*.[ot]t[fc]")), *map(Path, FONT_CANDIDATES)]:
-        if path.exists():
-            return str(path)
-    raise SystemExit("govhall kiosk: no Chinese font found; install fonts-wqy-microhei")
+    from govhall.fonts import INSTALL_HINT, find_cjk_font
+
+    path = find_cjk_font()
+    if path is None:
+        raise SystemExit(f"govhall kiosk: no Chinese font found; {INSTALL_HINT}")
+    return str(path)
 
 
 def prepare_kivy(*, fullscreen: bool, size: tuple[int, int] | None) -> None:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from govhall.fonts import INSTALL_HINT, find_cjk_font
 from hall.client import HallClient
 from hall.config import ConfigError, load_config
 from signage.board_state import BoardState, board_view, counter_view
@@ -29,22 +30,14 @@ os.environ.setdefault("KIVY_NO_FILELOG", "1")
 
 log = logging.getLogger("govhall.signage")
 
-FONT_CANDIDATES = (
-    Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-Regular.otf",
-    # The first face of this collection is the Simplified Chinese one (checked by rendering
-    # in tests/signage/test_gui.py); Kivy opens only the first face of a .ttc.
-    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
-)
-
 
 def cjk_font() -> Path:
-    for path in FONT_CANDIDATES:
-        if path.is_file():
-            return path
-    raise RuntimeError(
-        "no Chinese font found: install fonts-wqy-microhei (apt) or put "
-        "NotoSansSC-Regular.otf in assets/fonts/"
-    )
+    # (that wqy-microhei's first face is Simplified Chinese is checked by rendering in
+    # tests/signage/test_gui.py)
+    path = find_cjk_font()
+    if path is None:
+        raise RuntimeError(f"no Chinese font found: {INSTALL_HINT}")
+    return path
 
 
 def register_fonts() -> None:

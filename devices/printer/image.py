@@ -10,8 +10,6 @@ for is drawn as 〓, never as an empty box.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from functools import cache
 from pathlib import Path
 
@@ -35,12 +33,8 @@ from devices.printer.layout import (
     printable,
     ticket_elements,
 )
+from govhall.fonts import INSTALL_HINT, find_cjk_font
 
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-)
 CELL_H = 24
 LINE_PITCH = 30
 BAND_ROWS = 128  # GS v 0 bands small enough for the input buffer of cheap printers
@@ -53,24 +47,11 @@ class FontMissing(DeviceError):
 
 @cache
 def font_path() -> str:
-    """A CJK font: $GOVHALL_CJK_FONT, a known path, or what fontconfig finds for zh."""
-    env = os.environ.get("GOVHALL_CJK_FONT")
-    for path in ((env,) if env else ()) + FONT_CANDIDATES:
-        if path and Path(path).is_file():
-            return path
-    try:
-        found = (
-            subprocess.run(
-                ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=5
-            )
-            .stdout.split(":")[0]
-            .strip()
-        )
-    except (OSError, subprocess.SubprocessError):
-        found = ""
-    if found and Path(found).is_file():
-        return found
-    raise FontMissing("no CJK font found: install fonts-wqy-microhei or set GOVHALL_CJK_FONT")
+    """The CJK font all of govhall uses (govhall.fonts)."""
+    path = find_cjk_font()
+    if path is not None:
+        return str(path)
+    raise FontMissing(f"no CJK font found: {INSTALL_HINT}")
 
 
 @cache
