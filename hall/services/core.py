@@ -23,7 +23,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.engine import Engine
 
 from hall.config import HallConfig
-from hall.domain.tickets import Klass, Status, local_day
+from hall.domain.tickets import local_day
 from hall.events import Event, EventBus
 from hall.storage import tables as t
 
@@ -59,8 +59,6 @@ class Tx:
 
 
 _INSERT_EVENT = insert(t.events).returning(t.events.c.id)
-MAX_BATCH = 32
-"""Most changes one group commit may hold."""
 MAX_BATCH_AGE_S = 0.004
 """A batch older than this commits even if more writers wait: its first caller is waiting
 for the commit, and an fsync costs about a millisecond, so there is nothing to gain."""
@@ -177,12 +175,12 @@ class HallContext:
         return self._batch
 
     def _commit_if_last(self, batch: _Batch) -> None:
-        """Commit unless another writer is already queued to join this batch (bounded, so
-        a steady stream of writers cannot delay a commit forever)."""
+        """Commit unless another writer is already queued to join this batch, while the
+        batch is young (so a steady stream of writers cannot delay a commit forever)."""
         with self._waiting_lock:
             others = self._waiting
         young = time.monotonic() - batch.opened < MAX_BATCH_AGE_S
-        if others and young and batch.size < MAX_BATCH and not batch.failed_first:
+        if others and young and not batch.failed_first:
             return
         self._batch = None
         try:
@@ -238,7 +236,3 @@ class HallContext:
                     t.events.c.hall_id == self.hall_id
                 )
             ).scalar_one()
-
-
-RANK = {k.value: k.rank for k in Klass}
-WAITING = Status.WAITING.value
