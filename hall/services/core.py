@@ -25,7 +25,9 @@ from sqlalchemy.engine import Engine
 from hall.config import HallConfig
 from hall.domain.tickets import local_day
 from hall.events import Event, EventBus
+from hall.storage import prepared
 from hall.storage import tables as t
+from hall.storage.prepared import Result
 
 Clock = Callable[[], dt.datetime]
 
@@ -41,12 +43,18 @@ class Tx:
     events: list[Event] = field(default_factory=list)
     hall_id: str = ""
     estimates_changed: bool = False
-    """Set when service times or open counters changed: the estimate cache is cleared
-    after the commit (not before, or a concurrent read could refill it with old data)."""
+    """Set when open counters changed: the whole estimate cache is cleared after the
+    commit (not before, or a concurrent read could refill it with old data)."""
+    services_finished: set[str] = field(default_factory=set)
+    """Services whose observed service times changed: their cached estimates go."""
+
+    def run(self, statement: Any, params: dict[str, Any] | None = None) -> Result:
+        """A prebuilt hot statement, prepared once (hall.storage.prepared)."""
+        return prepared.run(self.conn, statement, params)
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        event_id = self.conn.execute(
+        event_id = self.run(
             _INSERT_EVENT,
             {
                 "hall_id": self.hall_id,
@@ -72,6 +80,7 @@ class _Batch:
         self.size = 0
         self.failed_first = False
         self.estimates_changed = False
+        self.services_finished: set[str] = set()
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -153,6 +162,7 @@ class HallContext:
             batch.events.extend(tx.events)
             batch.size += 1
             batch.estimates_changed |= tx.estimates_changed
+            batch.services_finished |= tx.services_finished
             self._commit_if_last(batch)
         finally:
             self._lock.release()
@@ -195,6 +205,9 @@ class HallContext:
         if batch.error is None:
             if batch.estimates_changed:
                 self._estimates = {}
+            elif batch.services_finished:
+                for key in [k for k in self._estimates if k[1] in batch.services_finished]:
+                    self._estimates.pop(key, None)
             self.bus.publish(batch.events)
         batch.done.set()
 

@@ -4,9 +4,10 @@ counters never get the same ticket."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, union_all, update
 
 from hall.config import Counter
 from hall.domain import policy
@@ -35,8 +36,27 @@ def _counter(ctx: HallContext, counter_id: str) -> Counter:
     return counter
 
 
+@functools.cache
+def _update_for(columns: tuple[str, ...]) -> Any:
+    """One prebuilt UPDATE per set of columns changed (a handful exist)."""
+    return update(T).where(T.c.id == bindparam("b_id")).values({c: bindparam(c) for c in columns})
+
+
+_STATE = select(C).where(C.c.hall_id == bindparam("hall"), C.c.id == bindparam("counter"))
+_CURRENT = (
+    select(T)
+    .where(
+        T.c.hall_id == bindparam("hall"),
+        T.c.counter_id == bindparam("counter"),
+        or_(*(T.c.status == s.value for s in AT_COUNTER_STATES)),
+    )
+    .order_by(T.c.called_at.desc())
+    .limit(1)
+)
+
+
 def _state(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
-    return tx.conn.execute(select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)).one()
+    return tx.run(_STATE, {"hall": ctx.hall_id, "counter": counter_id}).one()
 
 
 def _change_state(
@@ -76,15 +96,7 @@ def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
 
 
 def _current(tx: Tx, ctx: HallContext, counter_id: str) -> Any | None:
-    return tx.conn.execute(
-        select(T)
-        .where(
-            T.c.hall_id == ctx.hall_id,
-            T.c.counter_id == counter_id,
-            T.c.status.in_([s.value for s in AT_COUNTER_STATES]),
-        )
-        .order_by(T.c.called_at.desc())
-    ).first()
+    return tx.run(_CURRENT, {"hall": ctx.hall_id, "counter": counter_id}).first()
 
 
 def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
@@ -103,22 +115,22 @@ def _finish_current(ctx: HallContext, tx: Tx, counter_id: str) -> None:
 
 
 def _finish(ctx: HallContext, tx: Tx, row: Any) -> None:
-    _set(tx, row.id, status=Status.DONE.value, finished_at=tx.now)
+    _set(tx, row, status=Status.DONE.value, finished_at=tx.now)
     row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.finished", row)
     _after_finish(ctx, tx, row)
 
 
-def _set(tx: Tx, ticket_id: int, **values: Any) -> None:
-    tx.conn.execute(update(T).where(T.c.id == ticket_id).values(**values))
-    if values.get("finished_at") is not None:  # a service ended: averages change
-        tx.estimates_changed = True
+def _set(tx: Tx, row: Any, **values: Any) -> None:
+    tx.run(_update_for(tuple(values)), {"b_id": row.id, **values})
+    if values.get("finished_at") is not None:  # a service ended: its average changes
+        tx.services_finished.add(row.service)
 
 
 def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any]:
     _set(
         tx,
-        row.id,
+        row,
         status=Status.CALLED.value,
         counter_id=counter.id,
         called_at=tx.now,
@@ -140,15 +152,24 @@ def _not_paused(state: Any, counter_id: str) -> None:
         )
 
 
-def candidates_sql(ctx: HallContext, counter: Counter) -> Any:
-    return and_(
-        T.c.hall_id == ctx.hall_id,
-        T.c.status == Status.WAITING.value,
-        or_(
-            and_(T.c.pinned_counter.is_(None), T.c.service.in_(counter.services)),
-            T.c.pinned_counter == counter.id,
-        ),
-    )
+@functools.cache
+def _heads_statement(hall_id: str, counter: Counter) -> Any:
+    """The head (oldest) ticket of every class in every queue this counter calls from —
+    each service's unpinned queue and the tickets pinned to it — in one statement of
+    index seeks (ix_tickets_waiting, ix_tickets_pinned), built once per counter."""
+    waiting = [T.c.hall_id == hall_id, T.c.status == Status.WAITING.value]
+    queues = [and_(T.c.service == s, T.c.pinned_counter.is_(None)) for s in counter.services]
+    queues.append(T.c.pinned_counter == counter.id)
+    heads = [
+        select(T)
+        .where(*waiting, queue, T.c.klass == klass.value)
+        .order_by(T.c.queue_time, T.c.id)
+        .limit(1)
+        .subquery()
+        for queue in queues
+        for klass in Klass
+    ]
+    return union_all(*(select(head) for head in heads))
 
 
 def _to_candidate(row: Any) -> policy.Candidate:
@@ -158,27 +179,18 @@ def _to_candidate(row: Any) -> policy.Candidate:
 
 
 def choose(ctx: HallContext, tx: Tx, counter: Counter) -> Any | None:
-    """The policy's choice without loading the queue: the oldest eligible ticket (first if
-    it has aged past the bound) and the best by (class, time); the pure policy picks
-    between the two, which is the same as picking among all (see hall.domain.policy)."""
-    where = candidates_sql(ctx, counter)
-    oldest = tx.conn.execute(
-        select(T).where(where).order_by(T.c.queue_time, T.c.id).limit(1)
-    ).first()
-    if oldest is None:
-        return None
-    best = tx.conn.execute(
-        select(T).where(where).order_by(queries.RANK_SQL, T.c.queue_time, T.c.id).limit(1)
-    ).first()
-    pool = {r.id: r for r in (oldest, best) if r is not None}
+    """The policy's choice without loading the queue. Inside one queue and class the
+    policy is FIFO, so its choice among all waiting tickets is its choice among the heads
+    of each (queue, class): the pure policy picks among those (see hall.domain.policy)."""
+    heads = {r.id: r for r in tx.run(_heads_statement(ctx.hall_id, counter)).all()}
     chosen = policy.choose_next(
-        [_to_candidate(r) for r in pool.values()],
+        [_to_candidate(r) for r in heads.values()],
         counter.id,
         counter.services,
         tx.now,
         ctx.config.policy.aging_bound_s,
     )
-    return pool[chosen.id] if chosen else None
+    return heads[chosen.id] if chosen else None
 
 
 def call_next(ctx: HallContext, counter_id: str) -> dict[str, Any] | None:
@@ -247,7 +259,7 @@ def recall(ctx: HallContext, counter_id: str) -> dict[str, Any]:
             )
         if row.recall_count >= pol.recall_limit:
             return _no_show(ctx, tx, row, automatic=True)
-        _set(tx, row.id, recall_count=row.recall_count + 1, last_announced_at=tx.now)
+        _set(tx, row, recall_count=row.recall_count + 1, last_announced_at=tx.now)
         row = reload(tx, row.id)
         emit_ticket(ctx, tx, "ticket.recalled", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -259,7 +271,7 @@ def start(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         row = _require_current(tx, ctx, counter_id)
         if row.status == Status.SERVING.value:
             return ticket_json(ctx, tx.conn, row, now=tx.now)
-        _set(tx, row.id, status=Status.SERVING.value, started_at=tx.now)
+        _set(tx, row, status=Status.SERVING.value, started_at=tx.now)
         row = reload(tx, row.id)
         emit_ticket(ctx, tx, "ticket.started", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -293,7 +305,7 @@ def _after_finish(ctx: HallContext, tx: Tx, row: Any) -> None:
             name_masked=row.name_masked,
             note="returned after transfer",
         )
-        _set(tx, row.id, transferred_to=new.id)
+        _set(tx, row, transferred_to=new.id)
         emit_ticket(ctx, tx, "ticket.transferred", new, **{"from": row.id})
 
 
@@ -305,7 +317,7 @@ def no_show(ctx: HallContext, counter_id: str) -> dict[str, Any]:
 
 
 def _no_show(ctx: HallContext, tx: Tx, row: Any, *, automatic: bool) -> dict[str, Any]:
-    _set(tx, row.id, status=Status.NO_SHOW.value, finished_at=tx.now)
+    _set(tx, row, status=Status.NO_SHOW.value, finished_at=tx.now)
     row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.no_show", row, automatic=automatic)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -317,7 +329,7 @@ def park(ctx: HallContext, counter_id: str) -> dict[str, Any]:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
-        _set(tx, row.id, status=Status.PARKED.value)
+        _set(tx, row, status=Status.PARKED.value)
         row = reload(tx, row.id)
         emit_ticket(ctx, tx, "ticket.parked", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
@@ -358,7 +370,7 @@ def transfer(
             id_masked=row.id_masked,
             name_masked=row.name_masked,
         )
-        _set(tx, row.id, status=Status.TRANSFERRED.value, finished_at=tx.now, transferred_to=new.id)
+        _set(tx, row, status=Status.TRANSFERRED.value, finished_at=tx.now, transferred_to=new.id)
         old = reload(tx, row.id)
         emit_ticket(
             ctx,

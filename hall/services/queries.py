@@ -12,11 +12,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, case, func, or_, select
+from sqlalchemy import Connection, bindparam, case, func, or_, select, tuple_
 
 from hall.config import HallConfig
 from hall.domain.estimate import average_service_s, estimated_wait_s
 from hall.domain.tickets import Klass, Status
+from hall.storage import prepared
 from hall.storage import tables as t
 
 T = t.tickets
@@ -56,39 +57,58 @@ def waiting_counts(
         return dict(conn.execute(_WAITING_COUNTS, {"hall": hall_id}).all())
     wanted = sorted(set(services))
     if len(wanted) == 1:  # the common case (one ticket event): no expanding IN to build
-        n = conn.execute(_WAITING_ONE, {"hall": hall_id, "service": wanted[0]}).scalar_one()
+        n = prepared.run(conn, _WAITING_ONE, {"hall": hall_id, "service": wanted[0]}).scalar_one()
         return {wanted[0]: n}
     found = dict(conn.execute(_WAITING_IN, {"hall": hall_id, "services": wanted}).all())
     return {s: found.get(s, 0) for s in wanted}
 
 
-def _ahead_statement(pinned: bool, aged: bool) -> Any:
-    same_queue = [
-        T.c.hall_id == bindparam("hall"),
-        T.c.status == WAITING,
-        T.c.service == bindparam("service"),
-        T.c.id != bindparam("id"),
-        T.c.pinned_counter == bindparam("pinned") if pinned else T.c.pinned_counter.is_(None),
-    ]
-    earlier = or_(
-        T.c.queue_time < bindparam("qt"),
-        and_(T.c.queue_time == bindparam("qt"), T.c.id < bindparam("id")),
-    )
-    if aged:  # an aged ticket is overtaken only by older (also aged) tickets
-        cond = earlier
-    else:
-        rank = bindparam("rank", type_=Integer)
-        cond = or_(
-            T.c.queue_time <= bindparam("bound"),
-            and_(
-                T.c.queue_time > bindparam("bound"),
-                or_(rank > RANK_SQL, and_(rank == RANK_SQL, earlier)),
-            ),
+def _ahead_statement(klass: Klass, pinned: bool, aged: bool) -> Any:
+    """People ahead of a waiting ticket of ``klass``, as one count per class over an index
+    range of ix_tickets_waiting (no per-row expression, so no row is read but index
+    entries). The policy, class by class, for a ticket T that has not aged:
+    better classes are all ahead, T's own class if earlier, worse classes only once aged
+    (then they are earlier than T too). An aged T is overtaken only by earlier tickets."""
+    # Typed binds: a tuple comparison does not pass the columns' types on.
+    mine = tuple_(bindparam("qt", type_=t.UTCDateTime), bindparam("id", type_=t.Id))
+    earlier = tuple_(T.c.queue_time, T.c.id) < mine
+
+    def count(k: Klass, *cond: Any) -> Any:
+        return (
+            select(func.count())
+            .where(
+                T.c.hall_id == bindparam("hall"),
+                T.c.status == WAITING,
+                T.c.service == bindparam("service"),
+                T.c.pinned_counter == bindparam("pinned")
+                if pinned
+                else T.c.pinned_counter.is_(None),
+                T.c.klass == k.value,
+                *cond,
+            )
+            .scalar_subquery()
         )
-    return select(func.count()).where(*same_queue, cond)
+
+    parts = []
+    for k in Klass:
+        if aged or k.rank == klass.rank:
+            parts.append(count(k, earlier))
+        elif k.rank < klass.rank:
+            parts.append(count(k))
+        else:
+            parts.append(count(k, T.c.queue_time <= bindparam("bound")))
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    return select(total.label("ahead"))
 
 
-_AHEAD = {(p, a): _ahead_statement(p, a) for p in (False, True) for a in (False, True)}
+_AHEAD = {
+    (k, p, a): _ahead_statement(k, p, a)
+    for k in Klass
+    for p in (False, True)
+    for a in (False, True)
+}
 
 
 def waiting_ahead(
@@ -99,17 +119,14 @@ def waiting_ahead(
         return 0
     bound = now - dt.timedelta(seconds=aging_bound_s)
     aged = row.queue_time <= bound
-    stmt = _AHEAD[(row.pinned_counter is not None, aged)]
-    params = {
-        "hall": hall_id,
-        "service": row.service,
-        "id": row.id,
-        "qt": row.queue_time,
-        "bound": bound,
-        "rank": Klass(row.klass).rank,
-        "pinned": row.pinned_counter,
-    }
-    return conn.execute(stmt, params).scalar_one()
+    pinned = row.pinned_counter is not None
+    stmt = _AHEAD[(Klass(row.klass), pinned, aged)]
+    params = {"hall": hall_id, "service": row.service, "id": row.id, "qt": row.queue_time}
+    if pinned:
+        params["pinned"] = row.pinned_counter
+    if not aged and Klass(row.klass).rank < max(k.rank for k in Klass):
+        params["bound"] = bound
+    return prepared.run(conn, stmt, params).scalar_one()
 
 
 _SERVICE_TIMES = (
@@ -118,7 +135,7 @@ _SERVICE_TIMES = (
         T.c.hall_id == bindparam("hall"),
         T.c.day == bindparam("day"),
         T.c.service == bindparam("service"),
-        T.c.status.in_([Status.DONE.value, Status.TRANSFERRED.value]),
+        or_(T.c.status == Status.DONE.value, T.c.status == Status.TRANSFERRED.value),
         T.c.finished_at.is_not(None),
         T.c.called_at.is_not(None),
     )
@@ -128,7 +145,8 @@ _SERVICE_TIMES = (
 
 
 def service_times_today(conn: Connection, hall_id: str, day: dt.date, service: str) -> list[float]:
-    rows = conn.execute(_SERVICE_TIMES, {"hall": hall_id, "day": day, "service": service}).all()
+    params = {"hall": hall_id, "day": day, "service": service}
+    rows = prepared.run(conn, _SERVICE_TIMES, params).all()
     return [((f - (s or c)).total_seconds()) for c, s, f in rows if f >= (s or c)]
 
 
@@ -138,7 +156,7 @@ _COUNTER_STATES = select(t.counters.c.id, t.counters.c.state).where(
 
 
 def open_counters_for(conn: Connection, config: HallConfig, service: str) -> int:
-    states = dict(conn.execute(_COUNTER_STATES, {"hall": config.hall_id}).all())
+    states = dict(prepared.run(conn, _COUNTER_STATES, {"hall": config.hall_id}).all())
     return sum(1 for c in config.counters if service in c.services and states.get(c.id) == "open")
 
 

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from govhall.personal import (
     InvalidIdNumber,
@@ -29,6 +29,7 @@ from hall.domain.tickets import (
 from hall.errors import Conflict, Invalid, NotFound
 from hall.services import queries
 from hall.services.core import HallContext, Tx
+from hall.storage import prepared
 from hall.storage import tables as t
 
 T = t.tickets
@@ -92,8 +93,12 @@ def event_ticket(ctx: HallContext, row: Any) -> dict[str, Any]:
     }
 
 
+_LOAD = select(T).where(T.c.hall_id == bindparam("hall"), T.c.id == bindparam("id"))
+_BY_KEY = select(T).where(T.c.hall_id == bindparam("hall"), T.c.idempotency_key == bindparam("key"))
+
+
 def load(conn: Connection, ctx: HallContext, ticket_id: int) -> Any:
-    row = conn.execute(select(T).where(T.c.hall_id == ctx.hall_id, T.c.id == ticket_id)).first()
+    row = prepared.run(conn, _LOAD, {"hall": ctx.hall_id, "id": ticket_id}).first()
     if row is None:
         raise NotFound(f"no ticket with id {ticket_id}", code="ticket_not_found")
     return row
@@ -101,9 +106,7 @@ def load(conn: Connection, ctx: HallContext, ticket_id: int) -> Any:
 
 def by_idempotency_key(conn: Connection, ctx: HallContext, key: str) -> Any | None:
     """The ticket a request with this (token-scoped) Idempotency-Key already made."""
-    return conn.execute(
-        select(T).where(T.c.hall_id == ctx.hall_id, T.c.idempotency_key == key)
-    ).first()
+    return prepared.run(conn, _BY_KEY, {"hall": ctx.hall_id, "key": key}).first()
 
 
 def check_requeue_window(ctx: HallContext, row: Any, now: dt.datetime) -> None:
@@ -121,7 +124,7 @@ _BY_ID = select(T).where(T.c.id == bindparam("id"))
 
 
 def reload(tx: Tx, ticket_id: int) -> Any:
-    return tx.conn.execute(_BY_ID, {"id": ticket_id}).one()
+    return tx.run(_BY_ID, {"id": ticket_id}).one()
 
 
 def emit_ticket(
@@ -153,7 +156,7 @@ _NEXT_SEQ = (
 
 def next_sequence(tx: Tx, hall_id: str, day: dt.date, service: str) -> int:
     params = {"b_hall": hall_id, "b_day": day, "b_service": service}
-    seq = tx.conn.execute(_NEXT_SEQ, params).scalar_one_or_none()
+    seq = tx.run(_NEXT_SEQ, params).scalar_one_or_none()
     if seq is None:  # first ticket of this service today
         tx.conn.execute(insert(_S).values(hall_id=hall_id, day=day, service=service, last_seq=1))
         return 1
@@ -247,19 +250,21 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[dict[str, Any], bool]:
         return ticket_json(ctx, tx.conn, row, now=tx.now), True
 
 
+_HELD = select(func.count()).where(
+    T.c.hall_id == bindparam("hall"),
+    T.c.day == bindparam("day"),
+    T.c.id_hash == bindparam("id_hash"),
+    T.c.service == bindparam("service"),
+    or_(*(T.c.status == s.value for s in OPEN_STATES)),
+)
+
+
 def _check_limit(
     ctx: HallContext, tx: Tx, day: dt.date, service: str, id_hash: str, service_limit: int | None
 ) -> None:
     limit = service_limit if service_limit is not None else ctx.config.policy.daily_limit
-    held = tx.conn.execute(
-        select(func.count()).where(
-            T.c.hall_id == ctx.hall_id,
-            T.c.day == day,
-            T.c.id_hash == id_hash,
-            T.c.service == service,
-            T.c.status.in_([s.value for s in OPEN_STATES]),
-        )
-    ).scalar_one()
+    params = {"hall": ctx.hall_id, "day": day, "id_hash": id_hash, "service": service}
+    held = tx.run(_HELD, params).scalar_one()
     if held >= limit:
         raise Conflict(
             f"this person already holds {held} open ticket(s) for service "
@@ -303,7 +308,7 @@ def insert_ticket(
             public_token=secrets.token_urlsafe(18),
         )
     )
-    return tx.conn.execute(_INSERT, params).one()
+    return tx.run(_INSERT, params).one()
 
 
 # One prebuilt INSERT with every column bound, so its compiled form is reused.

@@ -110,8 +110,36 @@ tickets = Table(
     UniqueConstraint("hall_id", "day", "kiosk", "offline_number", name="uq_tickets_offline"),
     UniqueConstraint("public_token", name="uq_tickets_public_token"),
 )
+# One queue (a service's unpinned tickets) by class and time: call-next seeks the head
+# of each class, and people-ahead and waiting counts are read from the index alone.
 Index(
-    "ix_tickets_queue", tickets.c.hall_id, tickets.c.status, tickets.c.service, tickets.c.queue_time
+    "ix_tickets_waiting",
+    tickets.c.hall_id,
+    tickets.c.status,
+    tickets.c.service,
+    tickets.c.pinned_counter,
+    tickets.c.klass,
+    tickets.c.queue_time,
+)
+# Tickets reserved for a counter (returned after a transfer): few, found without a scan.
+Index(
+    "ix_tickets_pinned",
+    tickets.c.hall_id,
+    tickets.c.pinned_counter,
+    tickets.c.status,
+    tickets.c.queue_time,
+    sqlite_where=tickets.c.pinned_counter.is_not(None),
+    postgresql_where=tickets.c.pinned_counter.is_not(None),
+)
+# Today's latest service times of a service (the wait estimate) without reading the day.
+Index(
+    "ix_tickets_finished",
+    tickets.c.hall_id,
+    tickets.c.service,
+    tickets.c.day,
+    tickets.c.finished_at,
+    sqlite_where=tickets.c.finished_at.is_not(None),
+    postgresql_where=tickets.c.finished_at.is_not(None),
 )
 Index("ix_tickets_person", tickets.c.hall_id, tickets.c.day, tickets.c.id_hash)
 Index("ix_tickets_counter", tickets.c.hall_id, tickets.c.counter_id, tickets.c.status)
