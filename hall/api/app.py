@@ -18,9 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hall.api import errors, metrics, routes, sse
 from hall.config import HallConfig
-from hall.services import retention
+from hall.services import counters, retention
 from hall.services.core import Clock, HallContext, utc_now
 from hall.storage import migrate
+from hall.storage.checkpoint import WalCheckpointer
 from hall.storage.engine import make_engine
 from hall.web import mount as mount_web
 
@@ -84,15 +85,21 @@ def create_app(
         migrate.upgrade(engine)
     ctx = HallContext(config, engine, clock)
     ctx.ensure_rows()
+    counters.prepare(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.bus.bind(asyncio.get_running_loop(), ctx.last_event_id())
+        ctx.start_writer()
+        checkpointer = WalCheckpointer(engine)
+        checkpointer.start()
         task = asyncio.create_task(_housekeeping(ctx))
         try:
             yield
         finally:
             task.cancel()
+            ctx.stop_writer()
+            checkpointer.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -26,16 +26,25 @@ def _route(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a handler that returns JSON-ready dicts and lists (the service layer builds
     them from plain values). They are rendered straight to JSON: FastAPI's generic
-    response validation and ``jsonable_encoder`` walk cost more than the handler itself."""
+    response validation and ``jsonable_encoder`` walk cost more than the handler itself.
+    POST handlers change state: they run on the hall's writer thread (``ctx.submit``),
+    the others in the thread pool."""
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def handler(*args: Any, **kwargs: Any) -> Any:
+        def respond(*args: Any, **kwargs: Any) -> Any:
             result = fn(*args, **kwargs)
             if isinstance(result, Response):
                 return result
             return JSONResponse(result, status_code=status_code)
 
+        if method == "POST":
+
+            @functools.wraps(fn)
+            async def handler(*args: Any, **kwargs: Any) -> Any:
+                return await kwargs["ctx"].submit(respond, *args, **kwargs)
+
+        else:
+            handler = functools.wraps(fn)(respond)
         router.add_api_route(
             path, handler, methods=[method], status_code=status_code, response_model=None, **kw
         )

@@ -26,6 +26,7 @@ from hall.storage import tables as t
 
 router = APIRouter(prefix="/api/v1")
 REPLAY_PAGE = 1000
+COALESCE_S = 0.01
 
 
 def _replay_from_db(ctx: HallContext, after: int) -> list[Event]:
@@ -71,7 +72,11 @@ async def stream_events(
                     return
                 yield b": ping\n\n"
                 continue
-            # What else is queued goes out in the same chunk: one socket write per burst.
+            # Wait a moment for what the next commits publish, and send it all in one chunk:
+            # a write to each subscriber per commit was a tenth of the server's CPU at
+            # 300 tickets/s; nobody sees 10 ms on a lobby board.
+            if sub.queue.empty():
+                await asyncio.sleep(COALESCE_S)
             chunk = []
             while True:
                 if ev.id > last:

@@ -10,8 +10,11 @@ rolled back.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from hall.config import HallConfig
 from hall.domain.tickets import local_day
@@ -85,6 +89,11 @@ class _Batch:
         self.error: BaseException | None = None
 
 
+_Done = tuple["_Batch | None", "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool, Any]
+"""A change the writer ran: its batch (None if it wrote nothing), where to answer, outcome."""
+_STOP = object()
+
+
 class HallContext:
     def __init__(
         self,
@@ -104,6 +113,10 @@ class HallContext:
         self._batch: _Batch | None = None
         self._pg = engine.dialect.name == "postgresql"
         self._estimates: dict[Any, Any] = {}
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._writer_ident: int | None = None
+        self._job_batch: _Batch | None = None
         self._estimates_at = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def estimate_cache(self) -> dict[Any, Any]:
@@ -128,13 +141,76 @@ class HallContext:
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.config.tz)
 
+    # -- the writer thread --------------------------------------------------------------
+    def start_writer(self) -> None:
+        """Start the thread the API runs its changes on (``submit``)."""
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._writer_loop, name="hall-writer")
+            self._writer.daemon = True
+            self._writer.start()
+
+    def stop_writer(self) -> None:
+        if self._writer is not None:
+            self._jobs.put(_STOP)
+            self._writer.join(10)
+            self._writer = None
+
+    async def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` (a service call holding one ``write()``) on the writer thread; the
+        answer comes after the commit that holds its change. One queue and one thread in
+        place of a thread-pool hop per request: the hop, not the work, was what the
+        request path spent most on in issue 2's benchmark. Without a running writer
+        (tests driving the app without its lifespan) it runs in the thread pool."""
+        if self._writer is None:
+            return await run_in_threadpool(fn, *args, **kwargs)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((functools.partial(fn, *args, **kwargs), future, loop))
+        return await future
+
+    def _writer_loop(self) -> None:
+        self._writer_ident = threading.get_ident()
+        pending: list[_Done] = []
+        while True:
+            job = self._jobs.get()
+            while job is not _STOP:
+                call, future, loop = job
+                self._job_batch = None
+                try:
+                    value, ok = call(), True
+                except BaseException as err:  # handed to the request, as the pool would
+                    value, ok = err, False
+                pending.append((self._job_batch, future, loop, ok, value))
+                if self._jobs.empty():
+                    self._flush()
+                pending = _answer_committed(pending)
+                if self._jobs.empty():
+                    break
+                job = self._jobs.get()
+            if job is _STOP:
+                self._flush()
+                _answer_committed(pending)
+                return
+
+    def _flush(self) -> None:
+        """Commit the writer's open batch now that no more changes are queued for it."""
+        with self._lock:
+            batch = self._batch
+            if batch is not None:
+                self._commit_if_last(batch)
+        if batch is not None:
+            batch.done.wait()  # a thread that joined the batch may be the one to commit
+
     # -- transactions ----------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """One state change. Changes that arrive while another is being written share its
         transaction (group commit): each runs in its own SAVEPOINT, so a refused change
         rolls back alone, and one commit (one fsync) makes the whole batch durable. The
-        caller returns only after the commit that holds its change."""
+        caller is answered only after the commit that holds its change: a thread here
+        waits for it; the writer thread goes on to the next queued change and answers
+        its callers once the batch is committed."""
+        writer = threading.get_ident() == self._writer_ident
         with self._waiting_lock:
             self._waiting += 1
         self._lock.acquire()
@@ -163,9 +239,13 @@ class HallContext:
             batch.size += 1
             batch.estimates_changed |= tx.estimates_changed
             batch.services_finished |= tx.services_finished
+            if writer:
+                self._job_batch = batch
             self._commit_if_last(batch)
         finally:
             self._lock.release()
+        if writer:
+            return
         batch.done.wait()
         if batch.error is not None:
             raise batch.error
@@ -188,7 +268,7 @@ class HallContext:
         """Commit unless another writer is already queued to join this batch, while the
         batch is young (so a steady stream of writers cannot delay a commit forever)."""
         with self._waiting_lock:
-            others = self._waiting
+            others = self._waiting or not self._jobs.empty()
         young = time.monotonic() - batch.opened < MAX_BATCH_AGE_S
         if others and young and not batch.failed_first:
             return
@@ -249,3 +329,38 @@ class HallContext:
                     t.events.c.hall_id == self.hall_id
                 )
             ).scalar_one()
+
+
+def _answer_committed(pending: list[_Done]) -> list[_Done]:
+    """Answer every change whose batch has committed (or that wrote nothing); return the
+    rest. Under a steady stream batches commit by age while the queue never empties, so
+    this runs after every change, not only when the queue is drained."""
+    ready: list[_Done] = []
+    rest: list[_Done] = []
+    for d in pending:  # one look at each: a batch may commit (another thread) meanwhile
+        (ready if d[0] is None or d[0].done.is_set() else rest).append(d)
+    for loop, items in _by_loop(ready).items():
+        loop.call_soon_threadsafe(_resolve, items)
+    return rest
+
+
+def _by_loop(
+    done: list[_Done],
+) -> dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]]:
+    """Outcomes per event loop; a change whose batch failed to commit gets that error."""
+    out: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for batch, future, loop, ok, value in done:
+        if ok and batch is not None and batch.error is not None:
+            ok, value = False, batch.error
+        out.setdefault(loop, []).append((future, ok, value))
+    return out
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in items:
+        if future.cancelled():  # the client went away; its change stands
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

@@ -23,6 +23,7 @@ from hall.services.tickets import (
     reload,
     ticket_json,
 )
+from hall.storage import prepared
 from hall.storage import tables as t
 
 T = t.tickets
@@ -170,6 +171,12 @@ def _heads_statement(hall_id: str, counter: Counter) -> Any:
         for klass in Klass
     ]
     return union_all(*(select(head) for head in heads))
+
+
+def prepare(ctx: HallContext) -> None:
+    """Compile every counter's call-next statement at start-up."""
+    for counter in ctx.config.counters:
+        prepared.warm(_heads_statement(ctx.hall_id, counter), ctx.engine.dialect)
 
 
 def _to_candidate(row: Any) -> policy.Candidate:
