@@ -296,9 +296,18 @@ def main() -> int:
         f"subscribers, database "
         f"{'SQLite (WAL, synchronous=FULL)' if not args.database else args.database}"
     )
+    # Open loop: the kiosks send on a fixed schedule over --seconds, so the rate sustained
+    # is what was answered over that window; the tail (how long after the window the last
+    # answer came) shows whether the server kept up or fell behind.
+    sustained = ok / args.seconds
+    tail_ms = (r["issue_elapsed"] - args.seconds) * 1000  # type: ignore[operator]
+    # kept up: every ticket asked for was issued, and the last within the latency target
+    kept_up = sustained >= 300 and not r["errors"] and tail_ms < 50
     print(
-        f"  ticket issues        {ok} ok, {len(r['errors'])} errors, "  # type: ignore[arg-type]
-        f"{rate:.0f}/s   (target >= 300/s: {'OK' if rate >= 300 else 'MISSED'})"
+        f"  ticket issues        {ok} ok, {len(r['errors'])} errors: "  # type: ignore[arg-type]
+        f"{sustained:.0f}/s over the {args.seconds:.0f} s window, last answer "
+        f"{tail_ms:.0f} ms after it ({rate:.1f}/s including that)   "
+        f"(target >= 300/s: {'OK' if kept_up else 'MISSED'})"
     )
     print(
         f"  issue latency        p50 {pct(lat, 0.5):.1f} ms  p90 {pct(lat, 0.9):.1f} ms  "

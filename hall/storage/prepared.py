@@ -23,6 +23,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 Processor = Callable[[Any], Any]
+_GIVEN = object()
 
 
 class Row(tuple[Any, ...]):
@@ -95,18 +96,19 @@ class Prepared:
         # Bound values fixed in the statement (e.g. status == 'waiting') and the names the
         # caller must give.
         binds = {name: b for b, name in compiled.bind_names.items()}
-        self._fixed = {
-            name: b.effective_value
-            for name, b in binds.items()
-            if not b.required and b.callable is None
-        }
-        self._required = frozenset(n for n, b in binds.items() if b.required)
-        self._order = tuple(compiled.positiontup or ()) if compiled.positional else None
-        self._bind_procs: dict[str, Processor] = {}
-        for name, b in binds.items():
-            proc = b.type.dialect_impl(dialect).bind_processor(dialect)
-            if proc is not None:
-                self._bind_procs[name] = proc
+        procs = {n: b.type.dialect_impl(dialect).bind_processor(dialect) for n, b in binds.items()}
+        # Per bind, in the driver's order: (name, processor, value fixed in the statement
+        # — e.g. status == 'waiting', already processed — or _GIVEN by the caller).
+        self._plan: list[tuple[str, Processor | None, Any]] = []
+        order = compiled.positiontup if compiled.positional else list(binds)
+        for name in order or ():
+            b, proc = binds[name], procs[name]
+            if b.required or b.callable is not None:
+                self._plan.append((name, proc, _GIVEN))
+            else:
+                value = b.effective_value
+                self._plan.append((name, None, proc(value) if proc else value))
+        self._positional = bool(compiled.positional)
         columns = list(getattr(statement, "exported_columns", ()))
         names = [c.key if isinstance(c.key, str) else f"c{i}" for i, c in enumerate(columns)]
         self._row_type = type("Row", (Row,), {"__slots__": (), "_index": _index_of(names)})
@@ -118,15 +120,19 @@ class Prepared:
         self.returns_rows = bool(columns)
 
     def params(self, given: Mapping[str, Any]) -> Any:
-        values = {**self._fixed, **given}
-        missing = self._required - values.keys()
-        if missing:
-            raise KeyError(f"missing bind parameter(s): {', '.join(sorted(missing))}")
-        for name, proc in self._bind_procs.items():
-            values[name] = proc(values[name])
-        if self._order is None:
-            return values
-        return tuple(values[n] for n in self._order)
+        values = []
+        try:
+            for name, proc, fixed in self._plan:
+                if fixed is _GIVEN:
+                    value = given[name]
+                    values.append(proc(value) if proc is not None else value)
+                else:
+                    values.append(fixed)
+        except KeyError as err:
+            raise KeyError(f"missing bind parameter: {err.args[0]}") from None
+        if self._positional:
+            return tuple(values)
+        return {name: v for (name, _, _), v in zip(self._plan, values, strict=True)}
 
     def run(self, conn: Connection, params: Mapping[str, Any] | None = None) -> Result:
         """Execute on ``conn``'s DBAPI connection, inside the transaction it holds."""
