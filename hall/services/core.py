@@ -11,6 +11,7 @@ rolled back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -161,7 +162,7 @@ class HallContext:
         place of a thread-pool hop per request: the hop, not the work, was what the
         request path spent most on in issue 2's benchmark. Without a running writer
         (tests driving the app without its lifespan) it runs in the thread pool."""
-        if self._writer is None:
+        if self._writer is None or not self._writer.is_alive():
             return await run_in_threadpool(fn, *args, **kwargs)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -181,7 +182,8 @@ class HallContext:
                 except BaseException as err:  # handed to the request, as the pool would
                     value, ok = err, False
                 pending.append((self._job_batch, future, loop, ok, value))
-                if self._jobs.empty():
+                batch = self._batch
+                if self._jobs.empty() or (batch is not None and self._old(batch)):
                     self._flush()
                 pending = _answer_committed(pending)
                 if self._jobs.empty():
@@ -192,12 +194,18 @@ class HallContext:
                 _answer_committed(pending)
                 return
 
+    @staticmethod
+    def _old(batch: _Batch) -> bool:
+        return time.monotonic() - batch.opened >= MAX_BATCH_AGE_S
+
     def _flush(self) -> None:
-        """Commit the writer's open batch now that no more changes are queued for it."""
+        """Commit the writer's open batch: no more changes are queued for it, or it is old.
+        Forced: a thread that joined it waits for whoever commits, and with jobs queued
+        that would be this thread (which is about to wait here)."""
         with self._lock:
             batch = self._batch
             if batch is not None:
-                self._commit_if_last(batch)
+                self._commit_if_last(batch, force=True)
         if batch is not None:
             batch.done.wait()  # a thread that joined the batch may be the one to commit
 
@@ -264,13 +272,13 @@ class HallContext:
         self._batch = _Batch(conn, trans)
         return self._batch
 
-    def _commit_if_last(self, batch: _Batch) -> None:
+    def _commit_if_last(self, batch: _Batch, *, force: bool = False) -> None:
         """Commit unless another writer is already queued to join this batch, while the
-        batch is young (so a steady stream of writers cannot delay a commit forever)."""
+        batch is young (so a steady stream of writers cannot delay a commit forever).
+        ``force``: the writer thread, which would be the one to come back, commits now."""
         with self._waiting_lock:
             others = self._waiting or not self._jobs.empty()
-        young = time.monotonic() - batch.opened < MAX_BATCH_AGE_S
-        if others and young and not batch.failed_first:
+        if not force and others and not batch.failed_first and not self._old(batch):
             return
         self._batch = None
         try:
@@ -340,7 +348,9 @@ def _answer_committed(pending: list[_Done]) -> list[_Done]:
     for d in pending:  # one look at each: a batch may commit (another thread) meanwhile
         (ready if d[0] is None or d[0].done.is_set() else rest).append(d)
     for loop, items in _by_loop(ready).items():
-        loop.call_soon_threadsafe(_resolve, items)
+        # RuntimeError: that loop has closed, nobody is waiting for these answers
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, items)
     return rest
 
 
