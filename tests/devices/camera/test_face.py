@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +97,32 @@ def test_card_photo_problems_are_photo_unavailable() -> None:
 
 
 # -- with the models and photos --------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_models_load_from_the_packages_files_without_importing_it(checker: FaceChecker) -> None:
+    """face_recognition_models' __init__ imports pkg_resources (0.5 s, ~12 MB for the life
+    of the kiosk) only to build two paths: the same files are found without running it."""
+    import face_recognition_models as frm
+
+    from devices.camera.face import model_files
+
+    shapes, encoder = model_files()
+    assert str(shapes) == frm.pose_predictor_five_point_model_location()
+    assert str(encoder) == frm.face_recognition_model_location()
+    code = (
+        "import sys\n"
+        "from devices.camera.face import FaceModels\n"
+        "FaceModels.load()\n"
+        "print(sorted(m for m in ('face_recognition_models', 'pkg_resources') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def load(photos: Path, name: str) -> np.ndarray:
     import cv2
 
