@@ -38,6 +38,11 @@ def prepare_kivy(*, fullscreen: bool, size: tuple[int, int] | None) -> None:
     from kivy.config import Config
 
     Config.set("kivy", "exit_on_escape", "0")
+    # No multisample anti-aliasing (Kivy's default is 2): Mesa's software renderer rounds it
+    # up to 4 samples, a 1080×1920 colour and depth buffer of 32 MB each (64 MB of the
+    # 300 MB budget, bench/kiosk_flow.py); on a GPU it is video memory and fill rate. Text
+    # and images do not use it; the few curved shapes are drawn with Kivy's Smooth* shapes.
+    Config.set("graphics", "multisamples", "0")
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("graphics", "show_cursor", "0")
     if fullscreen:
