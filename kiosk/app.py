@@ -55,6 +55,30 @@ def prepare_kivy(*, fullscreen: bool, size: tuple[int, int] | None) -> None:
 
     # Every label uses the CJK font: Kivy's Roboto has no Chinese (tofu boxes).
     LabelBase.register(name="Roboto", fn_regular=cjk_font())
+    drop_text_surfaces()
+
+
+def drop_text_surfaces() -> None:
+    """Kivy 2.3's SDL2 text provider keeps every label's last SDL surface (as large as the
+    label's texture) after copying its pixels out for the texture; its pygame provider
+    deletes it. Let it go once copied: the texture holds the text, and a re-render makes a
+    new surface. About 10 MB of the kiosk's memory (bench/kiosk_flow.py)."""
+    from kivy.core.text import Label as CoreLabel
+
+    render_end = getattr(CoreLabel, "_render_end", None)
+    if CoreLabel.__name__ != "LabelSDL2" or render_end is None:
+        return
+    if getattr(render_end, "drops_surface", False):
+        return  # already wrapped (prepare_kivy ran before in this process)
+
+    def _render_end(self: Any) -> Any:
+        try:
+            return render_end(self)
+        finally:
+            self._surface = None
+
+    _render_end.drops_surface = True  # type: ignore[attr-defined]
+    CoreLabel._render_end = _render_end
 
 
 @dataclass

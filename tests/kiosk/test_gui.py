@@ -202,6 +202,12 @@ def test_1_attract_and_home(gui: Gui) -> None:
     gui.shot("home")
     # the tiles are big touch targets (≥ 15 mm ≈ 140 px on a 43-inch 1080p panel)
     assert all(w.height >= 140 for w in gui.current().ids.tiles.children)
+    # no label keeps the SDL surface its text was drawn on once the texture has it
+    from kivy.uix.label import Label
+
+    labels = [w for w in gui.current().walk() if isinstance(w, Label) and w.text]
+    assert labels and all(w.texture is not None and w.texture.width > 1 for w in labels)
+    assert [w.text for w in labels if getattr(w._label, "_surface", None) is not None] == []
 
 
 def test_2_full_ticket_with_id_card_face_check_and_print(gui: Gui) -> None:
