@@ -107,6 +107,10 @@ def create_app(
         version="1",
         description="Hall API v1: queue, counters, events. See DESIGN.md.",
         lifespan=lifespan,
+        # The hall exports Prometheus metrics at /metrics and no OpenTelemetry; FastAPI's
+        # native telemetry otherwise asks three OpenTelemetry providers (and the process
+        # environment) on every request to learn that none is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     app.state.sse_heartbeat_s = sse_heartbeat_s

@@ -117,6 +117,7 @@ class HallContext:
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_ident: int | None = None
+        self._writer_running = False
         self._job_batch: _Batch | None = None
         self._estimates_at = dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -148,10 +149,12 @@ class HallContext:
         if self._writer is None:
             self._writer = threading.Thread(target=self._writer_loop, name="hall-writer")
             self._writer.daemon = True
+            self._writer_running = True
             self._writer.start()
 
     def stop_writer(self) -> None:
         if self._writer is not None:
+            self._writer_running = False  # new requests to the pool; queued ones run first
             self._jobs.put(_STOP)
             self._writer.join(10)
             self._writer = None
@@ -162,7 +165,7 @@ class HallContext:
         place of a thread-pool hop per request: the hop, not the work, was what the
         request path spent most on in issue 2's benchmark. Without a running writer
         (tests driving the app without its lifespan) it runs in the thread pool."""
-        if self._writer is None or not self._writer.is_alive():
+        if not self._writer_running:
             return await run_in_threadpool(fn, *args, **kwargs)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
@@ -171,6 +174,12 @@ class HallContext:
 
     def _writer_loop(self) -> None:
         self._writer_ident = threading.get_ident()
+        try:
+            self._run_jobs()
+        finally:  # whatever stopped it, requests go to the thread pool from now on
+            self._writer_running = False
+
+    def _run_jobs(self) -> None:
         pending: list[_Done] = []
         while True:
             job = self._jobs.get()
