@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk import memory
+
 log = logging.getLogger("kiosk")
 
 EXIT_RESTART = 75  # systemd: Restart=always brings the kiosk back with the new config
@@ -157,6 +159,7 @@ def make_app(parts: Parts) -> Any:
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
     from govhall.i18n import t
+    from kiosk.flows.model import RESTING_SCREENS
     from kiosk.screens import load_kv
     from kiosk.screens.attract import AttractScreen
     from kiosk.screens.face import FaceScreen
@@ -325,16 +328,24 @@ def make_app(parts: Parts) -> Any:
                 # until shown again: it forgets its view now, so nothing of a citizen waits.
                 if left is not None and left is not screen:
                     left.forget()
+                # A session ended: once its screens have dropped their textures, the pages
+                # of what it freed go back to the system (~1 ms).
+                ended = left is not None and left.name not in RESTING_SCREENS
+                if ended and view.screen in RESTING_SCREENS:
+                    Clock.schedule_once(lambda _dt: memory.release_free_memory(), 0.5)
 
     return KioskApp(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # First, before Kivy, NumPy or any thread exists: the allocator settings (kiosk/memory.py).
+    in_force = memory.configure_process()
     p = argparse.ArgumentParser(prog="govhall kiosk", description=__doc__.splitlines()[0])
     p.add_argument("--config", required=True, help="hall config file with [kiosk] and [devices]")
     p.add_argument("--windowed", metavar="WxH", help="a window instead of full screen (dev)")
     args = p.parse_args(argv if argv is not None else sys.argv[1:])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    log.info("malloc: %s", memory.describe(in_force))
     from hall.config import ConfigError, load_config
     from kiosk.settings import KioskConfigError, parse_kiosk
 

@@ -20,6 +20,7 @@ from typing import Any
 from devices.open import Opened, open_camera, open_idcard, open_player, open_printer
 from govhall.i18n import t
 from hall.client import HallApiError, HallClient, HallUnavailable
+from kiosk import memory
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.journal import OfflineJournal
 from kiosk.flows.model import (
@@ -268,6 +269,7 @@ class Runtime:
 
     def _do_CaptureFace(self, e: CaptureFace) -> Continuation | None:
         decision = self.face_decision(e.photo_wlt, self._cancel_event(self._face_cancels, e.token))
+        memory.release_free_memory()  # the frames and their copies (~10 MB) are freed now
         return lambda f: f.on_face(e.token, decision)
 
     def face_decision(self, photo_wlt: bytes, cancel: threading.Event) -> str:

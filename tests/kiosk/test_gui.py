@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -210,11 +211,22 @@ def test_1_attract_and_home(gui: Gui) -> None:
     assert [w.text for w in labels if getattr(w._label, "_surface", None) is not None] == []
 
 
-def test_2_full_ticket_with_id_card_face_check_and_print(gui: Gui) -> None:
+def test_2_full_ticket_with_id_card_face_check_and_print(
+    gui: Gui, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from hall.client import HallClient
+    from kiosk import memory
 
     if not (PHOTOS / "obama.jpg").exists():
         pytest.skip("face photos not fetched (run tests/devices/camera first)")
+    trims: list[str] = []
+    release = memory.release_free_memory
+
+    def counted() -> bool:
+        trims.append(threading.current_thread().name)
+        return release()
+
+    monkeypatch.setattr(memory, "release_free_memory", counted)
     reader = gui.app.parts.devices.reader.simulator
     gui.tap(gui.tile("D"))
     gui.pump(lambda: gui.screen == "id_card")
@@ -255,6 +267,9 @@ def test_2_full_ticket_with_id_card_face_check_and_print(gui: Gui) -> None:
     gui.app.act("done") if False else gui.tap(gui.button("完成"))
     gui.pump(lambda: gui.screen == "home")
     assert gui.app.flow.view.greeting == "" and gui.app.flow._card is None
+    # freed memory went back to the system after the face check and when the session ended
+    gui.pump(lambda: "MainThread" in trims, timeout=5)
+    assert any(name.startswith("kiosk") for name in trims), trims
 
 
 def test_3_keypad_refusal_and_message(gui: Gui) -> None:
