@@ -253,12 +253,17 @@ class FaceSample:
 
 @dataclass(frozen=True, repr=False)
 class FrameAnalysis:
-    """Detection and quality of one live frame (the rgb copy is kept for embedding)."""
+    """Detection and quality of one live frame. It keeps the frame itself, which the caller
+    holds anyway, not the RGB copy made for detection: that copy is made again for the few
+    frames embedded, so a check of five frames holds five images at its peak, not ten."""
 
     quality: QualityReport
     faces: tuple[Box, ...]
     landmarks: np.ndarray | None
-    rgb: np.ndarray
+    frame: np.ndarray
+
+    def rgb(self) -> np.ndarray:
+        return _check_image(self.frame)
 
     def __repr__(self) -> str:
         return f"FrameAnalysis(faces={len(self.faces)}, hints={self.quality.hints})"
@@ -295,7 +300,7 @@ class FaceChecker:
         faces = tuple(self.find_faces(rgb))
         marks = self.models.landmarks(rgb, faces[0]) if len(faces) == 1 else None
         report = assess(to_grey(frame), faces, marks, self.quality)
-        return FrameAnalysis(report, faces, marks, rgb)
+        return FrameAnalysis(report, faces, marks, frame)
 
     def card_face(self, photo: np.ndarray | None) -> FaceSample:
         """The card photo's face. Card photos are small (102×126): try upsampling."""
@@ -319,7 +324,7 @@ class FaceChecker:
         if not analysis.faces:
             raise NoFace("no face found in the live image")
         box = max(analysis.faces, key=lambda b: b.width * b.height)
-        return FaceSample(self.models.embed(analysis.rgb, box))
+        return FaceSample(self.models.embed(analysis.rgb(), box))
 
     def unavailable(self, err: FaceError) -> FaceCheckResult:
         return FaceCheckResult(Decision.UNAVAILABLE, None, self._now(), 0, err.code)
@@ -351,7 +356,7 @@ class FaceChecker:
         compared = 0
         for analysis in good[: self.config.best_of]:
             assert analysis.quality.face is not None
-            live = FaceSample(self.models.embed(analysis.rgb, analysis.quality.face))
+            live = FaceSample(self.models.embed(analysis.rgb(), analysis.quality.face))
             compared += 1
             distance = card_sample.distance(live)
             best = distance if best is None else min(best, distance)
