@@ -111,14 +111,55 @@ _AHEAD = {
 }
 
 
+_PINNED_IN_SERVICE = select(func.count()).where(
+    T.c.hall_id == bindparam("hall"),
+    T.c.status == WAITING,
+    T.c.service == bindparam("service"),
+    T.c.pinned_counter.is_not(None),
+)
+_LATER_NORMAL = select(func.count()).where(
+    T.c.hall_id == bindparam("hall"),
+    T.c.status == WAITING,
+    T.c.service == bindparam("service"),
+    T.c.pinned_counter.is_(None),
+    T.c.klass == Klass.NORMAL.value,
+    tuple_(T.c.queue_time, T.c.id)
+    > tuple_(bindparam("qt", type_=t.UTCDateTime), bindparam("id", type_=t.Id)),
+)
+
+
 def waiting_ahead(
-    conn: Connection, hall_id: str, row: Any, now: dt.datetime, aging_bound_s: float
+    conn: Connection,
+    hall_id: str,
+    row: Any,
+    now: dt.datetime,
+    aging_bound_s: float,
+    waiting_in_service: int | None = None,
 ) -> int:
-    """Tickets of the same queue that the policy calls before ``row`` (a waiting ticket)."""
+    """Tickets of the same queue that the policy calls before ``row`` (a waiting ticket).
+
+    ``waiting_in_service``: the service's waiting count, when the caller has just read it
+    in this transaction (a ticket event carries it). For an unpinned normal ticket that
+    has not aged, every other ticket of its queue is ahead except the normal ones after
+    it, so the answer is that count less the pinned tickets, itself and those after it:
+    two short index ranges (a new ticket has nobody after it) instead of counting the
+    whole queue a second time."""
     if row.status != WAITING:
         return 0
     bound = now - dt.timedelta(seconds=aging_bound_s)
     aged = row.queue_time <= bound
+    if (
+        waiting_in_service is not None
+        and not aged
+        and row.pinned_counter is None
+        and row.klass == Klass.NORMAL.value
+    ):
+        keys = {"hall": hall_id, "service": row.service}
+        pinned = prepared.run(conn, _PINNED_IN_SERVICE, keys).scalar_one()
+        later = prepared.run(
+            conn, _LATER_NORMAL, {**keys, "qt": row.queue_time, "id": row.id}
+        ).scalar_one()
+        return waiting_in_service - pinned - 1 - later
     pinned = row.pinned_counter is not None
     stmt = _AHEAD[(Klass(row.klass), pinned, aged)]
     params = {"hall": hall_id, "service": row.service, "id": row.id, "qt": row.queue_time}

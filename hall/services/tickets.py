@@ -47,13 +47,21 @@ class IssueRequest:
 
 
 def ticket_json(
-    ctx: HallContext, conn: Connection, row: Any, *, now: dt.datetime | None = None
+    ctx: HallContext,
+    conn: Connection,
+    row: Any,
+    *,
+    now: dt.datetime | None = None,
+    waiting_in_service: int | None = None,
 ) -> dict[str, Any]:
     """A ticket as the API answers it: what events carry, plus queue position, estimate
-    and the fields only the ticket's holder and staff need (masked ID, tracking token)."""
+    and the fields only the ticket's holder and staff need (masked ID, tracking token).
+    ``waiting_in_service``: the service's waiting count read in this transaction."""
     now = now or ctx.now()
     svc = ctx.config.service(row.service)
-    ahead = queries.waiting_ahead(conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s)
+    ahead = queries.waiting_ahead(
+        conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s, waiting_in_service
+    )
     estimate = (
         queries.estimate_for(conn, ctx.config, row.day, row.service, ahead, ctx.estimate_cache())
         if row.status == Status.WAITING.value
@@ -129,16 +137,14 @@ def reload(tx: Tx, ticket_id: int) -> Any:
 
 def emit_ticket(
     ctx: HallContext, tx: Tx, type_: str, row: Any, *, also: str | None = None, **extra: Any
-) -> None:
+) -> dict[str, int]:
     """A ticket event with the new waiting counts of the services it touched (a board
-    applies them as updates; ``GET /board`` has all of them)."""
+    applies them as updates; ``GET /board`` has all of them). Returns those counts."""
     services = [row.service] + ([also] if also and also != row.service else [])
-    data = {
-        "ticket": event_ticket(ctx, row),
-        "waiting": queries.waiting_counts(tx.conn, ctx.hall_id, services),
-        **extra,
-    }
+    waiting = queries.waiting_counts(tx.conn, ctx.hall_id, services)
+    data = {"ticket": event_ticket(ctx, row), "waiting": waiting, **extra}
     tx.emit(type_, data)
+    return waiting
 
 
 _S = t.sequences
@@ -246,8 +252,10 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[dict[str, Any], bool]:
             idempotency_key=req.idempotency_key,
             kiosk=req.kiosk,
         )
-        emit_ticket(ctx, tx, "ticket.issued", row)
-        return ticket_json(ctx, tx.conn, row, now=tx.now), True
+        waiting = emit_ticket(ctx, tx, "ticket.issued", row)
+        return ticket_json(
+            ctx, tx.conn, row, now=tx.now, waiting_in_service=waiting[row.service]
+        ), True
 
 
 _HELD = select(func.count()).where(

@@ -187,9 +187,12 @@ class QueueMachine(RuleBasedStateMachine):
                 if r.status != Status.WAITING.value:
                     continue
                 me = next(c for c in cands if c.id == r.id)
-                assert queries.waiting_ahead(
-                    conn, self.ctx.hall_id, r, now, bound
-                ) == policy.ahead_of(me, cands, now, bound)
+                want = policy.ahead_of(me, cands, now, bound)
+                assert queries.waiting_ahead(conn, self.ctx.hall_id, r, now, bound) == want
+                # and by the shortcut from the service's waiting count (ticket issue)
+                n = queries.waiting_counts(conn, self.ctx.hall_id, [r.service])[r.service]
+                got = queries.waiting_ahead(conn, self.ctx.hall_id, r, now, bound, n)
+                assert got == want
 
     @invariant()
     def counts_agree(self) -> None:

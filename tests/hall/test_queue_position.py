@@ -1,0 +1,51 @@
+"""People ahead of a new ticket, computed from the service's waiting count (the issue
+path's shortcut), equals the full count, also with tickets pinned to a counter and
+tickets re-queued with an earlier or later queue time in the same service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hall.domain.tickets import Klass
+from hall.services import queries, tickets
+from hall.services.core import HallContext
+from tests.hall.conftest import FakeClock
+
+
+def test_new_ticket_position_with_pinned_and_later_tickets(
+    ctx: HallContext, clock: FakeClock
+) -> None:
+    for _ in range(3):
+        tickets.issue(ctx, tickets.IssueRequest("B"))
+        clock.advance(5)
+    with ctx.write() as tx:
+        # returned after a transfer: waits for counter 1 only, not in the common queue
+        tickets.insert_ticket(
+            ctx,
+            tx,
+            service="B",
+            klass=Klass.NORMAL,
+            reason=None,
+            queue_time=tx.now,
+            number="B900",
+            pinned_counter="1",
+        )
+        # an offline ticket stamped by a kiosk whose clock ran ahead: queued after the next
+        tickets.insert_ticket(
+            ctx,
+            tx,
+            service="B",
+            klass=Klass.NORMAL,
+            reason=None,
+            queue_time=tx.now + dt.timedelta(minutes=5),
+            number="B901",
+        )
+    clock.advance(5)
+    issued, _ = tickets.issue(ctx, tickets.IssueRequest("B"))
+    assert issued["waiting_ahead"] == 3  # not the pinned one, not the one queued later
+    with ctx.read() as conn:
+        row = tickets.load(conn, ctx, issued["id"])
+        n = queries.waiting_counts(conn, ctx.hall_id, ["B"])["B"]
+        assert n == 6
+        full = queries.waiting_ahead(conn, ctx.hall_id, row, ctx.now(), 1800)
+        assert queries.waiting_ahead(conn, ctx.hall_id, row, ctx.now(), 1800, n) == full == 3
