@@ -219,6 +219,7 @@ def make_app(parts: Parts) -> Any:
             self.title = "govhall kiosk"
             self.runtime.on_quit = self._quit
             self.busy = 0  # effects in flight: tests wait for zero
+            self.memory_settings: dict[str, str] = {}  # what start() set (kiosk/memory.py)
 
         def tr(self, key: str, **values: Any) -> str:
             return t("kiosk", key, self.lang, **values)
@@ -338,12 +339,20 @@ def make_app(parts: Parts) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # First, before Kivy, NumPy or any thread exists: the allocator settings (kiosk/memory.py).
+    app = start(argv if argv is not None else sys.argv[1:])
+    app.run()
+    return app.exit_code
+
+
+def start(argv: list[str]) -> Any:
+    """Everything ``govhall kiosk`` does before its event loop runs, allocator settings first;
+    returns the app. bench/kiosk_flow.py measures the app this builds, driving its loop."""
+    # Before Kivy, NumPy or any thread exists: the allocator settings (kiosk/memory.py).
     in_force = memory.configure_process()
     p = argparse.ArgumentParser(prog="govhall kiosk", description=__doc__.splitlines()[0])
     p.add_argument("--config", required=True, help="hall config file with [kiosk] and [devices]")
     p.add_argument("--windowed", metavar="WxH", help="a window instead of full screen (dev)")
-    args = p.parse_args(argv if argv is not None else sys.argv[1:])
+    args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     log.info("malloc: %s", memory.describe(in_force))
     from hall.config import ConfigError, load_config
@@ -353,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         settings, _ = parse_kiosk(load_config(args.config))
     except (ConfigError, KioskConfigError, OSError) as err:
         print(f"govhall kiosk: {err}", file=sys.stderr)
-        return 2
+        raise SystemExit(2) from None
     size = None
     if args.windowed:
         w, _, h = args.windowed.partition("x")
@@ -364,9 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     parts = build_parts(args.config)
     app = make_app(parts)
+    app.memory_settings = in_force
     log.info("kiosk %s starting (%.2f s to build)", settings.kiosk_id, time.monotonic() - started)
-    app.run()
-    return app.exit_code
+    return app
 
 
 if __name__ == "__main__":
