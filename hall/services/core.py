@@ -183,25 +183,21 @@ class HallContext:
         pending: list[_Done] = []
         while True:
             job = self._jobs.get()
-            while job is not _STOP:
-                call, future, loop = job
-                self._job_batch = None
-                try:
-                    value, ok = call(), True
-                except BaseException as err:  # handed to the request, as the pool would
-                    value, ok = err, False
-                pending.append((self._job_batch, future, loop, ok, value))
-                batch = self._batch
-                if self._jobs.empty() or (batch is not None and self._old(batch)):
-                    self._flush()
-                pending = _answer_committed(pending)
-                if self._jobs.empty():
-                    break
-                job = self._jobs.get()
             if job is _STOP:
                 self._flush()
                 _answer_committed(pending)
                 return
+            call, future, loop = job
+            self._job_batch = None
+            try:
+                value, ok = call(), True
+            except BaseException as err:  # handed to the request, as the pool would
+                value, ok = err, False
+            pending.append((self._job_batch, future, loop, ok, value))
+            batch = self._batch
+            if self._jobs.empty() or (batch is not None and self._old(batch)):
+                self._flush()
+            pending = _answer_committed(pending)
 
     @staticmethod
     def _old(batch: _Batch) -> bool:
@@ -210,13 +206,10 @@ class HallContext:
     def _flush(self) -> None:
         """Commit the writer's open batch: no more changes are queued for it, or it is old.
         Forced: a thread that joined it waits for whoever commits, and with jobs queued
-        that would be this thread (which is about to wait here)."""
+        that would be this thread, which must not leave it open for a later turn."""
         with self._lock:
-            batch = self._batch
-            if batch is not None:
-                self._commit_if_last(batch, force=True)
-        if batch is not None:
-            batch.done.wait()  # a thread that joined the batch may be the one to commit
+            if self._batch is not None:
+                self._commit_if_last(self._batch, force=True)
 
     # -- transactions ----------------------------------------------------------------
     @contextmanager

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, or_, select, tuple_
+from sqlalchemy import Connection, bindparam, func, or_, select, tuple_
 
 from hall.config import HallConfig
 from hall.domain.estimate import average_service_s, estimated_wait_s
@@ -22,11 +22,10 @@ from hall.storage import tables as t
 
 T = t.tickets
 WAITING = Status.WAITING.value
-RANK_SQL = case(
-    (T.c.klass == Klass.APPOINTMENT.value, Klass.APPOINTMENT.rank),
-    (T.c.klass == Klass.PRIORITY.value, Klass.PRIORITY.rank),
-    else_=Klass.NORMAL.rank,
-)
+# A ticket's place in time (FIFO order), and the same for the ticket asked about: typed
+# binds, because a tuple comparison does not pass the columns' types on.
+_QUEUE_POSITION = tuple_(T.c.queue_time, T.c.id)
+_GIVEN_POSITION = tuple_(bindparam("qt", type_=t.UTCDateTime), bindparam("id", type_=t.Id))
 
 _WAITING_COUNTS = (
     select(T.c.service, func.count())
@@ -69,9 +68,7 @@ def _ahead_statement(klass: Klass, pinned: bool, aged: bool) -> Any:
     entries). The policy, class by class, for a ticket T that has not aged:
     better classes are all ahead, T's own class if earlier, worse classes only once aged
     (then they are earlier than T too). An aged T is overtaken only by earlier tickets."""
-    # Typed binds: a tuple comparison does not pass the columns' types on.
-    mine = tuple_(bindparam("qt", type_=t.UTCDateTime), bindparam("id", type_=t.Id))
-    earlier = tuple_(T.c.queue_time, T.c.id) < mine
+    earlier = _QUEUE_POSITION < _GIVEN_POSITION
 
     def count(k: Klass, *cond: Any) -> Any:
         return (
@@ -123,8 +120,7 @@ _LATER_NORMAL = select(func.count()).where(
     T.c.service == bindparam("service"),
     T.c.pinned_counter.is_(None),
     T.c.klass == Klass.NORMAL.value,
-    tuple_(T.c.queue_time, T.c.id)
-    > tuple_(bindparam("qt", type_=t.UTCDateTime), bindparam("id", type_=t.Id)),
+    _QUEUE_POSITION > _GIVEN_POSITION,
 )
 
 

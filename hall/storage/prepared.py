@@ -14,7 +14,7 @@ caller already holds on that connection. Every prepared statement is checked aga
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Insert
@@ -69,12 +69,6 @@ class Result:
     def scalar_one_or_none(self) -> Any:
         row = self.one_or_none()
         return None if row is None else row[0]
-
-    def scalars(self) -> Iterator[Any]:
-        return (r[0] for r in self._rows)
-
-    def __iter__(self) -> Iterator[Row]:
-        return iter(self._rows)
 
 
 class Prepared:
