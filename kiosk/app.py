@@ -98,7 +98,7 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
     from hall.config import load_config
     from kiosk.flows.flow import KioskFlow
     from kiosk.flows.journal import OfflineJournal
-    from kiosk.flows.model import Tile
+    from kiosk.flows.model import tile_from_config
     from kiosk.runtime import DeviceSet, Runtime
     from kiosk.settings import parse_kiosk
 
@@ -120,21 +120,7 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
         voice_cache=settings.data_dir / "voice-cache",
         load_face_models=load_face_models,
     )
-    tiles = [
-        Tile(
-            s.code,
-            s.name,
-            s.name_en,
-            s.prefix,
-            s.open,
-            s.requires_id,
-            s.requires_face,
-            None,
-            s.materials,
-            s.materials_en,
-        )
-        for s in cfg.services
-    ]
+    tiles = [tile_from_config(s) for s in cfg.services]
     flow = KioskFlow(
         settings,
         cfg.name,

@@ -227,6 +227,23 @@ class Quit(Effect):
     restart: bool = False
 
 
+def tile_from_config(s: Any, waiting: int | None = None) -> Tile:
+    """A tile from a ``[[service]]`` of the hall config (``hall.config.Service``), before
+    the hall has said how many wait."""
+    return Tile(
+        s.code,
+        s.name,
+        s.name_en,
+        s.prefix,
+        s.open,
+        s.requires_id,
+        s.requires_face,
+        waiting,
+        s.materials,
+        s.materials_en,
+    )
+
+
 def tile_from_api(s: dict[str, Any]) -> Tile:
     return Tile(
         code=s["code"],

@@ -10,7 +10,7 @@ import pytest
 
 from hall.config import load_config
 from kiosk.flows.flow import KioskFlow
-from kiosk.flows.model import Tile
+from kiosk.flows.model import Tile, tile_from_config
 from kiosk.settings import KioskSettings
 from tests.support.hall_server import SAMPLE
 
@@ -30,21 +30,7 @@ class FakeClock:
 
 def sample_tiles() -> list[Tile]:
     cfg = load_config(SAMPLE)
-    return [
-        Tile(
-            s.code,
-            s.name,
-            s.name_en,
-            s.prefix,
-            s.open,
-            s.requires_id,
-            s.requires_face,
-            3,
-            s.materials,
-            s.materials_en,
-        )
-        for s in cfg.services
-    ]
+    return [tile_from_config(s, waiting=3) for s in cfg.services]
 
 
 def make_settings(tmp: Path | None = None, **kw: object) -> KioskSettings:
