@@ -92,6 +92,9 @@ class ServerConfig:
     sqlite_synchronous: str = "FULL"
     """FULL survives power loss; NORMAL only process crashes (faster on slow disks)."""
     max_body_bytes: int = 65536
+    writer: str = "process"
+    """Where state changes run in ``govhall hall``: ``process`` (a process of their own,
+    beside the one serving HTTP: a core each) or ``thread`` (one process)."""
 
 
 @dataclass(frozen=True)
@@ -241,12 +244,15 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> HallConfig:
         database=s.get("database", str, ""),
         sqlite_synchronous=s.get("sqlite_synchronous", str, "FULL").upper(),
         max_body_bytes=s.get("max_body_bytes", int, 65536),
+        writer=s.get("writer", str, "process"),
     )
     s.finish()
     if not 0 < server.port < 65536:
         raise ConfigError(f"{p}: [server].port: must be 1..65535, got {server.port}")
     if server.sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA"):
         raise ConfigError(f"{p}: [server].sqlite_synchronous: must be FULL, NORMAL or EXTRA")
+    if server.writer not in ("process", "thread"):
+        raise ConfigError(f"{p}: [server].writer: must be process or thread")
     if not server.database:
         base = path.parent if path else Path.cwd()
         server = ServerConfig(**{**server.__dict__, "database": f"sqlite:///{base / 'hall.db'}"})

@@ -90,7 +90,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.bus.bind(asyncio.get_running_loop(), ctx.last_event_id())
-        ctx.start_writer()
+        if ctx.writer_link is not None:  # govhall hall forked one (writer_process)
+            await ctx.writer_link.open()
+        else:
+            ctx.start_writer()
         checkpointer = WalCheckpointer(engine)
         checkpointer.start()
         task = asyncio.create_task(_housekeeping(ctx))
@@ -139,7 +142,7 @@ async def _housekeeping(ctx: HallContext) -> None:
     """Hourly purge of personal data past retention; the first one right at start."""
     while True:
         try:
-            n = await asyncio.to_thread(retention.purge, ctx)
+            n = await ctx.submit(retention.purge, ctx)
             if n:
                 log.info("retention: cleared personal data from %d rows", n)
         except Exception:  # the purge retries next hour; the server keeps serving

@@ -27,16 +27,12 @@ def _route(
     """Register a handler that returns JSON-ready dicts and lists (the service layer builds
     them from plain values). They are rendered straight to JSON: FastAPI's generic
     response validation and ``jsonable_encoder`` walk cost more than the handler itself.
-    POST handlers change state: they run on the hall's writer thread (``ctx.submit``),
-    the others in the thread pool."""
+    POST handlers change state: they run on the hall's writer (``ctx.submit``; in the
+    writer process, so the handler and its arguments travel by pickle), the others in
+    the thread pool."""
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def respond(*args: Any, **kwargs: Any) -> Any:
-            result = fn(*args, **kwargs)
-            if isinstance(result, Response):
-                return result
-            return JSONResponse(result, status_code=status_code)
-
+        respond = functools.partial(_respond, fn, status_code)
         if method == "POST":
 
             @functools.wraps(fn)
@@ -51,6 +47,13 @@ def _route(
         return fn
 
     return decorator
+
+
+def _respond(fn: Callable[..., Any], status_code: int, *args: Any, **kwargs: Any) -> Any:
+    result = fn(*args, **kwargs)
+    if isinstance(result, Response):
+        return result
+    return JSONResponse(result, status_code=status_code)
 
 
 def replayable(body: dict[str, Any], created: bool) -> Response:

@@ -6,6 +6,9 @@ hall row on PostgreSQL, so several server processes on one PostgreSQL stay corre
 events it records are inserted in the same transaction and published only after the
 commit: an answered request is durable, and an event is never seen for a change that was
 rolled back.
+
+The API's changes run on the writer (``submit``): a thread here, or in ``govhall hall``
+a process of its own (``hall.services.writer_process``) running the same ``run_jobs``.
 """
 
 from __future__ import annotations
@@ -90,9 +93,14 @@ class _Batch:
         self.error: BaseException | None = None
 
 
-_Done = tuple["_Batch | None", "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool, Any]
-"""A change the writer ran: its batch (None if it wrote nothing), where to answer, outcome."""
-_STOP = object()
+Replier = Callable[[list[tuple[Any, bool, Any]]], None]
+"""Answers (key, ok, value) for changes the writer ran, to whoever asked: the event loop
+of an in-process request, or the front process over its socket (writer_process)."""
+_Done = tuple["_Batch | None", Replier, Any, bool, Any]
+"""A change the writer ran: its batch (None if it wrote nothing), where to answer (the
+replier and the key it knows the request by), outcome."""
+STOP = object()
+"""The job that ends the writer loop: what is queued before it runs and is answered."""
 
 
 class HallContext:
@@ -115,11 +123,19 @@ class HallContext:
         self._pg = engine.dialect.name == "postgresql"
         self._estimates: dict[Any, Any] = {}
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._more_jobs: Callable[[], bool] = lambda: not self._jobs.empty()
+        self._replier: tuple[asyncio.AbstractEventLoop | None, Replier | None] = (None, None)
         self._writer: threading.Thread | None = None
         self._writer_ident: int | None = None
         self._writer_running = False
         self._job_batch: _Batch | None = None
         self._estimates_at = dt.datetime.min.replace(tzinfo=dt.UTC)
+        self.writer_link: Any = None
+        """The writer process's link (``hall.services.writer_process``) in the server's
+        front process: state changes go there, this process only reads."""
+        self.on_commit: Callable[[list[Event], bool, set[str]], None] | None = None
+        """Called after each commit with its events and what it changed of the estimates;
+        the writer process tells the front with it. Default: publish here."""
 
     def estimate_cache(self) -> dict[Any, Any]:
         """Cached inputs of the wait estimate; refreshed at least every 15 s so another
@@ -143,7 +159,7 @@ class HallContext:
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.config.tz)
 
-    # -- the writer thread --------------------------------------------------------------
+    # -- the writer ---------------------------------------------------------------------
     def start_writer(self) -> None:
         """Start the thread the API runs its changes on (``submit``)."""
         if self._writer is None:
@@ -153,49 +169,71 @@ class HallContext:
             self._writer.start()
 
     def stop_writer(self) -> None:
+        if self.writer_link is not None:
+            self.writer_link.close()
         if self._writer is not None:
             self._writer_running = False  # new requests to the pool; queued ones run first
-            self._jobs.put(_STOP)
+            self._jobs.put(STOP)
             self._writer.join(10)
             self._writer = None
 
     async def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run ``fn`` (a service call holding one ``write()``) on the writer thread; the
-        answer comes after the commit that holds its change. One queue and one thread in
-        place of a thread-pool hop per request: the hop, not the work, was what the
-        request path spent most on in issue 2's benchmark. Without a running writer
-        (tests driving the app without its lifespan) it runs in the thread pool."""
+        """Run ``fn`` (a service call holding one ``write()``) on the writer; the answer
+        comes after the commit that holds its change. One queue and one thread in place of
+        a thread-pool hop per request: the hop, not the work, was what the request path
+        spent most on in issue 2's benchmark. In ``govhall hall`` the writer is a process
+        of its own (``writer_link``); without a running writer (tests driving the app
+        without its lifespan) it runs in the thread pool."""
+        if self.writer_link is not None:
+            return await self.writer_link.submit(fn, args, kwargs)
         if not self._writer_running:
             return await run_in_threadpool(fn, *args, **kwargs)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._jobs.put((functools.partial(fn, *args, **kwargs), future, loop))
+        known, replier = self._replier  # one per loop, so a batch's answers share a wake-up
+        if known is not loop or replier is None:
+            replier = functools.partial(_call_soon, loop)
+            self._replier = (loop, replier)
+        self._jobs.put((functools.partial(fn, *args, **kwargs), replier, future))
         return await future
 
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` for a caller on a plain thread (staff pages' handlers):
+        here, or in the writer process when there is one, waiting for its answer. A state
+        change with events must come this way: only the writer publishes events, so
+        subscribers see them in commit order."""
+        if self.writer_link is not None:
+            return self.writer_link.call(fn, args, kwargs)
+        return fn(*args, **kwargs)
+
     def _writer_loop(self) -> None:
-        self._writer_ident = threading.get_ident()
         try:
-            self._run_jobs()
+            self.run_jobs(self._jobs.get, lambda: not self._jobs.empty())
         finally:  # whatever stopped it, requests go to the thread pool from now on
             self._writer_running = False
 
-    def _run_jobs(self) -> None:
+    def run_jobs(self, next_job: Callable[[], Any], more: Callable[[], bool]) -> None:
+        """The writer: run each job ``(call, replier, key)`` from ``next_job`` until
+        ``STOP``, group-committing them; ``more`` says whether another job is waiting
+        (then the batch stays open for it while young)."""
+        self._writer_ident = threading.get_ident()
+        self._more_jobs = more
         pending: list[_Done] = []
         while True:
-            job = self._jobs.get()
-            if job is _STOP:
+            job = next_job()
+            if job is STOP:
                 self._flush()
                 _answer_committed(pending)
                 return
-            call, future, loop = job
+            call, replier, key = job
             self._job_batch = None
             try:
                 value, ok = call(), True
             except BaseException as err:  # handed to the request, as the pool would
                 value, ok = err, False
-            pending.append((self._job_batch, future, loop, ok, value))
+            pending.append((self._job_batch, replier, key, ok, value))
             batch = self._batch
-            if self._jobs.empty() or (batch is not None and self._old(batch)):
+            if not more() or (batch is not None and self._old(batch)):
                 self._flush()
             pending = _answer_committed(pending)
 
@@ -236,6 +274,12 @@ class HallContext:
             tx = Tx(batch.conn, self.now(), hall_id=self.hall_id)
             try:
                 yield tx
+                if tx.events and self.writer_link is not None:
+                    # Only the writer publishes, so subscribers see events in commit order.
+                    raise RuntimeError(
+                        "a state change with events ran in the front process; it belongs "
+                        "in the writer process (ctx.run or ctx.submit)"
+                    )
             except BaseException:
                 if savepoint:
                     batch.conn.exec_driver_sql("ROLLBACK TO SAVEPOINT govhall_change")
@@ -279,7 +323,7 @@ class HallContext:
         batch is young (so a steady stream of writers cannot delay a commit forever).
         ``force``: the writer thread, which would be the one to come back, commits now."""
         with self._waiting_lock:
-            others = self._waiting or not self._jobs.empty()
+            others = self._waiting or self._more_jobs()
         if not force and others and not batch.failed_first and not self._old(batch):
             return
         self._batch = None
@@ -293,13 +337,22 @@ class HallContext:
         finally:
             batch.conn.close()
         if batch.error is None:
-            if batch.estimates_changed:
-                self._estimates = {}
-            elif batch.services_finished:
-                for key in [k for k in self._estimates if k[1] in batch.services_finished]:
-                    self._estimates.pop(key, None)
-            self.bus.publish(batch.events)
+            self.forget_estimates(batch.estimates_changed, batch.services_finished)
+            if self.on_commit is not None:
+                self.on_commit(batch.events, batch.estimates_changed, batch.services_finished)
+            else:
+                self.bus.publish(batch.events)
         batch.done.set()
+
+    def forget_estimates(self, every: bool, services: set[str]) -> None:
+        """Drop cached estimate inputs a commit made stale: all (open counters changed) or
+        those of services whose observed service times changed."""
+        if every:
+            self._estimates = {}
+        elif services:
+            # list() in one step: readers on other threads may add entries meanwhile
+            for key in [k for k in list(self._estimates) if k[1] in services]:
+                self._estimates.pop(key, None)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -345,27 +398,26 @@ def _answer_committed(pending: list[_Done]) -> list[_Done]:
     """Answer every change whose batch has committed (or that wrote nothing); return the
     rest. Under a steady stream batches commit by age while the queue never empties, so
     this runs after every change, not only when the queue is drained."""
-    ready: list[_Done] = []
+    ready: dict[Replier, list[tuple[Any, bool, Any]]] = {}
     rest: list[_Done] = []
     for d in pending:  # one look at each: a batch may commit (another thread) meanwhile
-        (ready if d[0] is None or d[0].done.is_set() else rest).append(d)
-    for loop, items in _by_loop(ready).items():
-        # RuntimeError: that loop has closed, nobody is waiting for these answers
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resolve, items)
+        batch, replier, key, ok, value = d
+        if batch is not None and not batch.done.is_set():
+            rest.append(d)
+            continue
+        if ok and batch is not None and batch.error is not None:
+            ok, value = False, batch.error  # its batch failed to commit
+        ready.setdefault(replier, []).append((key, ok, value))
+    for replier, items in ready.items():
+        replier(items)
     return rest
 
 
-def _by_loop(
-    done: list[_Done],
-) -> dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]]:
-    """Outcomes per event loop; a change whose batch failed to commit gets that error."""
-    out: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-    for batch, future, loop, ok, value in done:
-        if ok and batch is not None and batch.error is not None:
-            ok, value = False, batch.error
-        out.setdefault(loop, []).append((future, ok, value))
-    return out
+def _call_soon(loop: asyncio.AbstractEventLoop, items: list[tuple[Any, bool, Any]]) -> None:
+    """The in-process replier: resolve the requests' futures on their event loop."""
+    # RuntimeError: that loop has closed, nobody is waiting for these answers
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(_resolve, items)
 
 
 def _resolve(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

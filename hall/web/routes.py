@@ -266,7 +266,7 @@ def counter_action(
     web: Web, session: StaffWrite, counter_id: str, action: Action
 ) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    result = _ACTIONS[action](web.ctx, counter_id)
+    result = web.ctx.run(_ACTIONS[action], web.ctx, counter_id)
     return {"ticket": result} if action != "resume" else {"status": result}
 
 
@@ -277,7 +277,7 @@ class CallIn(BaseModel):
 @api.post("/counters/{counter_id}/call")
 def counter_call(web: Web, session: StaffWrite, counter_id: str, body: CallIn) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    return {"ticket": counters.call_ticket(web.ctx, counter_id, body.ticket)}
+    return {"ticket": web.ctx.run(counters.call_ticket, web.ctx, counter_id, body.ticket)}
 
 
 class PauseIn(BaseModel):
@@ -287,7 +287,8 @@ class PauseIn(BaseModel):
 @api.post("/counters/{counter_id}/pause")
 def counter_pause(web: Web, session: StaffWrite, counter_id: str, body: PauseIn) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    return {"status": counters.pause(web.ctx, counter_id, body.reason.strip() or "—")}
+    reason = body.reason.strip() or "—"
+    return {"status": web.ctx.run(counters.pause, web.ctx, counter_id, reason)}
 
 
 class TransferIn(BaseModel):
@@ -301,14 +302,15 @@ def counter_transfer(
     web: Web, session: StaffWrite, counter_id: str, body: TransferIn
 ) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    return {
-        "ticket": counters.transfer(web.ctx, counter_id, body.service, body.note, body.return_here)
-    }
+    ticket = web.ctx.run(
+        counters.transfer, web.ctx, counter_id, body.service, body.note, body.return_here
+    )
+    return {"ticket": ticket}
 
 
 @api.post("/help/{help_id}/resolve")
 def help_resolve(web: Web, _: StaffWrite, help_id: int) -> dict[str, Any]:
-    return hallinfo.resolve_help(web.ctx, help_id)
+    return web.ctx.run(hallinfo.resolve_help, web.ctx, help_id)
 
 
 # -- evaluation pad ----------------------------------------------------------------------
@@ -341,7 +343,7 @@ def pad_evaluate(
         raise NotAllowed(
             f"ticket {body.ticket} was not served at counter {counter_id}", code="wrong_counter"
         )
-    return tickets.evaluate(web.ctx, body.ticket, body.score, None)
+    return web.ctx.run(tickets.evaluate, web.ctx, body.ticket, body.score, None)
 
 
 # -- events ------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ class HallProcess:
     database: str
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    args: tuple[str, ...] = ()
+    """More ``govhall hall`` options, e.g. ``("--writer", "thread")``."""
 
     @property
     def url(self) -> str:
@@ -79,6 +81,7 @@ class HallProcess:
                 self.database,
                 "--log-level",
                 "warning",
+                *self.args,
             ],
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

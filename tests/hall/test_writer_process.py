@@ -1,0 +1,180 @@
+"""``govhall hall`` runs its state changes in a writer process of its own: concurrent
+requests keep numbering exact through it, refusals cross back with their code and change
+nothing, staff pages' changes go the same way, a dead writer stops the server (systemd
+starts it again) without losing an answered ticket, and the writer never outlives the
+front, whether it stops or is killed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from hall.client import HallApiError, HallClient
+from hall.services import counters
+from hall.services.core import HallContext
+from hall.storage import tables as t
+from tests.hall.conftest import YOUNG
+from tests.support.hall_server import TOKENS, HallProcess, free_port, start_hall, write_config
+
+pytestmark = pytest.mark.e2e
+
+
+def writer_pid(hall: HallProcess) -> int:
+    assert hall.proc is not None
+    children = Path(f"/proc/{hall.proc.pid}/task/{hall.proc.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def gone(pid: int, within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # a zombie is gone too: it is only waiting for its parent to read its status
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[HallProcess]:
+    proc = start_hall(tmp_path, policy={"daily_limit": 1})
+    yield proc
+    proc.stop()
+
+
+def test_concurrent_requests_through_the_writer_process(hall: HallProcess) -> None:
+    writer = writer_pid(hall)
+    assert writer != hall.proc.pid  # type: ignore[union-attr]
+    kiosk = HallClient(hall.url, TOKENS["kiosk"], retries=0)
+
+    def issue(_: int) -> str:
+        return HallClient(hall.url, TOKENS["kiosk"], retries=0).issue_ticket("J")["number"]
+
+    with ThreadPoolExecutor(8) as pool:
+        numbers = list(pool.map(issue, range(80)))
+    assert sorted(numbers) == [f"J{i:03d}" for i in range(1, 81)]  # no gap, no duplicate
+
+    # Refusals come back from the writer as the same JSON errors, and change nothing.
+    kiosk.issue_ticket("A", id_number=YOUNG)
+    with pytest.raises(HallApiError) as limit:
+        kiosk.issue_ticket("A", id_number=YOUNG)
+    assert (limit.value.status, limit.value.code) == (409, "daily_limit")
+    with pytest.raises(HallApiError) as unknown:
+        kiosk.issue_ticket("ZZ")
+    assert (unknown.value.status, unknown.value.code) == (404, "unknown_service")
+    r = requests.post(
+        hall.url + "/api/v1/counters/99/call-next",
+        headers={"Authorization": f"Bearer {TOKENS['counter']}"},
+        timeout=5,
+    )
+    assert r.status_code == 404 and r.json()["error"] == "unknown_counter"
+    waiting = {s["code"]: s["waiting"] for s in kiosk.services()}
+    assert waiting["J"] == 80 and waiting["A"] == 1
+    assert kiosk.issue_ticket("J")["number"] == "J081"
+    assert writer_pid(hall) == writer  # one writer all along
+
+
+def test_a_dead_writer_stops_the_server_and_loses_no_answered_ticket(
+    hall: HallProcess,
+) -> None:
+    kiosk = HallClient(hall.url, TOKENS["kiosk"], retries=0, timeout=3)
+    answered = [kiosk.issue_ticket("J")["number"] for _ in range(5)]
+    os.kill(writer_pid(hall), signal.SIGKILL)
+    assert hall.proc is not None
+    # The front notices at once and exits 1: systemd (Restart=always) starts both again.
+    assert hall.proc.wait(10) == 1
+    log = hall.log.read_text() if hall.log else ""
+    assert "writer process" in log and "went away" in log
+    hall.start()
+    kiosk = HallClient(hall.url, TOKENS["kiosk"], retries=0, timeout=3)
+    assert [kiosk.ticket_by_number(n)["number"] for n in answered] == answered
+    assert kiosk.issue_ticket("J")["number"] == "J006"
+
+
+def test_the_writer_ends_with_the_front(hall: HallProcess) -> None:
+    assert hall.proc is not None
+    writer = writer_pid(hall)
+    HallClient(hall.url, TOKENS["kiosk"]).issue_ticket("J")
+    hall.proc.terminate()  # systemctl stop: graceful, the writer finishes and exits first
+    hall.proc.wait(10)
+    assert gone(writer)
+
+    hall.start()
+    writer = writer_pid(hall)
+    hall.kill()  # kill -9 of the front: the kernel kills the writer with it
+    assert gone(writer)
+    hall.start()
+    assert HallClient(hall.url, TOKENS["kiosk"]).issue_ticket("J")["number"] == "J002"
+
+
+def test_staff_pages_change_state_through_the_writer(tmp_path: Path) -> None:
+    """A staff page's call is run by the writer, and its event reaches subscribers."""
+    from tests.web.conftest import PASSWORD, add_accounts
+
+    port = free_port()
+    cfg = write_config(tmp_path / "hall.toml", port)
+    database = f"sqlite:///{tmp_path / 'hall.db'}"
+    add_accounts(cfg, database)  # wang serves counter 1 (A, B, C, J)
+    hall = HallProcess(cfg, port, database).start()
+    try:
+        kiosk = HallClient(hall.url, TOKENS["kiosk"])
+        ticket = kiosk.issue_ticket("J")
+        display = HallClient(hall.url, TOKENS["display"])
+        got: list[str] = []
+        ready = threading.Event()
+
+        def follow() -> None:
+            for ev in display.events(None, on_connect=ready.set, read_timeout=10):
+                got.append(ev.type)
+                if ev.type == "ticket.called":
+                    return
+
+        reader = threading.Thread(target=follow, daemon=True)
+        reader.start()
+        assert ready.wait(5)
+        staff = requests.Session()
+        r = staff.post(
+            hall.url + "/web/api/login",
+            json={"username": "wang", "password": PASSWORD},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        staff.headers["X-CSRF-Token"] = r.json()["csrf"]
+        r = staff.post(hall.url + "/web/api/counters/1/do/call-next", timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json()["ticket"]["number"] == ticket["number"]
+        reader.join(5)
+        assert got[-1] == "ticket.called"
+        assert kiosk.ticket(ticket["id"])["status"] == "called"
+    finally:
+        hall.stop()
+
+
+def test_a_front_process_change_with_events_is_refused(ctx: HallContext) -> None:
+    """Only the writer publishes: a change with events attempted beside a writer process
+    fails before it commits, and the queue is as it was."""
+    from hall.services import tickets
+
+    tickets.issue(ctx, tickets.IssueRequest(service="C"))
+    ctx.writer_link = object()  # what start() sets in the front; this test forks nothing
+    try:
+        with pytest.raises(RuntimeError, match="writer process"):
+            counters.call_next(ctx, "3")
+    finally:
+        ctx.writer_link = None
+    with ctx.read() as conn:
+        statuses = [r.status for r in conn.execute(t.tickets.select())]
+    assert statuses == ["waiting"]
