@@ -14,6 +14,7 @@ a process of its own (``hall.services.writer_process``) running the same ``run_j
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.engine import Engine
@@ -36,6 +37,9 @@ from hall.events import Event, EventBus
 from hall.storage import prepared
 from hall.storage import tables as t
 from hall.storage.prepared import Result
+
+if TYPE_CHECKING:
+    from hall.services.writer_process import WriterLink
 
 Clock = Callable[[], dt.datetime]
 
@@ -123,14 +127,14 @@ class HallContext:
         self._pg = engine.dialect.name == "postgresql"
         self._estimates: dict[Any, Any] = {}
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._more_jobs: Callable[[], bool] = lambda: not self._jobs.empty()
+        self._more_jobs: Callable[[], bool] = self._queued
         self._replier: tuple[asyncio.AbstractEventLoop | None, Replier | None] = (None, None)
         self._writer: threading.Thread | None = None
         self._writer_ident: int | None = None
         self._writer_running = False
         self._job_batch: _Batch | None = None
         self._estimates_at = dt.datetime.min.replace(tzinfo=dt.UTC)
-        self.writer_link: Any = None
+        self.writer_link: WriterLink | None = None
         """The writer process's link (``hall.services.writer_process``) in the server's
         front process: state changes go there, this process only reads."""
         self.on_commit: Callable[[list[Event], bool, set[str]], None] | None = None
@@ -208,9 +212,12 @@ class HallContext:
 
     def _writer_loop(self) -> None:
         try:
-            self.run_jobs(self._jobs.get, lambda: not self._jobs.empty())
+            self.run_jobs(self._jobs.get, self._queued)
         finally:  # whatever stopped it, requests go to the thread pool from now on
             self._writer_running = False
+
+    def _queued(self) -> bool:
+        return not self._jobs.empty()
 
     def run_jobs(self, next_job: Callable[[], Any], more: Callable[[], bool]) -> None:
         """The writer: run each job ``(call, replier, key)`` from ``next_job`` until
@@ -422,9 +429,16 @@ def _call_soon(loop: asyncio.AbstractEventLoop, items: list[tuple[Any, bool, Any
 
 def _resolve(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
     for future, ok, value in items:
-        if future.cancelled():  # the client went away; its change stands
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+        settle(future, ok, value)
+
+
+def settle(
+    future: asyncio.Future[Any] | concurrent.futures.Future[Any], ok: bool, value: Any
+) -> None:
+    """Hand a change's outcome to whoever waits for it."""
+    if future.cancelled():  # the client went away; its change stands
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

@@ -47,7 +47,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hall.errors import HallError
-from hall.services.core import STOP, HallContext
+from hall.services.core import STOP, HallContext, settle
 
 log = logging.getLogger("hall.writer")
 
@@ -133,7 +133,7 @@ class WriterLink(asyncio.Protocol):
                 for key, ok, value in message[1]:
                     future = self._pending.pop(key, None)
                     if future is not None:
-                        _settle(future, ok, value)
+                        settle(future, ok, value)
             else:  # "committed": events first, so subscribers have them before answers
                 _, events, every, services = message
                 try:
@@ -146,7 +146,7 @@ class WriterLink(asyncio.Protocol):
         self.transport = None
         pending, self._pending = self._pending, {}
         for future in pending.values():
-            _settle(future, False, _unavailable())
+            settle(future, False, _unavailable())
         if not self._closing:
             self.failed = True
             log.error("the writer process (pid %d) went away; the hall server stops", self.pid)
@@ -236,17 +236,6 @@ def _unavailable() -> WriterUnavailable:
     return WriterUnavailable(
         "the hall server is restarting its writer; please try again", code="writer_unavailable"
     )
-
-
-def _settle(
-    future: asyncio.Future[Any] | concurrent.futures.Future[Any], ok: bool, value: Any
-) -> None:
-    if future.cancelled():  # the client went away; its change stands
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
 
 
 # -- the writer's side -----------------------------------------------------------------
