@@ -245,6 +245,9 @@ def start(ctx: HallContext) -> WriterLink:
     """Fork the writer; the calling process becomes the front (``ctx.writer_link``)."""
     if threading.active_count() > 1:  # a forked copy would hold their locks forever
         raise RuntimeError("the writer process must be forked before any thread starts")
+    # No database connection may cross the fork: SQLite keeps per-process lock state that a
+    # child would inherit wrongly, and each process opens its own from here on.
+    ctx.engine.dispose()
     front, back = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     parent = os.getpid()
     pid = os.fork()
@@ -274,7 +277,6 @@ def _writer_main(ctx: HallContext, sock: socket.socket, parent: int) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the front died before prctl took effect
         return
-    ctx.engine.dispose(close=False)  # the front's pooled connections are the front's
     jobs = _Jobs(ctx, sock)
     ctx.on_commit = jobs.committed
     ctx.run_jobs(jobs.next_job, jobs.more)

@@ -176,5 +176,79 @@ def test_a_front_process_change_with_events_is_refused(ctx: HallContext) -> None
     finally:
         ctx.writer_link = None
     with ctx.read() as conn:
-        statuses = [r.status for r in conn.execute(t.tickets.select())]
+        query = t.tickets.select().where(t.tickets.c.hall_id == ctx.hall_id)
+        statuses = [r.status for r in conn.execute(query)]
     assert statuses == ["waiting"]
+
+
+def test_frames_split_anywhere_are_read_whole() -> None:
+    """The wire's framing: however the stream is cut, each message comes out once, whole,
+    and a partial one waits in the buffer for the rest."""
+    from hall.services.writer_process import _frame, _frames
+
+    stream = b"".join(_frame(k, ("answers", [(k, True, "票" * k)])) for k in (1, 2, 300))
+    for cut in (1, 5, 12, 13, len(stream) // 2, len(stream) - 1):
+        buf = bytearray()
+        got = []
+        for piece in (stream[:cut], stream[cut:]):
+            buf += piece
+            got += _frames(buf)
+        assert [k for k, _ in got] == [1, 2, 300]
+        assert buf == bytearray()
+    buf = bytearray(stream[:-1])
+    assert [k for k, _ in _frames(buf)] == [1, 2] and len(buf) > 0
+
+
+def test_jobs_over_a_socket_get_the_writers_context(ctx: HallContext) -> None:
+    """The writer's side of the wire on a real socket pair: a job arrives with the hall
+    context put back in, ``more`` tells a waiting job from an idle socket, and EOF ends
+    the loop after what was sent."""
+    import socket
+
+    from hall.services import core
+    from hall.services.writer_process import CTX, _frame, _Jobs, alive
+
+    front, back = socket.socketpair()
+    try:
+        jobs = _Jobs(ctx, back)
+        assert not jobs.more()
+        front.sendall(_frame(7, (alive, (CTX,), {})) + _frame(8, (alive, (), {"ctx": CTX})))
+        call, _, key = jobs.next_job()
+        assert key == 7 and call.args == (ctx,) and call() is True
+        assert jobs.more()  # the second is already here
+        call, _, key = jobs.next_job()
+        assert key == 8 and call.keywords == {"ctx": ctx}
+        assert not jobs.more()
+        half = _frame(9, (alive, (CTX,), {}))
+        front.sendall(half[:6])
+        assert jobs.more()  # arriving: the batch may wait for it
+        front.sendall(half[6:])
+        front.shutdown(socket.SHUT_WR)
+        assert jobs.next_job()[2] == 9
+        assert jobs.next_job() is core.STOP
+    finally:
+        front.close()
+        back.close()
+
+
+def test_a_job_that_cannot_be_read_is_answered_with_an_error(ctx: HallContext) -> None:
+    """A garbled job is refused on its own key (its caller gets an error, not silence) and
+    the next job on the socket is read as usual."""
+    import socket
+
+    from hall.services.writer_process import _HEAD, CTX, _frame, _Jobs, alive
+
+    front, back = socket.socketpair()
+    try:
+        jobs = _Jobs(ctx, back)
+        garbage = b"not a pickle"
+        front.sendall(_HEAD.pack(len(garbage) + 8, 5) + garbage + _frame(6, (alive, (CTX,), {})))
+        call, _, key = jobs.next_job()
+        assert key == 5
+        with pytest.raises(RuntimeError, match="could not read the request"):
+            call()
+        call, _, key = jobs.next_job()
+        assert key == 6 and call() is True
+    finally:
+        front.close()
+        back.close()
