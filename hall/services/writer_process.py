@@ -164,10 +164,9 @@ class WriterLink(asyncio.Protocol):
         self._check()
         key = next(self._keys)
         data = _frame(key, self._job(fn, args, kwargs))
-        assert self.loop is not None and self.transport is not None
+        assert self.loop is not None
         future = self.loop.create_future()
-        self._pending[key] = future
-        self.transport.write(data)
+        self._put(key, future, data)
         return await future
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -188,11 +187,16 @@ class WriterLink(asyncio.Protocol):
         return future.result()
 
     def _send(self, key: int, future: concurrent.futures.Future[Any], data: bytes) -> None:
+        """``call``'s half on the loop thread."""
         try:
-            self._check()
+            self._put(key, future, data)
         except WriterUnavailable as err:
             future.set_exception(err)
-            return
+
+    def _put(
+        self, key: int, future: asyncio.Future[Any] | concurrent.futures.Future[Any], data: bytes
+    ) -> None:
+        self._check()
         assert self.transport is not None
         self._pending[key] = future
         self.transport.write(data)

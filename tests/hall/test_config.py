@@ -44,6 +44,7 @@ def _base() -> dict:
         (lambda c: c["token"][1].update(token=c["token"][0]["token"]), "the same token"),
         (lambda c: c["token"][0].update(role="boss"), "'boss' is not one of"),
         (lambda c: c["server"].update(port="8700"), "[server].port: must be an integer"),
+        (lambda c: c["server"].update(writer="fork"), "[server].writer: must be process or"),
         (lambda c: c["hall"].update(timezone="Mars/Base"), "unknown time zone"),
         (lambda c: c["policy"].update(recall_limit=-1), "must not be negative"),
         (
