@@ -70,6 +70,16 @@ class _Ctx:
 CTX = _Ctx()
 
 
+def _swap(
+    args: tuple[Any, ...], kwargs: dict[str, Any], old: object, new: object
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A job's arguments with the context in one process's form put in the other's."""
+    return (
+        tuple(new if a is old else a for a in args),
+        {k: new if v is old else v for k, v in kwargs.items()},
+    )
+
+
 def alive(ctx: HallContext) -> bool:
     """A job that only proves the writer answers (the systemd watchdog's probe)."""
     return True
@@ -204,12 +214,7 @@ class WriterLink(asyncio.Protocol):
     def _job(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[Any, ...]:
-        ctx = self.ctx
-        return (
-            fn,
-            tuple(CTX if a is ctx else a for a in args),
-            {k: CTX if v is ctx else v for k, v in kwargs.items()},
-        )
+        return (fn, *_swap(args, kwargs, self.ctx, CTX))
 
     def close(self, timeout: float = 10.0) -> None:
         """End the writer: EOF on its socket, it commits and answers what it has and exits;
@@ -318,9 +323,7 @@ class _Jobs:
             log.exception("a job from the front could not be read")
             value = RuntimeError(f"the writer could not read the request: {type(err).__name__}")
             return (functools.partial(_raise, value), self.answer, key)
-        ctx = self.ctx
-        args = tuple(ctx if a is CTX else a for a in args)
-        kwargs = {k: ctx if v is CTX else v for k, v in kwargs.items()}
+        args, kwargs = _swap(args, kwargs, CTX, self.ctx)
         return (functools.partial(fn, *args, **kwargs), self.answer, key)
 
     def more(self) -> bool:
