@@ -97,6 +97,7 @@ class LedStrips:
                     self._cond.wait(0.1 if self._pending else None)
                 if self._closed:
                     return
+                assert item is not None  # the wait above ends only when closed or with an item
                 address, (text, mode, color) = item
             try:
                 if text:

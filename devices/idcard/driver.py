@@ -113,7 +113,7 @@ class IdCardReader:
         self.photo_decoder = photo_decoder
         self.state = ReaderState.CLOSED
         self.last_error: IdCardError | None = None
-        self._serial: serial.SerialBase | None = None
+        self._serial: serial.Serial | None = None
         self._parser = FrameParser()
         self._lock = threading.RLock()
         self._closed = True
@@ -166,7 +166,7 @@ class IdCardReader:
     ) -> None:
         self.close()
 
-    def _ensure_port(self) -> serial.SerialBase:
+    def _ensure_port(self) -> serial.Serial:
         if self._serial is not None:
             return self._serial
         self._closed = False
@@ -239,7 +239,7 @@ class IdCardReader:
             raise Garbled(f"reader received a corrupt {command.name} request (SW3 {reply.sw3:02X})")
         return reply
 
-    def _read_reply(self, ser: serial.SerialBase, command: Command) -> Reply:
+    def _read_reply(self, ser: serial.Serial, command: Command) -> Reply:
         first = self.read_timeout if command in _LONGEST_REPLY else self.reply_timeout
         wire = _LONGEST_REPLY.get(command, 32) * 10 / self.baudrate
         deadline = time.monotonic() + first + wire

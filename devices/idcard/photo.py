@@ -24,12 +24,15 @@ from __future__ import annotations
 import ctypes
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
 
 from devices.idcard.errors import IdCardError
+
+if TYPE_CHECKING:
+    from _ctypes import CFuncPtr  # what ctypes calls _CFuncPtr, and keeps private in its stubs
 
 PHOTO_ROWS, PHOTO_COLS = 126, 102
 PHOTO_BYTES = 1024
@@ -148,10 +151,10 @@ class VendorPhotoDecoder:
     def __init__(self, library_path: str | Path, function: str = "unpack") -> None:
         self.library_path = str(library_path)
         self.function = function
-        self._func: ctypes._CFuncPtr | None = None  # type: ignore[name-defined]
+        self._func: CFuncPtr | None = None
         self._lock = threading.Lock()  # vendor libraries are rarely re-entrant
 
-    def _load(self) -> ctypes._CFuncPtr:  # type: ignore[name-defined]
+    def _load(self) -> CFuncPtr:
         if self._func is None:
             try:
                 lib = ctypes.CDLL(self.library_path)

@@ -130,17 +130,17 @@ class LedBus:
                     last = "timeout"
                     continue
                 if reply.cmd == Cmd.NAK:
-                    err = (
+                    nak = (
                         NakError(reply.data[1])
                         if len(reply.data) > 1 and reply.data[1] in NakError._value2member_map_
                         else None
                     )
-                    if err is NakError.CHECKSUM:
+                    if nak is NakError.CHECKSUM:
                         last = "checksum NAK"
                         continue  # noise on the line: send again
                     raise LedError(
                         f"strip {frame.address} refused command "
-                        f"0x{frame.cmd:02x}: {err.name if err else reply.data.hex()}",
+                        f"0x{frame.cmd:02x}: {nak.name if nak else reply.data.hex()}",
                         code="led.nak",
                     )
                 return reply

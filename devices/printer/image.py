@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
@@ -34,6 +35,10 @@ from devices.printer.layout import (
     ticket_elements,
 )
 from govhall.fonts import INSTALL_HINT, find_cjk_font
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 CELL_H = 24
 LINE_PITCH = 30
@@ -79,7 +84,8 @@ def _glyph(ch: str, cell_w: int) -> Image.Image:
     if ch.isspace():
         return cell
     left, _, right, _ = font.getbbox(ch)
-    w = max(1, right - left)
+    # typed float for a fractional stroke_width; without a stroke these are whole pixels
+    w = max(1, int(right - left))
     tmp = Image.new("L", (w, CELL_H + 8), 0)
     ImageDraw.Draw(tmp).text((-left, 0), ch, font=font, fill=255)
     tmp = tmp.crop((0, 2, w, CELL_H + 2))
@@ -115,7 +121,7 @@ def _line_image(line: Line) -> Image.Image:
     return out
 
 
-def _max_shift(img: Image.Image) -> object:
+def _max_shift(img: Image.Image) -> npt.NDArray[np.uint8]:
     import numpy as np
 
     a = np.asarray(img)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from devices.errors import DeviceError
 from govhall.i18n import t
@@ -299,11 +299,11 @@ def _number_size(number: str, paper: str, encoding: str) -> int:
     return 1
 
 
-def _check_paper(paper: str) -> str:
+def _check_paper(paper: str) -> Paper:
     paper = str(paper)
     if paper not in PAPER_DOTS:
         raise LayoutError(f"paper must be '58' or '80', got {paper!r}", code="printer.bad_paper")
-    return paper
+    return cast(Paper, paper)  # checked just above: PAPER_DOTS has exactly the Paper values
 
 
 def _wait_elements(info: TicketInfo, paper: str, encoding: str) -> list[Element]:

@@ -28,6 +28,7 @@ import socket
 import threading
 import time
 import tty
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -348,8 +349,8 @@ class PrinterSimulator:
 
     # ------------------------------------------------------------ lifecycle
 
-    def _spawn(self, target: object, *args: object) -> None:
-        th = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
+    def _spawn(self, target: Callable[..., object], *args: object) -> None:
+        th = threading.Thread(target=target, args=args, daemon=True)
         th.start()
         self._threads.append(th)
 

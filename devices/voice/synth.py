@@ -265,7 +265,7 @@ class Synthesizer:
         _espeak.Synchronize()
         self._check_engine(engine, voice, rate)
         real_stdout = sys.stdout
-        sys.stdout = _DropPyttsx3Chatter(real_stdout)  # type: ignore[assignment]
+        sys.stdout = _DropPyttsx3Chatter(real_stdout)
         try:
             engine.save_to_file(text, str(dest))
             engine.runAndWait()

@@ -549,10 +549,10 @@ class KioskFlow:
             code = self._keys
             if code.isdigit():
                 return [QueryTicket(self.token, ticket_id=int(code))]  # the 查询码 path
-            number = normalize_ticket_number(code)
-            if number is None:
+            ticket_number = normalize_ticket_number(code)
+            if ticket_number is None:
                 return self._go(Screen.KEYPAD, self._txt("status_enter"), error=True)
-            return [QueryTicket(self.token, number=number)]
+            return [QueryTicket(self.token, number=ticket_number)]
         if mode == "pin":
             if self._keys == self.settings.admin_pin:
                 self._pin_failures = 0

@@ -62,8 +62,11 @@ class QrImage(Image):
             self.texture = None
             return
         import qrcode
+        from qrcode.image.pil import PilImage
 
-        img = qrcode.make(payload, box_size=10, border=2).convert("RGB")
+        # PilImage is qrcode's default whenever Pillow is installed (it is a dependency);
+        # naming it gives a Pillow image, not "Pillow or PyPNG".
+        img = qrcode.make(payload, box_size=10, border=2, image_factory=PilImage).convert("RGB")
         buf = io.BytesIO()
         img.save(buf, format="PNG")
         buf.seek(0)
