@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from hall.config import ConfigError, load_config
+from hall.config import DEMO_VARIABLE, ConfigError, load_config
 
 
 def _virtual_display() -> subprocess.Popen[bytes] | None:
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, demo=True)  # the sample's tokens are fine here
     except ConfigError as err:
         print(f"govhall demo: {err}", file=sys.stderr)
         return 2
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     url = f"http://{cfg.server.host}:{cfg.server.port}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GOVHALL_CACHE": str(work / "cache")}
+    env[DEMO_VARIABLE] = "1"  # and in the parts it starts (hall, board, kiosk)
     xvfb = _virtual_display()
     env["DISPLAY"] = os.environ.get("DISPLAY", "")
     if "SDL_VIDEODRIVER" in os.environ:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from govhall.fonts import INSTALL_HINT, find_cjk_font
-from hall.config import ConfigError, HallConfig, load_config
+from hall.config import CURRENT_VERSION, ConfigError, HallConfig, load_config
 
 DEFAULT_CONFIG = "/etc/govhall/hall.toml"
 MIN_FREE_BYTES = 1 << 30  # a year of tickets is ~100 MB; 1 GiB leaves room for backups
@@ -68,29 +68,29 @@ def skip(name: str, detail: str) -> Check:
 
 def validate_config(path: str | Path) -> HallConfig:
     """Load ``path`` and validate every section with its owner's validator, so every
-    command refuses a bad file the same way; ConfigError names file, key and problem."""
-    config = load_config(path)
+    command refuses a bad file the same way; ConfigError names file, key and problem, one
+    line per problem, of every section at once."""
+    from hall.configkit import file_name
     from hall.web.settings import web_settings
+    from kiosk.settings import parse_devices, parse_kiosk
+    from signage.config import load_signage
 
-    web_settings(config)
+    config = load_config(path)
+    checks: list[Callable[[HallConfig], object]] = [web_settings]
     if "kiosk" in config.sections:
-        from kiosk.settings import KioskConfigError, parse_kiosk
-
-        try:
-            parse_kiosk(config)
-        except KioskConfigError as err:
-            raise ConfigError(str(err)) from err
+        checks.append(parse_kiosk)
     elif "devices" in config.sections:
-        from kiosk.settings import KioskConfigError, parse_devices
-
-        try:
-            parse_devices(config.sections["devices"], str(config.path))
-        except KioskConfigError as err:
-            raise ConfigError(str(err)) from err
+        checks.append(lambda c: parse_devices(c.sections["devices"], file_name(c.path)))
     if "signage" in config.sections:
-        from signage.config import load_signage
-
-        load_signage(config)
+        checks.append(load_signage)
+    problems: list[str] = []
+    for check in checks:
+        try:
+            check(config)
+        except ConfigError as err:  # KioskConfigError is one too
+            problems.append(str(err))
+    if problems:
+        raise ConfigError("\n".join(problems))
     return config
 
 
@@ -101,7 +101,7 @@ def check_config(path: Path) -> tuple[Check, HallConfig | None]:
         return fail(
             "config",
             str(err),
-            "fix that key (see assets/hall.sample.toml for every "
+            "fix those keys (see assets/hall.sample.toml for every "
             "key with a comment), then run govhall doctor again",
         ), None
     parts = [
@@ -109,11 +109,17 @@ def check_config(path: Path) -> tuple[Check, HallConfig | None]:
         "kiosk" if "kiosk" in config.sections else "",
         "signage" if "signage" in config.sections else "",
     ]
+    old = (
+        f"; written for config version {config.version}, read as version {CURRENT_VERSION} "
+        f"(add version = {CURRENT_VERSION} at its top)"
+        if config.version < CURRENT_VERSION
+        else ""
+    )
     return ok(
         "config",
         f"{path} valid: hall {config.hall_id!r}, {len(config.services)} "
         f"services, {len(config.counters)} counters; sections for "
-        f"{', '.join(p for p in parts if p)}",
+        f"{', '.join(p for p in parts if p)}{old}",
     ), config
 
 
@@ -249,7 +255,7 @@ def voice_needed(config: HallConfig | None) -> bool:
     devices = config.sections.get("devices", {})
     if "kiosk" in config.sections and str(devices.get("voice", "sim")).lower() != "none":
         return True
-    signage = config.sections.get("signage")
+    signage = config.sections.get("signage") or {}
     return bool(signage) and bool(signage.get("announce", True))
 
 
@@ -575,7 +581,9 @@ def render(checks: list[Check]) -> str:
     width = max(len(c.name) for c in checks)
     lines = []
     for c in checks:
-        lines.append(f"{c.mark} {c.name:<{width}}  {c.detail}")
+        first, *more = c.detail.splitlines() or [""]
+        lines.append(f"{c.mark} {c.name:<{width}}  {first}")
+        lines += [f"  {' ' * width}  {line}" for line in more]  # e.g. one per config problem
         if c.hint:
             lines.append(f"  {' ' * width}  → {c.hint}")
     failed = sum(c.failed for c in checks)

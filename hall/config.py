@@ -3,134 +3,385 @@
 Loaded once at start; every error names the file, the key and what is wrong, so a
 technician fixes the file instead of reading a traceback. ``hall.config`` is public: the
 kiosk and signage read the same file (their own sections are kept as plain tables and
-validated by their owners).
+validated by their owners with the same model settings and formatter, ``hall.configkit``).
+
+Each section is a pydantic model (unknown keys refused, constraints and units on the
+fields). On top of the models:
+
+- ``version``: the format a file is written for. A file without it is version 1 and is
+  migrated on load (``MIGRATIONS``); the sample carries ``CURRENT_VERSION``.
+- Secrets from the environment (``SecretsFromEnvironment``): ``GOVHALL_HALL_SECRET``,
+  ``GOVHALL_SERVER_DATABASE``, ``GOVHALL_TOKEN_<NAME>`` for the ``[[token]]`` named NAME,
+  ``GOVHALL_KIOSK_TOKEN``, ``GOVHALL_KIOSK_ADMIN_PIN``, ``GOVHALL_SIGNAGE_TOKEN``: set and not
+  empty, a variable replaces the file's value, which may then be left out.
+- The sample's placeholder tokens are refused unless the config is loaded for
+  ``govhall demo`` (``demo=True``, or ``GOVHALL_DEMO=1``, which the demo sets for the
+  processes it starts).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import logging
+import os
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hall.configkit import (
+    ConfigError,
+    ConfigModel,
+    Loc,
+    Problem,
+    conflict,
+    conflicts,
+    file_name,
+    format_problems,
+    format_validation_error,
+)
+
+__all__ = [
+    "CURRENT_VERSION",
+    "DEFAULT_PORT",
+    "DEMO_VARIABLE",
+    "ROLES",
+    "ConfigError",
+    "Counter",
+    "HallConfig",
+    "Policy",
+    "ServerConfig",
+    "Service",
+    "Token",
+    "is_sample_token",
+    "load_config",
+    "parse_config",
+    "token_variable",
+]
+
+log = logging.getLogger(__name__)
+
 ROLES = ("kiosk", "display", "counter", "admin")
+Role = Literal["kiosk", "display", "counter", "admin"]
 DEFAULT_PORT = 8700
+CURRENT_VERSION = 2
+"""The config format this govhall reads and the sample is written in; older files are
+migrated on load, newer ones refused."""
+ENV_PREFIX = "GOVHALL_"
+DEMO_VARIABLE = "GOVHALL_DEMO"
+"""``1``: accept the sample's placeholder tokens (set by ``govhall demo`` for its processes)."""
+SAMPLE_TOKENS = frozenset(
+    f"sample-{role}-token-change-me" for role in ("kiosk", "display", "counter", "admin")
+)
+_CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{0,3}$")
+_COUNTER_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message says file, key and problem."""
+def is_sample_token(token: str) -> bool:
+    """A token of the sample config (``sample-…-token-change-me``) or an edit of one:
+    published with the code, so it guards nothing."""
+    return token in SAMPLE_TOKENS or "change-me" in token.lower()
 
 
-@dataclass(frozen=True)
-class Service:
-    code: str
-    prefix: str
-    name: str
-    name_en: str
+def token_variable(name: str) -> str:
+    """The environment variable that may hold the token of the ``[[token]]`` named ``name``:
+    upper-cased, every character but A–Z and 0–9 an underscore (kiosk-1: GOVHALL_TOKEN_KIOSK_1)."""
+    return f"{ENV_PREFIX}TOKEN_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+# -- field types ------------------------------------------------------------------------------
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _code(value: str) -> str:
+    if not _CODE_RE.match(value):
+        raise ValueError(f"{value!r} must be 1–4 upper-case letters/digits starting with a letter")
+    return value
+
+
+def _counter_id(value: str) -> str:
+    if not _COUNTER_ID_RE.match(value):
+        raise ValueError(f"{value!r} must be 1–16 letters, digits, - or _")
+    return value
+
+
+def _int_as_text(value: Any) -> Any:
+    """``id = 3`` means counter "3" (TOML has no other way to write it bare)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _some(what: str) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    def check(value: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not value:
+            raise ValueError(f"at least one {what} is required")
+        return value
+
+    return check
+
+
+Text = Annotated[str, AfterValidator(_not_blank)]
+Code = Annotated[str, AfterValidator(_code)]
+Strings = Annotated[tuple[str, ...], Field(strict=False)]  # a TOML array is a list
+Table = dict[str, Any]
+
+
+# -- sections ---------------------------------------------------------------------------------
+
+
+class Service(ConfigModel):
+    """A ``[[service]]``: one kind of business citizens take a ticket for."""
+
+    code: Code
+    """Names the service in the API, the counters and the statistics (1–4 of A–Z, 0–9)."""
+    prefix: Code = Field(default_factory=lambda data: data.get("code", ""))
+    """Start of its ticket numbers (A001); unique in the hall; default: the code."""
+    name: Text
+    name_en: str = ""
     requires_id: bool = False
+    """A ticket needs the citizen's ID card (read at the kiosk or typed at the keypad)."""
     requires_face: bool = False
+    """The kiosk compares the face with the ID card photo (needs requires_id)."""
     open: bool = True
-    materials: tuple[str, ...] = ()
-    materials_en: tuple[str, ...] = ()
-    avg_service_s: float = 300.0
+    materials: Strings = ()
+    """Documents to bring, printed on the ticket."""
+    materials_en: Strings = ()
+    avg_service_s: float = Field(default=300.0, gt=0)
     """Service time in seconds assumed for the wait estimate before any is observed today."""
-    daily_limit: int | None = None
+    daily_limit: int | None = Field(default=None, ge=1)
     """Open tickets one person may hold for this service per day (None: the hall default)."""
 
+    @model_validator(mode="after")
+    def _face_needs_id(self) -> Service:
+        if self.requires_face and not self.requires_id:
+            raise conflict(
+                ("requires_face",),
+                "a face check needs the ID card photo, so requires_id must be true",
+            )
+        return self
 
-@dataclass(frozen=True)
-class Counter:
-    id: str
-    name: str
-    services: tuple[str, ...]
+
+class Counter(ConfigModel):
+    """A ``[[counter]]``: a window (窗口) and the services its staff call."""
+
+    id: Annotated[str, BeforeValidator(_int_as_text), AfterValidator(_counter_id)]
+    """1–16 letters, digits, - or _ (``id = 3`` is read as "3")."""
+    name: Text
+    services: Annotated[Strings, AfterValidator(_some("service"))]
+    """Codes of the ``[[service]]`` entries called here."""
     name_en: str = ""
 
 
-@dataclass(frozen=True)
-class Token:
-    name: str
-    role: str
-    token: str
+class Token(ConfigModel):
+    """A ``[[token]]``: an API bearer token and the role it grants."""
+
+    name: Text
+    """Shown in logs and the doctor (never the token); names its variable GOVHALL_TOKEN_<NAME>."""
+    role: Role
+    token: str = Field(min_length=16, repr=False)
+    """At least 16 characters (``openssl rand -hex 24``); may come from GOVHALL_TOKEN_<NAME>."""
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Queue policy; every duration is in seconds unless the name says otherwise."""
+class Policy(ConfigModel):
+    """``[policy]``: the queue policy; every duration is in seconds unless the name says
+    otherwise."""
 
-    elderly_age: int = 60
+    elderly_age: int = Field(default=60, ge=0, le=150)
     """Age in years from which an ID-card holder is put in the green channel (绿色通道)."""
-    aging_bound_s: float = 1800.0
+    aging_bound_s: float = Field(default=1800.0, ge=0)
     """A normal ticket waiting this long is no longer overtaken by higher classes."""
-    recall_limit: int = 3
+    recall_limit: int = Field(default=3, ge=1)
     """Recalls of one call; the next recall marks the ticket no-show (过号)."""
-    recall_cooldown_s: float = 10.0
+    recall_cooldown_s: float = Field(default=10.0, ge=0)
     """Minimum time between two announcements of the same ticket."""
-    no_show_requeue_s: float = 1800.0
+    no_show_requeue_s: float = Field(default=1800.0, ge=0)
     """A no-show ticket may be put back in the queue this long after it was missed."""
-    daily_limit: int = 1
+    daily_limit: int = Field(default=1, ge=1)
     """Open tickets one person (by keyed ID hash) may hold per service per day."""
-    retention_days: int = 30
+    retention_days: int = Field(default=30, ge=0)
     """Masked names and ID hashes are purged after this many days; statistics stay."""
-    appointment_grace_s: float = 900.0
+    appointment_grace_s: float = Field(default=900.0, ge=0)
     """A check-in later than slot + grace gets a normal ticket."""
-    appointment_early_s: float = 3600.0
+    appointment_early_s: float = Field(default=3600.0, ge=0)
     """Check-in opens this long before the slot."""
-    device_silent_s: float = 30.0
+    device_silent_s: float = Field(default=30.0, gt=0)
     """A device whose heartbeat is older than this is shown offline."""
 
 
-@dataclass(frozen=True)
-class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    database: str = ""
-    """SQLAlchemy URL; empty means ``sqlite:///<config dir>/hall.db``."""
-    sqlite_synchronous: str = "FULL"
+class ServerConfig(ConfigModel):
+    """``[server]``: where the hall server listens and keeps its data."""
+
+    host: Text = "127.0.0.1"
+    """Listen address; ``0.0.0.0`` on the server PC so kiosks and boards reach it."""
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    database: str = Field(default="", repr=False)
+    """SQLAlchemy URL; empty means ``sqlite:///<config dir>/hall.db``; may come from
+    GOVHALL_SERVER_DATABASE (a PostgreSQL URL holds a password)."""
+    sqlite_synchronous: Annotated[Literal["FULL", "NORMAL", "EXTRA"], BeforeValidator(_upper)] = (
+        "FULL"
+    )
     """FULL survives power loss; NORMAL only process crashes (faster on slow disks)."""
-    max_body_bytes: int = 65536
-    writer: str = "process"
-    """Where state changes run in ``govhall hall``: ``process`` (a process of their own,
-    beside the one serving HTTP: a core each) or ``thread`` (one process)."""
+    max_body_bytes: int = Field(default=65536, gt=0)
+    """Largest request body in bytes."""
+    storage_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    """Longest a request waits for the database (the write lock, a stalled or locked
+    database), in seconds; then it is answered 503 ``storage_unavailable``."""
 
 
-@dataclass(frozen=True)
-class HallConfig:
+class HallTable(ConfigModel):
+    """``[hall]``: who this hall is."""
+
+    id: Text = "hall-1"
+    """Unique in the city (the rows of many halls can share one PostgreSQL)."""
+    name: Text
+    name_en: str = ""
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "Asia/Shanghai"
+    """IANA zone of the hall: the day a ticket belongs to, the daily reset."""
+    secret: str = Field(default="", repr=False)
+    """Key of the ID-number hashes; empty: ``<config>.secret`` beside the file (made once);
+    may come from GOVHALL_HALL_SECRET."""
+    notice: str = ""
+    """Shown to citizens on the kiosk and the board."""
+
+
+class HallFile(ConfigModel):
+    """The whole file as written (after migration to ``CURRENT_VERSION``)."""
+
+    version: int = CURRENT_VERSION
+    hall: HallTable = Field(default_factory=dict, validate_default=True)
+    server: ServerConfig = ServerConfig()
+    policy: Policy = Policy()
+    service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
+        default=(), strict=False, validate_default=True
+    )
+    counter: Annotated[tuple[Counter, ...], AfterValidator(_some("counter"))] = Field(
+        default=(), strict=False, validate_default=True
+    )
+    token: tuple[Token, ...] = Field(default=(), strict=False)
+    # tables owned by other parts, validated by them
+    kiosk: Table | None = None
+    signage: Table | None = None
+    devices: Table | None = None
+    web: Table | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HallFile:
+        problems: list[tuple[Loc, str]] = []
+        codes: set[str] = set()
+        prefixes: dict[str, str] = {}
+        for i, svc in enumerate(self.service):
+            if svc.code in codes:
+                problems.append((("service", i, "code"), f"{svc.code!r} is used twice"))
+                continue
+            codes.add(svc.code)
+            if svc.prefix in prefixes:
+                problems.append(
+                    (
+                        ("service", i, "prefix"),
+                        f"{svc.prefix!r} is already the prefix of service {prefixes[svc.prefix]!r}",
+                    )
+                )
+            prefixes.setdefault(svc.prefix, svc.code)
+        ids: set[str] = set()
+        for i, counter in enumerate(self.counter):
+            if counter.id in ids:
+                problems.append((("counter", i, "id"), f"{counter.id!r} is used twice"))
+            ids.add(counter.id)
+            unknown = [code for code in counter.services if code not in codes]
+            if unknown:
+                problems.append(
+                    (("counter", i, "services"), f"no service with code {unknown[0]!r}")
+                )
+        names: dict[str, str] = {}
+        variables: dict[str, str] = {}
+        values: dict[str, str] = {}
+        for i, tok in enumerate(self.token):
+            variable = token_variable(tok.name)
+            if tok.name in names:
+                problems.append((("token", i, "name"), f"{tok.name!r} is used twice"))
+            elif variable in variables:
+                problems.append(
+                    (
+                        ("token", i, "name"),
+                        f"{tok.name!r} and {variables[variable]!r} would both be read from "
+                        f"{variable}; rename one",
+                    )
+                )
+            if tok.token in values:
+                problems.append(
+                    (
+                        ("token", i, "token"),
+                        f"the same token is already used by {values[tok.token]!r}",
+                    )
+                )
+            names.setdefault(tok.name, tok.name)
+            variables.setdefault(variable, tok.name)
+            values.setdefault(tok.token, tok.name)
+        if problems:
+            raise conflicts(problems)
+        return self
+
+
+class HallConfig(ConfigModel):
+    """The loaded config: the hall's own sections validated, the others' kept as tables."""
+
     hall_id: str
     name: str
     name_en: str
     timezone: str
-    secret: bytes
+    secret: bytes = Field(repr=False)
     server: ServerConfig
     policy: Policy
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     tokens: tuple[Token, ...]
     notice: str = ""
-    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Tables owned by other parts (kiosk, signage, devices), validated by them."""
+    sections: dict[str, Table] = Field(default_factory=dict)
+    """Tables owned by other parts (kiosk, signage, devices, web), validated by them."""
     path: Path | None = None
+    version: int = CURRENT_VERSION
+    """The format version the file was written for (migrated to ``CURRENT_VERSION``)."""
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def service(self, code: str) -> Service | None:
-        return self._services_by_code.get(code)
+        return next((s for s in self.services if s.code == code), None)
 
     def counter(self, counter_id: str) -> Counter | None:
-        return self._counters_by_id.get(counter_id)
-
-    @functools.cached_property
-    def _services_by_code(self) -> dict[str, Service]:
-        return {s.code: s for s in self.services}
-
-    @functools.cached_property
-    def _counters_by_id(self) -> dict[str, Counter]:
-        return {c.id: c for c in self.counters}
+        return next((c for c in self.counters if c.id == counter_id), None)
 
     def role_of(self, token: str) -> Token | None:
         for t in self.tokens:
@@ -146,66 +397,135 @@ class HallConfig:
         raise ConfigError(f"{self.path}: no [[token]] with role {role!r}")
 
 
-_OWNED_ELSEWHERE = ("kiosk", "signage", "devices", "web")
-_TOP_KEYS = {"hall", "server", "policy", "service", "counter", "token", *_OWNED_ELSEWHERE}
-_CODE_RE = re.compile(r"^[A-Z][A-Z0-9]{0,3}$")
+# -- version ----------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Reads one table, remembering which keys were used so unknown ones are refused."""
-
-    def __init__(self, where: str, table: Any, path: str) -> None:
-        if not isinstance(table, dict):
-            raise ConfigError(f"{path}: {where} must be a table")
-        self.where, self.table, self.path = where, table, path
-        self.used: set[str] = set()
-
-    def _fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {self.where}.{key}: {problem}")
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-        self.used.add(key)
-        if key not in self.table:
-            if default is ...:
-                raise self._fail(key, "is required")
-            return default
-        value = self.table[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if isinstance(value, bool) and bool not in kinds:
-            raise self._fail(key, f"must be {_kind_name(kinds)}, got {value!r}")
-        if not isinstance(value, kinds):
-            raise self._fail(key, f"must be {_kind_name(kinds)}, got {value!r}")
-        if isinstance(value, str) and str in kinds and not value.strip() and default is ...:
-            raise self._fail(key, "must not be empty")
-        return value
-
-    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-        value = self.get(key, list, list(default))
-        if not all(isinstance(v, str) for v in value):
-            raise self._fail(key, "must be a list of strings")
-        return tuple(value)
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            raise self._fail(unknown[0], "unknown key (misspelt?)")
+def _v1_to_v2(raw: dict[str, Any], file: str) -> None:
+    """Version 2 dropped ``[server].writer`` (state changes ran in a writer process or
+    thread of their own; they no longer do, so the key has no meaning left)."""
+    server = raw.get("server")
+    if isinstance(server, dict) and "writer" in server:
+        del server["writer"]
+        log.warning(
+            "%s: [server].writer is no longer used and was ignored; remove it and add "
+            "version = %d at the top of the file",
+            file,
+            CURRENT_VERSION,
+        )
 
 
-def _kind_name(kinds: tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
+MIGRATIONS: dict[int, Callable[[dict[str, Any], str], None]] = {1: _v1_to_v2}
+"""Version N → N+1, applied in turn to a copy of an older file's tables."""
+
+
+def _newer(version: int) -> int:
+    if version > CURRENT_VERSION:
+        raise ValueError(
+            f"{version} is newer than this govhall reads (1–{CURRENT_VERSION}): upgrade govhall"
+        )
+    return version
+
+
+class _Versioned(ConfigModel, extra="ignore"):
+    version: Annotated[int, AfterValidator(_newer)] = Field(default=1, ge=1)
+
+
+def _migrate(raw: dict[str, Any], file: str) -> tuple[dict[str, Any], int]:
+    """A copy of ``raw`` in the current format, and the version it was written for."""
+    try:
+        version = _Versioned.model_validate(raw).version
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, file, raw=raw)) from None
+    out = copy.deepcopy(raw)
+    for v in range(version, CURRENT_VERSION):
+        MIGRATIONS[v](out, file)
+    out["version"] = CURRENT_VERSION
+    return out, version
+
+
+# -- environment ------------------------------------------------------------------------------
+
+
+class SecretsFromEnvironment(BaseSettings):
+    """Secrets a config may take from the environment instead of the file (systemd
+    ``Environment=``/``EnvironmentFile=``, a container's variables): set and not empty, a
+    variable replaces the file's value. The tokens of ``[[token]]`` come from
+    GOVHALL_TOKEN_<NAME>, one field per token added by ``_environment``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    hall_secret: SecretStr | None = None
+    """GOVHALL_HALL_SECRET: ``[hall].secret``."""
+    server_database: SecretStr | None = None
+    """GOVHALL_SERVER_DATABASE: ``[server].database``."""
+    kiosk_token: SecretStr | None = None
+    """GOVHALL_KIOSK_TOKEN: ``[kiosk].token``."""
+    kiosk_admin_pin: SecretStr | None = None
+    """GOVHALL_KIOSK_ADMIN_PIN: ``[kiosk].admin_pin``."""
+    signage_token: SecretStr | None = None
+    """GOVHALL_SIGNAGE_TOKEN: ``[signage].token``."""
+
+
+_FIXED = {
+    ("hall", "secret"): "hall_secret",
+    ("server", "database"): "server_database",
+    ("kiosk", "token"): "kiosk_token",
+    ("kiosk", "admin_pin"): "kiosk_admin_pin",
+    ("signage", "token"): "signage_token",
+}
+
+
+def _environment(token_names: Iterable[str]) -> SecretsFromEnvironment:
+    """The environment's secrets now, with a GOVHALL_TOKEN_<NAME> field per token name."""
+    return _with_tokens(tuple(sorted(set(token_names))))()
+
+
+@functools.lru_cache(maxsize=16)
+def _with_tokens(token_names: tuple[str, ...]) -> type[SecretsFromEnvironment]:
+    fields: dict[str, Any] = {
+        token_variable(name).removeprefix(ENV_PREFIX).lower(): (SecretStr | None, None)
+        for name in token_names
     }
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
+    return create_model("TokensFromEnvironment", __base__=SecretsFromEnvironment, **fields)
 
 
-def load_config(path: str | Path) -> HallConfig:
+def _apply_environment(raw: dict[str, Any]) -> dict[Loc, str]:
+    """Put the environment's secrets into ``raw`` (a copy); where each came from, or which
+    variable could have given a missing token, by place for the messages."""
+    items = raw.get("token")
+    items = [t if isinstance(t, dict) else {} for t in items] if isinstance(items, list) else []
+    names = [t["name"] for t in items if isinstance(t.get("name"), str)]
+    env = _environment(names)
+    notes: dict[Loc, str] = {}
+    for (section, key), field in _FIXED.items():
+        value: SecretStr | None = getattr(env, field)
+        table = raw.get(section)
+        if table is None and section in ("hall", "server") and value is not None:
+            table = raw[section] = {}
+        if value is not None and isinstance(table, dict):
+            table[key] = value.get_secret_value()
+            notes[(section, key)] = f"from {(ENV_PREFIX + field).upper()}"
+    for i, item in enumerate(items):
+        name = item.get("name")
+        if not isinstance(name, str):
+            continue
+        variable = token_variable(name)
+        token: SecretStr | None = getattr(env, variable.removeprefix(ENV_PREFIX).lower())
+        if token is not None:
+            item["token"] = token.get_secret_value()
+            notes[("token", i, "token")] = f"from {variable}"
+        elif "token" not in item:
+            notes[("token", i, "token")] = f"or set {variable}"
+    return notes
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def load_config(path: str | Path, *, demo: bool | None = None) -> HallConfig:
+    """Read and validate the config file at ``path`` (see ``parse_config``)."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -215,191 +535,77 @@ def load_config(path: str | Path) -> HallConfig:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text") from err
-    return parse_config(raw, path)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from err
+    return parse_config(raw, path, demo=demo)
 
 
-def parse_config(raw: dict[str, Any], path: Path | None = None) -> HallConfig:
-    p = str(path or "<config>")
-    unknown = sorted(set(raw) - _TOP_KEYS)
-    if unknown:
-        raise ConfigError(f"{p}: [{unknown[0]}]: unknown section (misspelt?)")
-
-    h = _Reader("[hall]", raw.get("hall", {}), p)
-    name = h.get("name", str)
-    name_en = h.get("name_en", str, "")
-    hall_id = h.get("id", str, "hall-1")
-    timezone = h.get("timezone", str, "Asia/Shanghai")
-    secret_text = h.get("secret", str, "")
-    notice = h.get("notice", str, "")
-    h.finish()
+def parse_config(
+    raw: dict[str, Any], path: Path | None = None, *, demo: bool | None = None
+) -> HallConfig:
+    """Validate the tables of a config file (``raw`` is not changed): migrated from its
+    version, with the environment's secrets applied. ``demo``: accept the sample's tokens
+    (default: whether GOVHALL_DEMO is 1). ``ConfigError`` lists every problem found."""
+    file = file_name(path)
+    raw, version = _migrate(raw, file)
+    notes = _apply_environment(raw)
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ConfigError(f"{p}: [hall].timezone: unknown time zone {timezone!r}") from err
-
-    s = _Reader("[server]", raw.get("server", {}), p)
-    server = ServerConfig(
-        host=s.get("host", str, "127.0.0.1"),
-        port=s.get("port", int, DEFAULT_PORT),
-        database=s.get("database", str, ""),
-        sqlite_synchronous=s.get("sqlite_synchronous", str, "FULL").upper(),
-        max_body_bytes=s.get("max_body_bytes", int, 65536),
-        writer=s.get("writer", str, "process"),
-    )
-    s.finish()
-    if not 0 < server.port < 65536:
-        raise ConfigError(f"{p}: [server].port: must be 1..65535, got {server.port}")
-    if server.sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA"):
-        raise ConfigError(f"{p}: [server].sqlite_synchronous: must be FULL, NORMAL or EXTRA")
-    if server.writer not in ("process", "thread"):
-        raise ConfigError(f"{p}: [server].writer: must be process or thread")
+        model = HallFile.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, file, raw=raw, notes=notes)) from None
+    _check_sample_tokens(model, file, raw, notes, demo)
+    server = model.server
     if not server.database:
         base = path.parent if path else Path.cwd()
-        server = ServerConfig(**{**server.__dict__, "database": f"sqlite:///{base / 'hall.db'}"})
-
-    pol = _Reader("[policy]", raw.get("policy", {}), p)
-    defaults = Policy()
-    policy = Policy(
-        **{
-            k: pol.get(k, type(v) if not isinstance(v, float) else float, v)
-            for k, v in defaults.__dict__.items()
-        }
-    )
-    pol.finish()
-    for k, v in policy.__dict__.items():
-        if v < 0:
-            raise ConfigError(f"{p}: [policy].{k}: must not be negative")
-
-    services = _parse_services(raw.get("service", []), p)
-    counters = _parse_counters(raw.get("counter", []), p, {sv.code for sv in services})
-    tokens = _parse_tokens(raw.get("token", []), p)
-
-    secret = secret_text.encode() if secret_text else _secret_file(path)
-
-    sections = {k: raw[k] for k in _OWNED_ELSEWHERE if k in raw}
-    for k, v in sections.items():
-        if not isinstance(v, dict):
-            raise ConfigError(f"{p}: [{k}] must be a table")
+        server = server.model_copy(update={"database": f"sqlite:///{base / 'hall.db'}"})
+    hall = model.hall
+    sections = {
+        key: table
+        for key in ("kiosk", "signage", "devices", "web")
+        if (table := getattr(model, key)) is not None
+    }
     return HallConfig(
-        hall_id=hall_id,
-        name=name,
-        name_en=name_en,
-        timezone=timezone,
-        secret=secret,
+        hall_id=hall.id,
+        name=hall.name,
+        name_en=hall.name_en,
+        timezone=hall.timezone,
+        secret=hall.secret.encode() if hall.secret else _secret_file(path),
         server=server,
-        policy=policy,
-        services=services,
-        counters=counters,
-        tokens=tokens,
-        notice=notice,
+        policy=model.policy,
+        services=model.service,
+        counters=model.counter,
+        tokens=model.token,
+        notice=hall.notice,
         sections=sections,
         path=path,
+        version=version,
     )
 
 
-def _parse_services(items: Any, p: str) -> tuple[Service, ...]:
-    if not isinstance(items, list) or not items:
-        raise ConfigError(f"{p}: [[service]]: at least one service is required")
-    out: list[Service] = []
-    for i, item in enumerate(items):
-        r = _Reader(f"[[service]] #{i + 1}", item, p)
-        code = r.get("code", str)
-        svc = Service(
-            code=code,
-            prefix=r.get("prefix", str, code),
-            name=r.get("name", str),
-            name_en=r.get("name_en", str, ""),
-            requires_id=r.get("requires_id", bool, False),
-            requires_face=r.get("requires_face", bool, False),
-            open=r.get("open", bool, True),
-            materials=r.strings("materials"),
-            materials_en=r.strings("materials_en"),
-            avg_service_s=r.get("avg_service_s", float, 300.0),
-            daily_limit=r.get("daily_limit", int, None),
-        )
-        r.finish()
-        if not _CODE_RE.match(svc.code):
-            raise ConfigError(
-                f"{p}: [[service]] #{i + 1}.code: {svc.code!r} must be 1–4 "
-                "upper-case letters/digits starting with a letter"
-            )
-        if not _CODE_RE.match(svc.prefix):
-            raise ConfigError(
-                f"{p}: [[service]] {code}.prefix: {svc.prefix!r} must be 1–4 "
-                "upper-case letters/digits starting with a letter"
-            )
-        if svc.requires_face and not svc.requires_id:
-            raise ConfigError(
-                f"{p}: [[service]] {code}.requires_face: a face check needs "
-                "the ID card photo, so requires_id must be true"
-            )
-        for prev in out:
-            if prev.code == svc.code:
-                raise ConfigError(f"{p}: [[service]] #{i + 1}.code: {code!r} is used twice")
-            if prev.prefix == svc.prefix:
-                raise ConfigError(
-                    f"{p}: [[service]] {code}.prefix: {svc.prefix!r} is already "
-                    f"the prefix of service {prev.code!r}"
-                )
-        out.append(svc)
-    return tuple(out)
+def _check_sample_tokens(
+    model: HallFile, file: str, raw: dict[str, Any], notes: dict[Loc, str], demo: bool | None
+) -> None:
+    found: list[Problem] = []
+    for i, tok in enumerate(model.token):
+        if is_sample_token(tok.token):
+            found.append(Problem(("token", i, "token"), _sample_problem(token_variable(tok.name))))
+    for section in ("kiosk", "signage"):
+        token = (getattr(model, section) or {}).get("token")
+        if isinstance(token, str) and is_sample_token(token):
+            found.append(Problem((section, "token"), _sample_problem(f"GOVHALL_{section}_TOKEN")))
+    if not found:
+        return
+    if os.environ.get(DEMO_VARIABLE) == "1" if demo is None else demo:
+        log.warning("%s: the sample's tokens are accepted: this is a demo", file)
+        return
+    raise ConfigError(format_problems(file, found, raw, notes))
 
 
-def _parse_counters(items: Any, p: str, codes: set[str]) -> tuple[Counter, ...]:
-    if not isinstance(items, list) or not items:
-        raise ConfigError(f"{p}: [[counter]]: at least one counter is required")
-    out: list[Counter] = []
-    for i, item in enumerate(items):
-        r = _Reader(f"[[counter]] #{i + 1}", item, p)
-        cid = r.get("id", (str, int))
-        counter = Counter(
-            id=str(cid),
-            name=r.get("name", str),
-            services=r.strings("services"),
-            name_en=r.get("name_en", str, ""),
-        )
-        r.finish()
-        if not re.match(r"^[A-Za-z0-9_-]{1,16}$", counter.id):
-            raise ConfigError(
-                f"{p}: [[counter]] #{i + 1}.id: {counter.id!r} must be 1–16 letters, digits, - or _"
-            )
-        if not counter.services:
-            raise ConfigError(f"{p}: [[counter]] {counter.id}.services: must name a service")
-        for code in counter.services:
-            if code not in codes:
-                raise ConfigError(
-                    f"{p}: [[counter]] {counter.id}.services: no service with code {code!r}"
-                )
-        if any(c.id == counter.id for c in out):
-            raise ConfigError(f"{p}: [[counter]] #{i + 1}.id: {counter.id!r} is used twice")
-        out.append(counter)
-    return tuple(out)
-
-
-def _parse_tokens(items: Any, p: str) -> tuple[Token, ...]:
-    if not isinstance(items, list):
-        raise ConfigError(f"{p}: [[token]] must be an array of tables")
-    out: list[Token] = []
-    for i, item in enumerate(items):
-        r = _Reader(f"[[token]] #{i + 1}", item, p)
-        tok = Token(name=r.get("name", str), role=r.get("role", str), token=r.get("token", str))
-        r.finish()
-        if tok.role not in ROLES:
-            raise ConfigError(
-                f"{p}: [[token]] {tok.name}.role: {tok.role!r} is not one of {', '.join(ROLES)}"
-            )
-        if len(tok.token) < 16:
-            raise ConfigError(f"{p}: [[token]] {tok.name}.token: must be at least 16 characters")
-        for prev in out:
-            if prev.token == tok.token:
-                raise ConfigError(
-                    f"{p}: [[token]] {tok.name}.token: the same token is already "
-                    f"used by {prev.name!r}"
-                )
-            if prev.name == tok.name:
-                raise ConfigError(f"{p}: [[token]] #{i + 1}.name: {tok.name!r} is used twice")
-        out.append(tok)
-    return tuple(out)
+def _sample_problem(variable: str) -> str:
+    return (
+        "is the sample config's token, which everyone can read (only govhall demo "
+        f"accepts it): set a random one, e.g. `openssl rand -hex 24`, or {variable.upper()}"
+    )
 
 
 def _secret_file(path: Path | None) -> bytes:
@@ -420,5 +626,5 @@ def _secret_file(path: Path | None) -> bytes:
     except OSError as err:
         raise ConfigError(
             f"{path}: [hall].secret is not set and {secret_path} cannot be "
-            f"written ({err.strerror}); set [hall].secret"
+            f"written ({err.strerror}); set [hall].secret or GOVHALL_HALL_SECRET"
         ) from err

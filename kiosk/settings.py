@@ -1,175 +1,140 @@
 """The kiosk's own config tables, ``[kiosk]`` and ``[devices]`` of the hall config file.
 
 The hall's loader hands them over as plain dicts; they are checked here so a typo fails at
-start-up with file, key and problem — never as a kiosk that silently cannot print.
+start-up with file, key and problem — never as a kiosk that silently cannot print. The
+settings are pydantic dataclasses (the hall file's model settings, ``hall.configkit``):
+validated however they are made, and still dataclasses for ``dataclasses.replace``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from hall.config import HallConfig
+from pydantic import AfterValidator, Field, StringConstraints, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+
+from hall.config import ConfigError, HallConfig
+from hall.configkit import DATACLASS_CONFIG, conflict, file_name, format_validation_error
 
 _KIOSK_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _OFFLINE_PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
 _PIN_RE = re.compile(r"^\d{4,12}$")
 
 
-class KioskConfigError(ValueError):
+class KioskConfigError(ConfigError):
     """A ``[kiosk]`` or ``[devices]`` value the kiosk cannot use."""
 
 
-@dataclass(frozen=True)
+def _kiosk_id(value: str) -> str:
+    if not _KIOSK_ID_RE.match(value):
+        raise ValueError(f"{value!r} must be 1–32 letters, digits, - or _")
+    return value
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
+def _offline_prefix(value: str) -> str:
+    if not _OFFLINE_PREFIX_RE.match(value):
+        raise ValueError(
+            f"must be a capital letter then up to 5 capitals or digits (got {value!r})"
+        )
+    return value
+
+
+def _pin(value: str) -> str:
+    if not _PIN_RE.match(value):
+        raise ValueError("must be 4–12 digits")  # a PIN is never repeated in a message
+    return value
+
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+@dataclass(frozen=True, config=DATACLASS_CONFIG)
 class KioskSettings:
-    kiosk_id: str
-    server: str
-    token: str
-    offline_prefix: str
+    kiosk_id: Annotated[str, AfterValidator(_kiosk_id)] = Field(alias="id")
+    """``[kiosk].id``: names this kiosk to the hall (1–32 letters, digits, - or _)."""
+    server: Annotated[str, AfterValidator(_http_url)] = Field()
+    """The hall server's base URL."""
+    token: str = Field(min_length=16, repr=False)
+    """A ``[[token]]`` of role kiosk; may come from GOVHALL_KIOSK_TOKEN."""
+    offline_prefix: Annotated[str, AfterValidator(_offline_prefix)] = Field()
     """Start of every offline number (``K1-A001``): unique per kiosk, so offline numbers
-    never collide with the hall's (``A001``) or another kiosk's."""
-    admin_pin: str
-    idle_timeout_s: float = 60.0
+    never collide with the hall's (``A001``) or another kiosk's; default: from the id."""
+    admin_pin: Annotated[str, AfterValidator(_pin)] = Field(repr=False)
+    """Opens the maintenance page (4–12 digits); may come from GOVHALL_KIOSK_ADMIN_PIN."""
+    idle_timeout_s: Seconds = 60.0
     """Seconds without a touch before the kiosk returns home and forgets the citizen."""
-    idle_warning_s: float = 10.0
+    idle_warning_s: float = Field(default=10.0, ge=0)
     """Seconds before the idle timeout at which the spoken warning is given."""
-    ticket_screen_s: float = 30.0
+    ticket_screen_s: Seconds = 30.0
     """Seconds the issued ticket stays on screen."""
-    attract_after_s: float = 120.0
+    attract_after_s: Seconds = 120.0
     """Seconds on the home screen without a touch before the attract screen."""
-    orientation: str = "portrait"
-    heartbeat_s: float = 5.0
-    services_refresh_s: float = 10.0
-    card_timeout_s: float = 30.0
-    face_fallback: str = "refuse"
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    heartbeat_s: Seconds = 5.0
+    """Seconds between two heartbeats to the hall."""
+    services_refresh_s: Seconds = 10.0
+    """Seconds between two reads of the services and their queues."""
+    card_timeout_s: Seconds = 30.0
+    """Seconds the ID-card screen waits for a card."""
+    face_fallback: Literal["refuse", "skip"] = "refuse"
     """What a requires_face service does when face check cannot run: ``refuse`` or ``skip``."""
-    data_dir: Path = Path("kiosk-data")
+    data_dir: Path = Field(default=Path("kiosk-data"), strict=False)
     """Offline journal and voice cache; relative paths are beside the config file."""
-    lang: str = "zh"
+    lang: Literal["zh", "en"] = "zh"
     fullscreen: bool = True
 
+    @model_validator(mode="after")
+    def _warning_before_timeout(self) -> KioskSettings:
+        if self.idle_warning_s >= self.idle_timeout_s:
+            raise conflict(("idle_warning_s",), "must be below idle_timeout_s")
+        return self
 
-@dataclass(frozen=True)
+
+DeviceSpec = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+@dataclass(frozen=True, config=DATACLASS_CONFIG)
 class DeviceSettings:
     """Each value: ``sim`` (an in-process simulator), ``none`` (not fitted), or the
     device's own URL/port (see devices/open.py)."""
 
-    idcard: str = "sim"
-    printer: str = "sim"
-    camera: str = "none"
-    voice: str = "sim"
-    card_photo: str = "sim"
-
-
-_KIOSK_TYPES: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "id": (str, ...),
-    "server": (str, ...),
-    "token": (str, ...),
-    "offline_prefix": (str, None),
-    "admin_pin": (str, ...),
-    "idle_timeout_s": ((int, float), 60.0),
-    "idle_warning_s": ((int, float), 10.0),
-    "ticket_screen_s": ((int, float), 30.0),
-    "attract_after_s": ((int, float), 120.0),
-    "orientation": (str, "portrait"),
-    "heartbeat_s": ((int, float), 5.0),
-    "services_refresh_s": ((int, float), 10.0),
-    "card_timeout_s": ((int, float), 30.0),
-    "face_fallback": (str, "refuse"),
-    "data_dir": (str, "kiosk-data"),
-    "lang": (str, "zh"),
-    "fullscreen": (bool, True),
-}
-_DEVICE_KEYS = ("idcard", "printer", "camera", "voice", "card_photo")
-
-
-def _get(table: dict[str, Any], where: str, key: str, kind: Any, default: Any) -> Any:
-    if key not in table:
-        if default is ...:
-            raise KioskConfigError(f"{where}: [kiosk] needs {key!r}")
-        return default
-    value = table[key]
-    # bool is an int in Python: a stray `idle_timeout_s = true` must not mean 1 second
-    if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-        raise KioskConfigError(f"{where}: [kiosk] {key} has the wrong type ({value!r})")
-    return value
+    idcard: DeviceSpec = "sim"
+    printer: DeviceSpec = "sim"
+    camera: DeviceSpec = "none"
+    voice: DeviceSpec = "sim"
+    card_photo: DeviceSpec = "sim"
 
 
 def parse_kiosk(config: HallConfig) -> tuple[KioskSettings, DeviceSettings]:
-    where = str(config.path or "config")
+    where = file_name(config.path)
     raw = config.sections.get("kiosk")
     if not isinstance(raw, dict):
         raise KioskConfigError(f"{where}: no [kiosk] table")
-    unknown = sorted(set(raw) - set(_KIOSK_TYPES))
-    if unknown:
-        raise KioskConfigError(f"{where}: [kiosk] has unknown keys: {', '.join(unknown)}")
-    v = {k: _get(raw, where, k, kind, d) for k, (kind, d) in _KIOSK_TYPES.items()}
-    if not _KIOSK_ID_RE.match(v["id"]):
-        raise KioskConfigError(f"{where}: [kiosk] id must be 1–32 letters, digits, - or _")
-    if not v["server"].startswith(("http://", "https://")):
-        raise KioskConfigError(f"{where}: [kiosk] server must be an http(s):// URL")
-    if len(v["token"]) < 16:
-        raise KioskConfigError(f"{where}: [kiosk] token must have at least 16 characters")
-    prefix = v["offline_prefix"] or re.sub(r"[^A-Z0-9]", "", v["id"].upper())[:6]
-    if not _OFFLINE_PREFIX_RE.match(prefix):
-        raise KioskConfigError(
-            f"{where}: [kiosk] offline_prefix must be a capital letter then up to 5 capitals "
-            f"or digits (got {prefix!r})"
-        )
-    if not _PIN_RE.match(v["admin_pin"]):
-        raise KioskConfigError(f"{where}: [kiosk] admin_pin must be 4–12 digits")
-    for key in (
-        "idle_timeout_s",
-        "heartbeat_s",
-        "services_refresh_s",
-        "card_timeout_s",
-        "ticket_screen_s",
-        "attract_after_s",
-    ):
-        if v[key] <= 0:
-            raise KioskConfigError(f"{where}: [kiosk] {key} must be positive (seconds)")
-    if not 0 <= v["idle_warning_s"] < v["idle_timeout_s"]:
-        raise KioskConfigError(f"{where}: [kiosk] idle_warning_s must be below idle_timeout_s")
-    if v["orientation"] not in ("portrait", "landscape"):
-        raise KioskConfigError(f"{where}: [kiosk] orientation must be portrait or landscape")
-    if v["face_fallback"] not in ("refuse", "skip"):
-        raise KioskConfigError(f"{where}: [kiosk] face_fallback must be refuse or skip")
-    if v["lang"] not in ("zh", "en"):
-        raise KioskConfigError(f"{where}: [kiosk] lang must be zh or en")
-    data_dir = Path(v["data_dir"])
-    if not data_dir.is_absolute() and config.path is not None:
-        data_dir = config.path.parent / data_dir
-    kiosk = KioskSettings(
-        kiosk_id=v["id"],
-        server=v["server"],
-        token=v["token"],
-        offline_prefix=prefix,
-        admin_pin=v["admin_pin"],
-        idle_timeout_s=float(v["idle_timeout_s"]),
-        idle_warning_s=float(v["idle_warning_s"]),
-        ticket_screen_s=float(v["ticket_screen_s"]),
-        attract_after_s=float(v["attract_after_s"]),
-        orientation=v["orientation"],
-        heartbeat_s=float(v["heartbeat_s"]),
-        services_refresh_s=float(v["services_refresh_s"]),
-        card_timeout_s=float(v["card_timeout_s"]),
-        face_fallback=v["face_fallback"],
-        data_dir=data_dir,
-        lang=v["lang"],
-        fullscreen=v["fullscreen"],
-    )
+    table = dict(raw)
+    if not table.get("offline_prefix") and isinstance(table.get("id"), str):
+        table["offline_prefix"] = re.sub(r"[^A-Z0-9]", "", table["id"].upper())[:6]
+    try:
+        kiosk = KioskSettings(**table)
+    except ValidationError as err:
+        raise KioskConfigError(format_validation_error(err, where, section="kiosk")) from None
+    if not kiosk.data_dir.is_absolute() and config.path is not None:
+        kiosk = dataclasses.replace(kiosk, data_dir=config.path.parent / kiosk.data_dir)
     return kiosk, parse_devices(config.sections.get("devices", {}), where)
 
 
 def parse_devices(raw: Any, where: str = "config") -> DeviceSettings:
     if not isinstance(raw, dict):
-        raise KioskConfigError(f"{where}: [devices] must be a table")
-    unknown = sorted(set(raw) - set(_DEVICE_KEYS))
-    if unknown:
-        raise KioskConfigError(f"{where}: [devices] has unknown keys: {', '.join(unknown)}")
-    for key, value in raw.items():
-        if not isinstance(value, str) or not value.strip():
-            raise KioskConfigError(f"{where}: [devices] {key} must be a non-empty string")
-    return DeviceSettings(**{k: raw[k].strip() for k in raw})
+        raise KioskConfigError(f"{where}: [devices]: must be a table")
+    try:
+        return DeviceSettings(**raw)
+    except ValidationError as err:
+        raise KioskConfigError(format_validation_error(err, where, section="devices")) from None

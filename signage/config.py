@@ -1,11 +1,12 @@
-"""The ``[signage]`` table of the hall config file, validated here (hall.config keeps it as a
-plain dict). Every error names the file, the key and what is wrong.
+"""The ``[signage]`` table of the hall config file, validated here by a model with the hall
+file's settings and formatter (hall.config keeps it as a plain dict). Every error names the
+file, the key and what is wrong.
 
 Keys (all optional except ``server`` and ``token``)::
 
     [signage]
     server = "http://127.0.0.1:8700"      # hall server base URL
-    token = "…"                            # a token with role "display"
+    token = "…"                            # role "display"; or GOVHALL_SIGNAGE_TOKEN
     recent_calls = 6                       # calls listed under the current one (1..12)
     show_masked_names = false              # show 张*三 beside the number (never a full name)
     flash_s = 8.0                          # seconds a new call flashes
@@ -28,11 +29,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from hall.config import ConfigError, HallConfig
+from hall.configkit import (
+    ConfigModel,
+    Loc,
+    conflict,
+    conflicts,
+    file_name,
+    format_validation_error,
+)
 
 _TIME_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -60,190 +80,142 @@ class SilentHours:
         return cls(dt.time(h1, m1), dt.time(h2, m2))
 
 
-@dataclass(frozen=True)
-class SignageConfig:
-    server: str
-    token: str
+def _silent_hours(value: Any) -> SilentHours:
+    if isinstance(value, SilentHours):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f'must be a string like "22:00-07:00", got {value!r}')
+    return SilentHours.parse(value)
+
+
+def _http_url(value: str) -> str:
+    if not value:
+        raise ValueError('must not be empty (the hall server URL, e.g. "http://127.0.0.1:8700")')
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _hall(info: ValidationInfo) -> HallConfig | None:
+    hall = (info.context or {}).get("hall")
+    return hall if isinstance(hall, HallConfig) else None
+
+
+class SignageConfig(ConfigModel):
+    server: Annotated[str, AfterValidator(_http_url)]
+    """The hall server's base URL."""
+    token: str = Field(min_length=16, repr=False)
+    """A ``[[token]]`` with role display; may come from GOVHALL_SIGNAGE_TOKEN."""
     timezone: str = "Asia/Shanghai"
-    recent_calls: int = 6
+    """The hall's ``[hall].timezone`` (not a key of ``[signage]``)."""
+    recent_calls: int = Field(default=6, ge=1, le=12)
+    """Calls listed under the current one on the lobby board."""
     show_masked_names: bool = False
-    flash_s: float = 8.0
+    """Show 张*三 beside the number (never a full name)."""
+    flash_s: float = Field(default=8.0, ge=0, le=60)
     """Seconds a new call flashes on the board."""
     announce: bool = True
     announce_english: bool = False
-    repeat: int = 2
-    volume: float = 1.0
+    """After the Chinese sentences, say them in English too."""
+    repeat: int = Field(default=2, ge=1, le=3)
+    """Times each sentence is spoken."""
+    volume: float = Field(default=1.0, ge=0, le=1)
     """Linear gain 0..1 applied to every clip the announcer plays."""
-    voice_profile: str = "normal"
-    silent_hours: tuple[SilentHours, ...] = ()
+    voice_profile: Literal["normal", "elderly"] = "normal"
+    silent_hours: tuple[Annotated[SilentHours, PlainValidator(_silent_hours)], ...] = Field(
+        default=(), strict=False
+    )
+    """Local times ("12:00-13:30") when calls are shown, not spoken."""
     audio_device: str = "default"
+    """ALSA device for aplay ("null": no sound card)."""
     chime: Path | None = None
-    counter_screens: tuple[str, ...] = ()
+    """A 16-bit mono WAV, relative paths beside the config file; empty: the built-in one."""
+    counter_screens: tuple[str, ...] = Field(default=(), strict=False)
+    """Counters with an HDMI screen over them (``govhall signage --counter ID``)."""
     led_port: str = ""
-    led_baud: int = 9600
-    led_addresses: dict[str, int] = field(default_factory=dict)
-    led_encoding: str = "gb2312"
+    """pyserial URL of the RS-485 LED strips; empty: none."""
+    led_baud: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+    led_addresses: dict[str, Annotated[int, Field(ge=1, le=254)]] = Field(default_factory=dict)
+    """Counter id → LED display address (1..254)."""
+    led_encoding: Annotated[Literal["gb2312", "gbk"], BeforeValidator(_lower)] = "gb2312"
+    """What the strips' font has."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _hall_timezone(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "timezone" in data:
+            raise conflict(("timezone",), "unknown key (the board uses [hall].timezone)")
+        hall = _hall(info)
+        return {**data, "timezone": hall.timezone} if hall is not None else data
 
-_KEYS = {
-    "server",
-    "token",
-    "recent_calls",
-    "show_masked_names",
-    "flash_s",
-    "announce",
-    "announce_english",
-    "repeat",
-    "volume",
-    "voice_profile",
-    "silent_hours",
-    "audio_device",
-    "chime",
-    "counter_screens",
-    "led_port",
-    "led_baud",
-    "led_addresses",
-    "led_encoding",
-}
+    @field_validator("chime", mode="plain")
+    @classmethod
+    def _chime_file(cls, value: Any, info: ValidationInfo) -> Path | None:
+        if isinstance(value, Path):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("must be a string (a path)")
+        if not value:
+            return None
+        chime = Path(value)
+        hall = _hall(info)
+        if not chime.is_absolute() and hall is not None and hall.path is not None:
+            chime = hall.path.parent / chime
+        if not chime.is_file():
+            raise ValueError(f"file {str(chime)!r} not found")
+        return chime
+
+    @model_validator(mode="after")
+    def _fits_the_hall(self, info: ValidationInfo) -> SignageConfig:
+        problems: list[tuple[Loc, str]] = []
+        hall = _hall(info)
+        if hall is not None:
+            role = hall.role_of(self.token)
+            if role is not None and role.role != "display":
+                problems.append(
+                    (("token",), f"belongs to {role.name!r} with role {role.role!r}, not display")
+                )
+            known = {c.id for c in hall.counters}
+            for i, c in enumerate(self.counter_screens):
+                if c not in known:
+                    problems.append((("counter_screens", i), f"no [[counter]] with id {c!r}"))
+            for cid in self.led_addresses:
+                if cid not in known:
+                    problems.append((("led_addresses", cid), f"no [[counter]] with id {cid!r}"))
+        used: set[int] = set()
+        for cid, addr in self.led_addresses.items():
+            if addr in used:
+                problems.append((("led_addresses", cid), f"address {addr} is used twice"))
+            used.add(addr)
+        if self.led_addresses and not self.led_port:
+            problems.append((("led_port",), "led_addresses are set but no led_port to reach them"))
+        if problems:
+            raise conflicts(problems)
+        return self
 
 
 def load_signage(config: HallConfig) -> SignageConfig:
     """The validated ``[signage]`` table of ``config``; ``ConfigError`` naming the bad key."""
-    return parse_signage(config.sections.get("signage"), config, where=str(config.path))
+    where = file_name(config.path)
+    return parse_signage(config.sections.get("signage"), config, where=where)
 
 
 def parse_signage(
     table: Any, config: HallConfig | None = None, where: str = "config"
 ) -> SignageConfig:
-    def bad(key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{where}: [signage] {key}: {problem}")
-
+    """``table`` validated; with the hall's ``config``, also against its tokens and
+    counters, with its time zone and chime paths beside its file."""
     if table is None:
         raise ConfigError(f"{where}: no [signage] table (needs at least server and token)")
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [signage] must be a table")
-    unknown = sorted(set(table) - _KEYS)
-    if unknown:
-        raise bad(unknown[0], f"unknown key (known: {', '.join(sorted(_KEYS))})")
-
-    def get(key: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        if key not in table:
-            return default
-        value = table[key]
-        # bool is an int in Python; a "true" count is a typo, not a number.
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise bad(key, f"expected {_kind_name(kind)}, got a boolean")
-        if not isinstance(value, kind):
-            raise bad(key, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}")
-        return value
-
-    server = get("server", str, None)
-    if not server:
-        raise bad("server", 'missing (the hall server URL, e.g. "http://127.0.0.1:8700")')
-    if not re.match(r"^https?://[^/\s]+", server):
-        raise bad("server", f"{server!r} is not an http:// or https:// URL")
-    token = get("token", str, None)
-    if not token:
-        raise bad("token", 'missing (a [[token]] with role "display")')
-    if config is not None:
-        role = config.role_of(token)
-        if role is not None and role.role != "display":
-            raise bad("token", f"belongs to {role.name!r} with role {role.role!r}, not display")
-
-    recent = get("recent_calls", int, 6)
-    if not 1 <= recent <= 12:
-        raise bad("recent_calls", f"{recent} is outside 1..12")
-    flash = float(get("flash_s", (int, float), 8.0))
-    if not 0 <= flash <= 60:
-        raise bad("flash_s", f"{flash} is outside 0..60 seconds")
-    repeat = get("repeat", int, 2)
-    if not 1 <= repeat <= 3:
-        raise bad("repeat", f"{repeat} is outside 1..3")
-    volume = float(get("volume", (int, float), 1.0))
-    if not 0.0 <= volume <= 1.0:
-        raise bad("volume", f"{volume} is outside 0.0..1.0")
-    profile = get("voice_profile", str, "normal")
-    if profile not in ("normal", "elderly"):
-        raise bad("voice_profile", f'{profile!r} is not "normal" or "elderly"')
-
-    silent: list[SilentHours] = []
-    for i, item in enumerate(get("silent_hours", list, [])):
-        if not isinstance(item, str):
-            raise bad(f"silent_hours[{i}]", f"expected a string, got {item!r}")
-        try:
-            silent.append(SilentHours.parse(item))
-        except ValueError as err:
-            raise bad(f"silent_hours[{i}]", str(err)) from None
-
-    chime_text = get("chime", str, "")
-    chime: Path | None = None
-    if chime_text:
-        chime = Path(chime_text)
-        if not chime.is_absolute() and config is not None and config.path is not None:
-            chime = Path(config.path).parent / chime
-        if not chime.is_file():
-            raise bad("chime", f"file {str(chime)!r} not found")
-
-    known_counters = {c.id for c in config.counters} if config is not None else None
-    screens = get("counter_screens", list, [])
-    for i, c in enumerate(screens):
-        if not isinstance(c, str):
-            raise bad(f"counter_screens[{i}]", f"expected a counter id string, got {c!r}")
-        if known_counters is not None and c not in known_counters:
-            raise bad(f"counter_screens[{i}]", f"no [[counter]] with id {c!r}")
-
-    led_port = get("led_port", str, "")
-    led_baud = get("led_baud", int, 9600)
-    if led_baud not in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200):
-        raise bad("led_baud", f"{led_baud} is not a standard baud rate")
-    addresses_raw = get("led_addresses", dict, {})
-    addresses: dict[str, int] = {}
-    for cid, addr in addresses_raw.items():
-        key = f"led_addresses.{cid}"
-        if known_counters is not None and cid not in known_counters:
-            raise bad(key, f"no [[counter]] with id {cid!r}")
-        if isinstance(addr, bool) or not isinstance(addr, int) or not 1 <= addr <= 254:
-            raise bad(key, f"address must be an integer 1..254, got {addr!r}")
-        if addr in addresses.values():
-            raise bad(key, f"address {addr} is used twice")
-        addresses[cid] = addr
-    if addresses and not led_port:
-        raise bad("led_port", "led_addresses are set but no led_port to reach them")
-    encoding = get("led_encoding", str, "gb2312").lower()
-    if encoding not in ("gb2312", "gbk"):
-        raise bad("led_encoding", f'{encoding!r} is not "gb2312" or "gbk"')
-
-    return SignageConfig(
-        server=server.rstrip("/"),
-        token=token,
-        timezone=config.timezone if config is not None else "Asia/Shanghai",
-        recent_calls=recent,
-        show_masked_names=get("show_masked_names", bool, False),
-        flash_s=flash,
-        announce=get("announce", bool, True),
-        announce_english=get("announce_english", bool, False),
-        repeat=repeat,
-        volume=volume,
-        voice_profile=profile,
-        silent_hours=tuple(silent),
-        audio_device=get("audio_device", str, "default"),
-        chime=chime,
-        counter_screens=tuple(screens),
-        led_port=led_port,
-        led_baud=led_baud,
-        led_addresses=addresses,
-        led_encoding=encoding,
-    )
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "an array",
-        dict: "a table",
-    }
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
+        raise ConfigError(f"{where}: [signage]: must be a table")
+    try:
+        return SignageConfig.model_validate(table, context={"hall": config})
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, where, section="signage")) from None

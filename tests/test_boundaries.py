@@ -17,7 +17,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "kiosk": ("signage",),
     "signage": ("kiosk",),
 }
-HALL_PUBLIC = ("hall.client", "hall.config")
+HALL_PUBLIC = ("hall.client", "hall.config", "hall.configkit", "hall.schemas")
 
 
 def _imports(path: Path) -> list[str]:

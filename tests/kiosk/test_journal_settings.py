@@ -9,10 +9,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
-from hall.config import load_config
+from hall.config import ConfigError, load_config
 from kiosk.flows.journal import OfflineJournal
-from kiosk.settings import KioskConfigError, parse_devices, parse_kiosk
+from kiosk.settings import KioskConfigError, KioskSettings, parse_devices, parse_kiosk
 from tests.support.hall_server import SAMPLE
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -107,31 +108,60 @@ def test_sample_config_parses() -> None:
     kiosk, devices = parse_kiosk(cfg)
     assert kiosk.kiosk_id == "K1" and kiosk.offline_prefix == "K1"
     assert kiosk.data_dir.is_absolute() and devices.printer == "sim"
+    assert kiosk.idle_timeout_s == 60.0 and kiosk.orientation == "portrait"
+    assert "token" not in repr(kiosk) and "2468" not in repr(kiosk)
 
 
 @pytest.mark.parametrize(
-    ("change", "needle"),
+    ("change", "message"),
     [
-        ({"admin_pin": "12"}, "admin_pin"),
-        ({"token": "short"}, "token"),
-        ({"server": "ftp://x"}, "server"),
-        ({"offline_prefix": "k-1"}, "offline_prefix"),
-        ({"orientation": "upside"}, "orientation"),
-        ({"idle_timeout_s": True}, "idle_timeout_s"),
-        ({"idle_warning_s": 100}, "idle_warning_s"),
-        ({"face_fallback": "maybe"}, "face_fallback"),
-        ({"colour": "red"}, "unknown keys: colour"),
+        ({"admin_pin": "12"}, "[kiosk].admin_pin: must be 4–12 digits"),
+        ({"token": "short"}, "[kiosk].token: must have at least 16 characters"),
+        ({"server": "ftp://x"}, "[kiosk].server: 'ftp://x' is not an http:// or https:// URL"),
+        ({"offline_prefix": "k-1"}, "[kiosk].offline_prefix: must be a capital letter"),
+        ({"id": "k 1"}, "[kiosk].id: 'k 1' must be 1–32 letters, digits, - or _"),
+        (
+            {"orientation": "upside"},
+            "[kiosk].orientation: must be 'portrait' or 'landscape', got 'upside'",
+        ),
+        ({"idle_timeout_s": True}, "[kiosk].idle_timeout_s: must be a number, got true"),
+        ({"heartbeat_s": 0}, "[kiosk].heartbeat_s: must be > 0"),
+        ({"idle_warning_s": 100}, "[kiosk].idle_warning_s: must be below idle_timeout_s"),
+        ({"face_fallback": "maybe"}, "[kiosk].face_fallback: must be 'refuse' or 'skip'"),
+        ({"colour": "red"}, "[kiosk].colour: unknown key (misspelt?)"),
     ],
 )
-def test_bad_kiosk_values_fail_with_the_key_named(change: dict, needle: str) -> None:
+def test_bad_kiosk_values_fail_with_the_key_named(change: dict, message: str) -> None:
     cfg = load_config(SAMPLE)
     sections = {**cfg.sections, "kiosk": {**cfg.sections["kiosk"], **change}}
-    with pytest.raises(KioskConfigError, match=needle):
-        parse_kiosk(dataclasses.replace(cfg, sections=sections))
+    with pytest.raises(KioskConfigError) as err:
+        parse_kiosk(cfg.model_copy(update={"sections": sections}))
+    assert str(err.value).startswith(f"{SAMPLE}: {message}")
+    assert "2468" not in str(err.value)  # nor any other secret
+
+
+def test_offline_prefix_defaults_to_the_id() -> None:
+    cfg = load_config(SAMPLE)
+    kiosk = {k: v for k, v in cfg.sections["kiosk"].items() if k != "offline_prefix"}
+    settings, _ = parse_kiosk(
+        cfg.model_copy(update={"sections": {"kiosk": {**kiosk, "id": "k-2"}}})
+    )
+    assert settings.offline_prefix == "K2" and settings.kiosk_id == "k-2"
+
+
+def test_settings_stay_dataclasses_that_validate() -> None:
+    settings = KioskSettings("K1", "http://127.0.0.1:1", "x" * 20, "K1", "2468")
+    shorter = dataclasses.replace(settings, idle_timeout_s=6.0, idle_warning_s=3.0)
+    assert shorter.idle_timeout_s == 6.0 and shorter.kiosk_id == "K1"
+    with pytest.raises(ValidationError):
+        dataclasses.replace(settings, idle_warning_s=60.0)
 
 
 def test_bad_devices_table() -> None:
-    with pytest.raises(KioskConfigError, match="scanner"):
+    with pytest.raises(KioskConfigError, match=r"^config: \[devices\]\.scanner: unknown key"):
         parse_devices({"scanner": "x"})
-    with pytest.raises(KioskConfigError, match="printer"):
-        parse_devices({"printer": ""})
+    with pytest.raises(KioskConfigError, match=r"\[devices\]\.printer: must not be empty"):
+        parse_devices({"printer": " "})
+    assert parse_devices({"printer": " tcp://10.0.0.5:9100 "}).printer == "tcp://10.0.0.5:9100"
+    with pytest.raises(ConfigError):  # what every command catches
+        parse_devices([])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.ops.conftest import govhall
-from tests.support.hall_server import SAMPLE
+from tests.support.hall_server import TOKENS, sample_text
 
 # (what is wrong, edit of the sample config, what the message must say)
 BAD = {
@@ -23,10 +23,14 @@ BAD = {
     ),
     "token used twice": (
         (
-            'token = "sample-display-token-change-me"\n\n[[token]]',
-            'token = "sample-kiosk-token-change-me"\n\n[[token]]',
+            f'token = "{TOKENS["display"]}"\n\n[[token]]',
+            f'token = "{TOKENS["kiosk"]}"\n\n[[token]]',
         ),
-        "the same token is already used by 'kiosk-1'",
+        "[[token]] lobby-board.token: the same token is already used by 'kiosk-1'",
+    ),
+    "the sample's own token": (
+        (f'token = "{TOKENS["admin"]}"', 'token = "sample-admin-token-change-me"'),
+        "[[token]] manager.token: is the sample config's token, which everyone can read",
     ),
 }
 COMMANDS = ("hall", "kiosk", "signage", "backup", "restore", "doctor")
@@ -36,7 +40,7 @@ COMMANDS = ("hall", "kiosk", "signage", "backup", "restore", "doctor")
 @pytest.mark.parametrize("problem", sorted(BAD))
 def test_every_command_refuses_a_bad_config_naming_the_place(tmp_path: Path, problem: str) -> None:
     (old, new), message = BAD[problem]
-    text = SAMPLE.read_text(encoding="utf-8")
+    text = sample_text()
     assert text.count(old) >= 1
     cfg = tmp_path / "hall.toml"
     cfg.write_text(text.replace(old, new, 1), encoding="utf-8")

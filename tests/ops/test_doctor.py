@@ -15,7 +15,15 @@ import pytest
 from devices.idcard.simulator import IdCardSimulator
 from devices.printer.simulator import PrinterSimulator
 from govhall import doctor
-from tests.support.hall_server import ROOT, TOKENS, free_port, start_hall, write_config
+from tests.support.hall_server import (
+    ROOT,
+    SAMPLE_FILE,
+    SAMPLE_TOKENS,
+    TOKENS,
+    free_port,
+    start_hall,
+    write_config,
+)
 
 
 def run_doctor(cfg: Path, tz: str = "Asia/Shanghai") -> tuple[int, str, dict[str, str]]:
@@ -138,9 +146,7 @@ def test_wrong_token_and_wrong_hall(tmp_path: Path) -> None:
         head, kiosk = text.split("[kiosk]")
         mistyped = tmp_path / "mistyped.toml"  # only the kiosk's copy of its token is wrong
         mistyped.write_text(
-            head
-            + "[kiosk]"
-            + kiosk.replace("sample-kiosk-token-change-me", "stolen-or-mistyped-token-1234"),
+            head + "[kiosk]" + kiosk.replace(TOKENS["kiosk"], "stolen-or-mistyped-token-1234"),
             encoding="utf-8",
         )
         rc1, out1, marks1 = run_doctor(mistyped)
@@ -167,9 +173,49 @@ def test_bad_config_is_one_precise_cross(tmp_path: Path) -> None:
     )
     rc, out, marks = run_doctor(cfg)
     assert rc == 1 and marks["config"] == "✗"
-    assert f"{cfg}: [devices] has unknown keys: printerr" in out
+    assert f"{cfg}: [devices].printerr: unknown key (misspelt?)" in out
     # without a usable config, the machine checks still run
     assert marks["font"] == "✓" and marks["disk"] == "✓"
+
+
+def test_every_section_s_problems_in_one_cross_with_the_commands_messages(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "hall.toml", free_port())
+    text = cfg.read_text(encoding="utf-8")
+    text = text.replace("session_hours = 12", "session_hours = 0")
+    text = text.replace("admin_pin = ", 'colour = "red"\nadmin_pin = ')
+    text = text.replace("recent_calls = 6", "recent_calls = 60")
+    cfg.write_text(text, encoding="utf-8")
+    rc, out, marks = run_doctor(cfg)
+    assert rc == 1 and marks["config"] == "✗"
+    lines = out.splitlines()
+    for problem in (  # one line each, under the cross
+        "[web].session_hours: must be > 0",
+        "[kiosk].colour: unknown key (misspelt?)",
+        "[signage].recent_calls: must be ≤ 12",
+    ):
+        assert any(line.endswith(f"  {cfg}: {problem}") for line in lines), out
+    assert out.count("→") == 1  # one cross, one hint
+    kiosk = subprocess.run(  # the command says the same
+        [sys.executable, "-m", "govhall.cli", "kiosk", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert kiosk.returncode == 2
+    assert f"{cfg}: [kiosk].colour: unknown key (misspelt?)" in kiosk.stderr
+
+
+def test_the_sample_as_shipped_is_refused_like_govhall_hall_refuses_it(tmp_path: Path) -> None:
+    cfg = tmp_path / "hall.toml"
+    cfg.write_text(SAMPLE_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    rc, out, marks = run_doctor(cfg)
+    assert rc == 1 and marks["config"] == "✗"
+    assert f"{cfg}: [[token]] kiosk-1.token: is the sample config's token" in out
+    assert f"{cfg}: [signage].token: is the sample config's token" in out
+    _no_secrets(out)
+    for token in SAMPLE_TOKENS.values():
+        assert token not in out
 
 
 def test_missing_config_file(tmp_path: Path) -> None:
@@ -184,3 +230,11 @@ def test_unit_checks_clock_and_disk(tmp_path: Path) -> None:
     assert not doctor.check_clock([0.0]).failed
     assert doctor.check_disk([tmp_path], min_free=1 << 60).failed
     assert not doctor.check_disk([tmp_path / "not" / "yet"], min_free=1).failed
+
+
+def test_an_old_config_is_fine_and_said_to_be_old(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "hall.toml", free_port())
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("version = 2", ""), encoding="utf-8")
+    check, config = doctor.check_config(cfg)
+    assert not check.failed and config is not None and config.version == 1
+    assert "written for config version 1, read as version 2" in check.detail

@@ -10,18 +10,19 @@ import pytest
 
 from hall.config import ConfigError, load_config
 from signage.config import SilentHours, load_signage, parse_signage
-
-SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "hall.sample.toml"
+from tests.support.hall_server import SAMPLE, SAMPLE_FILE, TOKENS
 
 
 def base(**over: Any) -> dict[str, Any]:
-    return {"server": "http://127.0.0.1:8700", "token": "sample-display-token-change-me", **over}
+    return {"server": "http://127.0.0.1:8700", "token": TOKENS["display"], **over}
 
 
 def test_sample_is_valid() -> None:
-    cfg = load_signage(load_config(SAMPLE))
-    assert cfg.recent_calls == 6 and not cfg.show_masked_names and cfg.repeat == 2
-    assert cfg.timezone == "Asia/Shanghai"
+    for hall in (load_config(SAMPLE), load_config(SAMPLE_FILE, demo=True)):
+        cfg = load_signage(hall)
+        assert cfg.recent_calls == 6 and not cfg.show_masked_names and cfg.repeat == 2
+        assert cfg.timezone == "Asia/Shanghai" and cfg.volume == 0.9
+        assert cfg.counter_screens == ("1", "2") and cfg.server == "http://127.0.0.1:8700"
 
 
 @pytest.mark.parametrize(
@@ -30,7 +31,9 @@ def test_sample_is_valid() -> None:
         ({"server": ""}, "server"),
         ({"server": "127.0.0.1:8700"}, "server"),
         ({"token": 5}, "token"),
-        ({"token": "sample-kiosk-token-change-me"}, "token"),  # a kiosk token, not a display one
+        ({"token": TOKENS["kiosk"]}, "token"),  # a kiosk token, not a display one
+        ({"token": "short"}, "token"),
+        ({"timezone": "UTC"}, "timezone"),  # the hall's
         ({"recent_calls": 0}, "recent_calls"),
         ({"recent_calls": True}, "recent_calls"),
         ({"volume": 1.5}, "volume"),
@@ -52,8 +55,26 @@ def test_errors_name_the_key(over: dict[str, Any], key: str) -> None:
     hall = load_config(SAMPLE)
     with pytest.raises(ConfigError) as err:
         parse_signage(base(**over), hall, where="hall.toml")
-    assert f"[signage] {key}:" in str(err.value)
-    assert str(err.value).startswith("hall.toml:")
+    assert str(err.value).startswith(f"hall.toml: [signage].{key}: ")
+
+
+def test_messages_are_precise_and_every_problem_is_listed(tmp_path: Path) -> None:
+    hall = load_config(SAMPLE)
+    with pytest.raises(ConfigError) as err:
+        parse_signage(
+            base(volume=2, silent_hours=["12:00-13:30", "7-8"], led_addresses={"3": 0}),
+            hall,
+            where="hall.toml",
+        )
+    assert str(err.value).splitlines() == [
+        "hall.toml: [signage].volume: must be ≤ 1",
+        "hall.toml: [signage].silent_hours[1]: '7-8' is not a range like \"22:00-07:00\"",
+        "hall.toml: [signage].led_addresses.3: must be ≥ 1",
+    ]
+    chime = tmp_path / "ding.wav"
+    chime.write_bytes(b"RIFF")
+    cfg = parse_signage(base(chime=str(chime), led_encoding="GBK", server="http://x:1/"), hall)
+    assert cfg.chime == chime and cfg.led_encoding == "gbk" and cfg.server == "http://x:1"
 
 
 def test_missing_table() -> None:

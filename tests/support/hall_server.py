@@ -1,13 +1,19 @@
 """A real hall server in its own process for end-to-end tests (kiosk, signage, web, hall):
-``govhall hall`` on a free loopback port with a config written from the sample hall."""
+``govhall hall`` on a free loopback port with a config written from the sample hall.
+
+The sample's own tokens are refused outside ``govhall demo``, so tests use the sample with
+``TOKENS`` in their place: ``write_config`` writes it, and ``SAMPLE`` is a copy of it for
+tests that load the sample hall directly (``SAMPLE_FILE`` is the shipped file itself)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
@@ -17,13 +23,49 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "assets" / "hall.sample.toml"
-TOKENS = {
+SAMPLE_FILE = ROOT / "assets" / "hall.sample.toml"
+SAMPLE_TOKENS = {
     "kiosk": "sample-kiosk-token-change-me",
     "display": "sample-display-token-change-me",
     "counter": "sample-counter-token-change-me",
     "admin": "sample-admin-token-change-me",
 }
+"""role → the shipped sample's token (public: refused by ``govhall hall``)."""
+TOKENS = {
+    "kiosk": "test-kiosk-token-4f9c2a7e1b",
+    "display": "test-display-token-8d3b6e0c5a",
+    "counter": "test-counter-token-2e7a9f4d1c",
+    "admin": "test-admin-token-6b1d8c3f7e",
+}
+"""role → the token of that role in every config the tests write from the sample."""
+
+
+def sample_text() -> str:
+    """The sample hall's TOML with ``TOKENS`` in place of the sample's tokens."""
+    text = SAMPLE_FILE.read_text(encoding="utf-8")
+    for role, token in SAMPLE_TOKENS.items():
+        assert token in text, f"{SAMPLE_FILE} no longer has the {role} token {token!r}"
+        text = text.replace(token, TOKENS[role])
+    return text
+
+
+def _test_sample() -> Path:
+    """``sample_text()`` in a file of its own (its secret is made beside it), written once
+    per content and atomically, so concurrent test runs share it."""
+    text = sample_text()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"govhall-test-sample-{os.getuid()}-{digest}"
+    path = folder / "hall.sample.toml"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".hall.sample.toml.{os.getpid()}"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return path
+
+
+SAMPLE = _test_sample()
+"""The sample hall with ``TOKENS``, for tests that load it directly."""
 
 
 def free_port() -> int:
@@ -35,8 +77,8 @@ def free_port() -> int:
 def write_config(
     path: Path, port: int, *, policy: dict[str, Any] | None = None, extra: str = ""
 ) -> Path:
-    """The sample hall on ``port`` with its database beside the file."""
-    text = SAMPLE.read_text(encoding="utf-8").replace("port = 8700", f"port = {port}")
+    """The sample hall on ``port`` with ``TOKENS`` and its database beside the file."""
+    text = sample_text().replace("port = 8700", f"port = {port}")
     text = text.replace("http://127.0.0.1:8700", f"http://127.0.0.1:{port}")
     if policy:
         raw = tomllib.loads(text)
@@ -58,7 +100,7 @@ class HallProcess:
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
     args: tuple[str, ...] = ()
-    """More ``govhall hall`` options, e.g. ``("--writer", "thread")``."""
+    """More ``govhall hall`` options, e.g. ``("--host", "0.0.0.0")``."""
 
     @property
     def url(self) -> str:
