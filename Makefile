@@ -11,8 +11,7 @@ test: setup
 	bash scripts/test.sh
 
 lint: setup
-	.venv/bin/ruff check .
-	.venv/bin/ruff format --check .
+	bash scripts/lint.sh
 
 format: setup
 	.venv/bin/ruff format .

@@ -15,11 +15,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", help="listen address (default from [server].host)")
     parser.add_argument("--port", type=int, help="port (default from [server].port, 8700)")
     parser.add_argument("--database", help="SQLAlchemy URL (default from [server].database)")
-    parser.add_argument(
-        "--writer",
-        choices=("process", "thread"),
-        help="where state changes run (default from [server].writer: process)",
-    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     try:
@@ -33,10 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
     import asyncio
-    import gc
 
     import uvicorn
-    from sqlalchemy import text
 
     from govhall import sdnotify
     from hall.api.app import create_app
@@ -46,12 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:  # sections validated by their owners, e.g. [web]
         print(f"govhall hall: {err}", file=sys.stderr)
         return 2
-    # What start-up built (config, SQLAlchemy metadata and compiled statements, FastAPI's
-    # routes and models: ~200,000 objects) lives as long as the process: out of the
-    # collector's sight, a full collection no longer stops every request for ~150 ms
-    # (measured under issue 2's load; ~8 ms after).
-    gc.collect()
-    gc.freeze()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -62,28 +49,12 @@ def main(argv: list[str] | None = None) -> int:
             timeout_graceful_shutdown=3,
         )
     )
-    ctx = app.state.ctx
-    link = None
-    if (args.writer or config.server.writer) == "process":
-        from hall.services import writer_process
-
-        # After the freeze, so both processes share start-up's pages; before any thread.
-        link = writer_process.start(ctx)
-        link.on_lost = lambda: setattr(server, "should_exit", True)
-
-    def database_answers() -> None:
-        with ctx.read() as conn:
-            conn.execute(text("SELECT 1"))
-        if link is not None:
-            ctx.run(writer_process.alive, ctx)
+    health = app.state.health
 
     # systemd (govhall-hall.service): READY=1 once listening, WATCHDOG=1 from the event loop
     # while the database answers
-    # (uvicorn's own loop factory: uvloop where installed, as `uvicorn.run` would use)
     with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
-        runner.run(sdnotify.serve(server, probe=database_answers))
-    if link is not None and link.failed:
-        return 1  # the writer died: systemd starts the server again
+        runner.run(sdnotify.serve(server, probe=health.probe))
     return 0 if server.started else 1  # e.g. the port is taken
 
 

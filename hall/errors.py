@@ -37,3 +37,17 @@ class Invalid(HallError):
 class TooSoon(HallError):
     status = 429
     code = "too_soon"
+
+
+class StorageUnavailable(HallError):
+    """The database did not answer in time or failed (stalled, locked, full disk,
+    corrupt): nothing was changed; the client may retry after ``retry_after_s``."""
+
+    status = 503
+    code = "storage_unavailable"
+
+    def __init__(self, retry_after_s: int = 5) -> None:
+        super().__init__(
+            "数据库暂时不可用，请稍后重试 / the hall's database is not answering; try again shortly"
+        )
+        self.retry_after_s = retry_after_s

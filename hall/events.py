@@ -13,7 +13,7 @@ import asyncio
 import collections
 import json
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -23,17 +23,13 @@ class Event:
     type: str
     data: dict[str, Any]
     payload: str = ""
-    """``data`` as JSON, when the caller already has it (it was just stored)."""
-    wire: bytes = field(init=False, repr=False, compare=False)
+    """``data`` as compact JSON, exactly as stored in the events table (computed here when
+    the caller does not have it); the SSE stream sends it unchanged."""
 
     def __post_init__(self) -> None:
-        # Encoded once here, not once per subscriber: 20 boards get the same bytes.
-        payload = self.payload or json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
-        wire = f"id: {self.id}\nevent: {self.type}\ndata: {payload}\n\n".encode()
-        object.__setattr__(self, "wire", wire)
-
-    def sse(self) -> bytes:
-        return self.wire
+        if not self.payload:
+            payload = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+            object.__setattr__(self, "payload", payload)
 
 
 class Subscription:
@@ -51,6 +47,11 @@ class Subscription:
             # A subscriber this far behind is cut off; it reconnects with Last-Event-ID
             # and catches up from the database, so nothing is lost.
             self.overflowed = True
+
+    @property
+    def cut_off(self) -> bool:
+        """Overflowed and drained: its stream ends here (the client resumes from there)."""
+        return self.overflowed and self.queue.empty()
 
     def close(self) -> None:
         self.bus._unsubscribe(self)

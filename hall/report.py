@@ -164,7 +164,7 @@ def render_text(rows: list[dict[str, Any]], start: dt.date, end: dt.date) -> str
     def f(v: Any) -> str:
         return "–" if v is None else str(v)
 
-    totals = defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
     for r in rows:
         wait = f"{f(r['wait_mean_min'])}/{f(r['wait_p90_min'])}"
         sat = "–" if r["satisfied_pct"] is None else f"{r['satisfied_pct']}%"

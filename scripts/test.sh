@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: lint, then pytest with a throw-away PostgreSQL on a loopback port so the
+# Runs every test: lint (ruff, mypy), then pytest with a throw-away PostgreSQL on a loopback port so the
 # storage tests run against both SQLite and PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,8 +7,7 @@ cd "$(dirname "$0")/.."
 export KIVY_NO_ARGS=1 KIVY_NO_CONSOLELOG=1 KIVY_NO_FILELOG=1
 export SDL_AUDIODRIVER="${SDL_AUDIODRIVER:-dummy}"
 
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
+bash scripts/lint.sh
 
 pg_dir=""
 cleanup() {

@@ -6,22 +6,26 @@ clock and get an isolated hall."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hall.api import errors, metrics, routes, sse
 from hall.config import HallConfig
-from hall.services import counters, retention
-from hall.services.core import Clock, HallContext, utc_now
+from hall.errors import StorageUnavailable
+from hall.schemas import Health
+from hall.services import retention
+from hall.services.context import Clock, HallContext, utc_now
 from hall.storage import migrate
-from hall.storage.checkpoint import WalCheckpointer
+from hall.storage import tables as t
 from hall.storage.engine import make_engine
 from hall.web import mount as mount_web
 
@@ -79,30 +83,24 @@ def create_app(
     run_migrations: bool = True,
 ) -> FastAPI:
     engine = make_engine(
-        database or config.server.database, sqlite_synchronous=config.server.sqlite_synchronous
+        database or config.server.database,
+        sqlite_synchronous=config.server.sqlite_synchronous,
+        timeout_s=config.server.storage_timeout_s,
     )
     if run_migrations:
         migrate.upgrade(engine)
     ctx = HallContext(config, engine, clock)
     ctx.ensure_rows()
-    counters.prepare(ctx)
+    health = StorageHealth(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.bus.bind(asyncio.get_running_loop(), ctx.last_event_id())
-        if ctx.writer_link is not None:  # govhall hall forked one (writer_process)
-            await ctx.writer_link.open()
-        else:
-            ctx.start_writer()
-        checkpointer = WalCheckpointer(engine)
-        checkpointer.start()
         task = asyncio.create_task(_housekeeping(ctx))
         try:
             yield
         finally:
             task.cancel()
-            ctx.stop_writer()
-            checkpointer.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -110,12 +108,9 @@ def create_app(
         version="1",
         description="Hall API v1: queue, counters, events. See DESIGN.md.",
         lifespan=lifespan,
-        # The hall exports Prometheus metrics at /metrics and no OpenTelemetry; FastAPI's
-        # native telemetry otherwise asks three OpenTelemetry providers (and the process
-        # environment) on every request to learn that none is configured.
-        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
+    app.state.health = health
     app.state.sse_heartbeat_s = sse_heartbeat_s
     errors.install(app)
     app.include_router(routes.router)
@@ -123,26 +118,74 @@ def create_app(
     app.include_router(metrics.router)
     mount_web(app, ctx)  # staff and citizen pages (hall/web)
 
-    @app.get("/healthz", summary="Liveness and database check")
-    def healthz() -> dict[str, Any]:
-        with ctx.read() as conn:
-            conn.execute(text("SELECT 1"))
-        return {
-            "status": "ok",
-            "hall": config.hall_id,
-            "name": config.name,
-            "last_event_id": ctx.bus.last_id,
-        }
+    @app.get(
+        "/healthz",
+        summary="Liveness and storage check",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "the database is not answering"}},
+    )
+    async def healthz() -> JSONResponse:
+        # async, with the database probe on a thread of its own: it answers even while
+        # every worker thread waits for a stalled database.
+        storage_ok = await health.storage_ok()
+        body = Health(
+            status="ok" if storage_ok else "degraded",
+            storage="ok" if storage_ok else "down",
+            hall=config.hall_id,
+            name=config.name,
+            last_event_id=ctx.bus.last_id,
+        )
+        return JSONResponse(body.model_dump(), status_code=200 if storage_ok else 503)
 
     app.add_middleware(BodyLimit, limit=config.server.max_body_bytes)
     return app
+
+
+class StorageHealth:
+    """A real read of the database, at most once a second, bounded by the storage
+    timeout, on a thread of its own."""
+
+    MAX_AGE_S = 1.0
+
+    def __init__(self, ctx: HallContext) -> None:
+        self.ctx = ctx
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hall-health")
+        self._checked_at = -math.inf
+        self._ok = True
+        self._probe: asyncio.Future[bool] | None = None
+
+    def _read(self) -> bool:
+        try:
+            with self.ctx.read() as conn:
+                conn.execute(select(t.halls.c.id).where(t.halls.c.id == self.ctx.hall_id))
+        except StorageUnavailable:
+            return False
+        return True
+
+    def probe(self) -> None:
+        """For the systemd watchdog: raises while the database does not answer."""
+        if not self._read():
+            raise StorageUnavailable()
+
+    async def storage_ok(self) -> bool:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._checked_at <= self.MAX_AGE_S:
+            return self._ok
+        if self._probe is None or self._probe.done():  # one probe at a time
+            self._probe = asyncio.wrap_future(self._pool.submit(self._read))
+        try:
+            ok = await asyncio.wait_for(asyncio.shield(self._probe), self.ctx.timeout_s + 0.5)
+        except TimeoutError:
+            ok = False
+        self._ok, self._checked_at = ok, loop.time()
+        return ok
 
 
 async def _housekeeping(ctx: HallContext) -> None:
     """Hourly purge of personal data past retention; the first one right at start."""
     while True:
         try:
-            n = await ctx.submit(retention.purge, ctx)
+            n = await run_in_threadpool(retention.purge, ctx)
             if n:
                 log.info("retention: cleared personal data from %d rows", n)
         except Exception:  # the purge retries next hour; the server keeps serving

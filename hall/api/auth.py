@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from hall.config import Token
+from hall.config import HallConfig, Token
 from hall.errors import HallError
 
 
@@ -26,7 +26,8 @@ def authenticate(request: Request) -> Token:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthorized("missing bearer token (Authorization: Bearer TOKEN)")
-    token = request.app.state.ctx.config.role_of(value.strip())
+    config: HallConfig = request.app.state.ctx.config
+    token = config.role_of(value.strip())
     if token is None:
         raise Unauthorized("unknown token")
     return token

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hall.errors import HallError
+from hall.errors import HallError, StorageUnavailable
 
 log = logging.getLogger("hall.api")
 
@@ -34,6 +35,14 @@ def error_response(
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
+def headers_for(exc: HallError) -> dict[str, str] | None:
+    if isinstance(exc, StorageUnavailable):
+        return {"Retry-After": str(exc.retry_after_s)}
+    if exc.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return None
+
+
 def _describe(errors: list[Any]) -> tuple[str, str]:
     """A short, precise message from pydantic's errors; never echoes the input values
     (they may be ID numbers)."""
@@ -49,8 +58,15 @@ def _describe(errors: list[Any]) -> tuple[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(HallError)
     async def _hall_error(_: Request, exc: HallError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.code, exc.message, headers)
+        return error_response(exc.status, exc.code, exc.message, headers_for(exc))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _storage(_: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # A storage error outside ctx.read()/write() (which turn theirs into
+        # StorageUnavailable themselves): the same 503, never a 500.
+        log.error("storage error outside a transaction: %s", type(exc).__name__)
+        err = StorageUnavailable()
+        return error_response(err.status, err.code, err.message, headers_for(err))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

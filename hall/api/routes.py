@@ -9,57 +9,38 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 
+from hall import schemas as s
 from hall.api import models as m
 from hall.api.auth import require
 from hall.config import Token
 from hall.errors import Invalid
 from hall.services import appointments, counters, hallinfo, stats, tickets
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=s.ERROR_RESPONSES)
 
 
 def _route(
     method: str, path: str, *, status_code: int = 200, **kw: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a handler that returns JSON-ready dicts and lists (the service layer builds
-    them from plain values). They are rendered straight to JSON: FastAPI's generic
-    response validation and ``jsonable_encoder`` walk cost more than the handler itself.
-    POST handlers change state: they run on the hall's writer (``ctx.submit``; in the
-    writer process, so the handler and its arguments travel by pickle), the others in
-    the thread pool."""
+    """Register a plain ``def`` handler: FastAPI runs it in its thread pool, and a state
+    change in it holds the write lock only for its own transaction (``ctx.write()``). The
+    return annotation is the response model unless ``response_model`` says otherwise."""
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        respond = functools.partial(_respond, fn, status_code)
-        if method == "POST":
-
-            @functools.wraps(fn)
-            async def handler(*args: Any, **kwargs: Any) -> Any:
-                return await kwargs["ctx"].submit(respond, *args, **kwargs)
-
-        else:
-            handler = functools.wraps(fn)(respond)
-        router.add_api_route(
-            path, handler, methods=[method], status_code=status_code, response_model=None, **kw
-        )
+        router.add_api_route(path, fn, methods=[method], status_code=status_code, **kw)
         return fn
 
     return decorator
 
 
-def _respond(fn: Callable[..., Any], status_code: int, *args: Any, **kwargs: Any) -> Any:
-    result = fn(*args, **kwargs)
-    if isinstance(result, Response):
-        return result
-    return JSONResponse(result, status_code=status_code)
-
-
-def replayable(body: dict[str, Any], created: bool) -> Response:
+def replayable(ticket: s.Ticket, created: bool, response: Response) -> s.Ticket:
     """201 for a new ticket; the same ticket again, marked, for a replayed Idempotency-Key."""
-    headers = {} if created else {"Idempotent-Replayed": "true"}
-    return JSONResponse(body, status_code=201, headers=headers)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return ticket
 
 
 get = functools.partial(_route, "GET")
@@ -76,7 +57,8 @@ Device = Annotated[Token, Depends(require("kiosk", "display"))]
 
 
 async def ctx_of(request: Request) -> HallContext:  # async: no thread-pool hop
-    return request.app.state.ctx
+    ctx: HallContext = request.app.state.ctx
+    return ctx
 
 
 Ctx = Annotated[HallContext, Depends(ctx_of)]
@@ -87,17 +69,18 @@ CounterId = Annotated[str, Path(max_length=16)]
 
 
 @get("/services", summary="Service catalogue with waiting counts")
-def list_services(ctx: Ctx, _: Any_) -> list[dict[str, Any]]:
+def list_services(ctx: Ctx, _: Any_) -> list[s.ServiceInfo]:
     return hallinfo.services(ctx)
 
 
-@post("/tickets", status_code=201, summary="Issue a ticket")
+@post("/tickets", status_code=201, summary="Issue a ticket", response_model=s.Ticket)
 def issue_ticket(
     ctx: Ctx,
     token: Kiosk,
     body: m.IssueTicketIn,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
-) -> Response:
+) -> s.Ticket:
     key = f"{token.name}:{idempotency_key}" if idempotency_key else None
     ticket, created = tickets.issue(
         ctx,
@@ -111,13 +94,13 @@ def issue_ticket(
             kiosk=token.name,
         ),
     )
-    return replayable(ticket, created)
+    return replayable(ticket, created, response)
 
 
 @post("/tickets/import", status_code=201, summary="Merge tickets issued offline")
 def import_tickets(
     ctx: Ctx, _: KioskOnly, body: Annotated[list[m.ImportTicketIn], ...]
-) -> list[dict[str, Any]]:
+) -> list[s.Ticket]:
     if len(body) > 2000:
         raise Invalid("at most 2000 tickets per import", code="too_many")
     return tickets.import_offline(ctx, [b.model_dump() for b in body])
@@ -126,7 +109,7 @@ def import_tickets(
 @get("/tickets/by-number/{number}", summary="Today's ticket with this number")
 def get_ticket_by_number(
     ctx: Ctx, _: Any_, number: Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{2,24}$")]
-) -> dict[str, Any]:
+) -> s.Ticket:
     return tickets.get_by_number(ctx, number)
 
 
@@ -135,17 +118,17 @@ def cancel_ticket(
     ctx: Ctx,
     token: KioskOnly,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=100)],
-) -> dict[str, Any]:
+) -> s.Ticket:
     return tickets.cancel_by_key(ctx, f"{token.name}:{idempotency_key}")
 
 
 @get("/tickets/{ticket_id}", summary="A ticket's state and people ahead")
-def get_ticket(ctx: Ctx, _: Any_, ticket_id: TicketId) -> dict[str, Any]:
+def get_ticket(ctx: Ctx, _: Any_, ticket_id: TicketId) -> s.Ticket:
     return tickets.get(ctx, ticket_id)
 
 
 @post("/tickets/{ticket_id}/evaluation", status_code=201, summary="好差评, once")
-def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) -> dict[str, Any]:
+def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) -> s.Evaluation:
     return tickets.evaluate(ctx, ticket_id, body.score, body.comment)
 
 
@@ -154,127 +137,132 @@ def requeue(
     ctx: Ctx,
     _: Annotated[Token, Depends(require("counter", "kiosk", "admin"))],
     ticket_id: TicketId,
-) -> dict[str, Any]:
+) -> s.Ticket:
     return tickets.requeue(ctx, ticket_id)
 
 
 @get("/counters/{counter_id}", summary="A counter's state, current and parked tickets")
-def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: CounterId) -> dict[str, Any]:
+def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: CounterId) -> s.CounterStatus:
     return counters.get_status(ctx, counter_id)
 
 
 @post(
     "/counters/{counter_id}/call-next",
     summary="Call the next ticket",
+    response_model=s.Ticket,
     responses={204: {"description": "nobody is waiting"}},
 )
-def call_next(ctx: Ctx, _: Staff, counter_id: CounterId) -> Any:
+def call_next(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket | Response:
     ticket = counters.call_next(ctx, counter_id)
     return Response(status_code=204) if ticket is None else ticket
 
 
 @post("/counters/{counter_id}/call", summary="Call a specific ticket")
-def call(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.CallIn) -> dict[str, Any]:
+def call(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.CallIn) -> s.Ticket:
     return counters.call_ticket(ctx, counter_id, body.ticket)
 
 
 @post("/counters/{counter_id}/recall", summary="Announce the current ticket again")
-def recall(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
+def recall(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
     return counters.recall(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/start", summary="The citizen arrived: service starts")
-def start(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
+def start(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
     return counters.start(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/finish", summary="Service finished")
-def finish(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
+def finish(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
     return counters.finish(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/no-show", summary="过号: the citizen did not come")
-def no_show(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
+def no_show(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
     return counters.no_show(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/park", summary="挂起: call back later")
-def park(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
+def park(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
     return counters.park(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/transfer", summary="Send the current ticket elsewhere")
-def transfer(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.TransferIn) -> dict[str, Any]:
+def transfer(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.TransferIn) -> s.Ticket:
     return counters.transfer(ctx, counter_id, body.service, body.note, body.return_here)
 
 
 @post("/counters/{counter_id}/pause", summary="Stop taking calls")
-def pause(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.PauseIn) -> dict[str, Any]:
+def pause(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.PauseIn) -> s.CounterStatus:
     return counters.pause(ctx, counter_id, body.reason)
 
 
 @post("/counters/{counter_id}/resume", summary="Take calls again")
-def resume(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
+def resume(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.CounterStatus:
     return counters.resume(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/close", summary="End of shift")
-def close(ctx: Ctx, _: Staff, counter_id: CounterId) -> dict[str, Any]:
+def close(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.CounterStatus:
     return counters.close(ctx, counter_id)
 
 
 @post("/appointments", status_code=201, summary="Book an appointment")
-def book(ctx: Ctx, _: Admin, body: m.AppointmentIn) -> dict[str, Any]:
+def book(ctx: Ctx, _: Admin, body: m.AppointmentIn) -> s.Appointment:
     return appointments.create(ctx, body.service, body.id_number, body.slot_start)
 
 
-@post("/appointments/check-in", status_code=201, summary="预约签到 → ticket")
+@post(
+    "/appointments/check-in", status_code=201, summary="预约签到 → ticket", response_model=s.Ticket
+)
 def check_in(
     ctx: Ctx,
     token: Kiosk,
     body: m.CheckInIn,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
-) -> Response:
+) -> s.Ticket:
     key = f"{token.name}:{idempotency_key}" if idempotency_key else None
     ticket, created = appointments.check_in(ctx, body.id_number, key)
-    return replayable(ticket, created)
+    return replayable(ticket, created, response)
 
 
 @post("/help-requests", status_code=201, summary="帮办代办: a citizen needs staff")
-def help_request(ctx: Ctx, _: KioskOnly, body: m.HelpIn) -> dict[str, Any]:
+def help_request(ctx: Ctx, _: KioskOnly, body: m.HelpIn) -> s.HelpRequest:
     return hallinfo.help_request(ctx, body.kiosk, body.reason)
 
 
 @get("/help-requests", summary="Open help requests")
-def open_help(ctx: Ctx, _: StaffOrAdmin) -> list[dict[str, Any]]:
+def open_help(ctx: Ctx, _: StaffOrAdmin) -> list[s.HelpRequest]:
     return hallinfo.open_help_requests(ctx)
 
 
 @post("/help-requests/{help_id}/resolve", summary="Staff took care of it")
-def resolve_help(ctx: Ctx, _: StaffOrAdmin, help_id: HelpId) -> dict[str, Any]:
+def resolve_help(ctx: Ctx, _: StaffOrAdmin, help_id: HelpId) -> s.HelpResolved:
     return hallinfo.resolve_help(ctx, help_id)
 
 
 @post("/devices/heartbeat", summary="Device health from a kiosk or display")
-def heartbeat(ctx: Ctx, token: Device, body: m.HeartbeatIn) -> dict[str, Any]:
+def heartbeat(ctx: Ctx, token: Device, body: m.HeartbeatIn) -> s.HeartbeatAck:
     return hallinfo.heartbeat(ctx, body.device, token.role, dict(body.parts))
 
 
 @get("/devices", summary="Health of every kiosk and display")
-def devices(ctx: Ctx, _: StaffOrAdmin) -> list[dict[str, Any]]:
+def devices(ctx: Ctx, _: StaffOrAdmin) -> list[s.DeviceHealth]:
     return hallinfo.device_health(ctx)
 
 
 @get("/board", summary="Lobby board snapshot")
 def board(
     ctx: Ctx, _: Annotated[Token, Depends(require("display", "counter", "admin"))]
-) -> dict[str, Any]:
+) -> s.Board:
     return hallinfo.board(ctx)
 
 
 @get(
     "/stats",
     summary="Statistics (JSON, or CSV with Accept: text/csv)",
+    response_model=s.Stats,
     responses={200: {"content": {"text/csv": {}}}},
 )
 def get_stats(
@@ -283,7 +271,7 @@ def get_stats(
     request: Request,
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
     to: Annotated[str | None, Query(max_length=40)] = None,
-) -> Any:
+) -> s.Stats | Response:
     result = stats.compute(ctx, from_, to)
     if "text/csv" in request.headers.get("accept", ""):
         return PlainTextResponse(stats.to_csv(result), media_type="text/csv; charset=utf-8")

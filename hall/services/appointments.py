@@ -4,16 +4,17 @@ number. On time → an ``appointment`` class ticket; later than slot + grace →
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from govhall.personal import InvalidIdNumber, keyed_hash, mask_id_number, validate_id_number
 from hall.domain.tickets import Klass
 from hall.errors import Conflict, Invalid, NotFound
-from hall.services.core import HallContext, Tx
+from hall.schemas import Appointment, Ticket
+from hall.services.context import HallContext, Tx
 from hall.services.tickets import by_idempotency_key, emit_ticket, insert_ticket, ticket_json
 from hall.storage import tables as t
+from hall.storage.rows import AppointmentRow
 
 A = t.appointments
 
@@ -26,20 +27,18 @@ def _hash(ctx: HallContext, id_number: str) -> tuple[str, str]:
     return keyed_hash(ctx.config.secret, number), mask_id_number(number)
 
 
-def appointment_json(ctx: HallContext, row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "service": row.service,
-        "slot_start": ctx.local(row.slot_start).isoformat(),
-        "status": row.status,
-        "id_masked": row.id_masked,
-        "ticket_id": row.ticket_id,
-    }
+def appointment_json(ctx: HallContext, row: AppointmentRow) -> Appointment:
+    return Appointment(
+        id=row.id,
+        service=row.service,
+        slot_start=ctx.local(row.slot_start).isoformat(),
+        status=row.status,
+        id_masked=row.id_masked,
+        ticket_id=row.ticket_id,
+    )
 
 
-def create(
-    ctx: HallContext, service: str, id_number: str, slot_start: dt.datetime
-) -> dict[str, Any]:
+def create(ctx: HallContext, service: str, id_number: str, slot_start: dt.datetime) -> Appointment:
     svc = ctx.config.service(service)
     if svc is None:
         raise NotFound(f"no service with code {service!r}", code="unknown_service")
@@ -78,13 +77,13 @@ def create(
             )
             .returning(A.c.id)
         ).scalar_one()
-        row = tx.conn.execute(select(A).where(A.c.id == new_id)).one()
+        row = AppointmentRow.of(tx.conn.execute(select(A).where(A.c.id == new_id)).one())
         return appointment_json(ctx, row)
 
 
 def check_in(
     ctx: HallContext, id_number: str, idempotency_key: str | None = None
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Ticket, bool]:
     """Returns (ticket, created). A retried check-in with the same Idempotency-Key gets the
     ticket of the first one (its answer may have been lost), not "already checked in"."""
     id_hash, _ = _hash(ctx, id_number)
@@ -109,7 +108,7 @@ def check_in_tx(
     appointment_id: int | None = None,
     idempotency_key: str | None = None,
     name_masked: str | None = None,
-) -> dict[str, Any]:
+) -> Ticket:
     pol = ctx.config.policy
     where = [A.c.hall_id == ctx.hall_id, A.c.day == ctx.today(tx.now)]
     if appointment_id is not None:
@@ -118,7 +117,10 @@ def check_in_tx(
         where.append(A.c.id_hash == id_hash)
     elif appointment_id is None:
         raise Invalid("an ID number is needed to check in", code="id_required")
-    rows = tx.conn.execute(select(A).where(*where).order_by(A.c.slot_start)).all()
+    rows = [
+        AppointmentRow.of(r)
+        for r in tx.conn.execute(select(A).where(*where).order_by(A.c.slot_start)).all()
+    ]
     booked = [r for r in rows if r.status == "booked"]
     if not booked:
         if any(r.status == "checked_in" for r in rows):
@@ -151,5 +153,5 @@ def check_in_tx(
         .where(A.c.id == appt.id)
         .values(status="checked_in", checked_in_at=tx.now, ticket_id=row.id)
     )
-    emit_ticket(ctx, tx, "ticket.issued", row, appointment=appt.id)
+    emit_ticket(ctx, tx, "ticket.issued", row, extra={"appointment": appt.id})
     return ticket_json(ctx, tx.conn, row, now=tx.now)

@@ -7,14 +7,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, union_all, update
 
 from hall.config import Counter
 from hall.domain import policy
 from hall.domain.tickets import AT_COUNTER_STATES, CALLABLE_STATES, Klass, Status
 from hall.errors import Conflict, NotFound, TooSoon
+from hall.schemas import CounterStatus, ParkedTicket, Ticket
 from hall.services import queries
-from hall.services.core import HallContext, Tx
+from hall.services.context import HallContext, Tx
 from hall.services.tickets import (
     check_requeue_window,
     emit_ticket,
@@ -23,8 +24,8 @@ from hall.services.tickets import (
     reload,
     ticket_json,
 )
-from hall.storage import prepared
 from hall.storage import tables as t
+from hall.storage.rows import CounterRow, TicketRow
 
 T = t.tickets
 C = t.counters
@@ -35,12 +36,6 @@ def _counter(ctx: HallContext, counter_id: str) -> Counter:
     if counter is None:
         raise NotFound(f"no counter with id {counter_id!r}", code="unknown_counter")
     return counter
-
-
-@functools.cache
-def _update_for(columns: tuple[str, ...]) -> Any:
-    """One prebuilt UPDATE per set of columns changed (a handful exist)."""
-    return update(T).where(T.c.id == bindparam("b_id")).values({c: bindparam(c) for c in columns})
 
 
 _STATE = select(C).where(C.c.hall_id == bindparam("hall"), C.c.id == bindparam("counter"))
@@ -56,8 +51,10 @@ _CURRENT = (
 )
 
 
-def _state(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
-    return tx.run(_STATE, {"hall": ctx.hall_id, "counter": counter_id}).one()
+def _state(tx: Tx, ctx: HallContext, counter_id: str) -> CounterRow:
+    return CounterRow.of(
+        tx.conn.execute(_STATE, {"hall": ctx.hall_id, "counter": counter_id}).one()
+    )
 
 
 def _change_state(
@@ -84,10 +81,9 @@ def _change_state(
             .values(ended_at=tx.now)
         )
     tx.emit(event, {"counter": counter_id, **({"reason": reason} if reason else {})})
-    tx.estimates_changed = True
 
 
-def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
+def _open(tx: Tx, ctx: HallContext, counter_id: str) -> CounterRow:
     """Any action at a closed counter opens it (staff are there)."""
     state = _state(tx, ctx, counter_id)
     if state.state == "closed":
@@ -96,11 +92,12 @@ def _open(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
     return state
 
 
-def _current(tx: Tx, ctx: HallContext, counter_id: str) -> Any | None:
-    return tx.run(_CURRENT, {"hall": ctx.hall_id, "counter": counter_id}).first()
+def _current(tx: Tx, ctx: HallContext, counter_id: str) -> TicketRow | None:
+    row = tx.conn.execute(_CURRENT, {"hall": ctx.hall_id, "counter": counter_id}).first()
+    return TicketRow.of(row) if row is not None else None
 
 
-def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> Any:
+def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> TicketRow:
     row = _current(tx, ctx, counter_id)
     if row is None:
         raise Conflict(f"counter {counter_id} has no current ticket", code="no_current_ticket")
@@ -115,20 +112,18 @@ def _finish_current(ctx: HallContext, tx: Tx, counter_id: str) -> None:
         _finish(ctx, tx, row)
 
 
-def _finish(ctx: HallContext, tx: Tx, row: Any) -> None:
+def _finish(ctx: HallContext, tx: Tx, row: TicketRow) -> None:
     _set(tx, row, status=Status.DONE.value, finished_at=tx.now)
     row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.finished", row)
     _after_finish(ctx, tx, row)
 
 
-def _set(tx: Tx, row: Any, **values: Any) -> None:
-    tx.run(_update_for(tuple(values)), {"b_id": row.id, **values})
-    if values.get("finished_at") is not None:  # a service ended: its average changes
-        tx.services_finished.add(row.service)
+def _set(tx: Tx, row: TicketRow, **values: Any) -> None:
+    tx.conn.execute(update(T).where(T.c.id == row.id).values(**values))
 
 
-def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any]:
+def _call(ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow) -> Ticket:
     _set(
         tx,
         row,
@@ -145,7 +140,7 @@ def _call(ctx: HallContext, tx: Tx, counter: Counter, row: Any) -> dict[str, Any
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def _not_paused(state: Any, counter_id: str) -> None:
+def _not_paused(state: CounterRow, counter_id: str) -> None:
     if state.state == "paused":
         raise Conflict(
             f"counter {counter_id} is paused ({state.reason}); resume it first",
@@ -173,23 +168,18 @@ def _heads_statement(hall_id: str, counter: Counter) -> Any:
     return union_all(*(select(head) for head in heads))
 
 
-def prepare(ctx: HallContext) -> None:
-    """Compile every counter's call-next statement at start-up."""
-    for counter in ctx.config.counters:
-        prepared.warm(_heads_statement(ctx.hall_id, counter), ctx.engine.dialect)
-
-
-def _to_candidate(row: Any) -> policy.Candidate:
+def _to_candidate(row: TicketRow) -> policy.Candidate:
     return policy.Candidate(
         row.id, row.service, Klass(row.klass), row.queue_time, row.pinned_counter
     )
 
 
-def choose(ctx: HallContext, tx: Tx, counter: Counter) -> Any | None:
+def choose(ctx: HallContext, tx: Tx, counter: Counter) -> TicketRow | None:
     """The policy's choice without loading the queue. Inside one queue and class the
     policy is FIFO, so its choice among all waiting tickets is its choice among the heads
     of each (queue, class): the pure policy picks among those (see hall.domain.policy)."""
-    heads = {r.id: r for r in tx.run(_heads_statement(ctx.hall_id, counter)).all()}
+    rows = tx.conn.execute(_heads_statement(ctx.hall_id, counter)).all()
+    heads = {r.id: r for r in map(TicketRow.of, rows)}
     chosen = policy.choose_next(
         [_to_candidate(r) for r in heads.values()],
         counter.id,
@@ -200,7 +190,7 @@ def choose(ctx: HallContext, tx: Tx, counter: Counter) -> Any | None:
     return heads[chosen.id] if chosen else None
 
 
-def call_next(ctx: HallContext, counter_id: str) -> dict[str, Any] | None:
+def call_next(ctx: HallContext, counter_id: str) -> Ticket | None:
     counter = _counter(ctx, counter_id)
     with ctx.write() as tx:
         _not_paused(_open(tx, ctx, counter_id), counter_id)
@@ -211,7 +201,7 @@ def call_next(ctx: HallContext, counter_id: str) -> dict[str, Any] | None:
         return _call(ctx, tx, counter, row)
 
 
-def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> dict[str, Any]:
+def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> Ticket:
     """Call a specific ticket out of order: a waiting or parked one, or a 过号 ticket whose
     holder came back within the re-queue window."""
     counter = _counter(ctx, counter_id)
@@ -248,7 +238,7 @@ def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> dict[str, 
         return _call(ctx, tx, counter, row)
 
 
-def recall(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def recall(ctx: HallContext, counter_id: str) -> Ticket:
     """Announce the current ticket again. After ``recall_limit`` recalls the next one marks
     it 过号; recalls closer than the cooldown are refused (a double press is not a recall)."""
     _counter(ctx, counter_id)
@@ -272,7 +262,7 @@ def recall(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def start(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def start(ctx: HallContext, counter_id: str) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
@@ -284,7 +274,7 @@ def start(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def finish(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def finish(ctx: HallContext, counter_id: str) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
@@ -292,7 +282,7 @@ def finish(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         return ticket_json(ctx, tx.conn, reload(tx, row.id), now=tx.now)
 
 
-def _after_finish(ctx: HallContext, tx: Tx, row: Any) -> None:
+def _after_finish(ctx: HallContext, tx: Tx, row: TicketRow) -> None:
     """A ticket transferred with ``return_here`` goes back to its first counter when the
     other service is done, keeping its original place in time."""
     if row.return_counter and row.return_service:
@@ -313,24 +303,24 @@ def _after_finish(ctx: HallContext, tx: Tx, row: Any) -> None:
             note="returned after transfer",
         )
         _set(tx, row, transferred_to=new.id)
-        emit_ticket(ctx, tx, "ticket.transferred", new, **{"from": row.id})
+        emit_ticket(ctx, tx, "ticket.transferred", new, extra={"from": row.id})
 
 
-def no_show(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def no_show(ctx: HallContext, counter_id: str) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
         return _no_show(ctx, tx, row, automatic=False)
 
 
-def _no_show(ctx: HallContext, tx: Tx, row: Any, *, automatic: bool) -> dict[str, Any]:
+def _no_show(ctx: HallContext, tx: Tx, row: TicketRow, *, automatic: bool) -> Ticket:
     _set(tx, row, status=Status.NO_SHOW.value, finished_at=tx.now)
     row = reload(tx, row.id)
-    emit_ticket(ctx, tx, "ticket.no_show", row, automatic=automatic)
+    emit_ticket(ctx, tx, "ticket.no_show", row, extra={"automatic": automatic})
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def park(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def park(ctx: HallContext, counter_id: str) -> Ticket:
     """挂起: the citizen must fetch a document; the ticket waits at this counter to be
     called back with ``call``."""
     _counter(ctx, counter_id)
@@ -344,7 +334,7 @@ def park(ctx: HallContext, counter_id: str) -> dict[str, Any]:
 
 def transfer(
     ctx: HallContext, counter_id: str, service: str, note: str | None, return_here: bool
-) -> dict[str, Any]:
+) -> Ticket:
     """Send the current ticket to another service's queue. The ticket at this counter ends
     as ``transferred``; a new ticket with the same number joins the other queue at the
     original queue time, so the citizen does not start again at the back."""
@@ -385,12 +375,12 @@ def transfer(
             "ticket.transferred",
             new,
             also=old.service,
-            **{"from": old.id, "from_service": old.service},
+            extra={"from": old.id, "from_service": old.service},
         )
         return ticket_json(ctx, tx.conn, new, now=tx.now)
 
 
-def pause(ctx: HallContext, counter_id: str, reason: str) -> dict[str, Any]:
+def pause(ctx: HallContext, counter_id: str, reason: str) -> CounterStatus:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         state = _state(tx, ctx, counter_id)
@@ -400,7 +390,7 @@ def pause(ctx: HallContext, counter_id: str, reason: str) -> dict[str, Any]:
         return counter_status(ctx, tx.conn, counter_id)
 
 
-def resume(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def resume(ctx: HallContext, counter_id: str) -> CounterStatus:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         state = _state(tx, ctx, counter_id)
@@ -410,7 +400,7 @@ def resume(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         return counter_status(ctx, tx.conn, counter_id)
 
 
-def close(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def close(ctx: HallContext, counter_id: str) -> CounterStatus:
     """Staff leave (end of shift): the counter stops counting as open for estimates."""
     _counter(ctx, counter_id)
     with ctx.write() as tx:
@@ -424,9 +414,11 @@ def close(ctx: HallContext, counter_id: str) -> dict[str, Any]:
         return counter_status(ctx, tx.conn, counter_id)
 
 
-def counter_status(ctx: HallContext, conn: Any, counter_id: str) -> dict[str, Any]:
+def counter_status(ctx: HallContext, conn: Connection, counter_id: str) -> CounterStatus:
     counter = _counter(ctx, counter_id)
-    state = conn.execute(select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)).one()
+    state = CounterRow.of(
+        conn.execute(select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)).one()
+    )
     current = conn.execute(
         select(T).where(
             T.c.hall_id == ctx.hall_id,
@@ -444,20 +436,20 @@ def counter_status(ctx: HallContext, conn: Any, counter_id: str) -> dict[str, An
         .order_by(T.c.called_at)
     ).all()
     waiting = queries.waiting_counts(conn, ctx.hall_id)
-    return {
-        "id": counter.id,
-        "name": counter.name,
-        "name_en": counter.name_en,
-        "services": list(counter.services),
-        "state": state.state,
-        "reason": state.reason,
-        "since": ctx.local(state.since).isoformat(),
-        "current": ticket_json(ctx, conn, current) if current is not None else None,
-        "parked": [{"id": r.id, "number": r.number} for r in parked],
-        "waiting": {s: waiting.get(s, 0) for s in counter.services},
-    }
+    return CounterStatus(
+        id=counter.id,
+        name=counter.name,
+        name_en=counter.name_en,
+        services=list(counter.services),
+        state=state.state,  # type: ignore[arg-type]  # the column holds only these three
+        reason=state.reason,
+        since=ctx.local(state.since).isoformat(),
+        current=ticket_json(ctx, conn, TicketRow.of(current)) if current is not None else None,
+        parked=[ParkedTicket(id=r.id, number=r.number) for r in parked],
+        waiting={s: waiting.get(s, 0) for s in counter.services},
+    )
 
 
-def get_status(ctx: HallContext, counter_id: str) -> dict[str, Any]:
+def get_status(ctx: HallContext, counter_id: str) -> CounterStatus:
     with ctx.read() as conn:
         return counter_status(ctx, conn, counter_id)

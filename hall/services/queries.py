@@ -2,8 +2,6 @@
 
 The policy's order is evaluated in SQL with the same rule as ``hall.domain.policy`` (a
 property test checks the two agree), so nothing here loads a whole queue into memory.
-Hot statements are built once with bind parameters: building SQLAlchemy expressions per
-request cost more than running them.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from sqlalchemy import Connection, bindparam, func, or_, select, tuple_
 from hall.config import HallConfig
 from hall.domain.estimate import average_service_s, estimated_wait_s
 from hall.domain.tickets import Klass, Status
-from hall.storage import prepared
 from hall.storage import tables as t
 
 T = t.tickets
@@ -43,22 +40,15 @@ _WAITING_IN = (
 )
 
 
-_WAITING_ONE = select(func.count()).where(
-    T.c.hall_id == bindparam("hall"), T.c.status == WAITING, T.c.service == bindparam("service")
-)
-
-
 def waiting_counts(
     conn: Connection, hall_id: str, services: Iterable[str] | None = None
 ) -> dict[str, int]:
     """Waiting tickets per service: all services, or only those named (zeros included)."""
     if services is None:
-        return dict(conn.execute(_WAITING_COUNTS, {"hall": hall_id}).all())
+        return {s: n for s, n in conn.execute(_WAITING_COUNTS, {"hall": hall_id})}
     wanted = sorted(set(services))
-    if len(wanted) == 1:  # the common case (one ticket event): no expanding IN to build
-        n = prepared.run(conn, _WAITING_ONE, {"hall": hall_id, "service": wanted[0]}).scalar_one()
-        return {wanted[0]: n}
-    found = dict(conn.execute(_WAITING_IN, {"hall": hall_id, "services": wanted}).all())
+    params = {"hall": hall_id, "services": wanted}
+    found = {s: n for s, n in conn.execute(_WAITING_IN, params)}
     return {s: found.get(s, 0) for s in wanted}
 
 
@@ -108,54 +98,18 @@ _AHEAD = {
 }
 
 
-_PINNED_IN_SERVICE = select(func.count()).where(
-    T.c.hall_id == bindparam("hall"),
-    T.c.status == WAITING,
-    T.c.service == bindparam("service"),
-    T.c.pinned_counter.is_not(None),
-)
-_LATER_NORMAL = select(func.count()).where(
-    T.c.hall_id == bindparam("hall"),
-    T.c.status == WAITING,
-    T.c.service == bindparam("service"),
-    T.c.pinned_counter.is_(None),
-    T.c.klass == Klass.NORMAL.value,
-    _QUEUE_POSITION > _GIVEN_POSITION,
-)
-
-
 def waiting_ahead(
     conn: Connection,
     hall_id: str,
     row: Any,
     now: dt.datetime,
     aging_bound_s: float,
-    waiting_in_service: int | None = None,
 ) -> int:
-    """Tickets of the same queue that the policy calls before ``row`` (a waiting ticket).
-
-    ``waiting_in_service``: the service's waiting count, when the caller has just read it
-    in this transaction (a ticket event carries it). For an unpinned normal ticket that
-    has not aged, every other ticket of its queue is ahead except the normal ones after
-    it, so the answer is that count less the pinned tickets, itself and those after it:
-    two short index ranges (a new ticket has nobody after it) instead of counting the
-    whole queue a second time."""
+    """Tickets of the same queue that the policy calls before ``row`` (a waiting ticket)."""
     if row.status != WAITING:
         return 0
     bound = now - dt.timedelta(seconds=aging_bound_s)
     aged = row.queue_time <= bound
-    if (
-        waiting_in_service is not None
-        and not aged
-        and row.pinned_counter is None
-        and row.klass == Klass.NORMAL.value
-    ):
-        keys = {"hall": hall_id, "service": row.service}
-        pinned = prepared.run(conn, _PINNED_IN_SERVICE, keys).scalar_one()
-        later = prepared.run(
-            conn, _LATER_NORMAL, {**keys, "qt": row.queue_time, "id": row.id}
-        ).scalar_one()
-        return waiting_in_service - pinned - 1 - later
     pinned = row.pinned_counter is not None
     stmt = _AHEAD[(Klass(row.klass), pinned, aged)]
     params = {"hall": hall_id, "service": row.service, "id": row.id, "qt": row.queue_time}
@@ -163,7 +117,8 @@ def waiting_ahead(
         params["pinned"] = row.pinned_counter
     if not aged and Klass(row.klass).rank < max(k.rank for k in Klass):
         params["bound"] = bound
-    return prepared.run(conn, stmt, params).scalar_one()
+    ahead: int = conn.execute(stmt, params).scalar_one()
+    return ahead
 
 
 _SERVICE_TIMES = (
@@ -183,7 +138,7 @@ _SERVICE_TIMES = (
 
 def service_times_today(conn: Connection, hall_id: str, day: dt.date, service: str) -> list[float]:
     params = {"hall": hall_id, "day": day, "service": service}
-    rows = prepared.run(conn, _SERVICE_TIMES, params).all()
+    rows = conn.execute(_SERVICE_TIMES, params).all()
     return [((f - (s or c)).total_seconds()) for c, s, f in rows if f >= (s or c)]
 
 
@@ -193,28 +148,16 @@ _COUNTER_STATES = select(t.counters.c.id, t.counters.c.state).where(
 
 
 def open_counters_for(conn: Connection, config: HallConfig, service: str) -> int:
-    states = dict(prepared.run(conn, _COUNTER_STATES, {"hall": config.hall_id}).all())
+    states = {c: s for c, s in conn.execute(_COUNTER_STATES, {"hall": config.hall_id})}
     return sum(1 for c in config.counters if service in c.services and states.get(c.id) == "open")
 
 
 def estimate_for(
-    conn: Connection,
-    config: HallConfig,
-    day: dt.date,
-    service: str,
-    ahead: int,
-    cache: dict[tuple[dt.date, str], tuple[float, int]] | None = None,
+    conn: Connection, config: HallConfig, day: dt.date, service: str, ahead: int
 ) -> int:
-    """Seconds of wait for ``ahead`` people. ``cache`` (per hall context, cleared whenever a
-    service ends or a counter opens, pauses or closes) holds (average service time, open
-    counters) so issuing a ticket does not re-read both every time."""
-    key = (day, service)
-    cached = cache.get(key) if cache is not None else None
-    if cached is None:
-        svc = config.service(service)
-        default = svc.avg_service_s if svc else 300.0
-        avg = average_service_s(service_times_today(conn, config.hall_id, day, service), default)
-        cached = (avg, open_counters_for(conn, config, service))
-        if cache is not None:
-            cache[key] = cached
-    return estimated_wait_s(ahead, *cached)
+    """Seconds of wait for ``ahead`` people: today's observed service times of ``service``
+    shared among its open counters."""
+    svc = config.service(service)
+    default = svc.avg_service_s if svc else 300.0
+    avg = average_service_s(service_times_today(conn, config.hall_id, day, service), default)
+    return estimated_wait_s(ahead, avg, open_counters_for(conn, config, service))

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import update
 
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.storage import tables as t
 
 

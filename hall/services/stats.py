@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from hall.domain.tickets import Status
 from hall.errors import Invalid
-from hall.services.core import HallContext
+from hall.schemas import Figures, Stats
+from hall.services.context import HallContext
 from hall.storage import tables as t
 
 T = t.tickets
@@ -55,30 +56,32 @@ class _Acc:
         self.pauses = 0
         self.paused_s = 0.0
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> Figures:
         r2 = lambda v: None if v is None else round(v, 1)  # noqa: E731
-        return {
-            "issued": self.issued,
-            "called": self.called,
-            "served": self.served,
-            "no_show": self.no_show,
-            "transferred": self.transferred,
-            "waiting_now": self.waiting_now,
-            "wait_avg_s": r2(fmean(self.waits)) if self.waits else None,
-            "wait_p50_s": r2(median(self.waits)) if self.waits else None,
-            "wait_p90_s": r2(_pct(self.waits, 0.9)),
-            "wait_max_s": r2(max(self.waits)) if self.waits else None,
-            "service_avg_s": r2(fmean(self.service)) if self.service else None,
-            "evaluations": len(self.scores),
-            "satisfaction_avg": round(fmean(self.scores), 2) if self.scores else None,
-            "satisfied_pct": (
-                round(100 * sum(s >= 4 for s in self.scores) / len(self.scores), 1)
-                if self.scores
-                else None
-            ),
-            "pauses": self.pauses,
-            "paused_s": round(self.paused_s),
-        }
+        return Figures.model_validate(
+            {
+                "issued": self.issued,
+                "called": self.called,
+                "served": self.served,
+                "no_show": self.no_show,
+                "transferred": self.transferred,
+                "waiting_now": self.waiting_now,
+                "wait_avg_s": r2(fmean(self.waits)) if self.waits else None,
+                "wait_p50_s": r2(median(self.waits)) if self.waits else None,
+                "wait_p90_s": r2(_pct(self.waits, 0.9)),
+                "wait_max_s": r2(max(self.waits)) if self.waits else None,
+                "service_avg_s": r2(fmean(self.service)) if self.service else None,
+                "evaluations": len(self.scores),
+                "satisfaction_avg": round(fmean(self.scores), 2) if self.scores else None,
+                "satisfied_pct": (
+                    round(100 * sum(s >= 4 for s in self.scores) / len(self.scores), 1)
+                    if self.scores
+                    else None
+                ),
+                "pauses": self.pauses,
+                "paused_s": round(self.paused_s),
+            }
+        )
 
 
 def parse_range(
@@ -114,7 +117,7 @@ def parse_range(
     return lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
 
 
-def compute(ctx: HallContext, start: str | None = None, end: str | None = None) -> dict[str, Any]:
+def compute(ctx: HallContext, start: str | None = None, end: str | None = None) -> Stats:
     lo, hi = parse_range(ctx, start, end)
     by: dict[str, dict[str, _Acc]] = {
         "service": defaultdict(_Acc),
@@ -177,31 +180,43 @@ def compute(ctx: HallContext, start: str | None = None, end: str | None = None) 
         for a in (total, by["counter"][pz.counter_id]):
             a.pauses += 1
             a.paused_s += max(0.0, span)
-    return {
-        "from": ctx.local(lo).isoformat(),
-        "to": ctx.local(hi).isoformat(),
-        "total": total.result(),
-        "by_service": {k: v.result() for k, v in sorted(by["service"].items())},
-        "by_counter": {
-            k: v.result() for k, v in sorted(by["counter"].items(), key=lambda kv: _natural(kv[0]))
-        },
-        "by_hour": {k: v.result() for k, v in sorted(by["hour"].items())},
-    }
+    return Stats.model_validate(
+        {
+            "from": ctx.local(lo).isoformat(),
+            "to": ctx.local(hi).isoformat(),
+            "total": total.result(),
+            "by_service": {k: v.result() for k, v in sorted(by["service"].items())},
+            "by_counter": {
+                k: v.result()
+                for k, v in sorted(by["counter"].items(), key=lambda kv: _natural(kv[0]))
+            },
+            "by_hour": {k: v.result() for k, v in sorted(by["hour"].items())},
+        }
+    )
 
 
 def _natural(key: str) -> tuple[int, str]:
     return (int(key), "") if key.isdigit() else (10**9, key)
 
 
-def to_csv(stats: dict[str, Any]) -> str:
+def to_csv(stats: Stats) -> str:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["dimension", "key", *METRICS])
-    w.writerow(["total", "", *[_cell(stats["total"][m]) for m in METRICS]])
-    for dim in ("service", "counter", "hour"):
-        for key, vals in stats[f"by_{dim}"].items():
-            w.writerow([dim, key, *[_cell(vals[m]) for m in METRICS]])
+    w.writerow(["total", "", *_cells(stats.total)])
+    for dim, rows in (
+        ("service", stats.by_service),
+        ("counter", stats.by_counter),
+        ("hour", stats.by_hour),
+    ):
+        for key, figures in rows.items():
+            w.writerow([dim, key, *_cells(figures)])
     return out.getvalue()
+
+
+def _cells(figures: Figures) -> list[str]:
+    values = figures.model_dump()
+    return [_cell(values[m]) for m in METRICS]
 
 
 def _cell(v: Any) -> str:

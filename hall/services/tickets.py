@@ -27,10 +27,11 @@ from hall.domain.tickets import (
     format_number,
 )
 from hall.errors import Conflict, Invalid, NotFound
+from hall.schemas import Evaluation, EventTicket, Ticket
 from hall.services import queries
-from hall.services.core import HallContext, Tx
-from hall.storage import prepared
+from hall.services.context import HallContext, Tx
 from hall.storage import tables as t
+from hall.storage.rows import TicketRow
 
 T = t.tickets
 
@@ -47,52 +48,48 @@ class IssueRequest:
 
 
 def ticket_json(
-    ctx: HallContext,
-    conn: Connection,
-    row: Any,
-    *,
-    now: dt.datetime | None = None,
-    waiting_in_service: int | None = None,
-) -> dict[str, Any]:
+    ctx: HallContext, conn: Connection, row: TicketRow, *, now: dt.datetime | None = None
+) -> Ticket:
     """A ticket as the API answers it: what events carry, plus queue position, estimate
-    and the fields only the ticket's holder and staff need (masked ID, tracking token).
-    ``waiting_in_service``: the service's waiting count read in this transaction."""
+    and the fields only the ticket's holder and staff need (masked ID, tracking token)."""
     now = now or ctx.now()
     svc = ctx.config.service(row.service)
-    ahead = queries.waiting_ahead(
-        conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s, waiting_in_service
-    )
+    ahead = queries.waiting_ahead(conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s)
     estimate = (
-        queries.estimate_for(conn, ctx.config, row.day, row.service, ahead, ctx.estimate_cache())
+        queries.estimate_for(conn, ctx.config, row.day, row.service, ahead)
         if row.status == Status.WAITING.value
         else 0
     )
-    return {
-        **event_ticket(ctx, row),
-        "service_name": svc.name if svc else row.service,
-        "service_name_en": svc.name_en if svc else "",
-        "priority_reason": row.priority_reason,
-        "issued_at": ctx.local(row.issued_at).isoformat(),
-        "called_at": ctx.local(row.called_at).isoformat() if row.called_at else None,
-        "waiting_ahead": ahead,
-        "estimated_wait_s": estimate,
-        "id_masked": row.id_masked,
-        "note": row.note,
-        "transferred_to": row.transferred_to,
-        "public_token": row.public_token,
-        "offline_number": row.offline_number,
-    }
+    return Ticket(
+        **_event_fields(ctx, row),
+        service_name=svc.name if svc else row.service,
+        service_name_en=svc.name_en if svc else "",
+        priority_reason=row.priority_reason,
+        issued_at=ctx.local(row.issued_at).isoformat(),
+        called_at=ctx.local(row.called_at).isoformat() if row.called_at else None,
+        waiting_ahead=ahead,
+        estimated_wait_s=estimate,
+        id_masked=row.id_masked,
+        note=row.note,
+        transferred_to=row.transferred_to,
+        public_token=row.public_token,
+        offline_number=row.offline_number,
+    )
 
 
-def event_ticket(ctx: HallContext, row: Any) -> dict[str, Any]:
+def event_ticket(ctx: HallContext, row: TicketRow) -> EventTicket:
     """What events carry about a ticket: no ID data, the masked name only."""
+    return EventTicket(**_event_fields(ctx, row))
+
+
+def _event_fields(ctx: HallContext, row: TicketRow) -> dict[str, Any]:
     counter = ctx.config.counter(row.counter_id) if row.counter_id else None
     return {
         "id": row.id,
         "number": row.number,
         "service": row.service,
         "priority": row.klass,
-        "status": row.status,
+        "status": Status(row.status),
         "counter": row.counter_id,
         "counter_name": counter.name if counter else None,
         "counter_name_en": counter.name_en if counter else None,
@@ -105,19 +102,20 @@ _LOAD = select(T).where(T.c.hall_id == bindparam("hall"), T.c.id == bindparam("i
 _BY_KEY = select(T).where(T.c.hall_id == bindparam("hall"), T.c.idempotency_key == bindparam("key"))
 
 
-def load(conn: Connection, ctx: HallContext, ticket_id: int) -> Any:
-    row = prepared.run(conn, _LOAD, {"hall": ctx.hall_id, "id": ticket_id}).first()
+def load(conn: Connection, ctx: HallContext, ticket_id: int) -> TicketRow:
+    row = conn.execute(_LOAD, {"hall": ctx.hall_id, "id": ticket_id}).first()
     if row is None:
         raise NotFound(f"no ticket with id {ticket_id}", code="ticket_not_found")
-    return row
+    return TicketRow.of(row)
 
 
-def by_idempotency_key(conn: Connection, ctx: HallContext, key: str) -> Any | None:
+def by_idempotency_key(conn: Connection, ctx: HallContext, key: str) -> TicketRow | None:
     """The ticket a request with this (token-scoped) Idempotency-Key already made."""
-    return prepared.run(conn, _BY_KEY, {"hall": ctx.hall_id, "key": key}).first()
+    row = conn.execute(_BY_KEY, {"hall": ctx.hall_id, "key": key}).first()
+    return TicketRow.of(row) if row is not None else None
 
 
-def check_requeue_window(ctx: HallContext, row: Any, now: dt.datetime) -> None:
+def check_requeue_window(ctx: HallContext, row: TicketRow, now: dt.datetime) -> None:
     """A 过号 ticket comes back (re-queued or called directly) only within the window."""
     window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
     if row.finished_at is None or now - row.finished_at > window:
@@ -131,20 +129,25 @@ def check_requeue_window(ctx: HallContext, row: Any, now: dt.datetime) -> None:
 _BY_ID = select(T).where(T.c.id == bindparam("id"))
 
 
-def reload(tx: Tx, ticket_id: int) -> Any:
-    return tx.run(_BY_ID, {"id": ticket_id}).one()
+def reload(tx: Tx, ticket_id: int) -> TicketRow:
+    return TicketRow.of(tx.conn.execute(_BY_ID, {"id": ticket_id}).one())
 
 
 def emit_ticket(
-    ctx: HallContext, tx: Tx, type_: str, row: Any, *, also: str | None = None, **extra: Any
-) -> dict[str, int]:
+    ctx: HallContext,
+    tx: Tx,
+    type_: str,
+    row: TicketRow,
+    *,
+    also: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """A ticket event with the new waiting counts of the services it touched (a board
-    applies them as updates; ``GET /board`` has all of them). Returns those counts."""
+    applies them as updates; ``GET /board`` has all of them)."""
     services = [row.service] + ([also] if also and also != row.service else [])
     waiting = queries.waiting_counts(tx.conn, ctx.hall_id, services)
-    data = {"ticket": event_ticket(ctx, row), "waiting": waiting, **extra}
-    tx.emit(type_, data)
-    return waiting
+    ticket = event_ticket(ctx, row).model_dump(mode="json")
+    tx.emit(type_, {"ticket": ticket, "waiting": waiting, **(extra or {})})
 
 
 _S = t.sequences
@@ -162,7 +165,7 @@ _NEXT_SEQ = (
 
 def next_sequence(tx: Tx, hall_id: str, day: dt.date, service: str) -> int:
     params = {"b_hall": hall_id, "b_day": day, "b_service": service}
-    seq = tx.run(_NEXT_SEQ, params).scalar_one_or_none()
+    seq: int | None = tx.conn.execute(_NEXT_SEQ, params).scalar_one_or_none()
     if seq is None:  # first ticket of this service today
         tx.conn.execute(insert(_S).values(hall_id=hall_id, day=day, service=service, last_seq=1))
         return 1
@@ -204,7 +207,7 @@ def _person(ctx: HallContext, id_number: str | None) -> tuple[str | None, str | 
     return number, keyed_hash(ctx.config.secret, number), mask_id_number(number)
 
 
-def issue(ctx: HallContext, req: IssueRequest) -> tuple[dict[str, Any], bool]:
+def issue(ctx: HallContext, req: IssueRequest) -> tuple[Ticket, bool]:
     """Issue a ticket. Returns (ticket, created); a replayed Idempotency-Key returns the
     ticket of the first request with created False."""
     svc = _check_service(ctx, req.service)
@@ -252,10 +255,8 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[dict[str, Any], bool]:
             idempotency_key=req.idempotency_key,
             kiosk=req.kiosk,
         )
-        waiting = emit_ticket(ctx, tx, "ticket.issued", row)
-        return ticket_json(
-            ctx, tx.conn, row, now=tx.now, waiting_in_service=waiting[row.service]
-        ), True
+        emit_ticket(ctx, tx, "ticket.issued", row)
+        return ticket_json(ctx, tx.conn, row, now=tx.now), True
 
 
 _HELD = select(func.count()).where(
@@ -272,7 +273,7 @@ def _check_limit(
 ) -> None:
     limit = service_limit if service_limit is not None else ctx.config.policy.daily_limit
     params = {"hall": ctx.hall_id, "day": day, "id_hash": id_hash, "service": service}
-    held = tx.run(_HELD, params).scalar_one()
+    held: int = tx.conn.execute(_HELD, params).scalar_one()
     if held >= limit:
         raise Conflict(
             f"this person already holds {held} open ticket(s) for service "
@@ -292,44 +293,35 @@ def insert_ticket(
     issued_at: dt.datetime | None = None,
     number: str | None = None,
     **values: Any,
-) -> Any:
+) -> TicketRow:
     issued_at = issued_at or tx.now
     day = ctx.today(issued_at)
     if number is None:
         svc = ctx.config.service(service)
         assert svc is not None
         number = format_number(svc.prefix, next_sequence(tx, ctx.hall_id, day, service))
-    params = (
-        {c: None for c in _OPTIONAL}
-        | values
-        | dict(
-            hall_id=ctx.hall_id,
-            day=day,
-            number=number,
-            service=service,
-            klass=klass.value,
-            priority_reason=reason,
-            status=Status.WAITING.value,
-            issued_at=issued_at,
-            queue_time=queue_time,
-            recall_count=0,
-            public_token=secrets.token_urlsafe(18),
-        )
+    params = values | dict(
+        hall_id=ctx.hall_id,
+        day=day,
+        number=number,
+        service=service,
+        klass=klass.value,
+        priority_reason=reason,
+        status=Status.WAITING.value,
+        issued_at=issued_at,
+        queue_time=queue_time,
+        recall_count=0,
+        public_token=secrets.token_urlsafe(18),
     )
-    return tx.run(_INSERT, params).one()
+    return TicketRow.of(tx.conn.execute(insert(T).values(params).returning(*T.c)).one())
 
 
-# One prebuilt INSERT with every column bound, so its compiled form is reused.
-_INSERT = insert(T).returning(*T.c)
-_OPTIONAL = [c.name for c in T.c if c.name != "id"]
-
-
-def get(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
+def get(ctx: HallContext, ticket_id: int) -> Ticket:
     with ctx.read() as conn:
         return ticket_json(ctx, conn, load(conn, ctx, ticket_id))
 
 
-def get_by_number(ctx: HallContext, number: str) -> dict[str, Any]:
+def get_by_number(ctx: HallContext, number: str) -> Ticket:
     """Today's ticket with this number (the one still in play after a transfer)."""
     with ctx.read() as conn:
         row = conn.execute(
@@ -344,10 +336,10 @@ def get_by_number(ctx: HallContext, number: str) -> dict[str, Any]:
         ).first()
         if row is None:
             raise NotFound(f"no ticket {number.upper()} today", code="ticket_not_found")
-        return ticket_json(ctx, conn, row)
+        return ticket_json(ctx, conn, TicketRow.of(row))
 
 
-def cancel_by_key(ctx: HallContext, idempotency_key: str) -> dict[str, Any]:
+def cancel_by_key(ctx: HallContext, idempotency_key: str) -> Ticket:
     """Withdraw a ticket whose issue answer never reached the kiosk (it then printed an
     offline ticket instead): cancelled if still waiting, so nobody is called for it.
     Repeating it is harmless; a ticket already called is left alone (409)."""
@@ -370,23 +362,24 @@ def cancel_by_key(ctx: HallContext, idempotency_key: str) -> dict[str, Any]:
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def get_by_public_token(ctx: HallContext, token: str) -> dict[str, Any]:
+def get_by_public_token(ctx: HallContext, token: str) -> Ticket:
     with ctx.read() as conn:
-        row = conn.execute(
+        found = conn.execute(
             select(T).where(T.c.hall_id == ctx.hall_id, T.c.public_token == token)
         ).first()
-        if row is None:
+        if found is None:
             raise NotFound("no ticket for this link", code="ticket_not_found")
+        row = TicketRow.of(found)
         # The citizen's page follows a transferred ticket to its new queue.
         while row.transferred_to is not None:
             row = load(conn, ctx, row.transferred_to)
         return ticket_json(ctx, conn, row)
 
 
-def import_offline(ctx: HallContext, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def import_offline(ctx: HallContext, items: list[dict[str, Any]]) -> list[Ticket]:
     """Tickets a kiosk issued while the hall was unreachable. They join their queues by
     issue time; (day, kiosk, offline_number) makes a repeated upload harmless."""
-    out: list[dict[str, Any]] = []
+    out: list[Ticket] = []
     for item in items:
         _check_service(ctx, item["service"])
     with ctx.write() as tx:
@@ -417,7 +410,7 @@ def import_offline(ctx: HallContext, items: list[dict[str, Any]]) -> list[dict[s
                 )
             ).first()
             if prior is not None:
-                out.append(ticket_json(ctx, tx.conn, prior, now=tx.now))
+                out.append(ticket_json(ctx, tx.conn, TicketRow.of(prior), now=tx.now))
                 continue
             klass, reason = classify(ctx, item.get("priority"), None, day)
             name = item.get("name_masked")
@@ -434,12 +427,12 @@ def import_offline(ctx: HallContext, items: list[dict[str, Any]]) -> list[dict[s
                 offline_number=item["offline_number"],
                 name_masked=mask_name(name)[:64] if name else None,
             )
-            emit_ticket(ctx, tx, "ticket.issued", row, offline=True)
+            emit_ticket(ctx, tx, "ticket.issued", row, extra={"offline": True})
             out.append(ticket_json(ctx, tx.conn, row, now=tx.now))
     return out
 
 
-def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None) -> dict[str, Any]:
+def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None) -> Evaluation:
     if not 1 <= score <= 5:
         raise Invalid("score must be 1 (非常不满意) … 5 (非常满意)", code="invalid_score")
     with ctx.write() as tx:
@@ -467,16 +460,12 @@ def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None) 
                 created_at=tx.now,
             )
         )
-        tx.emit("ticket.evaluated", {"ticket": event_ticket(ctx, row), "score": score})
-        return {
-            "ticket": ticket_id,
-            "number": row.number,
-            "score": score,
-            "counter": row.counter_id,
-        }
+        ticket = event_ticket(ctx, row).model_dump(mode="json")
+        tx.emit("ticket.evaluated", {"ticket": ticket, "score": score})
+        return Evaluation(ticket=ticket_id, number=row.number, score=score, counter=row.counter_id)
 
 
-def requeue(ctx: HallContext, ticket_id: int) -> dict[str, Any]:
+def requeue(ctx: HallContext, ticket_id: int) -> Ticket:
     """A citizen who missed the call (过号) returns within the window: back in the queue,
     behind the people waiting now (fair to those who stayed)."""
     with ctx.write() as tx:

@@ -5,6 +5,11 @@ Built by the app factory, never at import time, so every test gets its own datab
 
 from __future__ import annotations
 
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,33 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) -> Engine:
+_deadline = threading.local()
+
+
+@contextlib.contextmanager
+def deadline(at: float) -> Iterator[None]:
+    """Connections opened in this thread meanwhile give up by ``at`` (``time.monotonic()``):
+    the pool's time-outs are fixed when the engine is made; a request's deadline is not."""
+    _deadline.at = at
+    try:
+        yield
+    finally:
+        _deadline.at = None
+
+
+def remaining_s(default: float) -> float:
+    """Seconds left before this thread's deadline (``default`` outside one)."""
+    at = getattr(_deadline, "at", None)
+    return default if at is None else at - time.monotonic()
+
+
+def make_engine(
+    url: str, *, sqlite_synchronous: str = "FULL", timeout_s: float = 5.0, **kwargs: Any
+) -> Engine:
+    """``timeout_s`` bounds the waits the driver itself can bound: SQLite's busy wait for a
+    lock another process holds, PostgreSQL's connect and lock waits, a pool checkout. The
+    pools hold more connections than FastAPI has worker threads (40), so a request never
+    waits for a pool slot while the database stalls."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -28,11 +59,11 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
-            # Each thread keeps its connection; the write lock in the service layer
-            # serialises writers, so SQLite never answers "database is locked".
+            # timeout: SQLite's busy wait (a lock held by another process)
+            connect_args={"check_same_thread": False, "timeout": timeout_s},
             pool_size=16,
             max_overflow=32,
+            pool_timeout=timeout_s,
             **kwargs,
         )
 
@@ -45,7 +76,6 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -57,10 +87,23 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
             conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pool_pre_ping: its ping would run before the service's deadline guard covers the
+    # connection, so a stalled server could hang it; a dead connection is discarded when
+    # its first statement fails (one 503), and the pool then reconnects.
+    ms = int(timeout_s * 1000)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("options", f"-c lock_timeout={ms}")
     if kwargs.pop("nullpool", False):
         kwargs["poolclass"] = NullPool
     else:
         kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+        kwargs.setdefault("max_overflow", 50)
+        kwargs.setdefault("pool_timeout", timeout_s)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect_by_deadline(_d: Any, _r: Any, _args: Any, params: dict[str, Any]) -> None:
+        # libpq's connect_timeout is whole seconds, at least 2
+        params["connect_timeout"] = max(2, math.ceil(remaining_s(timeout_s)))
+
+    return engine

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.web.routes import WebState, api, pages
 from hall.web.settings import web_settings
 

@@ -24,7 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
 from hall.errors import Conflict, Invalid, NotFound
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.storage import tables as t
 from hall.web.errors import LoginFailed, LoginLocked
 from hall.web.settings import WebSettings

@@ -17,7 +17,7 @@ import sys
 
 from hall.config import ConfigError, load_config
 from hall.errors import HallError
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.storage import migrate
 from hall.storage.engine import make_engine
 from hall.web import accounts

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hall.domain.tickets import Status
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.services.stats import parse_range
 from hall.storage import tables as t
 
@@ -54,7 +54,7 @@ def distributions(ctx: HallContext, start: str | None, end: str | None) -> dict[
                 T.c.origin_id.is_(None),
             )
         ).all()
-        scores = dict(
+        scores: dict[int, int] = dict(
             conn.execute(
                 select(E.c.score, func.count())
                 .where(E.c.hall_id == ctx.hall_id, E.c.created_at >= lo, E.c.created_at < hi)

@@ -16,12 +16,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, StreamingResponse
+from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 from pydantic import BaseModel, Field
 
+from hall.api.sse import EventStream
 from hall.api.sse import stream_events as hall_event_stream
 from hall.errors import Invalid, NotFound
+from hall.schemas import ERROR_RESPONSES, Evaluation, HelpResolved
 from hall.services import counters, hallinfo, stats, tickets
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.web import accounts, queries
 from hall.web.accounts import AddressThrottle, Session
 from hall.web.errors import CsrfFailed, LoginRequired, NotAllowed
@@ -32,7 +35,7 @@ COOKIE = "govhall_session"
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/web/api", tags=["web"])
+api = APIRouter(prefix="/web/api", tags=["web"], responses=ERROR_RESPONSES)
 
 
 class WebState:
@@ -219,13 +222,7 @@ def me(web: Web, session: Staff) -> dict[str, Any]:
 # -- counter -----------------------------------------------------------------------------
 def _services(web: WebState) -> list[dict[str, Any]]:
     return [
-        {
-            "code": s["code"],
-            "name": s["name"],
-            "name_en": s["name_en"],
-            "open": s["open"],
-            "waiting": s["waiting"],
-        }
+        s.model_dump(include={"code", "name", "name_en", "open", "waiting"})
         for s in hallinfo.services(web.ctx)
     ]
 
@@ -233,15 +230,14 @@ def _services(web: WebState) -> list[dict[str, Any]]:
 @api.get("/counters/{counter_id}")
 def counter_snapshot(web: Web, session: Staff, counter_id: str) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    day = stats.compute(web.ctx)
-    mine = day["by_counter"].get(counter_id, {})
+    mine = stats.compute(web.ctx).by_counter.get(counter_id)
     return {
         "status": counters.get_status(web.ctx, counter_id),
         "today": {
-            "served": mine.get("served", 0),
-            "called": mine.get("called", 0),
-            "no_show": mine.get("no_show", 0),
-            "service_avg_s": mine.get("service_avg_s"),
+            "served": mine.served if mine else 0,
+            "called": mine.called if mine else 0,
+            "no_show": mine.no_show if mine else 0,
+            "service_avg_s": mine.service_avg_s if mine else None,
         },
         "services": _services(web),
         "help": hallinfo.open_help_requests(web.ctx),
@@ -266,7 +262,7 @@ def counter_action(
     web: Web, session: StaffWrite, counter_id: str, action: Action
 ) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    result = web.ctx.run(_ACTIONS[action], web.ctx, counter_id)
+    result = _ACTIONS[action](web.ctx, counter_id)
     return {"ticket": result} if action != "resume" else {"status": result}
 
 
@@ -277,7 +273,7 @@ class CallIn(BaseModel):
 @api.post("/counters/{counter_id}/call")
 def counter_call(web: Web, session: StaffWrite, counter_id: str, body: CallIn) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    return {"ticket": web.ctx.run(counters.call_ticket, web.ctx, counter_id, body.ticket)}
+    return {"ticket": counters.call_ticket(web.ctx, counter_id, body.ticket)}
 
 
 class PauseIn(BaseModel):
@@ -288,7 +284,7 @@ class PauseIn(BaseModel):
 def counter_pause(web: Web, session: StaffWrite, counter_id: str, body: PauseIn) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
     reason = body.reason.strip() or "—"
-    return {"status": web.ctx.run(counters.pause, web.ctx, counter_id, reason)}
+    return {"status": counters.pause(web.ctx, counter_id, reason)}
 
 
 class TransferIn(BaseModel):
@@ -302,15 +298,13 @@ def counter_transfer(
     web: Web, session: StaffWrite, counter_id: str, body: TransferIn
 ) -> dict[str, Any]:
     _counter_for(session, web, counter_id)
-    ticket = web.ctx.run(
-        counters.transfer, web.ctx, counter_id, body.service, body.note, body.return_here
-    )
+    ticket = counters.transfer(web.ctx, counter_id, body.service, body.note, body.return_here)
     return {"ticket": ticket}
 
 
 @api.post("/help/{help_id}/resolve")
-def help_resolve(web: Web, _: StaffWrite, help_id: int) -> dict[str, Any]:
-    return web.ctx.run(hallinfo.resolve_help, web.ctx, help_id)
+def help_resolve(web: Web, _: StaffWrite, help_id: int) -> HelpResolved:
+    return hallinfo.resolve_help(web.ctx, help_id)
 
 
 # -- evaluation pad ----------------------------------------------------------------------
@@ -334,32 +328,28 @@ class EvaluationIn(BaseModel):
 
 
 @api.post("/counters/{counter_id}/evaluate", status_code=201)
-def pad_evaluate(
-    web: Web, session: StaffWrite, counter_id: str, body: EvaluationIn
-) -> dict[str, Any]:
+def pad_evaluate(web: Web, session: StaffWrite, counter_id: str, body: EvaluationIn) -> Evaluation:
     _counter_for(session, web, counter_id)
     # A pad rates only what was served at its own counter.
     if queries.ticket_counter(web.ctx, body.ticket) != counter_id:
         raise NotAllowed(
             f"ticket {body.ticket} was not served at counter {counter_id}", code="wrong_counter"
         )
-    return web.ctx.run(tickets.evaluate, web.ctx, body.ticket, body.score, None)
+    return tickets.evaluate(web.ctx, body.ticket, body.score, None)
 
 
 # -- events ------------------------------------------------------------------------------
 @api.get("/events")
 async def staff_events(
-    request: Request, web: Web, _: Staff, last_event_id: Annotated[int | None, Query(ge=0)] = None
+    request: Request,
+    web: Web,
+    _: Staff,
+    last_event_id: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> StreamingResponse:
     """The hall's event stream for a logged-in browser (EventSource sends the cookie;
     ``Last-Event-ID`` on reconnect, or ``?last_event_id=`` from the page's snapshot)."""
-    header = request.headers.get("last-event-id", "").strip()
-    last = int(header) if header.isdigit() else last_event_id
-    return StreamingResponse(
-        hall_event_stream(request, web.ctx, last),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    header = request.headers.get("last-event-id")
+    return hall_event_stream(request, web.ctx, header, last_event_id)
 
 
 # -- citizen's ticket --------------------------------------------------------------------
@@ -380,8 +370,8 @@ def _public_ticket(web: WebState, token: str) -> dict[str, Any]:
         "counter_name",
         "recall_count",
     )
-    out = {k: tk[k] for k in keep}
-    counter = web.ctx.config.counter(tk["counter"]) if tk["counter"] else None
+    out = tk.model_dump(mode="json", include=set(keep))
+    counter = web.ctx.config.counter(tk.counter) if tk.counter else None
     out["counter_name_en"] = counter.name_en if counter else None
     out["hall"] = web.ctx.config.name
     out["hall_en"] = web.ctx.config.name_en
@@ -397,36 +387,36 @@ def ticket_state(web: Web, token: str) -> Response:
     )
 
 
-async def _changes(request: Request, web: WebState, heartbeat_s: float) -> AsyncIterator[bytes]:
+async def _changes(web: WebState, heartbeat_s: float) -> AsyncIterator[bytes]:
     """Only "something changed in service X": the page re-reads its own state. No ticket
     data of other citizens goes to a public page."""
+
     sub = web.ctx.bus.subscribe()
     try:
-        yield b"retry: 3000\n\n"
+        yield format_sse_event(retry=3000)
         while True:
             try:
-                ev = await asyncio.wait_for(sub.queue.get(), timeout=heartbeat_s)
+                async with asyncio.timeout(heartbeat_s):
+                    ev = await sub.queue.get()
             except TimeoutError:
-                if sub.overflowed or await request.is_disconnected():
+                if sub.cut_off:
                     return
-                yield b": ping\n\n"
+                yield KEEPALIVE_COMMENT  # b": ping\n\n"
                 continue
-            if not (ev.type.startswith("ticket.") or ev.type.startswith("counter.")):
-                continue
-            service = (ev.data.get("ticket") or {}).get("service", "")
-            yield f"event: changed\ndata: {json.dumps({'service': service})}\n\n".encode()
+            if ev.type.startswith(("ticket.", "counter.")):
+                service = (ev.data.get("ticket") or {}).get("service", "")
+                yield format_sse_event(event="changed", data_str=json.dumps({"service": service}))
+            if sub.cut_off:
+                return  # too slow: EventSource reconnects and the page re-reads its state
     finally:
         sub.close()
 
 
 @pages.get("/t/{token}/events")
 async def ticket_events(request: Request, web: Web, token: str) -> StreamingResponse:
+
     _check_token(token)
-    return StreamingResponse(
-        _changes(request, web, request.app.state.sse_heartbeat_s),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(_changes(web, request.app.state.sse_heartbeat_s))
 
 
 # -- manager -----------------------------------------------------------------------------
@@ -438,10 +428,10 @@ def live(web: Web, _: Admin) -> dict[str, Any]:
     return {
         "services": _services(web),
         "longest_wait_s": queries.longest_waits(ctx),
-        "counters": board["counters"],
-        "recent_calls": board["recent_calls"],
-        "today": day["total"],
-        "calls_per_hour": {h: v["called"] for h, v in day["by_hour"].items()},
+        "counters": board.counters,
+        "recent_calls": board.recent_calls,
+        "today": day.total,
+        "calls_per_hour": {h: v.called for h, v in day.by_hour.items()},
         "help": hallinfo.open_help_requests(ctx),
         "devices": hallinfo.device_health(ctx),
         "last_event_id": ctx.bus.last_id,
@@ -459,7 +449,7 @@ def report(
     to: Day = None,
 ) -> dict[str, Any]:
     result = stats.compute(web.ctx, from_, to)
-    return {**result, "distributions": queries.distributions(web.ctx, from_, to)}
+    return {**result.model_dump(), "distributions": queries.distributions(web.ctx, from_, to)}
 
 
 @api.get("/report.csv")
@@ -470,7 +460,7 @@ def report_csv(
     to: Day = None,
 ) -> PlainTextResponse:
     result = stats.compute(web.ctx, from_, to)
-    name = f"govhall-{result['from'][:10]}-{result['to'][:10]}.csv"
+    name = f"govhall-{result.from_[:10]}-{result.to[:10]}.csv"
     # BOM: Excel on a Chinese Windows opens UTF-8 CSV correctly only with it.
     return PlainTextResponse(
         "\ufeff" + stats.to_csv(result),

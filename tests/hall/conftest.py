@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from hall.api.app import create_app
 from hall.config import HallConfig, parse_config
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.storage import migrate
 from hall.storage.engine import make_engine
 

@@ -1,5 +1,6 @@
 """Schemathesis generates requests from the OpenAPI schema (valid and invalid bodies,
-paths and queries): none may produce a 5xx, and every refusal is the JSON error shape."""
+paths and queries): none may produce a 5xx, every refusal is the JSON error shape, and
+every answer is documented — its status, content type and body match ``/openapi.json``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from hall.api.app import create_app
 from tests.hall.conftest import TOKENS, make_config
@@ -44,3 +50,7 @@ def test_no_server_errors_and_json_errors(case: schemathesis.Case) -> None:
     if response.status_code >= 400:
         body = response.json()
         assert set(body) == {"error", "message"} and body["message"], body
+    case.validate_response(
+        response,
+        checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
+    )

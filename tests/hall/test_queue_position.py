@@ -1,6 +1,5 @@
-"""People ahead of a new ticket, computed from the service's waiting count (the issue
-path's shortcut), equals the full count, also with tickets pinned to a counter and
-tickets re-queued with an earlier or later queue time in the same service."""
+"""People ahead of a new ticket count only those the policy calls first, also with tickets
+pinned to a counter and tickets queued with a later queue time in the same service."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ import datetime as dt
 
 from hall.domain.tickets import Klass
 from hall.services import queries, tickets
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from tests.hall.conftest import FakeClock
 
 
@@ -42,10 +41,9 @@ def test_new_ticket_position_with_pinned_and_later_tickets(
         )
     clock.advance(5)
     issued, _ = tickets.issue(ctx, tickets.IssueRequest("B"))
-    assert issued["waiting_ahead"] == 3  # not the pinned one, not the one queued later
+    assert issued.waiting_ahead == 3  # not the pinned one, not the one queued later
     with ctx.read() as conn:
-        row = tickets.load(conn, ctx, issued["id"])
+        row = tickets.load(conn, ctx, issued.id)
         n = queries.waiting_counts(conn, ctx.hall_id, ["B"])["B"]
         assert n == 6
-        full = queries.waiting_ahead(conn, ctx.hall_id, row, ctx.now(), 1800)
-        assert queries.waiting_ahead(conn, ctx.hall_id, row, ctx.now(), 1800, n) == full == 3
+        assert queries.waiting_ahead(conn, ctx.hall_id, row, ctx.now(), 1800) == 3

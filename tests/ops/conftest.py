@@ -12,7 +12,7 @@ from contextlib import closing
 from pathlib import Path
 
 from hall.config import load_config
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.storage import migrate
 from hall.storage.engine import make_engine
 from tests.support.hall_server import ROOT, free_port, write_config

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from hall.api.app import create_app
 from hall.client import HallClient, SseEvent
 from hall.config import load_config
-from hall.services.core import HallContext
+from hall.services.context import HallContext
 from hall.storage import migrate
 from hall.storage.engine import make_engine
 from hall.web import accounts

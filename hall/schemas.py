@@ -1,0 +1,237 @@
+"""What Hall API v1 answers: one model per response body, the contract every client reads.
+
+The services build these, the routes declare them (``response_model``, so ``/openapi.json``
+documents every body), and ``hall.client`` parses the same models from the wire, so a
+kiosk or a board reads ``ticket.number``, not ``ticket["number"]``. Unknown fields are
+ignored when parsing, so an older client keeps working against a newer server.
+
+Times are local ISO 8601 strings with the hall's offset, as the hall shows them; personal
+data is masked before it gets here (``id_masked``, ``name_masked``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hall.domain.tickets import Status
+
+CounterState = Literal["open", "paused", "closed"]
+PartState = Literal["ok", "warning", "error", "offline", "absent"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Health(Model):
+    """``/healthz``: 200 while the database answers, 503 (``degraded``) while it does not."""
+
+    status: Literal["ok", "degraded"]
+    storage: Literal["ok", "down"]
+    hall: str
+    name: str
+    last_event_id: int
+
+
+class ErrorBody(Model):
+    """Every refusal: a stable code for programs, a message for people."""
+
+    error: str
+    message: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "malformed request body"),
+        (401, "missing or wrong token, or not logged in"),
+        (403, "not allowed for this token's role or this account"),
+        (404, "no such ticket, counter or service"),
+        (409, "the queue's state does not allow it now"),
+        (413, "request body too large"),
+        (422, "invalid input"),
+        (429, "too soon (a recall's cooldown, a login throttle)"),
+        (503, "the database is not answering (Retry-After says when to try again)"),
+    )
+}
+"""The refusals every route may answer, for OpenAPI."""
+
+
+class EventTicket(Model):
+    """What events and the board carry about a ticket: no ID data, the masked name only."""
+
+    id: int
+    number: str
+    service: str
+    priority: str
+    """Queue class: normal, priority (绿色通道), appointment."""
+    status: Status
+    counter: str | None
+    counter_name: str | None
+    counter_name_en: str | None
+    name_masked: str | None
+    recall_count: int
+
+
+class Ticket(EventTicket):
+    """A ticket as its holder (kiosk, the citizen's page) and staff see it."""
+
+    service_name: str
+    service_name_en: str
+    priority_reason: str | None
+    issued_at: str
+    called_at: str | None
+    waiting_ahead: int
+    estimated_wait_s: int
+    id_masked: str | None
+    note: str | None
+    transferred_to: int | None
+    public_token: str
+    offline_number: str | None
+
+
+class ServiceInfo(Model):
+    code: str
+    name: str
+    name_en: str
+    prefix: str
+    open: bool
+    requires_id: bool
+    requires_face: bool
+    materials: list[str]
+    materials_en: list[str]
+    waiting: int
+    estimated_wait_s: int
+
+
+class ParkedTicket(Model):
+    id: int
+    number: str
+
+
+class CounterStatus(Model):
+    id: str
+    name: str
+    name_en: str
+    services: list[str]
+    state: CounterState
+    reason: str | None
+    since: str
+    current: Ticket | None
+    parked: list[ParkedTicket]
+    waiting: dict[str, int]
+
+
+class Evaluation(Model):
+    ticket: int
+    number: str
+    score: int
+    counter: str | None
+
+
+class Appointment(Model):
+    id: int
+    service: str
+    slot_start: str
+    status: str
+    id_masked: str | None
+    ticket_id: int | None
+
+
+class HelpRequest(Model):
+    id: int
+    kiosk: str
+    reason: str
+    created_at: str
+
+
+class HelpResolved(Model):
+    id: int
+    kiosk: str
+    resolved: bool
+
+
+class HeartbeatAck(Model):
+    device: str
+    parts: dict[str, PartState]
+    changed: bool
+
+
+class DeviceHealth(Model):
+    device: str
+    role: str
+    parts: dict[str, PartState]
+    online: bool
+    last_seen: str
+
+
+class BoardHall(Model):
+    name: str
+    name_en: str
+    notice: str
+    timezone: str
+
+
+class BoardCall(EventTicket):
+    called_at: str
+
+
+class BoardService(Model):
+    code: str
+    name: str
+    name_en: str
+    prefix: str
+
+
+class BoardCounter(Model):
+    id: str
+    name: str
+    name_en: str
+    state: CounterState
+    reason: str | None
+    services: list[str]
+
+
+class Board(Model):
+    """The lobby board's snapshot; events after ``last_event_id`` update it."""
+
+    hall: BoardHall
+    recent_calls: list[BoardCall]
+    waiting: dict[str, int]
+    services: list[BoardService]
+    counters: list[BoardCounter]
+    last_event_id: int
+
+
+class Figures(Model):
+    """One row of statistics (the hall, a service, a counter or an hour)."""
+
+    issued: int
+    called: int
+    served: int
+    no_show: int
+    transferred: int
+    waiting_now: int
+    wait_avg_s: float | None
+    wait_p50_s: float | None
+    wait_p90_s: float | None
+    wait_max_s: float | None
+    service_avg_s: float | None
+    evaluations: int
+    satisfaction_avg: float | None
+    satisfied_pct: float | None
+    pauses: int
+    paused_s: int
+
+
+class Stats(Model):
+    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    total: Figures
+    by_service: dict[str, Figures]
+    by_counter: dict[str, Figures]
+    by_hour: dict[str, Figures]
