@@ -207,7 +207,7 @@ def main() -> int:
             settings,
             "西城区政务服务中心",
             "Xicheng",
-            [tile_from_api(s) for s in client.services()],
+            [tile_from_api(s.model_dump()) for s in client.services()],
             clock=runtime.now,
         )
         runner = SyncRunner(flow, runtime)

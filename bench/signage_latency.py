@@ -107,7 +107,7 @@ def main() -> int:
             ticket = counter.call_next(counter_id)
             t1 = time.perf_counter()
             if ticket is not None:
-                sent[ticket["id"]] = (t0, t1)
+                sent[ticket.id] = (t0, t1)
 
         print(
             f"calling {n_calls} tickets at {args.rate:.0f}/min (Poisson) across "

@@ -105,8 +105,16 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
     cfg = load_config(config_path)
     settings, dev_cfg = parse_kiosk(cfg)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    # Short timeouts: a citizen waits for the answer; offline issuing takes over quickly.
-    hall = HallClient(settings.server, settings.token, timeout=2.0, retries=1, backoff_s=0.1)
+    # Short timeouts: a citizen waits for the answer; offline issuing takes over quickly
+    # (a hall whose database is down says Retry-After: storage timeout; one second here).
+    hall = HallClient(
+        settings.server,
+        settings.token,
+        timeout=2.0,
+        retries=1,
+        backoff_s=0.1,
+        retry_after_max_s=1,
+    )
     journal = OfflineJournal(settings.data_dir / "offline-journal.jsonl", settings.offline_prefix)
     devices = DeviceSet.open(dev_cfg, settings.data_dir / "sim-printer")
     runtime = Runtime(

@@ -19,7 +19,7 @@ from typing import Any
 
 from devices.open import Opened, open_camera, open_idcard, open_player, open_printer
 from govhall.i18n import t
-from hall.client import HallApiError, HallClient, HallUnavailable
+from hall.client import HallApiError, HallClient, HallUnavailable, ServiceInfo, Ticket
 from kiosk import memory
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.journal import OfflineJournal
@@ -117,6 +117,15 @@ def card_data(card: Any) -> CardData:
         name_masked=card.masked_name,
         photo_wlt=bytes(card.photo_wlt),
     )
+
+
+def flow_ticket(ticket: Ticket) -> dict[str, Any]:
+    """The flow (pure, no hall imports) reads tickets as the JSON dicts of the wire."""
+    return ticket.model_dump(mode="json")
+
+
+def flow_services(services: list[ServiceInfo]) -> list[dict[str, Any]]:
+    return [s.model_dump(mode="json") for s in services]
 
 
 class Runtime:
@@ -323,7 +332,8 @@ class Runtime:
         except HallApiError as err:
             code, msg = err.code, err.message
             return lambda f: f.on_refused(e.token, code, msg)
-        return lambda f: f.on_issued(e.token, ticket)
+        data = flow_ticket(ticket)
+        return lambda f: f.on_issued(e.token, data)
 
     def _do_IssueOffline(self, e: IssueOffline) -> Continuation | None:
         ticket = self.journal.issue(
@@ -349,7 +359,8 @@ class Runtime:
         except HallApiError as err:
             code, msg = err.code, err.message
             return lambda f: f.on_refused(e.token, code, msg)
-        return lambda f: f.on_issued(e.token, ticket)
+        data = flow_ticket(ticket)
+        return lambda f: f.on_issued(e.token, data)
 
     def ticket_info(self, e: PrintTicket) -> Any:
         from devices.printer.layout import TicketInfo
@@ -423,7 +434,8 @@ class Runtime:
         except HallApiError as err:
             code = "not_found" if err.status in (404, 422) else err.code
             return lambda f: f.on_status_failed(e.token, code)
-        return lambda f: f.on_ticket_status(e.token, ticket)
+        data = flow_ticket(ticket)
+        return lambda f: f.on_ticket_status(e.token, data)
 
     def _do_HelpRequest(self, e: HelpRequest) -> Continuation | None:
         try:
@@ -484,7 +496,8 @@ class Runtime:
             services = self.hall.services()
         except (HallUnavailable, HallApiError):
             return lambda f: f.on_services_failed()
-        return lambda f: f.on_services(services)
+        data = flow_services(services)
+        return lambda f: f.on_services(data)
 
     def _do_UploadJournal(self, e: UploadJournal) -> Continuation | None:
         stale = self.journal.drop_stale(self.now().date())
@@ -508,7 +521,7 @@ class Runtime:
             log.error("offline tickets refused by the hall: %s", err)
             n = len(pending)
             return lambda f: f.on_uploaded(n, left)
-        self.journal.mark_uploaded(pending, [r.get("id") for r in result])
+        self.journal.mark_uploaded(pending, [r.id for r in result])
         return lambda f: f.on_uploaded(0, left)
 
     def withdraw_lost(self) -> bool:
@@ -543,7 +556,7 @@ class Runtime:
             else:
                 log.info(
                     "withdrew %s: its answer was lost and %s was printed instead",
-                    ticket.get("number"),
+                    ticket.number,
                     w.offline_number,
                 )
                 outcome = "cancelled"

@@ -82,7 +82,7 @@ class BoardFeed:
             try:
                 board = self.client.board()
                 state = from_snapshot(
-                    board,
+                    board.model_dump(mode="json"),  # board_state reads the wire's dicts
                     now=self.clock(),
                     recent=self.config.recent_calls,
                     show_names=self.config.show_masked_names,

@@ -67,13 +67,13 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
         devices = wait_for(
             lambda: [
                 d
-                for d in admin.request("GET", "/devices")
-                if d["role"] == "kiosk" and d["online"] and "printer" in d["parts"]
+                for d in admin.devices()
+                if d.role == "kiosk" and d.online and "printer" in d.parts
             ],
             60,
             "a kiosk heartbeat with its devices",
         )
-        parts = devices[0]["parts"]
+        parts = devices[0].parts
         assert parts.get("printer") in ("ok", "warning") and parts.get("reader") == "ok", parts
         wait_for(
             lambda: (
@@ -85,7 +85,7 @@ def test_demo_runs_the_whole_system(tmp_path: Path) -> None:
         )
         ticket = HallClient(url, TOKENS["kiosk"]).issue_ticket("J")
         called = HallClient(url, TOKENS["counter"]).call_next("22")
-        assert called is not None and called["id"] == ticket["id"]
+        assert called is not None and called.id == ticket.id
         demo.send_signal(signal.SIGTERM)  # as systemd or Ctrl-C would
         out, _ = demo.communicate(timeout=60)
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hall.client import HallApiError, HallClient, HallUnavailable, SseEvent
+from hall.client import HallApiError, HallClient, HallUnavailable, SseEvent, Ticket
 from tests.hall.conftest import PG_URL
 from tests.support.hall_server import TOKENS, HallProcess, start_hall
 
@@ -68,7 +68,7 @@ def test_events_stream_live_and_resume_after_restart(hall: HallProcess) -> None:
     types = [e.type for e in got]
     assert types == ["ticket.issued", "counter.opened", "ticket.called"]
     called = next(e for e in got if e.type == "ticket.called")
-    assert called.data["ticket"]["number"] == t["number"]
+    assert called.data["ticket"]["number"] == t.number
     assert called.data["ticket"]["counter_name"] == "22号咨询台"
     ids = [e.id for e in got]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -99,18 +99,18 @@ def test_two_counters_never_get_the_same_ticket(hall: HallProcess) -> None:
             if t is None:
                 return
             with lock:
-                got.append(t["id"])
+                got.append(t.id)
 
     with ThreadPoolExecutor(3) as pool:  # counters 1, 2 and 22 all serve J
         list(pool.map(work, ["1", "2", "22"]))
     assert len(got) == 40 and len(set(got)) == 40
-    assert next(s for s in kiosk.services() if s["code"] == "J")["waiting"] == 0
+    assert next(s for s in kiosk.services() if s.code == "J").waiting == 0
 
 
 def test_kill_9_loses_no_answered_ticket(hall: HallProcess) -> None:
     """Every ticket answered 201 before kill -9 is there after the restart, exactly once."""
     kiosk, _, _ = clients(hall)
-    answered: list[dict] = []
+    answered: list[Ticket] = []
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -134,16 +134,16 @@ def test_kill_9_loses_no_answered_ticket(hall: HallProcess) -> None:
     for th in threads:
         th.join(10)
     hall.start()
-    numbers = [t["number"] for t in answered]
+    numbers = [t.number for t in answered]
     assert len(set(numbers)) == len(numbers)
     for t in answered:
-        again = kiosk.ticket(t["id"])
-        assert again["number"] == t["number"] and again["status"] == "waiting"
-    waiting = next(s for s in kiosk.services() if s["code"] == "J")["waiting"]
+        again = kiosk.ticket(t.id)
+        assert again.number == t.number and again.status == "waiting"
+    waiting = next(s for s in kiosk.services() if s.code == "J").waiting
     # tickets committed but whose answer was cut off by the kill may add a few
     assert len(answered) <= waiting <= len(answered) + 6
     # and numbering continues without reuse
-    assert kiosk.issue_ticket("J")["number"] == f"J{waiting + 1:03d}"
+    assert kiosk.issue_ticket("J").number == f"J{waiting + 1:03d}"
 
 
 def test_client_reports_a_server_that_is_down(tmp_path: Path) -> None:

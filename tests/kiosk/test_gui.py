@@ -260,7 +260,7 @@ def test_2_full_ticket_with_id_card_face_check_and_print(
     text = gui.printed()[-1]
     assert "D001" in text and "不动产登记" in text and "110105198503171231" not in text
     state = HallClient(gui.hall.url, TOKENS["admin"]).ticket(tk.ticket_id)
-    assert state["status"] == "waiting" and state["id_masked"] == "110***********1231"
+    assert state.status == "waiting" and state.id_masked == "110***********1231"
     assert any("D 零 零 一" in s for s in gui.app.runtime.spoken)
     # the screen shows what the hall holds, and the citizen's name is masked
     assert gui.current().ids.number.text == "D001"
@@ -398,7 +398,7 @@ def test_7_offline_tickets_join_the_queue_once_and_are_called(gui: Gui) -> None:
     called = []
     for counter in ("17", "19"):
         while (t := staff.call_next(counter)) is not None:
-            called.append(t["number"])
+            called.append(t.number)
             staff.counter_action(counter, "start")
             staff.counter_action(counter, "finish")
     assert sorted(n for n in called if n.startswith("K1-")) == numbers  # each once
@@ -510,7 +510,7 @@ def test_11_appointment_check_in_gives_a_priority_ticket(gui: Gui) -> None:
     tk = gui.app.flow.view.ticket
     gui.shot("ticket-checkin")
     state = admin.ticket(tk.ticket_id)
-    assert state["priority"] == "appointment" and state["number"] == tk.number
+    assert state.priority == "appointment" and state.number == tk.number
     assert tk.number.startswith("B") and tk.number in gui.printed()[-1]
     assert "110105198503171231" not in gui.printed()[-1]
     # checking in twice is refused and said, and no second ticket is printed

@@ -19,7 +19,7 @@ from devices.idcard.simulator import IdCardSimulator
 from devices.open import open_idcard, open_player, open_printer
 from devices.printer.decode import decode_text
 from devices.printer.simulator import PrinterSimulator
-from hall.client import HallApiError, HallClient
+from hall.client import HallApiError, HallClient, Ticket
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.journal import OfflineJournal
 from kiosk.flows.model import Heartbeat, PollDevices, Screen, tile_from_api
@@ -59,7 +59,7 @@ class Kiosk:
             tz=TZ,
             load_face_models=False,
         )
-        tiles = [tile_from_api(s) for s in self.client.services()]
+        tiles = [tile_from_api(s.model_dump()) for s in self.client.services()]
         self.flow = KioskFlow(
             self.settings,
             "西城区政务服务中心",
@@ -112,7 +112,7 @@ def test_ticket_without_id_is_issued_printed_and_in_the_hall(kiosk: Kiosk) -> No
     (text,) = kiosk.printed()
     assert "G001" in text and "企业开办" in text and f"查询码 {tk.ticket_id}" in text
     state = kiosk.client.ticket(tk.ticket_id)
-    assert state["status"] == "waiting" and state["number"] == "G001"
+    assert state.status == "waiting" and state.number == "G001"
 
 
 def test_ticket_with_id_card_sends_number_and_masks_it_everywhere(kiosk: Kiosk) -> None:
@@ -121,7 +121,7 @@ def test_ticket_with_id_card_sends_number_and_masks_it_everywhere(kiosk: Kiosk) 
     tk = kiosk.flow.view.ticket
     assert tk.number == "A001" and not tk.print_failed
     state = kiosk.client.ticket(tk.ticket_id)
-    assert state["id_masked"] == "110***********1231" and state["name_masked"] == "张*三"
+    assert state.id_masked == "110***********1231" and state.name_masked == "张*三"
     text = kiosk.printed()[0]
     assert "110105198503171231" not in text and "张小三" not in text
     # the same person again: the hall's daily limit, said and nothing printed
@@ -139,14 +139,14 @@ def test_printer_out_of_paper_shows_ticket_and_tells_the_hall(kiosk: Kiosk) -> N
     beats = [e for e in kiosk.runner.log if isinstance(e, Heartbeat)]
     assert beats[-1].parts["printer"] == "error" and not kiosk.flow.view.offline
     assert kiosk.printed() == []
-    assert kiosk.client.ticket(tk.ticket_id)["status"] == "waiting"  # valid though unprinted
+    assert kiosk.client.ticket(tk.ticket_id).status == "waiting"  # valid though unprinted
 
 
 def drain_queue(hall: HallProcess, counter: str) -> list[str]:
     staff = HallClient(hall.url, TOKENS["counter"])
     numbers = []
     while (ticket := staff.call_next(counter)) is not None:
-        numbers.append(ticket["number"])
+        numbers.append(ticket.number)
         staff.counter_action(counter, "start")
         staff.counter_action(counter, "finish")
     return numbers
@@ -230,7 +230,7 @@ def test_status_by_the_number_printed_big_on_the_ticket(kiosk: Kiosk, hall: Hall
     assert kiosk.flow.view.screen is Screen.STATUS
     assert kiosk.flow.view.status_lines == ("号码 J002", "等候中", "前面还有 1 人")
     staff = HallClient(hall.url, TOKENS["counter"])
-    assert staff.call_next("22")["number"] == "J001"
+    assert staff.call_next("22").number == "J001"
     query_status(kiosk, "J001")
     assert kiosk.flow.view.status_lines[1:] == ("已叫号", "请到 22号咨询台 办理")
     query_status(kiosk, "J9")  # no such number today: said, and typed again
@@ -284,7 +284,7 @@ def frozen_issue(kiosk: Kiosk, hall: HallProcess, service: str) -> str:
     return tk.number
 
 
-def hall_ticket(hall: HallProcess, number: str) -> dict:
+def hall_ticket(hall: HallProcess, number: str) -> Ticket:
     """The hall's own view of ``number`` once it has caught up with buffered requests."""
     staff = HallClient(hall.url, TOKENS["admin"], timeout=5.0)
     deadline = time.monotonic() + 10
@@ -311,7 +311,7 @@ def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
         offline_number = frozen_issue(kiosk, hall, "A")
         assert offline_number == "K1-A001" and kiosk.flow.view.offline
         phantom = hall_ticket(hall, "A001")
-        assert phantom["status"] == "waiting"  # the hall did issue it: the answer was lost
+        assert phantom.status == "waiting"  # the hall did issue it: the answer was lost
         # the journal holds the key, never the ID number or the whole name
         journal = (tmp_path / "journal.jsonl").read_text(encoding="utf-8")
         (line,) = [json.loads(x) for x in journal.splitlines()]
@@ -320,7 +320,7 @@ def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
         assert kiosk.flow.pending_withdrawals == 1
 
         reconnect(kiosk)
-        assert hall_ticket(hall, "A001")["status"] == "cancelled"
+        assert hall_ticket(hall, "A001").status == "cancelled"
         assert kiosk.flow.pending_withdrawals == 0 and kiosk.flow.pending_uploads == 0
         assert kiosk.journal.withdrawals() == [] and kiosk.journal.pending() == []
         # afterwards: the citizen is called once, for the paper they hold
@@ -328,7 +328,7 @@ def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
         # and settling again (a restart, a lost reply) changes nothing
         kiosk.journal.issue("A", "A", kiosk.runtime.now(), withdraw_key="never-sent")
         reconnect(kiosk)
-        assert hall_ticket(hall, "A001")["status"] == "cancelled"
+        assert hall_ticket(hall, "A001").status == "cancelled"
     finally:
         kiosk.close()
 

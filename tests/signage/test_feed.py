@@ -59,10 +59,10 @@ def test_calls_reach_the_board_and_survive_a_server_restart(hall: HallProcess) -
     feed.start()
     try:
         wait(lambda: feed.state is not None)
-        assert feed.state.calls[0].number == first["number"]  # from the snapshot
+        assert feed.state.calls[0].number == first.number  # from the snapshot
         second = counter.call_next("22")
-        wait(lambda: feed.state.calls[0].number == second["number"])
-        assert feed.state.counter("22").current == second["number"]
+        wait(lambda: feed.state.calls[0].number == second.number)
+        assert feed.state.counter("22").current == second.number
         assert dict((s.code, s.waiting) for s in feed.state.services)["J"] == 1
         assert [t for _, t in sink.events if t.startswith("ticket.called")] == ["ticket.called"]
 
@@ -71,14 +71,14 @@ def test_calls_reach_the_board_and_survive_a_server_restart(hall: HallProcess) -
         hall.start()
         counter.pause("21", "午休")
         third = counter.call_next("22")
-        wait(lambda: feed.state.connected and feed.state.calls[0].number == third["number"])
+        wait(lambda: feed.state.connected and feed.state.calls[0].number == third.number)
         assert feed.state.counter("21").state == "paused"
         ids = [i for i, _ in sink.events]
         assert ids == sorted(set(ids))  # every event once, in order, across the restart
         assert [c.number for c in feed.state.calls[:3]] == [
-            third["number"],
-            second["number"],
-            first["number"],
+            third.number,
+            second.number,
+            first.number,
         ]
         assert feed.listener_errors == 0 and feed.state.rejected == 0
     finally:

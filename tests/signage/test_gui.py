@@ -116,15 +116,15 @@ def test_calls_through_the_api_appear_on_the_board(app: Any, hall: HallProcess) 
     calls = [counter.call_next(c) for c in ["22", "17", "19", "1", "18", "20", "2"]]
     counter.pause("21", "午休")
     last = calls[-1]
-    pump(lambda: app.screen.view.headline == f"请 {last['number']} 号 到 {last['counter_name']}")
+    pump(lambda: app.screen.view.headline == f"请 {last.number} 号 到 {last.counter_name}")
     view = app.screen.view
     assert view.flashing  # a new call flashes
-    assert [r.number for r in view.recent] == [c["number"] for c in reversed(calls[:-1])]
+    assert [r.number for r in view.recent] == [c.number for c in reversed(calls[:-1])]
     tiles = {t.label: t for t in view.counters}
     pump(lambda: {t.label: t for t in app.screen.view.counters}["21号窗口"].state == "paused")
     tiles = {t.label: t for t in app.screen.view.counters}
     assert tiles["21号窗口"].detail == "午休"
-    assert tiles["22号咨询台"].detail == calls[0]["number"]
+    assert tiles["22号咨询台"].detail == calls[0].number
     waiting = {s.name: s.waiting for s in app.screen.view.services}
     # J: 5 issued, 3 called; G: 3 issued, 2 called; H: 4 issued, 2 called.
     assert (waiting["综合咨询"], waiting["企业开办"], waiting["税务业务"]) == ("2", "1", "2")
@@ -197,7 +197,7 @@ def test_server_cut_shows_reconnecting_then_recovers(app: Any, hall: HallProcess
     pump(
         lambda: (
             app.screen.view.status == ""
-            and app.screen.view.headline.startswith(f"请 {called['number']} ")
+            and app.screen.view.headline.startswith(f"请 {called.number} ")
         ),
         timeout=20,
     )

@@ -37,7 +37,7 @@ def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
     k = kiosk(hall)
     first = k.issue_ticket("A", id_number=ID_NUMBER, name=NAME)  # social security needs an ID
     second = k.issue_ticket("J")
-    assert first["number"] == "A001" and second["number"] == "J001"
+    assert first.number == "A001" and second.number == "J001"
 
     page = context.new_page()
     login(page, hall, "wang", "/web/counter")
@@ -96,7 +96,7 @@ def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
     wait_for(lambda: len(board_events.of("ticket.evaluated")) == 1)
     assert board_events.of("ticket.evaluated")[0]["score"] == 5
     admin = HallClient(hall.url, TOKENS["admin"])
-    assert admin.stats()["by_counter"]["1"]["satisfaction_avg"] == 5
+    assert admin.stats().by_counter["1"].satisfaction_avg == 5
 
     # today's figures on the counter page follow
     expect(page.locator("#today-served")).to_have_text("1")

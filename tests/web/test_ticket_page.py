@@ -20,7 +20,7 @@ def test_ticket_page_counts_down_and_calls_the_citizen(hall: HallProcess, browse
     k = kiosk(hall)
     k.issue_ticket("A", id_number="11010519491231002X", name="李四")  # someone ahead
     mine = k.issue_ticket("A", id_number=ID_NUMBER, name=NAME)
-    token = mine["public_token"]
+    token = mine.public_token
     assert len(token) >= 20  # unguessable
 
     phone = browser.new_context(
@@ -32,7 +32,7 @@ def test_ticket_page_counts_down_and_calls_the_citizen(hall: HallProcess, browse
     )
     page = phone.new_page()
     page.goto(f"{hall.url}/t/{token}")
-    expect(page.locator("#t-number")).to_have_text(mine["number"])
+    expect(page.locator("#t-number")).to_have_text(mine.number)
     expect(page.locator("#t-ahead")).to_have_text("1")
     expect(page.locator("#t-state")).to_contain_text("等候中")
     shot(page, "ticket-waiting")
