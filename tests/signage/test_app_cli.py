@@ -19,7 +19,7 @@ def test_bad_signage_section_exits_2_naming_the_key(
         cfg.read_text(encoding="utf-8").replace("repeat = 2", "repeat = 7"), encoding="utf-8"
     )
     assert main(["--config", str(cfg)]) == 2
-    assert "[signage] repeat: 7 is outside 1..3" in capsys.readouterr().err
+    assert "[signage].repeat: must be ≤ 3" in capsys.readouterr().err
     assert "kivy.core.window" not in sys.modules  # refused before a window was made
 
 
