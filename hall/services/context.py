@@ -57,12 +57,14 @@ class Tx:
 
     def emit(self, type_: str, data: dict[str, Any]) -> None:
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        event_id = self.conn.execute(
-            insert(t.events)
-            .values(hall_id=self.hall_id, type=type_, data=payload, created_at=self.now)
-            .returning(t.events.c.id)
-        ).scalar_one()
+        params = {"hall_id": self.hall_id, "type": type_, "data": payload, "created_at": self.now}
+        event_id = self.conn.execute(_INSERT_EVENT, params).scalar_one()
         self.events.append(Event(event_id, type_, data, payload))
+
+
+# Statements run on every change are built once: SQLAlchemy then reuses their compiled
+# form (building one per call cost more than running it).
+_INSERT_EVENT = insert(t.events).returning(t.events.c.id)
 
 
 class HallContext:

@@ -51,6 +51,11 @@ _CURRENT = (
 )
 
 
+# Built once and run with the changed columns as parameters (SQLAlchemy derives the SET
+# clause from them and caches each form).
+_UPDATE_TICKET = update(T).where(T.c.id == bindparam("b_id"))
+
+
 def _state(tx: Tx, ctx: HallContext, counter_id: str) -> CounterRow:
     return CounterRow.of(
         tx.conn.execute(_STATE, {"hall": ctx.hall_id, "counter": counter_id}).one()
@@ -120,7 +125,7 @@ def _finish(ctx: HallContext, tx: Tx, row: TicketRow) -> None:
 
 
 def _set(tx: Tx, row: TicketRow, **values: Any) -> None:
-    tx.conn.execute(update(T).where(T.c.id == row.id).values(**values))
+    tx.conn.execute(_UPDATE_TICKET, {"b_id": row.id, **values})
 
 
 def _call(ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow) -> Ticket:

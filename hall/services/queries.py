@@ -29,14 +29,8 @@ _WAITING_COUNTS = (
     .where(T.c.hall_id == bindparam("hall"), T.c.status == WAITING)
     .group_by(T.c.service)
 )
-_WAITING_IN = (
-    select(T.c.service, func.count())
-    .where(
-        T.c.hall_id == bindparam("hall"),
-        T.c.status == WAITING,
-        T.c.service.in_(bindparam("services", expanding=True)),
-    )
-    .group_by(T.c.service)
+_WAITING_ONE = select(func.count()).where(
+    T.c.hall_id == bindparam("hall"), T.c.status == WAITING, T.c.service == bindparam("service")
 )
 
 
@@ -46,10 +40,11 @@ def waiting_counts(
     """Waiting tickets per service: all services, or only those named (zeros included)."""
     if services is None:
         return {s: n for s, n in conn.execute(_WAITING_COUNTS, {"hall": hall_id})}
-    wanted = sorted(set(services))
-    params = {"hall": hall_id, "services": wanted}
-    found = {s: n for s, n in conn.execute(_WAITING_IN, params)}
-    return {s: found.get(s, 0) for s in wanted}
+    # one or two services (a ticket event): a count each, no expanding IN to render
+    return {
+        s: conn.execute(_WAITING_ONE, {"hall": hall_id, "service": s}).scalar_one()
+        for s in sorted(set(services))
+    }
 
 
 def _ahead_statement(klass: Klass, pinned: bool, aged: bool) -> Any:

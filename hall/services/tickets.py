@@ -313,7 +313,10 @@ def insert_ticket(
         recall_count=0,
         public_token=secrets.token_urlsafe(18),
     )
-    return TicketRow.of(tx.conn.execute(insert(T).values(params).returning(*T.c)).one())
+    return TicketRow.of(tx.conn.execute(_INSERT_TICKET, params).one())
+
+
+_INSERT_TICKET = insert(T).returning(*T.c)
 
 
 def get(ctx: HallContext, ticket_id: int) -> Ticket:
