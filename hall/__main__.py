@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from hall.config import ConfigError, load_config
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     health = app.state.health
+    # A change holds the write lock across several database calls, each of which lets go
+    # of the GIL; getting it back waits up to one switch interval while another thread
+    # runs (the event loop sending to boards, a request being parsed). At Python's 5 ms
+    # the lock holder spent most of its time waiting for the GIL and every writer queued
+    # behind it; at 0.5 ms it gets the GIL back at once (bench/hall_load.py).
+    sys.setswitchinterval(float(os.environ.get("GOVHALL_SWITCH_INTERVAL_S", "0.0005")))
 
     # systemd (govhall-hall.service): READY=1 once listening, WATCHDOG=1 from the event loop
     # while the database answers

@@ -108,6 +108,9 @@ def create_app(
         version="1",
         description="Hall API v1: queue, counters, events. See DESIGN.md.",
         lifespan=lifespan,
+        # The hall exports Prometheus metrics and no OpenTelemetry; FastAPI's native
+        # telemetry otherwise wraps every request and asks for providers nobody set up.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     app.state.health = health

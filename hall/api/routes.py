@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
 
 from hall import schemas as s
 from hall.api import models as m
@@ -25,12 +26,20 @@ router = APIRouter(prefix="/api/v1", responses=s.ERROR_RESPONSES)
 def _route(
     method: str, path: str, *, status_code: int = 200, **kw: Any
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a plain ``def`` handler: FastAPI runs it in its thread pool, and a state
-    change in it holds the write lock only for its own transaction (``ctx.write()``). The
-    return annotation is the response model unless ``response_model`` says otherwise."""
+    """Register a plain ``def`` handler; it runs in the thread pool, and a state change in
+    it holds the write lock only for its own transaction (``ctx.write()``). The return
+    annotation is the response model unless ``response_model`` says otherwise.
+
+    FastAPI is handed an ``async`` wrapper that runs the handler in the thread pool: for a
+    ``def`` endpoint FastAPI validates the response in a second thread-pool hop, which at
+    a busy hall's load cost more than the validation itself (bench/hall_load.py)."""
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        router.add_api_route(path, fn, methods=[method], status_code=status_code, **kw)
+        @functools.wraps(fn)
+        async def in_thread_pool(*args: Any, **kwargs: Any) -> Any:
+            return await run_in_threadpool(fn, *args, **kwargs)
+
+        router.add_api_route(path, in_thread_pool, methods=[method], status_code=status_code, **kw)
         return fn
 
     return decorator

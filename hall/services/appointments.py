@@ -14,7 +14,7 @@ from hall.schemas import Appointment, Ticket
 from hall.services.context import HallContext, Tx
 from hall.services.tickets import by_idempotency_key, emit_ticket, insert_ticket, ticket_json
 from hall.storage import tables as t
-from hall.storage.rows import AppointmentRow
+from hall.storage.rows import AppointmentRow, TicketRow
 
 A = t.appointments
 
@@ -97,10 +97,11 @@ def check_in(
                         code="idempotency_key_reused",
                     )
                 return ticket_json(ctx, tx.conn, prior, now=tx.now), False
-        return check_in_tx(ctx, tx, id_hash=id_hash, idempotency_key=idempotency_key), True
+        row = check_in_row(ctx, tx, id_hash=id_hash, idempotency_key=idempotency_key)
+        return ticket_json(ctx, tx.conn, row, now=tx.now), True
 
 
-def check_in_tx(
+def check_in_row(
     ctx: HallContext,
     tx: Tx,
     *,
@@ -108,7 +109,7 @@ def check_in_tx(
     appointment_id: int | None = None,
     idempotency_key: str | None = None,
     name_masked: str | None = None,
-) -> Ticket:
+) -> TicketRow:
     pol = ctx.config.policy
     where = [A.c.hall_id == ctx.hall_id, A.c.day == ctx.today(tx.now)]
     if appointment_id is not None:
@@ -154,4 +155,4 @@ def check_in_tx(
         .values(status="checked_in", checked_in_at=tx.now, ticket_id=row.id)
     )
     emit_ticket(ctx, tx, "ticket.issued", row, extra={"appointment": appt.id})
-    return ticket_json(ctx, tx.conn, row, now=tx.now)
+    return row

@@ -135,14 +135,29 @@ class HallContext:
                 if readonly:
                     conn = conn.execution_options(readonly=True)
                 raw = conn.connection.dbapi_connection
-                if not self._pg:  # SQLite's busy wait, for a lock another process holds
-                    ms = max(1, int((deadline - time.monotonic()) * 1000))
-                    raw.execute(f"PRAGMA busy_timeout={ms}")  # type: ignore[union-attr]
-                with self._watchdog.guard(deadline, abort_for(raw)):
-                    conn.begin()
-                    yield conn
+                # SQLite waits for a lock another process holds up to the connection's
+                # timeout (the full storage timeout); after a wait for the write lock
+                # here, only what is left of the deadline.
+                left = deadline - time.monotonic()
+                shortened = not self._pg and left < self.timeout_s - 0.05
+                if shortened:
+                    raw.execute(f"PRAGMA busy_timeout={max(1, int(left * 1000))}")  # type: ignore[union-attr]
+                try:
+                    with self._watchdog.guard(deadline, abort_for(raw)):
+                        conn.begin()
+                        yield conn
+                finally:
+                    if shortened:
+                        self._restore_busy_timeout(conn, raw)
         except (DBAPIError, SQLAlchemyError) as err:
             raise self._unavailable(err) from err
+
+    def _restore_busy_timeout(self, conn: Connection, raw: Any) -> None:
+        # After the commit: a failure here must not turn a committed change into an error.
+        try:
+            raw.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
+        except Exception:  # the connection is not reused with a short wait
+            conn.invalidate()
 
     def _unavailable(self, err: BaseException | None) -> StorageUnavailable:
         # The cause for the operator; never the statement's parameters (personal data).

@@ -21,7 +21,6 @@ from hall.services.tickets import (
     emit_ticket,
     insert_ticket,
     load,
-    reload,
     ticket_json,
 )
 from hall.storage import tables as t
@@ -53,7 +52,7 @@ _CURRENT = (
 
 # Built once and run with the changed columns as parameters (SQLAlchemy derives the SET
 # clause from them and caches each form).
-_UPDATE_TICKET = update(T).where(T.c.id == bindparam("b_id"))
+_UPDATE_TICKET = update(T).where(T.c.id == bindparam("b_id")).returning(*T.c)
 
 
 def _state(tx: Tx, ctx: HallContext, counter_id: str) -> CounterRow:
@@ -117,19 +116,19 @@ def _finish_current(ctx: HallContext, tx: Tx, counter_id: str) -> None:
         _finish(ctx, tx, row)
 
 
-def _finish(ctx: HallContext, tx: Tx, row: TicketRow) -> None:
-    _set(tx, row, status=Status.DONE.value, finished_at=tx.now)
-    row = reload(tx, row.id)
+def _finish(ctx: HallContext, tx: Tx, row: TicketRow) -> TicketRow:
+    row = _set(tx, row, status=Status.DONE.value, finished_at=tx.now)
     emit_ticket(ctx, tx, "ticket.finished", row)
-    _after_finish(ctx, tx, row)
+    return _after_finish(ctx, tx, row)
 
 
-def _set(tx: Tx, row: TicketRow, **values: Any) -> None:
-    tx.conn.execute(_UPDATE_TICKET, {"b_id": row.id, **values})
+def _set(tx: Tx, row: TicketRow, **values: Any) -> TicketRow:
+    """Change these columns of the ticket; its row as it is now."""
+    return TicketRow.of(tx.conn.execute(_UPDATE_TICKET, {"b_id": row.id, **values}).one())
 
 
 def _call(ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow) -> Ticket:
-    _set(
+    row = _set(
         tx,
         row,
         status=Status.CALLED.value,
@@ -140,7 +139,6 @@ def _call(ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow) -> Ticket:
         finished_at=None,
         started_at=None,
     )
-    row = reload(tx, row.id)
     emit_ticket(ctx, tx, "ticket.called", row)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 
@@ -261,8 +259,7 @@ def recall(ctx: HallContext, counter_id: str) -> Ticket:
             )
         if row.recall_count >= pol.recall_limit:
             return _no_show(ctx, tx, row, automatic=True)
-        _set(tx, row, recall_count=row.recall_count + 1, last_announced_at=tx.now)
-        row = reload(tx, row.id)
+        row = _set(tx, row, recall_count=row.recall_count + 1, last_announced_at=tx.now)
         emit_ticket(ctx, tx, "ticket.recalled", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
@@ -273,8 +270,7 @@ def start(ctx: HallContext, counter_id: str) -> Ticket:
         row = _require_current(tx, ctx, counter_id)
         if row.status == Status.SERVING.value:
             return ticket_json(ctx, tx.conn, row, now=tx.now)
-        _set(tx, row, status=Status.SERVING.value, started_at=tx.now)
-        row = reload(tx, row.id)
+        row = _set(tx, row, status=Status.SERVING.value, started_at=tx.now)
         emit_ticket(ctx, tx, "ticket.started", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
@@ -282,14 +278,14 @@ def start(ctx: HallContext, counter_id: str) -> Ticket:
 def finish(ctx: HallContext, counter_id: str) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
-        row = _require_current(tx, ctx, counter_id)
-        _finish(ctx, tx, row)
-        return ticket_json(ctx, tx.conn, reload(tx, row.id), now=tx.now)
+        row = _finish(ctx, tx, _require_current(tx, ctx, counter_id))
+        return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def _after_finish(ctx: HallContext, tx: Tx, row: TicketRow) -> None:
+def _after_finish(ctx: HallContext, tx: Tx, row: TicketRow) -> TicketRow:
     """A ticket transferred with ``return_here`` goes back to its first counter when the
-    other service is done, keeping its original place in time."""
+    other service is done, keeping its original place in time. The finished row, as it
+    is now."""
     if row.return_counter and row.return_service:
         new = insert_ticket(
             ctx,
@@ -307,8 +303,10 @@ def _after_finish(ctx: HallContext, tx: Tx, row: TicketRow) -> None:
             name_masked=row.name_masked,
             note="returned after transfer",
         )
-        _set(tx, row, transferred_to=new.id)
+        done = _set(tx, row, transferred_to=new.id)
         emit_ticket(ctx, tx, "ticket.transferred", new, extra={"from": row.id})
+        return done
+    return row
 
 
 def no_show(ctx: HallContext, counter_id: str) -> Ticket:
@@ -319,8 +317,7 @@ def no_show(ctx: HallContext, counter_id: str) -> Ticket:
 
 
 def _no_show(ctx: HallContext, tx: Tx, row: TicketRow, *, automatic: bool) -> Ticket:
-    _set(tx, row, status=Status.NO_SHOW.value, finished_at=tx.now)
-    row = reload(tx, row.id)
+    row = _set(tx, row, status=Status.NO_SHOW.value, finished_at=tx.now)
     emit_ticket(ctx, tx, "ticket.no_show", row, extra={"automatic": automatic})
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 
@@ -331,8 +328,7 @@ def park(ctx: HallContext, counter_id: str) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
-        _set(tx, row, status=Status.PARKED.value)
-        row = reload(tx, row.id)
+        row = _set(tx, row, status=Status.PARKED.value)
         emit_ticket(ctx, tx, "ticket.parked", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
@@ -372,8 +368,9 @@ def transfer(
             id_masked=row.id_masked,
             name_masked=row.name_masked,
         )
-        _set(tx, row, status=Status.TRANSFERRED.value, finished_at=tx.now, transferred_to=new.id)
-        old = reload(tx, row.id)
+        old = _set(
+            tx, row, status=Status.TRANSFERRED.value, finished_at=tx.now, transferred_to=new.id
+        )
         emit_ticket(
             ctx,
             tx,

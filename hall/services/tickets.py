@@ -217,6 +217,22 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[Ticket, bool]:
             f"service {svc.code!r} ({svc.name}) requires an ID number", code="id_required"
         )
     name_masked = mask_name(req.name)[:64] if req.name else None
+    row, created = _issue_row(ctx, req, svc, number, id_hash, id_masked, name_masked)
+    # The answer's queue position and estimate are read after the commit, outside the
+    # write lock: the next citizen's change need not wait for this one's arithmetic.
+    with ctx.read() as conn:
+        return ticket_json(ctx, conn, row), created
+
+
+def _issue_row(
+    ctx: HallContext,
+    req: IssueRequest,
+    svc: Service,
+    number: str | None,
+    id_hash: str | None,
+    id_masked: str | None,
+    name_masked: str | None,
+) -> tuple[TicketRow, bool]:
     with ctx.write() as tx:
         if req.idempotency_key:
             prior = by_idempotency_key(tx.conn, ctx, req.idempotency_key)
@@ -226,12 +242,12 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[Ticket, bool]:
                         "this Idempotency-Key was used for another request",
                         code="idempotency_key_reused",
                     )
-                return ticket_json(ctx, tx.conn, prior, now=tx.now), False
+                return prior, False
         day = ctx.today(tx.now)
         if req.appointment_id is not None:
-            from hall.services.appointments import check_in_tx
+            from hall.services.appointments import check_in_row
 
-            return check_in_tx(
+            return check_in_row(
                 ctx,
                 tx,
                 appointment_id=req.appointment_id,
@@ -256,7 +272,7 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[Ticket, bool]:
             kiosk=req.kiosk,
         )
         emit_ticket(ctx, tx, "ticket.issued", row)
-        return ticket_json(ctx, tx.conn, row, now=tx.now), True
+        return row, True
 
 
 _HELD = select(func.count()).where(
