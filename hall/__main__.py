@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -51,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     health = app.state.health
+    # What start-up built (config, SQLAlchemy metadata, FastAPI's routes and models:
+    # ~130,000 objects) lives as long as the process: out of the collector's sight, a full
+    # collection takes ~0 ms instead of stopping every request for ~80 ms (measured).
+    gc.collect()
+    gc.freeze()
     # A change holds the write lock across several database calls, each of which lets go
     # of the GIL; getting it back waits up to one switch interval while another thread
     # runs (the event loop sending to boards, a request being parsed). At Python's 5 ms
