@@ -63,7 +63,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from govhall.personal import id_check_char  # noqa: E402
+from common.personal import id_check_char  # noqa: E402
 from tests.support.hall_server import (  # noqa: E402
     TOKENS,
     HallProcess,

@@ -177,8 +177,8 @@ def main() -> int:
     from devices.open import open_idcard, open_player, open_printer
     from hall.client import HallClient
     from kiosk.flows.flow import KioskFlow
-    from kiosk.flows.journal import OfflineJournal
     from kiosk.flows.model import tile_from_api
+    from kiosk.journal import OfflineJournal
     from kiosk.runtime import DeviceSet, Runtime, SyncRunner
     from kiosk.settings import KioskSettings
     from tests.support.hall_server import TOKENS, start_hall

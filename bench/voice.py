@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common.i18n import t
 from devices.voice.normalize import call_sentence, waiting_sentence
 from devices.voice.player import RecordingPlayer
 from devices.voice.voice import Priority, Voice
-from govhall.i18n import t
 
 PROMPTS = [
     "prompt_welcome", "prompt_choose_service", "prompt_insert_id", "prompt_id_read",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from govhall.fonts import INSTALL_HINT, find_cjk_font
+from common.fonts import INSTALL_HINT, find_cjk_font
 from hall.config import CURRENT_VERSION, ConfigError, HallConfig, load_config
 
 DEFAULT_CONFIG = "/etc/govhall/hall.toml"
@@ -233,7 +233,7 @@ def check_font() -> Check:
         ImageDraw.Draw(img).text((0, 0), char, font=font, fill=255)
         return img.tobytes()
 
-    # the font the kiosk, board and printer will really open (govhall.fonts)
+    # the font the kiosk, board and printer will really open (common.fonts)
     path = find_cjk_font()
     if path is None:
         return fail("font", "no Chinese font found (text would show as boxes)", INSTALL_HINT)

@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from govhall import sdnotify
-    from hall.api.app import create_app
+    from common import sdnotify
+    from hall.app import create_app
 
     try:
         app = create_app(config, database=args.database)

@@ -26,7 +26,7 @@ EXIT_RESTART = 75  # systemd: Restart=always brings the kiosk back with the new 
 
 
 def cjk_font() -> str:
-    from govhall.fonts import INSTALL_HINT, find_cjk_font
+    from common.fonts import INSTALL_HINT, find_cjk_font
 
     path = find_cjk_font()
     if path is None:
@@ -97,8 +97,8 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
     from hall.client import HallClient
     from hall.config import load_config
     from kiosk.flows.flow import KioskFlow
-    from kiosk.flows.journal import OfflineJournal
     from kiosk.flows.model import tile_from_config
+    from kiosk.journal import OfflineJournal
     from kiosk.runtime import DeviceSet, Runtime
     from kiosk.settings import parse_kiosk
 
@@ -152,7 +152,7 @@ def make_app(parts: Parts) -> Any:
     from kivy.uix.boxlayout import BoxLayout
     from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-    from govhall.i18n import t
+    from common.i18n import t
     from kiosk.flows.model import RESTING_SCREENS
     from kiosk.screens import load_kv
     from kiosk.screens.attract import AttractScreen
@@ -237,7 +237,7 @@ def make_app(parts: Parts) -> Any:
             self.run_effects(self.flow.tick())
             Clock.schedule_interval(lambda _dt: self.run_effects(self.flow.tick()), 1.0)
             # systemd (govhall-kiosk.service): READY=1, then WATCHDOG=1 from this UI clock
-            from govhall import sdnotify
+            from common import sdnotify
 
             sdnotify.kivy_started(Clock)
 

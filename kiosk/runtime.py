@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.i18n import t
 from devices.open import Opened, open_camera, open_idcard, open_player, open_printer
-from govhall.i18n import t
 from hall.client import HallApiError, HallClient, HallUnavailable, ServiceInfo, Ticket
 from kiosk import memory
 from kiosk.flows.flow import KioskFlow
-from kiosk.flows.journal import OfflineJournal
 from kiosk.flows.model import (
     CancelCard,
     CancelFace,
@@ -47,6 +46,7 @@ from kiosk.flows.model import (
     TestReader,
     UploadJournal,
 )
+from kiosk.journal import OfflineJournal
 from kiosk.settings import DeviceSettings, KioskSettings
 
 log = logging.getLogger(__name__)

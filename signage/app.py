@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from govhall.fonts import INSTALL_HINT, find_cjk_font
+from common.fonts import INSTALL_HINT, find_cjk_font
 from hall.client import HallClient
 from hall.config import ConfigError, load_config
 from signage.board_state import BoardState, board_view, counter_view
@@ -87,7 +87,7 @@ def make_app(
                 self.feed.start()
             Clock.schedule_interval(lambda _dt: self.render(), 0.5)  # the clock, the flash end
             # systemd (govhall-signage.service): READY=1, then WATCHDOG=1 from this UI clock
-            from govhall import sdnotify
+            from common import sdnotify
 
             sdnotify.kivy_started(Clock)
             if screenshot is not None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from govhall.i18n import t
+from common.i18n import t
 
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
 # A ticket that leaves its counter in one of these stops being the counter's current one.

@@ -12,9 +12,9 @@ import threading
 import time
 from typing import Any
 
+from common.i18n import t
 from devices.led.codec import Color, LedError, Mode
 from devices.led.driver import LedBus
-from govhall.i18n import t
 
 log = logging.getLogger("govhall.signage.led")
 RETRY_S = 2.0

@@ -31,7 +31,7 @@ from devices.idcard.photo import PhotoDecoder, PhotoUnavailable
 
 
 def _hint(code: str, lang: str) -> str:
-    from govhall.i18n import MissingText, t
+    from common.i18n import MissingText, t
 
     key = code.removeprefix("idcard.")
     try:

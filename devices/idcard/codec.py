@@ -23,8 +23,7 @@ import enum
 import re
 from dataclasses import dataclass, field, fields, replace
 
-from devices.idcard.errors import BadCardData, FrameError, InvalidCard, UnknownCardType
-from govhall.personal import (
+from common.personal import (
     InvalidIdNumber,
     birth_date_of,
     mask_id_number,
@@ -32,6 +31,7 @@ from govhall.personal import (
     sex_of,
     validate_id_number,
 )
+from devices.idcard.errors import BadCardData, FrameError, InvalidCard, UnknownCardType
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 HEADER_LEN = 7  # preamble + LEN

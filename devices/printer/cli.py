@@ -20,11 +20,11 @@ import sys
 import threading
 from pathlib import Path
 
+from common.i18n import t
+from common.personal import mask_name
 from devices.errors import DeviceError
 from devices.printer.codec import PrinterStatus, state_of
 from devices.printer.layout import ENCODINGS, TicketInfo
-from govhall.i18n import t
-from govhall.personal import mask_name
 
 
 def make_test_ticket(now: dt.datetime | None = None) -> TicketInfo:

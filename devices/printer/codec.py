@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from govhall.i18n import t
+from common.i18n import t
 
 QUERIES = (1, 2, 3, 4)
 _FIXED_MASK, _FIXED_VALUE = 0x93, 0x12  # bits 0,1,4,7 must read 0,1,1,0

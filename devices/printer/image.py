@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from common.fonts import INSTALL_HINT, find_cjk_font
 from devices.errors import DeviceError
 from devices.printer.layout import (
     PAPER_DOTS,
@@ -34,7 +35,6 @@ from devices.printer.layout import (
     printable,
     ticket_elements,
 )
-from govhall.fonts import INSTALL_HINT, find_cjk_font
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,7 +52,7 @@ class FontMissing(DeviceError):
 
 @cache
 def font_path() -> str:
-    """The CJK font all of govhall uses (govhall.fonts)."""
+    """The CJK font all of govhall uses (common.fonts)."""
     path = find_cjk_font()
     if path is not None:
         return str(path)

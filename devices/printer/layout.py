@@ -22,9 +22,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
+from common.i18n import t
+from common.personal import mask_name
 from devices.errors import DeviceError
-from govhall.i18n import t
-from govhall.personal import mask_name
 
 Paper = Literal["58", "80"]
 Align = Literal["left", "center", "right"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from common.i18n import LANGUAGES, t
 from devices.voice.errors import VoiceInputError
-from govhall.i18n import LANGUAGES, t
 
 _DIGITS_ZH = "零一二三四五六七八九"
 _SECTION_UNITS = ("", "十", "百", "千")

@@ -23,11 +23,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from common.i18n import catalogue
 from devices.voice.cache import PhraseCache
 from devices.voice.errors import VoiceError, VoiceInputError
 from devices.voice.player import AplayPlayer, Player
 from devices.voice.synth import VOICES, Audio, Synthesizer, check_speech, clean_text, read_wav
-from govhall.i18n import catalogue
 
 Priority = Literal["prompt", "call"]
 PRIORITIES: tuple[Priority, ...] = ("prompt", "call")

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import insert, select, update
 
-from govhall.personal import InvalidIdNumber, keyed_hash, mask_id_number, validate_id_number
+from common.personal import InvalidIdNumber, keyed_hash, mask_id_number, validate_id_number
 from hall.domain.tickets import Klass
 from hall.errors import Conflict, Invalid, NotFound
 from hall.schemas import Appointment, Ticket

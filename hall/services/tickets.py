@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
-from govhall.personal import (
+from common.personal import (
     InvalidIdNumber,
     age_on,
     keyed_hash,

@@ -11,7 +11,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from govhall.i18n import catalogue, t
+from common.i18n import catalogue, t
 
 PAGES = Path(__file__).with_name("pages")
 _PLACEHOLDER = re.compile(r"\{\{(?:(zh|en):)?([a-z0-9_]+)\}\}")

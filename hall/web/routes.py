@@ -19,12 +19,12 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 from pydantic import BaseModel, Field
 
-from hall.api.sse import EventStream
-from hall.api.sse import stream_events as hall_event_stream
 from hall.errors import Invalid, NotFound
 from hall.schemas import ERROR_RESPONSES, Evaluation, HelpResolved
 from hall.services import counters, hallinfo, stats, tickets
 from hall.services.context import HallContext
+from hall.streams import EventStream
+from hall.streams import stream_events as hall_event_stream
 from hall.web import accounts, queries
 from hall.web.accounts import AddressThrottle, Session
 from hall.web.errors import CsrfFailed, LoginRequired, NotAllowed

@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from common.i18n import t
+from common.personal import InvalidIdNumber, age_on, mask_name, validate_id_number
 from devices.voice.errors import VoiceInputError
 from devices.voice.normalize import speak_ticket_number
-from govhall.i18n import t
-from govhall.personal import InvalidIdNumber, age_on, mask_name, validate_id_number
 from kiosk.flows.model import (
     BUSY_SCREENS,
     RESTING_SCREENS,

@@ -12,7 +12,7 @@ from kivy.uix.button import Button
 from kivy.uix.image import Image
 from kivy.uix.screenmanager import Screen
 
-from govhall.i18n import t
+from common.i18n import t
 
 # Colours: white-on-blue is 8.6:1, dark-on-white 16:1, white-on-red 6.1:1 (all ≥ WCAG AA).
 BLUE = (0.043, 0.306, 0.635, 1)  # #0B4EA2, the usual government-service blue

@@ -10,7 +10,7 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
-from govhall.i18n import t
+from common.i18n import t
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))
 

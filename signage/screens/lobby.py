@@ -16,7 +16,7 @@ from kivy.properties import (
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 
-from govhall.i18n import t
+from common.i18n import t
 from signage.board_state import BoardView
 
 Builder.load_file(str(Path(__file__).with_suffix(".kv")))

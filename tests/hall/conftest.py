@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from hall.api.app import create_app
+from hall.app import create_app
 from hall.config import HallConfig, parse_config
 from hall.services.context import HallContext
 from hall.storage import migrate

@@ -17,7 +17,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from hall.api.app import create_app
+from hall.app import create_app
 from tests.hall.conftest import TOKENS, make_config
 
 _db = Path(tempfile.mkdtemp(prefix="govhall-fuzz-")) / "hall.db"

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 
-from hall.api.app import create_app
+from hall.app import create_app
 from hall.errors import StorageUnavailable
 from tests.hall.conftest import TOKENS, Api, FakeClock, make_config
 

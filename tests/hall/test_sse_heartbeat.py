@@ -12,7 +12,7 @@ import pytest
 import requests
 import uvicorn
 
-from hall.api.app import create_app
+from hall.app import create_app
 from hall.client import HallClient
 from tests.hall.conftest import TOKENS, make_config
 from tests.support.hall_server import free_port

@@ -18,14 +18,14 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from hall.api.app import create_app
-from hall.api.sse import _frames
+from hall.app import create_app
 from hall.client import SseEvent, parse_sse
 from hall.events import Event, EventBus
 from hall.services.context import HallContext
 from hall.storage import migrate
 from hall.storage import tables as t
 from hall.storage.engine import make_engine
+from hall.streams import _frames
 from hall.web import accounts
 from tests.hall.conftest import TOKENS, make_config
 from tests.support.hall_server import free_port

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from hall.config import ConfigError, load_config
-from kiosk.flows.journal import OfflineJournal
+from kiosk.journal import OfflineJournal
 from kiosk.settings import KioskConfigError, KioskSettings, parse_devices, parse_kiosk
 from tests.support.hall_server import SAMPLE
 

@@ -21,8 +21,8 @@ from devices.printer.decode import decode_text
 from devices.printer.simulator import PrinterSimulator
 from hall.client import HallApiError, HallClient, Ticket
 from kiosk.flows.flow import KioskFlow
-from kiosk.flows.journal import OfflineJournal
 from kiosk.flows.model import Heartbeat, PollDevices, Screen, tile_from_api
+from kiosk.journal import OfflineJournal
 from kiosk.runtime import DeviceSet, Runtime, SyncRunner
 from tests.kiosk.conftest import make_settings
 from tests.support.hall_server import TOKENS, HallProcess, start_hall

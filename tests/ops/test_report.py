@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from hall.api.app import create_app
+from hall.app import create_app
 from tests.hall.conftest import Api, FakeClock, make_config
 from tests.ops.conftest import PG_URL, govhall
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from govhall import sdnotify
+from common import sdnotify
 from tests.support.hall_server import ROOT, free_port, write_config
 
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
-from hall.api.app import create_app
+from hall.app import create_app
 from hall.client import HallClient, SseEvent
 from hall.config import load_config
 from hall.services.context import HallContext

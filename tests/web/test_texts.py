@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from govhall.i18n import catalogue
+from common.i18n import catalogue
 from hall.web.render import PAGES, render
 
 STATIC = PAGES.with_name("static")

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from common.i18n import t
 from devices.camera.liveness import (
     Challenge,
     LivenessCheck,
@@ -17,7 +18,6 @@ from devices.camera.liveness import (
     random_challenge,
     run_sequence,
 )
-from govhall.i18n import t
 
 # Eyes 60 px apart; the nose's x offset from their midpoint sets the yaw ratio.
 EYES = np.array([[370, 200], [340, 200], [280, 200], [310, 200]], float)

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from common.i18n import t
 from devices.camera.quality import HINTS, Box, QualityConfig, assess, sharpness, yaw_ratio
-from govhall.i18n import t
 
 
 def textured(h: int = 480, w: int = 640, level: int = 128, seed: int = 1) -> np.ndarray:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.personal import id_check_char
 from devices.idcard.codec import (
     PREAMBLE,
     CardType,
@@ -34,7 +35,6 @@ from devices.idcard.errors import (
     InvalidCard,
     UnknownCardType,
 )
-from govhall.personal import id_check_char
 
 H = bytes.fromhex
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from common.i18n import t
 from devices.voice.errors import VoiceError, VoiceInputError
 from devices.voice.normalize import call_sentence, waiting_sentence
 from devices.voice.player import AplayPlayer, RecordingPlayer
 from devices.voice.synth import Synthesizer, read_wav
 from devices.voice.voice import Status, Voice
-from govhall.i18n import t
 
 WELCOME = t("voice", "prompt_welcome")
 CHOOSE = t("voice", "prompt_choose_service")

@@ -20,7 +20,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-log = logging.getLogger("govhall.sdnotify")
+log = logging.getLogger("common.sdnotify")
 
 
 def notify(state: str) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from govhall.i18n import LOCALES_DIR, MissingText, catalogue, t
+from common.i18n import LOCALES_DIR, MissingText, catalogue, t
 
 
 def test_every_catalogue_loads_with_chinese_first() -> None:

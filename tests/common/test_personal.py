@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from govhall.personal import (
+from common.personal import (
     InvalidIdNumber,
     age_on,
     id_check_char,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from govhall import fonts
+from common import fonts
 
 
 def test_override_first_then_installed_fonts(
