@@ -1,5 +1,5 @@
 # Two commands matter: `make run` (the whole system on simulated devices) and `make test`.
-.PHONY: setup run test lint format bench
+.PHONY: setup run test test-fast lint format bench
 
 setup:
 	bash scripts/setup.sh
@@ -9,6 +9,10 @@ run: setup
 
 test: setup
 	bash scripts/test.sh
+
+# The inner loop: no GUI, end-to-end or slow tests (pytest prints the time it took).
+test-fast: setup
+	bash scripts/test.sh -q -m "not gui and not e2e and not slow"
 
 lint: setup
 	bash scripts/lint.sh

@@ -3,7 +3,8 @@ evaluation. Each refusal leaves the queue as it was."""
 
 from __future__ import annotations
 
-from tests.hall.conftest import ELDER, YOUNG, Api, FakeClock
+from tests.support.clock import FakeClock
+from tests.support.hall import ELDER, YOUNG, Api
 
 
 def test_call_next_follows_class_then_fifo_and_204_when_empty(api: Api) -> None:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from tests.hall.conftest import ELDER, TOKENS, YOUNG, YOUNG2, Api, FakeClock
+from tests.support.clock import FakeClock
+from tests.support.hall import ELDER, TOKENS, YOUNG, YOUNG2, Api
 
 
 def waiting(api: Api) -> dict[str, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.hall.conftest import YOUNG, YOUNG2, Api, FakeClock
+from tests.support.clock import FakeClock
+from tests.support.hall import YOUNG, YOUNG2, Api
 
 
 def slot(clock: FakeClock, minutes: int) -> str:

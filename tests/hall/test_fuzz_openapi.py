@@ -18,7 +18,7 @@ from schemathesis.checks import (
 )
 
 from hall.app import create_app
-from tests.hall.conftest import TOKENS, make_config
+from tests.support.hall import TOKENS, make_config
 
 _db = Path(tempfile.mkdtemp(prefix="govhall-fuzz-")) / "hall.db"
 app = create_app(make_config(), database=f"sqlite:///{_db}")

@@ -14,7 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hall.app import create_app
 from hall.errors import StorageUnavailable
-from tests.hall.conftest import TOKENS, Api, FakeClock, make_config
+from tests.support.clock import FakeClock
+from tests.support.hall import TOKENS, Api, make_config
 
 
 def scrape(api: Api) -> tuple[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]]:

@@ -8,7 +8,7 @@ from hall.domain.estimate import average_service_s, estimated_wait_s
 from hall.domain.policy import Candidate, ahead_of, choose_next, order
 from hall.domain.tickets import Klass, format_number, local_day
 from hall.services.context import HallContext
-from tests.hall.conftest import make_config
+from tests.support.hall import make_config
 
 T0 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC)
 

@@ -21,7 +21,8 @@ from hall.services.context import HallContext
 from hall.storage import migrate
 from hall.storage import tables as t
 from hall.storage.engine import make_engine
-from tests.hall.conftest import FakeClock, make_config
+from tests.support.clock import FakeClock
+from tests.support.hall import make_config
 
 COUNTERS = ["1", "2", "3"]
 SERVICES = ["B", "C"]  # B: counter 1; C: counter 3 (counter 2 serves only A: never gets one)

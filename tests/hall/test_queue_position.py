@@ -8,7 +8,7 @@ import datetime as dt
 from hall.domain.tickets import Klass
 from hall.services import queries, tickets
 from hall.services.context import HallContext
-from tests.hall.conftest import FakeClock
+from tests.support.clock import FakeClock
 
 
 def test_new_ticket_position_with_pinned_and_later_tickets(

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from hall.services import counters, retention, stats, tickets
 from hall.services.context import HallContext
 from hall.storage import tables as t
-from tests.hall.conftest import YOUNG, FakeClock
+from tests.support.clock import FakeClock
+from tests.support.hall import YOUNG
 
 
 def test_purge_clears_names_and_hashes_after_retention(ctx: HallContext, clock: FakeClock) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hall.client import HallApiError, HallClient, HallUnavailable, SseEvent, Ticket
-from tests.hall.conftest import PG_URL
+from tests.support.hall import PG_URL
 from tests.support.hall_server import TOKENS, HallProcess, start_hall
 
 pytestmark = pytest.mark.e2e

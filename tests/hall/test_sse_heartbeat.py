@@ -14,7 +14,7 @@ import uvicorn
 
 from hall.app import create_app
 from hall.client import HallClient
-from tests.hall.conftest import TOKENS, make_config
+from tests.support.hall import TOKENS, make_config
 from tests.support.hall_server import free_port
 
 

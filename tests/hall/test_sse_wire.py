@@ -27,7 +27,7 @@ from hall.storage import tables as t
 from hall.storage.engine import make_engine
 from hall.streams import _frames
 from hall.web import accounts
-from tests.hall.conftest import TOKENS, make_config
+from tests.support.hall import TOKENS, make_config
 from tests.support.hall_server import free_port
 
 HEARTBEAT_S = 0.3

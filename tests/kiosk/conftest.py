@@ -12,20 +12,10 @@ from hall.config import load_config
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.model import Tile, tile_from_config
 from kiosk.settings import KioskSettings
+from tests.support.clock import FakeClock
 from tests.support.hall_server import SAMPLE
 
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-class FakeClock:
-    def __init__(self, start: dt.datetime | None = None) -> None:
-        self.now = start or dt.datetime(2025, 5, 6, 10, 0, tzinfo=TZ)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
 
 
 def sample_tiles() -> list[Tile]:
@@ -49,7 +39,7 @@ def make_settings(tmp: Path | None = None, **kw: object) -> KioskSettings:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(dt.datetime(2025, 5, 6, 10, 0, tzinfo=TZ))
 
 
 @pytest.fixture

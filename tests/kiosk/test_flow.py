@@ -26,7 +26,8 @@ from kiosk.flows.model import (
     Screen,
     UploadJournal,
 )
-from tests.kiosk.conftest import FakeClock, make_settings, sample_tiles
+from tests.kiosk.conftest import make_settings, sample_tiles
+from tests.support.clock import FakeClock
 
 YOUNG = CardData("110105198503171231", "张小三", "张*三", b"P" * 1024)
 ELDER = CardData("11010519500101003X", "李老", "李*", b"P" * 1024)

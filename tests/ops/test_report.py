@@ -12,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hall.app import create_app
-from tests.hall.conftest import Api, FakeClock, make_config
 from tests.ops.conftest import PG_URL, govhall
+from tests.support.clock import FakeClock
+from tests.support.hall import Api, make_config
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -24,8 +24,9 @@ from hall.storage import migrate
 from hall.storage.engine import make_engine
 from hall.web import accounts
 from hall.web.settings import web_settings
-from tests.hall.conftest import PG_URL, FakeClock, make_config
-from tests.hall.conftest import TOKENS as API_TOKENS
+from tests.support.clock import FakeClock
+from tests.support.hall import PG_URL, make_config
+from tests.support.hall import TOKENS as API_TOKENS
 from tests.support.hall_server import ROOT, TOKENS, HallProcess, free_port, write_config
 
 CHROMIUM = os.environ.get("GOVHALL_CHROMIUM", "/usr/lib/chromium/chromium")

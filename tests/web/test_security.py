@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hall.config import parse_config
-from tests.hall.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.web.conftest import PASSWORD, Web
 
 ID_NUMBER = "110105200001010016"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.hall.conftest import FakeClock
+from tests.support.clock import FakeClock
 from tests.support.hall_server import ROOT, write_config
 from tests.web.conftest import PASSWORD, Web
 
