@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
 import sys
 
 from hall.config import ConfigError, load_config
@@ -62,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     # runs (the event loop sending to boards, a request being parsed). At Python's 5 ms
     # the lock holder spent most of its time waiting for the GIL and every writer queued
     # behind it; at 0.5 ms it gets the GIL back at once (bench/hall_load.py).
-    sys.setswitchinterval(float(os.environ.get("GOVHALL_SWITCH_INTERVAL_S", "0.0005")))
+    sys.setswitchinterval(0.0005)
 
     # systemd (govhall-hall.service): READY=1 once listening, WATCHDOG=1 from the event loop
     # while the database answers

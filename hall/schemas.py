@@ -15,9 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hall.domain.tickets import Status
+from hall.domain.tickets import CounterState, Status
 
-CounterState = Literal["open", "paused", "closed"]
 PartState = Literal["ok", "warning", "error", "offline", "absent"]
 
 

@@ -43,7 +43,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from hall.errors import StorageUnavailable
-from hall.events import Event
+from hall.events import Event, Subscription
 from hall.services.context import HallContext
 from hall.storage import tables as t
 
@@ -161,16 +161,14 @@ async def _frames(
                         # The client reconnects after `retry` and resumes from `last`.
                         log.warning("event replay after %d failed: storage unavailable", last)
                         return
-                for ev in backlog:
-                    yield frame(ev)
-                    last = ev.id
+                for past in backlog:
+                    yield frame(past)
+                    last = past.id
                 if len(backlog) < REPLAY_PAGE:
                     break
         while True:
-            try:
-                async with asyncio.timeout(heartbeat_s):
-                    ev = await sub.queue.get()
-            except TimeoutError:
+            ev = await next_event(sub, heartbeat_s)
+            if ev is None:
                 if sub.cut_off:
                     return
                 yield PING
@@ -197,6 +195,16 @@ async def _frames(
                 return  # too slow: the client reconnects with Last-Event-ID
     finally:
         sub.close()
+
+
+async def next_event(sub: Subscription, heartbeat_s: float) -> Event | None:
+    """The subscription's next event, or None after ``heartbeat_s`` of silence (time for a
+    ping, or for ending a stream that was cut off)."""
+    try:
+        async with asyncio.timeout(heartbeat_s):
+            return await sub.queue.get()
+    except TimeoutError:
+        return None
 
 
 def stream_events(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 
@@ -26,6 +27,10 @@ AT_COUNTER_STATES = frozenset({Status.CALLED, Status.SERVING})
 CALLABLE_STATES = frozenset({Status.WAITING, Status.PARKED, Status.NO_SHOW})
 FINAL_STATES = frozenset({Status.DONE, Status.TRANSFERRED, Status.CANCELLED})
 EVALUABLE_STATES = frozenset({Status.DONE, Status.TRANSFERRED})
+
+
+CounterState = Literal["open", "paused", "closed"]
+"""A counter (窗口) takes calls, has paused them, or is closed (nobody there)."""
 
 
 class Klass(StrEnum):

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, bindparam, or_, select, union_all, upda
 
 from hall.config import Counter
 from hall.domain import policy
-from hall.domain.tickets import AT_COUNTER_STATES, CALLABLE_STATES, Klass, Status
+from hall.domain.tickets import AT_COUNTER_STATES, CALLABLE_STATES, CounterState, Klass, Status
 from hall.errors import Conflict, NotFound, TooSoon
 from hall.schemas import CounterStatus, ParkedTicket, Ticket
 from hall.services import queries
@@ -62,10 +62,15 @@ def _state(tx: Tx, ctx: HallContext, counter_id: str) -> CounterRow:
 
 
 def _change_state(
-    ctx: HallContext, tx: Tx, counter_id: str, state: str, event: str, reason: str | None = None
+    ctx: HallContext,
+    tx: Tx,
+    counter_id: str,
+    state: CounterState,
+    event: str,
+    reason: str | None = None,
 ) -> None:
-    """Counter state (open, paused, closed) with its pause record, event and the estimate
-    cache flag: every way a counter starts or stops taking calls changes all four."""
+    """Counter state with its pause record and event: every way a counter starts or stops
+    taking calls changes all three."""
     tx.conn.execute(
         update(C)
         .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
@@ -443,7 +448,7 @@ def counter_status(ctx: HallContext, conn: Connection, counter_id: str) -> Count
         name=counter.name,
         name_en=counter.name_en,
         services=list(counter.services),
-        state=state.state,  # type: ignore[arg-type]  # the column holds only these three
+        state=state.state,
         reason=state.reason,
         since=ctx.local(state.since).isoformat(),
         current=ticket_json(ctx, conn, TicketRow.of(current)) if current is not None else None,

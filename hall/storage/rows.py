@@ -10,6 +10,8 @@ from typing import Any, Self
 
 from sqlalchemy import Row
 
+from hall.domain.tickets import CounterState
+
 
 class _FromRow:
     @classmethod
@@ -55,7 +57,7 @@ class TicketRow(_FromRow):
 class CounterRow(_FromRow):
     hall_id: str
     id: str
-    state: str
+    state: CounterState
     reason: str | None
     since: dt.datetime
 

@@ -8,7 +8,6 @@ request needs the session's CSRF token in ``X-CSRF-Token`` and, when the browser
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from hall.errors import Invalid, NotFound
 from hall.schemas import ERROR_RESPONSES, Evaluation, HelpResolved
 from hall.services import counters, hallinfo, stats, tickets
 from hall.services.context import HallContext
-from hall.streams import EventStream
+from hall.streams import EventStream, next_event
 from hall.streams import stream_events as hall_event_stream
 from hall.web import accounts, queries
 from hall.web.accounts import AddressThrottle, Session
@@ -390,15 +389,12 @@ def ticket_state(web: Web, token: str) -> Response:
 async def _changes(web: WebState, heartbeat_s: float) -> AsyncIterator[bytes]:
     """Only "something changed in service X": the page re-reads its own state. No ticket
     data of other citizens goes to a public page."""
-
     sub = web.ctx.bus.subscribe()
     try:
         yield format_sse_event(retry=3000)
         while True:
-            try:
-                async with asyncio.timeout(heartbeat_s):
-                    ev = await sub.queue.get()
-            except TimeoutError:
+            ev = await next_event(sub, heartbeat_s)
+            if ev is None:
                 if sub.cut_off:
                     return
                 yield KEEPALIVE_COMMENT  # b": ping\n\n"
@@ -414,7 +410,6 @@ async def _changes(web: WebState, heartbeat_s: float) -> AsyncIterator[bytes]:
 
 @pages.get("/t/{token}/events")
 async def ticket_events(request: Request, web: Web, token: str) -> StreamingResponse:
-
     _check_token(token)
     return EventStream(_changes(web, request.app.state.sse_heartbeat_s))
 
