@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 run: setup
-	.venv/bin/govhall demo --config assets/hall.sample.toml
+	.venv/bin/govhall demo --config common/assets/hall.sample.toml
 
 test: setup
 	bash scripts/test.sh

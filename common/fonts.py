@@ -1,7 +1,7 @@
 """The CJK font every part uses (kiosk and board through Kivy, printer image mode through
 Pillow, and ``govhall doctor``, which must check the same font the apps will open).
 
-Order: ``$GOVHALL_CJK_FONT``, fonts bundled in ``assets/fonts``, Debian's fonts (wqy-microhei
+Order: ``$GOVHALL_CJK_FONT``, fonts bundled in ``common/assets/fonts``, Debian's fonts (wqy-microhei
 first: Kivy opens only the first face of a .ttc, and in Noto CJK that is the Japanese one),
 then whatever fontconfig knows for Chinese.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+from importlib.resources import files
 from pathlib import Path
 
-BUNDLED = Path(__file__).resolve().parents[1] / "assets" / "fonts"
+BUNDLED = Path(str(files("common") / "assets" / "fonts"))
 SYSTEM_FONTS = (
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
     Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),

@@ -1,6 +1,6 @@
 """Translation catalogues: every text a citizen or staff member sees or hears.
 
-One TOML file per part in ``assets/locales/`` (``voice.toml``, ``kiosk.toml``, …), each key
+One TOML file per part in ``common/assets/locales/`` (``voice.toml``, ``kiosk.toml``, …), each key
 a table of languages, Chinese first::
 
     [ticket_called]
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import tomllib
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-LOCALES_DIR = Path(__file__).resolve().parents[1] / "assets" / "locales"
+LOCALES_DIR = Path(str(files("common") / "assets" / "locales"))
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 

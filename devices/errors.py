@@ -3,16 +3,13 @@ view can act on. Messages are for technicians and logs: never personal data in t
 
 from __future__ import annotations
 
+from common.errors import CodedError
 
-class DeviceError(Exception):
+
+class DeviceError(CodedError):
     """A device problem with a stable ``code`` (e.g. ``idcard.no_reader``)."""
 
     code = "device.error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
 
     def __str__(self) -> str:
         return f"{self.args[0]} [{self.code}]"

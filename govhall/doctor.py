@@ -101,7 +101,7 @@ def check_config(path: Path) -> tuple[Check, HallConfig | None]:
         return fail(
             "config",
             str(err),
-            "fix those keys (see assets/hall.sample.toml for every "
+            "fix those keys (see common/assets/hall.sample.toml for every "
             "key with a comment), then run govhall doctor again",
         ), None
     parts = [

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
+from common.errors import CodedError
 
-class HallError(Exception):
+
+class HallError(CodedError):
     status = 400
     code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, code=code or None)
         self.message = message
-        if code:
-            self.code = code
         if status:
             self.status = status
 

@@ -31,7 +31,7 @@ class Challenge(StrEnum):
 
     @property
     def hint(self) -> str:
-        """Key in assets/locales/camera.toml of the instruction to say."""
+        """Key in common/assets/locales/camera.toml of the instruction to say."""
         return f"challenge_{self.value}"
 
 

@@ -2,7 +2,7 @@
 
 Input is what the detector found (face boxes, the 5 landmarks of a single face) and the
 grey frame; output is a report with one hint key per problem, in the order the kiosk
-should say them (the first is spoken; keys are in ``assets/locales/camera.toml``).
+should say them (the first is spoken; keys are in ``common/common/assets/locales/camera.toml``).
 No I/O, no dlib: tests call it with synthetic frames and boxes.
 
 5-point landmarks (dlib's ``shape_predictor_5_face_landmarks``), image coordinates of a

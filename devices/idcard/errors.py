@@ -1,7 +1,7 @@
 """Errors of the ID card reader, each with a stable code the kiosk and the health view act on.
 
 Messages are for technicians and logs: they never carry a name, an ID number or a photo.
-The citizen-facing text for each code is in ``assets/locales/idcard.toml`` (key = code
+The citizen-facing text for each code is in ``common/assets/locales/idcard.toml`` (key = code
 without the ``idcard.`` prefix).
 """
 

@@ -2,7 +2,7 @@
 
 espeak-ng reads "012" as 零十二 and a lone English "A" as "uh", so ticket numbers are spelled
 token by token; counts and durations become natural Chinese (十二人, 约二十五分钟). All words
-and sentence templates come from ``assets/locales/voice.toml``; this module only decides
+and sentence templates come from ``common/assets/locales/voice.toml``; this module only decides
 which template and how numbers are spelled.
 """
 

@@ -7,17 +7,7 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-
-class Status(StrEnum):
-    WAITING = "waiting"
-    CALLED = "called"
-    SERVING = "serving"
-    DONE = "done"
-    PARKED = "parked"
-    NO_SHOW = "no_show"
-    TRANSFERRED = "transferred"
-    CANCELLED = "cancelled"
-
+from common.tickets import Status as Status  # the hall's code names it from here
 
 # A ticket a person still holds (counts against the daily limit).
 OPEN_STATES = frozenset({Status.WAITING, Status.CALLED, Status.SERVING, Status.PARKED})

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_FILE = ROOT / "assets" / "hall.sample.toml"
+SAMPLE_FILE = ROOT / "common" / "assets" / "hall.sample.toml"
 SAMPLE_TOKENS = {
     "kiosk": "sample-kiosk-token-change-me",
     "display": "sample-display-token-change-me",
