@@ -15,3 +15,30 @@ class CodedError(Exception):
         super().__init__(message)
         if code is not None:
             self.code = code
+
+
+# A dotted code names its part (``idcard.no_reader``): the part's catalogue holds its text
+# under the rest of the code (``[no_reader]`` in idcard.toml). The hall's codes are not
+# dotted and live in errors.toml.
+_CATALOGUE_OF_PART = {"face": "camera", "device": "errors", "devices": "errors"}
+
+
+def catalogue_of(code: str) -> tuple[str, str]:
+    """(catalogue, key): where ``common/assets/locales/<catalogue>.toml`` has the texts of
+    ``code``."""
+    if "." not in code:
+        return "errors", code
+    part, key = code.split(".", 1)
+    catalogue = _CATALOGUE_OF_PART.get(part, part)
+    return catalogue, (code if catalogue == "errors" else key)
+
+
+def text(code: str, lang: str = "zh") -> str:
+    """The user-facing text of an error code; the generic one for a code without a text
+    (a test checks that every code in the tree has one)."""
+    from common.i18n import MissingText, t
+
+    try:
+        return t(*catalogue_of(code), lang)
+    except (MissingText, FileNotFoundError):
+        return t("errors", "error", lang)

@@ -13,12 +13,16 @@ import hashlib
 import hmac
 import re
 
+from common.errors import CodedError
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 
 
-class InvalidIdNumber(ValueError):
+class InvalidIdNumber(CodedError, ValueError):
+    code = "invalid_id_number"
+
     """An ID number that fails GB 11643. The message never contains the number."""
 
 

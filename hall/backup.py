@@ -31,6 +31,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from common.errors import CodedError
 from hall.config import ConfigError, HallConfig, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -38,8 +39,10 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PAGES_PER_STEP = -1  # whole database in one step: one snapshot, never a mix of two moments
 
 
-class BackupError(Exception):
+class BackupError(CodedError):
     """A backup or restore that was refused or failed; nothing was changed."""
+
+    code = "backup_failed"
 
 
 @dataclass(frozen=True)

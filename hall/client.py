@@ -39,6 +39,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from common.errors import CodedError
 from hall.schemas import (
     Appointment,
     Board,
@@ -97,8 +98,8 @@ _COUNTER_ACTIONS: frozenset[str] = frozenset({"resume", "close"})
 _EVENT_ID = re.compile(r"[0-9]{1,19}")
 
 
-class HallClientError(Exception):
-    pass
+class HallClientError(CodedError):
+    code = "unreachable"
 
 
 class HallUnavailable(HallClientError):

@@ -22,6 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from common.errors import CodedError
+
 Loc = tuple[str | int, ...]
 """Where in the file: section, then keys and list indices (``("service", 1, "prefix")``)."""
 
@@ -56,9 +58,11 @@ TOP_LEVEL_KEYS = frozenset({"version"})
 MAX_LINES = 12
 
 
-class ConfigError(ValueError):
+class ConfigError(CodedError, ValueError):
     """A config file that cannot be used; the message says file, key and problem, one line
     per problem."""
+
+    code = "config_invalid"
 
 
 class ConfigModel(BaseModel):

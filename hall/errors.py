@@ -17,6 +17,20 @@ class HallError(CodedError):
             self.status = status
 
 
+class Unauthorized(HallError):
+    """No token or session, or a wrong one."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HallError):
+    """A known caller that may not do this (role, counter, account)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(HallError):
     status = 404
     code = "not_found"

@@ -35,10 +35,13 @@ class Health(Model):
 
 
 class ErrorBody(Model):
-    """Every refusal: a stable code for programs, a message for people."""
+    """Every refusal: a stable code for programs, the details for a technician, and the
+    code's text for people in Chinese and English (``common/assets/locales/errors.toml``)."""
 
     error: str
     message: str
+    zh: str = ""
+    en: str = ""
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

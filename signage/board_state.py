@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common.errors import CodedError
 from common.i18n import t
 
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
@@ -46,8 +47,10 @@ _NUMBER_RE = re.compile(r"^[A-Z]{0,3}[0-9]{1,6}$")
 _MASKED_RE = re.compile(r"^\S\*+\S?$")
 
 
-class BadEvent(ValueError):
+class BadEvent(CodedError, ValueError):
     """An event the board cannot use; the state is left as it was."""
+
+    code = "signage.bad_event"
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from hall.config import HallConfig, Token
-from hall.errors import HallError
+from hall.errors import Forbidden, Unauthorized
 
-
-class Unauthorized(HallError):
-    status = 401
-    code = "unauthorized"
-
-
-class Forbidden(HallError):
-    status = 403
-    code = "forbidden"
+__all__ = ["Forbidden", "Unauthorized", "authenticate", "require"]
 
 
 def authenticate(request: Request) -> Token:

@@ -1,4 +1,5 @@
-"""Every error leaves the API as ``{"error": CODE, "message": TEXT}`` with a 4xx status;
+"""Every error leaves the API as ``{"error": CODE, "message": DETAILS, "zh": …, "en": …}``
+with a 4xx status (503 for storage);
 bad input never produces a 500."""
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from common.errors import text
 from hall.errors import HallError, StorageUnavailable
 
 log = logging.getLogger("hall.api")
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -32,7 +34,8 @@ _HTTP_CODES = {
 def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+    body = {"error": code, "message": message, "zh": text(code, "zh"), "en": text(code, "en")}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def headers_for(exc: HallError) -> dict[str, str] | None:
@@ -75,7 +78,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "error")
+        code = HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 

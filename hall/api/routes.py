@@ -17,7 +17,7 @@ from hall.api import models as m
 from hall.api.auth import require
 from hall.config import Token
 from hall.errors import Invalid
-from hall.services import appointments, counters, hallinfo, stats, tickets
+from hall.services import appointments, counters, evaluations, hallinfo, stats, tickets
 from hall.services.context import HallContext
 
 router = APIRouter(prefix="/api/v1", responses=s.ERROR_RESPONSES)
@@ -138,7 +138,7 @@ def get_ticket(ctx: Ctx, _: Any_, ticket_id: TicketId) -> s.Ticket:
 
 @post("/tickets/{ticket_id}/evaluation", status_code=201, summary="好差评, once")
 def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) -> s.Evaluation:
-    return tickets.evaluate(ctx, ticket_id, body.score, body.comment)
+    return evaluations.evaluate(ctx, ticket_id, body.score, body.comment)
 
 
 @post("/tickets/{ticket_id}/requeue", summary="Put a 过号 ticket back in the queue")

@@ -12,7 +12,7 @@ from hall.domain.tickets import Klass
 from hall.errors import Conflict, Invalid, NotFound
 from hall.schemas import Appointment, Ticket
 from hall.services.context import HallContext, Tx
-from hall.services.tickets import by_idempotency_key, emit_ticket, insert_ticket, ticket_json
+from hall.services.ticket_rows import by_idempotency_key, emit_ticket, insert_ticket, ticket_json
 from hall.storage import tables as t
 from hall.storage.rows import AppointmentRow, TicketRow
 

@@ -16,7 +16,7 @@ from hall.errors import Conflict, NotFound, TooSoon
 from hall.schemas import CounterStatus, ParkedTicket, Ticket
 from hall.services import queries
 from hall.services.context import HallContext, Tx
-from hall.services.tickets import (
+from hall.services.ticket_rows import (
     check_requeue_window,
     emit_ticket,
     insert_ticket,

@@ -22,7 +22,7 @@ from hall.schemas import (
 )
 from hall.services import queries
 from hall.services.context import HallContext
-from hall.services.tickets import event_ticket
+from hall.services.ticket_rows import event_ticket
 from hall.storage import tables as t
 from hall.storage.rows import CounterRow, TicketRow
 

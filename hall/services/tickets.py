@@ -1,13 +1,12 @@
-"""Issuing tickets, offline import, look-up and evaluation (好差评)."""
+"""Issuing tickets, offline import, look-up, cancel and re-queue."""
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from common.personal import (
     InvalidIdNumber,
@@ -19,17 +18,24 @@ from common.personal import (
 )
 from hall.config import Service
 from hall.domain.tickets import (
-    EVALUABLE_STATES,
     OPEN_STATES,
     PRIORITY_REASONS,
     Klass,
     Status,
-    format_number,
 )
 from hall.errors import Conflict, Invalid, NotFound
-from hall.schemas import Evaluation, EventTicket, Ticket
-from hall.services import queries
+from hall.schemas import Ticket
+from hall.services.appointments import check_in_row
 from hall.services.context import HallContext, Tx
+from hall.services.ticket_rows import (
+    by_idempotency_key,
+    check_requeue_window,
+    emit_ticket,
+    insert_ticket,
+    load,
+    reload,
+    ticket_json,
+)
 from hall.storage import tables as t
 from hall.storage.rows import TicketRow
 
@@ -45,131 +51,6 @@ class IssueRequest:
     appointment_id: int | None = None
     idempotency_key: str | None = None
     kiosk: str | None = None
-
-
-def ticket_json(
-    ctx: HallContext, conn: Connection, row: TicketRow, *, now: dt.datetime | None = None
-) -> Ticket:
-    """A ticket as the API answers it: what events carry, plus queue position, estimate
-    and the fields only the ticket's holder and staff need (masked ID, tracking token)."""
-    now = now or ctx.now()
-    svc = ctx.config.service(row.service)
-    ahead = queries.waiting_ahead(conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s)
-    estimate = (
-        queries.estimate_for(conn, ctx.config, row.day, row.service, ahead)
-        if row.status == Status.WAITING.value
-        else 0
-    )
-    return Ticket(
-        **_event_fields(ctx, row),
-        service_name=svc.name if svc else row.service,
-        service_name_en=svc.name_en if svc else "",
-        priority_reason=row.priority_reason,
-        issued_at=ctx.local(row.issued_at).isoformat(),
-        called_at=ctx.local(row.called_at).isoformat() if row.called_at else None,
-        waiting_ahead=ahead,
-        estimated_wait_s=estimate,
-        id_masked=row.id_masked,
-        note=row.note,
-        transferred_to=row.transferred_to,
-        public_token=row.public_token,
-        offline_number=row.offline_number,
-    )
-
-
-def event_ticket(ctx: HallContext, row: TicketRow) -> EventTicket:
-    """What events carry about a ticket: no ID data, the masked name only."""
-    return EventTicket(**_event_fields(ctx, row))
-
-
-def _event_fields(ctx: HallContext, row: TicketRow) -> dict[str, Any]:
-    counter = ctx.config.counter(row.counter_id) if row.counter_id else None
-    return {
-        "id": row.id,
-        "number": row.number,
-        "service": row.service,
-        "priority": row.klass,
-        "status": Status(row.status),
-        "counter": row.counter_id,
-        "counter_name": counter.name if counter else None,
-        "counter_name_en": counter.name_en if counter else None,
-        "name_masked": row.name_masked,
-        "recall_count": row.recall_count,
-    }
-
-
-_LOAD = select(T).where(T.c.hall_id == bindparam("hall"), T.c.id == bindparam("id"))
-_BY_KEY = select(T).where(T.c.hall_id == bindparam("hall"), T.c.idempotency_key == bindparam("key"))
-
-
-def load(conn: Connection, ctx: HallContext, ticket_id: int) -> TicketRow:
-    row = conn.execute(_LOAD, {"hall": ctx.hall_id, "id": ticket_id}).first()
-    if row is None:
-        raise NotFound(f"no ticket with id {ticket_id}", code="ticket_not_found")
-    return TicketRow.of(row)
-
-
-def by_idempotency_key(conn: Connection, ctx: HallContext, key: str) -> TicketRow | None:
-    """The ticket a request with this (token-scoped) Idempotency-Key already made."""
-    row = conn.execute(_BY_KEY, {"hall": ctx.hall_id, "key": key}).first()
-    return TicketRow.of(row) if row is not None else None
-
-
-def check_requeue_window(ctx: HallContext, row: TicketRow, now: dt.datetime) -> None:
-    """A 过号 ticket comes back (re-queued or called directly) only within the window."""
-    window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
-    if row.finished_at is None or now - row.finished_at > window:
-        raise Conflict(
-            f"ticket {row.number} was missed more than {int(window.total_seconds() // 60)} "
-            "min ago; please take a new ticket",
-            code="requeue_window_passed",
-        )
-
-
-_BY_ID = select(T).where(T.c.id == bindparam("id"))
-
-
-def reload(tx: Tx, ticket_id: int) -> TicketRow:
-    return TicketRow.of(tx.conn.execute(_BY_ID, {"id": ticket_id}).one())
-
-
-def emit_ticket(
-    ctx: HallContext,
-    tx: Tx,
-    type_: str,
-    row: TicketRow,
-    *,
-    also: str | None = None,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    """A ticket event with the new waiting counts of the services it touched (a board
-    applies them as updates; ``GET /board`` has all of them)."""
-    services = [row.service] + ([also] if also and also != row.service else [])
-    waiting = queries.waiting_counts(tx.conn, ctx.hall_id, services)
-    ticket = event_ticket(ctx, row).model_dump(mode="json")
-    tx.emit(type_, {"ticket": ticket, "waiting": waiting, **(extra or {})})
-
-
-_S = t.sequences
-_NEXT_SEQ = (
-    update(_S)
-    .where(
-        _S.c.hall_id == bindparam("b_hall"),
-        _S.c.day == bindparam("b_day"),
-        _S.c.service == bindparam("b_service"),
-    )
-    .values(last_seq=_S.c.last_seq + 1)
-    .returning(_S.c.last_seq)
-)
-
-
-def next_sequence(tx: Tx, hall_id: str, day: dt.date, service: str) -> int:
-    params = {"b_hall": hall_id, "b_day": day, "b_service": service}
-    seq: int | None = tx.conn.execute(_NEXT_SEQ, params).scalar_one_or_none()
-    if seq is None:  # first ticket of this service today
-        tx.conn.execute(insert(_S).values(hall_id=hall_id, day=day, service=service, last_seq=1))
-        return 1
-    return seq
 
 
 def classify(
@@ -245,8 +126,6 @@ def _issue_row(
                 return prior, False
         day = ctx.today(tx.now)
         if req.appointment_id is not None:
-            from hall.services.appointments import check_in_row
-
             return check_in_row(
                 ctx,
                 tx,
@@ -296,43 +175,6 @@ def _check_limit(
             f"{service!r} today (limit {limit})",
             code="daily_limit",
         )
-
-
-def insert_ticket(
-    ctx: HallContext,
-    tx: Tx,
-    *,
-    service: str,
-    klass: Klass,
-    reason: str | None,
-    queue_time: dt.datetime,
-    issued_at: dt.datetime | None = None,
-    number: str | None = None,
-    **values: Any,
-) -> TicketRow:
-    issued_at = issued_at or tx.now
-    day = ctx.today(issued_at)
-    if number is None:
-        svc = ctx.config.service(service)
-        assert svc is not None
-        number = format_number(svc.prefix, next_sequence(tx, ctx.hall_id, day, service))
-    params = values | dict(
-        hall_id=ctx.hall_id,
-        day=day,
-        number=number,
-        service=service,
-        klass=klass.value,
-        priority_reason=reason,
-        status=Status.WAITING.value,
-        issued_at=issued_at,
-        queue_time=queue_time,
-        recall_count=0,
-        public_token=secrets.token_urlsafe(18),
-    )
-    return TicketRow.of(tx.conn.execute(_INSERT_TICKET, params).one())
-
-
-_INSERT_TICKET = insert(T).returning(*T.c)
 
 
 def get(ctx: HallContext, ticket_id: int) -> Ticket:
@@ -449,39 +291,6 @@ def import_offline(ctx: HallContext, items: list[dict[str, Any]]) -> list[Ticket
             emit_ticket(ctx, tx, "ticket.issued", row, extra={"offline": True})
             out.append(ticket_json(ctx, tx.conn, row, now=tx.now))
     return out
-
-
-def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None) -> Evaluation:
-    if not 1 <= score <= 5:
-        raise Invalid("score must be 1 (非常不满意) … 5 (非常满意)", code="invalid_score")
-    with ctx.write() as tx:
-        row = load(tx.conn, ctx, ticket_id)
-        if Status(row.status) not in EVALUABLE_STATES:
-            raise Conflict(
-                f"ticket {row.number} is {row.status}; it can be evaluated once it has been served",
-                code="not_served",
-            )
-        e = t.evaluations
-        if tx.conn.execute(
-            select(e.c.id).where(e.c.hall_id == ctx.hall_id, e.c.ticket_id == ticket_id)
-        ).first():
-            raise Conflict(
-                f"ticket {row.number} has already been evaluated", code="already_evaluated"
-            )
-        tx.conn.execute(
-            insert(e).values(
-                hall_id=ctx.hall_id,
-                ticket_id=ticket_id,
-                score=score,
-                comment=comment,
-                service=row.service,
-                counter_id=row.counter_id,
-                created_at=tx.now,
-            )
-        )
-        ticket = event_ticket(ctx, row).model_dump(mode="json")
-        tx.emit("ticket.evaluated", {"ticket": ticket, "score": score})
-        return Evaluation(ticket=ticket_id, number=row.number, score=score, counter=row.counter_id)
 
 
 def requeue(ctx: HallContext, ticket_id: int) -> Ticket:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from hall.errors import Invalid, NotFound
 from hall.schemas import ERROR_RESPONSES, Evaluation, HelpResolved
-from hall.services import counters, hallinfo, stats, tickets
+from hall.services import counters, evaluations, hallinfo, stats, tickets
 from hall.services.context import HallContext
 from hall.streams import EventStream, next_event
 from hall.streams import stream_events as hall_event_stream
@@ -334,7 +334,7 @@ def pad_evaluate(web: Web, session: StaffWrite, counter_id: str, body: Evaluatio
         raise NotAllowed(
             f"ticket {body.ticket} was not served at counter {counter_id}", code="wrong_counter"
         )
-    return tickets.evaluate(web.ctx, body.ticket, body.score, None)
+    return evaluations.evaluate(web.ctx, body.ticket, body.score, None)
 
 
 # -- events ------------------------------------------------------------------------------

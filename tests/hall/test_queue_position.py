@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hall.domain.tickets import Klass
-from hall.services import queries, tickets
+from hall.services import queries, ticket_rows, tickets
 from hall.services.context import HallContext
 from tests.support.clock import FakeClock
 
@@ -19,7 +19,7 @@ def test_new_ticket_position_with_pinned_and_later_tickets(
         clock.advance(5)
     with ctx.write() as tx:
         # returned after a transfer: waits for counter 1 only, not in the common queue
-        tickets.insert_ticket(
+        ticket_rows.insert_ticket(
             ctx,
             tx,
             service="B",
@@ -30,7 +30,7 @@ def test_new_ticket_position_with_pinned_and_later_tickets(
             pinned_counter="1",
         )
         # an offline ticket stamped by a kiosk whose clock ran ahead: queued after the next
-        tickets.insert_ticket(
+        ticket_rows.insert_ticket(
             ctx,
             tx,
             service="B",
@@ -43,7 +43,7 @@ def test_new_ticket_position_with_pinned_and_later_tickets(
     issued, _ = tickets.issue(ctx, tickets.IssueRequest("B"))
     assert issued.waiting_ahead == 3  # not the pinned one, not the one queued later
     with ctx.read() as conn:
-        row = tickets.load(conn, ctx, issued.id)
+        row = ticket_rows.load(conn, ctx, issued.id)
         n = queries.waiting_counts(conn, ctx.hall_id, ["B"])["B"]
         assert n == 6
         assert queries.waiting_ahead(conn, ctx.hall_id, row, ctx.now(), 1800) == 3

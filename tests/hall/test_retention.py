@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hall.services import counters, retention, stats, tickets
+from hall.services import counters, evaluations, retention, stats, tickets
 from hall.services.context import HallContext
 from hall.storage import tables as t
 from tests.support.clock import FakeClock
@@ -15,7 +15,7 @@ def test_purge_clears_names_and_hashes_after_retention(ctx: HallContext, clock: 
     old, _ = tickets.issue(ctx, tickets.IssueRequest(service="A", id_number=YOUNG, name="李四"))
     counters.call_next(ctx, "1")
     counters.finish(ctx, "1")
-    tickets.evaluate(ctx, old.id, 5, None)
+    evaluations.evaluate(ctx, old.id, 5, None)
     day_of_old = ctx.today()
     assert retention.purge(ctx) == 0  # nothing is old yet
 
