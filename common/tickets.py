@@ -15,3 +15,4 @@ class Status(StrEnum):
     NO_SHOW = "no_show"
     TRANSFERRED = "transferred"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # still open when the hall closed its day (never called again)

@@ -52,6 +52,9 @@ from hall.schemas import (
     HeartbeatAck,
     HelpRequest,
     HelpResolved,
+    ImportItemResult,
+    ImportOutcome,
+    ImportResult,
     ServiceInfo,
     Stats,
     Ticket,
@@ -77,6 +80,9 @@ __all__ = [
     "HeartbeatAck",
     "HelpRequest",
     "HelpResolved",
+    "ImportItemResult",
+    "ImportOutcome",
+    "ImportResult",
     "ServiceInfo",
     "SseEvent",
     "Stats",
@@ -367,9 +373,10 @@ class HallClient:
             retry=True,
         )
 
-    def import_tickets(self, items: list[dict[str, Any]]) -> list[Ticket]:
-        """Retried safely: the hall merges an offline number once."""
-        return self._call_list(_TICKETS, "POST", "/tickets/import", json_body=items, retry=True)
+    def import_tickets(self, items: list[dict[str, Any]]) -> ImportResult:
+        """Retried safely: the hall merges an offline number once. Answered item by item
+        (imported, duplicate, refused with a code); at most ``MAX_IMPORT`` per call."""
+        return self._call(ImportResult, "POST", "/tickets/import", json_body=items, retry=True)
 
     def ticket(self, ticket_id: int) -> Ticket:
         return self._call(Ticket, "GET", f"/tickets/{ticket_id}")
@@ -603,7 +610,9 @@ class HallClient:
 def _json(resp: requests.Response, where: str) -> Any:
     try:
         return resp.json()
-    except ValueError as err:  # requests' JSONDecodeError, a bad encoding
+    # requests' JSONDecodeError, a bad encoding; nesting too deep for the parser, which
+    # json reports as a RecursionError (``[[[[…``), is no more an answer than a portal page.
+    except (ValueError, RecursionError) as err:
         kind = resp.headers.get("content-type", "no content type")
         raise HallBadResponse(
             resp.status_code, f"{where}: the answer is not JSON ({kind}): {resp.text[:80]!r}"

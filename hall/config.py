@@ -22,7 +22,9 @@ fields). On top of the models:
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
+import itertools
 import logging
 import os
 import re
@@ -55,6 +57,8 @@ from hall.configkit import (
     format_problems,
     format_validation_error,
 )
+from hall.domain.hours import WEEKDAYS, Period, Week, parse_period
+from hall.domain.tickets import offline_prefix_of
 
 __all__ = [
     "CURRENT_VERSION",
@@ -79,7 +83,7 @@ log = logging.getLogger(__name__)
 ROLES = ("kiosk", "display", "counter", "admin")
 Role = Literal["kiosk", "display", "counter", "admin"]
 DEFAULT_PORT = 8700
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 """The config format this govhall reads and the sample is written in; older files are
 migrated on load, newer ones refused."""
 ENV_PREFIX = "GOVHALL_"
@@ -160,6 +164,68 @@ Table = dict[str, Any]
 # -- sections ---------------------------------------------------------------------------------
 
 
+def _periods(value: tuple[str, ...]) -> tuple[str, ...]:
+    parsed = sorted(parse_period(v) for v in value)
+    for a, b in itertools.pairwise(parsed):
+        if a.end is None or b.start < a.end:
+            raise ValueError(f"{a.label()} and {b.label()} overlap")
+    return value
+
+
+def _weekdays(value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    for key in value:
+        if key not in WEEKDAYS:
+            raise ValueError(f"{key!r} is not one of {', '.join(WEEKDAYS)}")
+    return value
+
+
+Periods = Annotated[tuple[str, ...], Field(strict=False), AfterValidator(_periods)]
+ALL_DAY = ("00:00-24:00",)
+
+
+class Hours(ConfigModel):
+    """``[hours]`` (the hall's) or a service's ``hours = {…}`` (only the keys it changes):
+    when tickets are taken. Periods are local ``"HH:MM-HH:MM"`` (``24:00`` as an end).
+    Without ``[hours]`` the hall takes tickets around the clock, as before version 2."""
+
+    workdays: Periods = ALL_DAY
+    """Monday–Friday, and the Saturdays/Sundays the national calendar makes working days (调休)."""
+    saturday: Periods = ALL_DAY
+    sunday: Periods = ALL_DAY
+    holidays: Periods = ALL_DAY
+    """法定节假日 (statutory holidays): most halls close, ``holidays = []``."""
+    extended: Annotated[dict[str, Periods], AfterValidator(_weekdays)] = Field(default_factory=dict)
+    """延时服务 on working days, per weekday: ``extended = { tue = ["17:30-19:00"] }``."""
+    national_calendar: bool = True
+    """Follow 法定节假日 and 调休 working days (the chinese-calendar package)."""
+    closed_dates: Annotated[tuple[dt.date, ...], Field(strict=False)] = ()
+    """Extra days the hall is closed (e.g. a local holiday)."""
+    open_dates: Annotated[tuple[dt.date, ...], Field(strict=False)] = ()
+    """Extra days open with working-day hours."""
+    expire_after_min: int = Field(default=60, ge=0, le=24 * 60)
+    """Minutes after the day's last period that tickets still open expire (staff serve those
+    who waited); at the latest at local midnight. Only the hall's ``[hours]`` sets it."""
+
+    def week(self) -> Week:
+        def periods(texts: tuple[str, ...]) -> tuple[Period, ...]:
+            return tuple(parse_period(x) for x in texts)
+
+        return Week(
+            workdays=periods(self.workdays),
+            saturday=periods(self.saturday),
+            sunday=periods(self.sunday),
+            holidays=periods(self.holidays),
+            extended={day: periods(v) for day, v in self.extended.items()},
+            national_calendar=self.national_calendar,
+            closed_dates=frozenset(self.closed_dates),
+            open_dates=frozenset(self.open_dates),
+        )
+
+    def over(self, base: Hours) -> Hours:
+        """These hours where set, ``base`` (the hall's) for the rest."""
+        return base.model_copy(update={k: getattr(self, k) for k in self.model_fields_set})
+
+
 class Service(ConfigModel):
     """A ``[[service]]``: one kind of business citizens take a ticket for."""
 
@@ -181,6 +247,8 @@ class Service(ConfigModel):
     """Service time in seconds assumed for the wait estimate before any is observed today."""
     daily_limit: int | None = Field(default=None, ge=1)
     """Open tickets one person may hold for this service per day (None: the hall default)."""
+    hours: Hours | None = None
+    """This service's own opening hours, over the hall's ``[hours]`` key by key."""
 
     @model_validator(mode="after")
     def _face_needs_id(self) -> Service:
@@ -211,6 +279,41 @@ class Token(ConfigModel):
     role: Role
     token: str = Field(min_length=16, repr=False)
     """At least 16 characters (``openssl rand -hex 24``); may come from GOVHALL_TOKEN_<NAME>."""
+    device: str | None = Field(default=None, min_length=1, max_length=32)
+    """Kiosk and display tokens: the device id it speaks for (the kiosk's ``[kiosk].id``,
+    e.g. "K1"); a heartbeat, help request or offline upload may not name another. ``"*"``
+    lets it speak for any device (only say so on purpose)."""
+    counters: Strings | Literal["*"] | None = None
+    """Counter tokens: the counters (``["3", "4"]``) it may call for, or ``"*"`` for all."""
+    offline_prefix: Code | None = None
+    """Kiosk tokens: the start of the kiosk's offline numbers (K1-A001); default: from the
+    device id, as the kiosk derives it."""
+
+    @model_validator(mode="after")
+    def _bound(self) -> Token:
+        if self.role in ("kiosk", "display") and self.device is None:
+            raise conflict(
+                ("device",),
+                f'a {self.role} token names the device it speaks for: device = "K1" '
+                '(its [kiosk].id), or "*" for any',
+            )
+        if self.role == "counter" and self.counters is None:
+            raise conflict(
+                ("counters",),
+                'a counter token names its counters: counters = ["3", "4"], or "*" for all',
+            )
+        return self
+
+    def speaks_for(self, device: str) -> bool:
+        return self.device == "*" or self.device == device or self.role == "admin"
+
+    def may_act_for(self, counter_id: str) -> bool:
+        if self.role == "admin" or self.counters == "*":
+            return True
+        return self.counters is not None and counter_id in self.counters
+
+    def offline_prefix_for(self, device: str) -> str:
+        return self.offline_prefix or offline_prefix_of(device)
 
 
 class Policy(ConfigModel):
@@ -282,6 +385,7 @@ class HallFile(ConfigModel):
     hall: HallTable = Field(default_factory=dict, validate_default=True)
     server: ServerConfig = ServerConfig()
     policy: Policy = Policy()
+    hours: Hours = Hours()
     service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
         default=(), strict=False, validate_default=True
     )
@@ -363,6 +467,7 @@ class HallConfig(ConfigModel):
     secret: bytes = Field(repr=False)
     server: ServerConfig
     policy: Policy
+    hours: Hours = Hours()
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     tokens: tuple[Token, ...]
@@ -379,6 +484,12 @@ class HallConfig(ConfigModel):
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
+
+    def week(self, service: str | None = None) -> Week:
+        """The opening hours of a service (the hall's for None or an unknown code)."""
+        svc = self.service(service) if service else None
+        hours = svc.hours.over(self.hours) if svc and svc.hours else self.hours
+        return hours.week()
 
     def counter(self, counter_id: str) -> Counter | None:
         return next((c for c in self.counters if c.id == counter_id), None)
@@ -414,7 +525,30 @@ def _v1_to_v2(raw: dict[str, Any], file: str) -> None:
         )
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any], str], None]] = {1: _v1_to_v2}
+def _v2_to_v3(raw: dict[str, Any], file: str) -> None:
+    """Version 3 binds tokens: a kiosk or display token to its ``device``, a counter token
+    to its ``counters``. An older file's tokens keep speaking for any (``"*"``), with a
+    warning: a hall should bind them."""
+    for tok in raw.get("token") or ():
+        if not isinstance(tok, dict):
+            continue
+        key = {"kiosk": "device", "display": "device", "counter": "counters"}.get(
+            str(tok.get("role"))
+        )
+        if key and key not in tok:
+            tok[key] = "*"
+            log.warning(
+                "%s: [[token]] %s may act for any %s; set %s (e.g. %s) and version = %d",
+                file,
+                tok.get("name"),
+                "device" if key == "device" else "counter",
+                key,
+                'device = "K1"' if key == "device" else 'counters = ["3", "4"]',
+                CURRENT_VERSION,
+            )
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any], str], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """Version N → N+1, applied in turn to a copy of an older file's tables."""
 
 
@@ -572,6 +706,7 @@ def parse_config(
         secret=hall.secret.encode() if hall.secret else _secret_file(path),
         server=server,
         policy=model.policy,
+        hours=model.hours,
         services=model.service,
         counters=model.counter,
         tokens=model.token,

@@ -43,6 +43,17 @@ class Conflict(HallError):
     code = "conflict"
 
 
+class OutsideHours(Conflict):
+    """A ticket asked for while the service is closed; ``opens_at`` (local ISO time) says
+    when it opens next, None if not within a month."""
+
+    code = "outside_hours"
+
+    def __init__(self, message: str, opens_at: str | None) -> None:
+        super().__init__(message)
+        self.opens_at = opens_at
+
+
 class Invalid(HallError):
     status = 422
     code = "invalid"

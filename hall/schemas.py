@@ -11,6 +11,7 @@ data is masked before it gets here (``id_masked``, ``name_masked``).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +43,8 @@ class ErrorBody(Model):
     message: str
     zh: str = ""
     en: str = ""
+    opens_at: str | None = None
+    """For ``outside_hours``: when the service next takes tickets (local time, ISO 8601)."""
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -94,12 +97,39 @@ class Ticket(EventTicket):
     offline_number: str | None
 
 
+class ImportOutcome(StrEnum):
+    IMPORTED = "imported"  # joined today's queue
+    DUPLICATE = "duplicate"  # uploaded before: the same ticket again
+    REFUSED = "refused"  # not taken; ``error`` says why, the kiosk keeps it in its journal
+
+
+class ImportItemResult(Model):
+    """The hall's answer for one offline ticket of an upload, in the order sent."""
+
+    offline_number: str | None
+    outcome: ImportOutcome
+    ticket: Ticket | None = None
+    error: str | None = None
+    message: str | None = None
+    zh: str | None = None
+    en: str | None = None
+
+
+class ImportResult(Model):
+    results: list[ImportItemResult]
+
+
 class ServiceInfo(Model):
     code: str
     name: str
     name_en: str
     prefix: str
     open: bool
+    """Takes tickets now (configured open, and within its opening hours)."""
+    opens_at: str | None = None
+    """When closed now: when it next takes tickets (local ISO time; None: not this month)."""
+    hours_today: list[str] = []
+    """Today's periods, e.g. ["08:30-12:00", "13:30-17:30"]; 延时服务 marked with a "+"."""
     requires_id: bool
     requires_face: bool
     materials: list[str]
@@ -215,6 +245,8 @@ class Figures(Model):
     served: int
     no_show: int
     transferred: int
+    expired: int
+    """Still open when the hall closed its day (never served)."""
     waiting_now: int
     wait_avg_s: float | None
     wait_p50_s: float | None

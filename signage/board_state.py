@@ -27,7 +27,7 @@ from common.i18n import t
 CALL_EVENTS = frozenset({"ticket.called", "ticket.recalled"})
 # A ticket that leaves its counter in one of these stops being the counter's current one.
 _LEAVES_COUNTER = frozenset(
-    {"ticket.finished", "ticket.no_show", "ticket.parked", "ticket.transferred"}
+    {"ticket.finished", "ticket.no_show", "ticket.parked", "ticket.transferred", "ticket.expired"}
 )
 _TICKET_EVENTS = (
     CALL_EVENTS
@@ -205,6 +205,10 @@ def _apply(state: BoardState, kind: str, data: Any, event_id: int, now: float) -
             for c in state.counters
         )
         return replace(state, counters=counters)
+    if kind == "day.closed":  # a new day: yesterday's calls are not for today's citizens
+        counters = tuple(replace(c, current=None, current_id=None) for c in state.counters)
+        waiting = _waiting(state, data.get("waiting"))
+        return replace(state, calls=(), counters=counters, services=waiting)
     if kind not in _TICKET_EVENTS:
         return state  # help.requested, device.health…: not for the lobby
     ticket = data["ticket"]

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.errors import text
-from hall.errors import HallError, StorageUnavailable
+from hall.errors import HallError, OutsideHours, StorageUnavailable
 
 log = logging.getLogger("hall.api")
 
@@ -32,9 +32,14 @@ HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
     body = {"error": code, "message": message, "zh": text(code, "zh"), "en": text(code, "en")}
+    body.update(extra or {})
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -46,7 +51,7 @@ def headers_for(exc: HallError) -> dict[str, str] | None:
     return None
 
 
-def _describe(errors: list[Any]) -> tuple[str, str]:
+def describe_validation(errors: list[Any]) -> tuple[str, str]:
     """A short, precise message from pydantic's errors; never echoes the input values
     (they may be ID numbers)."""
     if any(e.get("type") == "json_invalid" for e in errors):
@@ -61,7 +66,8 @@ def _describe(errors: list[Any]) -> tuple[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(HallError)
     async def _hall_error(_: Request, exc: HallError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, headers_for(exc))
+        extra = {"opens_at": exc.opens_at} if isinstance(exc, OutsideHours) else None
+        return error_response(exc.status, exc.code, exc.message, headers_for(exc), extra)
 
     @app.exception_handler(SQLAlchemyError)
     async def _storage(_: Request, exc: SQLAlchemyError) -> JSONResponse:
@@ -73,7 +79,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        code, message = _describe(list(exc.errors()))
+        code, message = describe_validation(list(exc.errors()))
         return error_response(400 if code == "malformed_json" else 422, code, message)
 
     @app.exception_handler(StarletteHTTPException)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=8, strip_whitespace=True)]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -31,7 +31,7 @@ class ImportTicketIn(Body):
     kiosk: Short
     offline_number: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,24}$")]
     service: Code
-    issued_at: dt.datetime
+    issued_at: AwareDatetime
     priority: Priority | None = None
     name_masked: Annotated[str, StringConstraints(max_length=64)] | None = None
 

@@ -8,15 +8,18 @@ import functools
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from common.errors import text
 from hall import schemas as s
 from hall.api import models as m
 from hall.api.auth import require
+from hall.api.errors import describe_validation
 from hall.config import Token
-from hall.errors import Invalid
+from hall.errors import Forbidden, Invalid
 from hall.services import appointments, counters, evaluations, hallinfo, stats, tickets
 from hall.services.context import HallContext
 
@@ -58,7 +61,6 @@ post = functools.partial(_route, "POST")
 Any_ = Annotated[Token, Depends(require())]
 Kiosk = Annotated[Token, Depends(require("kiosk", "admin"))]
 KioskOnly = Annotated[Token, Depends(require("kiosk"))]
-Staff = Annotated[Token, Depends(require("counter"))]
 StaffOrAdmin = Annotated[Token, Depends(require("counter", "admin"))]
 Evaluator = Annotated[Token, Depends(require("counter", "kiosk"))]
 Admin = Annotated[Token, Depends(require("admin"))]
@@ -71,10 +73,37 @@ async def ctx_of(request: Request) -> HallContext:  # async: no thread-pool hop
 
 
 Ctx = Annotated[HallContext, Depends(ctx_of)]
+CounterId = Annotated[str, Path(max_length=16)]
+
+
+def _at_counter(*roles: str) -> Any:
+    """A dependency: a token of ``roles`` that may act for the path's counter (a counter
+    token names its counters in the config; others → 403 wrong_counter)."""
+    base = require(*roles)
+
+    async def check(counter_id: CounterId, token: Token = Depends(base)) -> Token:  # noqa: B008
+        if not token.may_act_for(counter_id):
+            raise Forbidden(
+                f"token {token.name} may not act for counter {counter_id}", code="wrong_counter"
+            )
+        return token
+
+    return check
+
+
+def speaks_for(token: Token, device: str) -> None:
+    if not token.speaks_for(device):
+        raise Forbidden(
+            f"token {token.name} speaks for device {token.device}, not {device}",
+            code="wrong_device",
+        )
+
+
 # Ids fit a 63-bit integer on every database; anything else is a 422, not an overflow.
 TicketId = Annotated[int, Path(ge=1, le=2**62)]
 HelpId = Annotated[int, Path(ge=1, le=2**62)]
-CounterId = Annotated[str, Path(max_length=16)]
+StaffHere = Annotated[Token, Depends(_at_counter("counter"))]
+StaffOrAdminHere = Annotated[Token, Depends(_at_counter("counter", "admin"))]
 
 
 @get("/services", summary="Service catalogue with waiting counts")
@@ -106,13 +135,60 @@ def issue_ticket(
     return replayable(ticket, created, response)
 
 
-@post("/tickets/import", status_code=201, summary="Merge tickets issued offline")
+@post(
+    "/tickets/import",
+    summary="Merge tickets issued offline (answered item by item)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "maxItems": tickets.MAX_IMPORT,
+                        "items": m.ImportTicketIn.model_json_schema(
+                            ref_template="#/components/schemas/{model}"
+                        ),
+                    }
+                }
+            },
+        }
+    },
+)
 def import_tickets(
-    ctx: Ctx, _: KioskOnly, body: Annotated[list[m.ImportTicketIn], ...]
-) -> list[s.Ticket]:
-    if len(body) > 2000:
-        raise Invalid("at most 2000 tickets per import", code="too_many")
-    return tickets.import_offline(ctx, [b.model_dump() for b in body])
+    ctx: Ctx, token: KioskOnly, body: Annotated[list[Any], Body()]
+) -> s.ImportResult:
+    """Each item is validated on its own: one malformed or refused item is answered
+    ``refused`` with a code, and the others still go in."""
+    if len(body) > tickets.MAX_IMPORT:
+        raise Invalid(
+            f"at most {tickets.MAX_IMPORT} tickets per import; send them in chunks",
+            code="too_many",
+        )
+    parsed: list[tickets.OfflineTicket | s.ImportItemResult] = []
+    for raw in body:
+        try:
+            item = m.ImportTicketIn.model_validate(raw)
+        except ValidationError as err:
+            code, message = describe_validation(list(err.errors()))
+            number = raw.get("offline_number") if isinstance(raw, dict) else None
+            parsed.append(
+                s.ImportItemResult(
+                    offline_number=number if isinstance(number, str) else None,
+                    outcome=s.ImportOutcome.REFUSED,
+                    error=code,
+                    message=message,
+                    zh=text(code, "zh"),
+                    en=text(code, "en"),
+                )
+            )
+            continue
+        parsed.append(tickets.OfflineTicket(**item.model_dump()))
+    valid = [p for p in parsed if isinstance(p, tickets.OfflineTicket)]
+    done = iter(tickets.import_offline(ctx, token, valid) if valid else [])
+    return s.ImportResult(
+        results=[next(done) if isinstance(p, tickets.OfflineTicket) else p for p in parsed]
+    )
 
 
 @get("/tickets/by-number/{number}", summary="Today's ticket with this number")
@@ -151,7 +227,7 @@ def requeue(
 
 
 @get("/counters/{counter_id}", summary="A counter's state, current and parked tickets")
-def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: CounterId) -> s.CounterStatus:
+def counter_state(ctx: Ctx, _: StaffOrAdminHere, counter_id: CounterId) -> s.CounterStatus:
     return counters.get_status(ctx, counter_id)
 
 
@@ -161,58 +237,58 @@ def counter_state(ctx: Ctx, _: StaffOrAdmin, counter_id: CounterId) -> s.Counter
     response_model=s.Ticket,
     responses={204: {"description": "nobody is waiting"}},
 )
-def call_next(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket | Response:
+def call_next(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.Ticket | Response:
     ticket = counters.call_next(ctx, counter_id)
     return Response(status_code=204) if ticket is None else ticket
 
 
 @post("/counters/{counter_id}/call", summary="Call a specific ticket")
-def call(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.CallIn) -> s.Ticket:
+def call(ctx: Ctx, _: StaffHere, counter_id: CounterId, body: m.CallIn) -> s.Ticket:
     return counters.call_ticket(ctx, counter_id, body.ticket)
 
 
 @post("/counters/{counter_id}/recall", summary="Announce the current ticket again")
-def recall(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
+def recall(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.Ticket:
     return counters.recall(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/start", summary="The citizen arrived: service starts")
-def start(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
+def start(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.Ticket:
     return counters.start(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/finish", summary="Service finished")
-def finish(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
+def finish(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.Ticket:
     return counters.finish(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/no-show", summary="过号: the citizen did not come")
-def no_show(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
+def no_show(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.Ticket:
     return counters.no_show(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/park", summary="挂起: call back later")
-def park(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.Ticket:
+def park(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.Ticket:
     return counters.park(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/transfer", summary="Send the current ticket elsewhere")
-def transfer(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.TransferIn) -> s.Ticket:
+def transfer(ctx: Ctx, _: StaffHere, counter_id: CounterId, body: m.TransferIn) -> s.Ticket:
     return counters.transfer(ctx, counter_id, body.service, body.note, body.return_here)
 
 
 @post("/counters/{counter_id}/pause", summary="Stop taking calls")
-def pause(ctx: Ctx, _: Staff, counter_id: CounterId, body: m.PauseIn) -> s.CounterStatus:
+def pause(ctx: Ctx, _: StaffHere, counter_id: CounterId, body: m.PauseIn) -> s.CounterStatus:
     return counters.pause(ctx, counter_id, body.reason)
 
 
 @post("/counters/{counter_id}/resume", summary="Take calls again")
-def resume(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.CounterStatus:
+def resume(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.CounterStatus:
     return counters.resume(ctx, counter_id)
 
 
 @post("/counters/{counter_id}/close", summary="End of shift")
-def close(ctx: Ctx, _: Staff, counter_id: CounterId) -> s.CounterStatus:
+def close(ctx: Ctx, _: StaffHere, counter_id: CounterId) -> s.CounterStatus:
     return counters.close(ctx, counter_id)
 
 
@@ -237,7 +313,8 @@ def check_in(
 
 
 @post("/help-requests", status_code=201, summary="帮办代办: a citizen needs staff")
-def help_request(ctx: Ctx, _: KioskOnly, body: m.HelpIn) -> s.HelpRequest:
+def help_request(ctx: Ctx, token: KioskOnly, body: m.HelpIn) -> s.HelpRequest:
+    speaks_for(token, body.kiosk)
     return hallinfo.help_request(ctx, body.kiosk, body.reason)
 
 
@@ -253,6 +330,7 @@ def resolve_help(ctx: Ctx, _: StaffOrAdmin, help_id: HelpId) -> s.HelpResolved:
 
 @post("/devices/heartbeat", summary="Device health from a kiosk or display")
 def heartbeat(ctx: Ctx, token: Device, body: m.HeartbeatIn) -> s.HeartbeatAck:
+    speaks_for(token, body.device)
     return hallinfo.heartbeat(ctx, body.device, token.role, dict(body.parts))
 
 

@@ -15,7 +15,6 @@ OPEN_STATES = frozenset({Status.WAITING, Status.CALLED, Status.SERVING, Status.P
 AT_COUNTER_STATES = frozenset({Status.CALLED, Status.SERVING})
 # States from which a counter may call a ticket out of order.
 CALLABLE_STATES = frozenset({Status.WAITING, Status.PARKED, Status.NO_SHOW})
-FINAL_STATES = frozenset({Status.DONE, Status.TRANSFERRED, Status.CANCELLED})
 EVALUABLE_STATES = frozenset({Status.DONE, Status.TRANSFERRED})
 
 
@@ -51,8 +50,13 @@ def local_day(moment: dt.datetime, tz: ZoneInfo) -> dt.date:
     return moment.astimezone(tz).date()
 
 
-def day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """UTC start and end of a local day."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=tz)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+def offline_prefix_of(kiosk_id: str) -> str:
+    """The start of a kiosk's offline numbers (K1-A001) from its id: its letters and digits,
+    upper-cased, at most six. The kiosk numbers with it; the hall refuses other numbers."""
+    return "".join(c for c in kiosk_id.upper() if c.isascii() and c.isalnum())[:6]
+
+
+def is_offline_number(number: str, prefix: str) -> bool:
+    """``K1-A001`` for prefix K1: never like the hall's own A001, never another kiosk's."""
+    head, sep, rest = number.partition("-")
+    return bool(sep) and head == prefix and bool(rest) and rest.isascii() and rest.isalnum()

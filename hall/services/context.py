@@ -33,6 +33,7 @@ from hall.config import HallConfig
 from hall.domain.tickets import local_day
 from hall.errors import StorageUnavailable
 from hall.events import Event, EventBus
+from hall.services import closing
 from hall.storage import tables as t
 from hall.storage.deadline import Watchdog, abort_for
 from hall.storage.engine import deadline as engine_deadline
@@ -84,6 +85,11 @@ class HallContext:
         self._lock = threading.Lock()
         self._pg = engine.dialect.name == "postgresql"
         self._watchdog = Watchdog()
+        # The day's closing (hall.services.closing): the next instant it may have work,
+        # and the latest business day seen (the day never goes back with the clock).
+        self._check_close_at: dt.datetime | None = None
+        self._floor: dt.date | None = None
+        self._open_day: dt.date | None = None
 
     # -- time ------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -93,7 +99,14 @@ class HallContext:
         return now
 
     def today(self, now: dt.datetime | None = None) -> dt.date:
-        return local_day(now or self.now(), self.config.tz)
+        """The business day at ``now``: its local date, but never a day before the latest
+        one the hall has opened (a clock stepping back does not reopen a closed day)."""
+        day = local_day(now or self.now(), self.config.tz)
+        return max(day, self._floor) if self._floor else day
+
+    def day_of(self, moment: dt.datetime) -> dt.date:
+        """The local calendar date of an instant (an offline ticket's issue time)."""
+        return local_day(moment, self.config.tz)
 
     def local(self, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(self.config.tz)
@@ -112,6 +125,7 @@ class HallContext:
                         select(t.halls.c.id).where(t.halls.c.id == self.hall_id).with_for_update()
                     )
                 tx = Tx(conn, self.now(), self.hall_id)
+                self._close_due(tx)
                 yield tx
                 conn.commit()
             self.bus.publish(tx.events)
@@ -120,7 +134,11 @@ class HallContext:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction (never waits for the write lock)."""
+        """A read-only transaction (never waits for the write lock, except once a day when
+        the day's closing is due: then the closing's change commits first)."""
+        if self._closing_due(self.now()):
+            with self.write():
+                pass
         with self._connection(time.monotonic() + self.timeout_s, readonly=True) as conn:
             yield conn
 
@@ -166,6 +184,23 @@ class HallContext:
         if orig is not None:
             log.error("storage error: %s", (str(orig).splitlines() or [""])[0][:200])
         return StorageUnavailable(max(1, math.ceil(self.timeout_s)))
+
+    # -- the day's closing -----------------------------------------------------------
+    def _closing_due(self, now: dt.datetime) -> bool:
+        return self._check_close_at is None or now >= self._check_close_at
+
+    def _close_due(self, tx: Tx) -> None:
+        if not self._closing_due(tx.now):
+            return
+        latest = closing.latest_day(tx.conn, self.hall_id)
+        self._floor = max(d for d in (latest, self._floor, self.day_of(tx.now)) if d)
+        day = self.today(tx.now)
+        expired = closing.close_due(tx.conn, self.config, tx.now, day, tx.emit)
+        previous, self._open_day = self._open_day, day
+        if expired or (previous is not None and day > previous):
+            log.info("day closed: %d open ticket(s) expired", len(expired))
+            closing.announce(tx.conn, self.config, previous or day, len(expired), tx.emit)
+        self._check_close_at = closing.next_check(self.config, tx.now, day)
 
     # -- start-up --------------------------------------------------------------------
     def ensure_rows(self) -> None:

@@ -8,7 +8,8 @@ from hall.domain.tickets import EVALUABLE_STATES, Status
 from hall.errors import Conflict, Invalid
 from hall.schemas import Evaluation
 from hall.services.context import HallContext
-from hall.services.ticket_rows import event_ticket, load
+from hall.services.ticket_rows import load
+from hall.services.views import event_ticket
 from hall.storage import tables as t
 
 
@@ -40,6 +41,6 @@ def evaluate(ctx: HallContext, ticket_id: int, score: int, comment: str | None) 
                 created_at=tx.now,
             )
         )
-        ticket = event_ticket(ctx, row).model_dump(mode="json")
+        ticket = event_ticket(ctx.config, row).model_dump(mode="json")
         tx.emit("ticket.evaluated", {"ticket": ticket, "score": score})
         return Evaluation(ticket=ticket_id, number=row.number, score=score, counter=row.counter_id)

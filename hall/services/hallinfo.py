@@ -20,9 +20,9 @@ from hall.schemas import (
     HelpResolved,
     ServiceInfo,
 )
-from hall.services import queries
+from hall.services import closing, queries
 from hall.services.context import HallContext
-from hall.services.ticket_rows import event_ticket
+from hall.services.views import event_ticket
 from hall.storage import tables as t
 from hall.storage.rows import CounterRow, TicketRow
 
@@ -30,27 +30,33 @@ T = t.tickets
 
 
 def services(ctx: HallContext) -> list[ServiceInfo]:
+    now = ctx.now()
     with ctx.read() as conn:
         waiting = queries.waiting_counts(conn, ctx.hall_id)
-        day = ctx.today()
-        return [
-            ServiceInfo(
-                code=s.code,
-                name=s.name,
-                name_en=s.name_en,
-                prefix=s.prefix,
-                open=s.open,
-                requires_id=s.requires_id,
-                requires_face=s.requires_face,
-                materials=list(s.materials),
-                materials_en=list(s.materials_en),
-                waiting=waiting.get(s.code, 0),
-                estimated_wait_s=queries.estimate_for(
-                    conn, ctx.config, day, s.code, waiting.get(s.code, 0)
-                ),
+        day = ctx.today(now)
+        out = []
+        for s in ctx.config.services:
+            open_now, opens_at = closing.availability(ctx.config, s.code, now)
+            out.append(
+                ServiceInfo(
+                    code=s.code,
+                    name=s.name,
+                    name_en=s.name_en,
+                    prefix=s.prefix,
+                    open=open_now,
+                    opens_at=opens_at,
+                    hours_today=closing.hours_today(ctx.config, s.code, day),
+                    requires_id=s.requires_id,
+                    requires_face=s.requires_face,
+                    materials=list(s.materials),
+                    materials_en=list(s.materials_en),
+                    waiting=waiting.get(s.code, 0),
+                    estimated_wait_s=queries.estimate_for(
+                        conn, ctx.config, day, s.code, waiting.get(s.code, 0)
+                    ),
+                )
             )
-            for s in ctx.config.services
-        ]
+        return out
 
 
 def board(ctx: HallContext, recent: int = 10) -> Board:
@@ -87,7 +93,7 @@ def board(ctx: HallContext, recent: int = 10) -> Board:
         ),
         recent_calls=[
             BoardCall(
-                **event_ticket(ctx, r).model_dump(),
+                **event_ticket(ctx.config, r).model_dump(),
                 called_at=ctx.local(r.called_at).isoformat() if r.called_at else "",
             )
             for r in calls

@@ -25,6 +25,7 @@ METRICS = (
     "served",
     "no_show",
     "transferred",
+    "expired",
     "waiting_now",
     "wait_avg_s",
     "wait_p50_s",
@@ -49,6 +50,7 @@ def _pct(values: list[float], q: float) -> float | None:
 class _Acc:
     def __init__(self) -> None:
         self.issued = self.called = self.served = self.no_show = self.transferred = 0
+        self.expired = 0
         self.waiting_now = 0
         self.waits: list[float] = []
         self.service: list[float] = []
@@ -65,6 +67,7 @@ class _Acc:
                 "served": self.served,
                 "no_show": self.no_show,
                 "transferred": self.transferred,
+                "expired": self.expired,
                 "waiting_now": self.waiting_now,
                 "wait_avg_s": r2(fmean(self.waits)) if self.waits else None,
                 "wait_p50_s": r2(median(self.waits)) if self.waits else None,
@@ -156,6 +159,7 @@ def compute(ctx: HallContext, start: str | None = None, end: str | None = None) 
         for a in queue_accs:
             a.issued += first_leg
             a.waiting_now += r.status == Status.WAITING.value
+            a.expired += r.status == Status.EXPIRED.value
             if r.called_at and first_leg:
                 a.waits.append((r.called_at - r.queue_time).total_seconds())
         work_accs = [*queue_accs, *([by["counter"][r.counter_id]] if r.counter_id else [])]

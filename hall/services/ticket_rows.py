@@ -12,9 +12,10 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from hall.domain.tickets import Klass, Status, format_number
 from hall.errors import Conflict, NotFound
-from hall.schemas import EventTicket, Ticket
+from hall.schemas import Ticket
 from hall.services import queries
 from hall.services.context import HallContext, Tx
+from hall.services.views import event_fields, event_ticket
 from hall.storage import tables as t
 from hall.storage.rows import TicketRow
 
@@ -35,7 +36,7 @@ def ticket_json(
         else 0
     )
     return Ticket(
-        **_event_fields(ctx, row),
+        **event_fields(ctx.config, row),
         service_name=svc.name if svc else row.service,
         service_name_en=svc.name_en if svc else "",
         priority_reason=row.priority_reason,
@@ -49,27 +50,6 @@ def ticket_json(
         public_token=row.public_token,
         offline_number=row.offline_number,
     )
-
-
-def event_ticket(ctx: HallContext, row: TicketRow) -> EventTicket:
-    """What events carry about a ticket: no ID data, the masked name only."""
-    return EventTicket(**_event_fields(ctx, row))
-
-
-def _event_fields(ctx: HallContext, row: TicketRow) -> dict[str, Any]:
-    counter = ctx.config.counter(row.counter_id) if row.counter_id else None
-    return {
-        "id": row.id,
-        "number": row.number,
-        "service": row.service,
-        "priority": row.klass,
-        "status": Status(row.status),
-        "counter": row.counter_id,
-        "counter_name": counter.name if counter else None,
-        "counter_name_en": counter.name_en if counter else None,
-        "name_masked": row.name_masked,
-        "recall_count": row.recall_count,
-    }
 
 
 _LOAD = select(T).where(T.c.hall_id == bindparam("hall"), T.c.id == bindparam("id"))
@@ -92,6 +72,11 @@ def by_idempotency_key(conn: Connection, ctx: HallContext, key: str) -> TicketRo
 def check_requeue_window(ctx: HallContext, row: TicketRow, now: dt.datetime) -> None:
     """A 过号 ticket comes back (re-queued or called directly) only within the window."""
     window = dt.timedelta(seconds=ctx.config.policy.no_show_requeue_s)
+    if row.day != ctx.today(now):
+        raise Conflict(
+            f"ticket {row.number} was missed on an earlier day; please take a new ticket",
+            code="requeue_window_passed",
+        )
     if row.finished_at is None or now - row.finished_at > window:
         raise Conflict(
             f"ticket {row.number} was missed more than {int(window.total_seconds() // 60)} "
@@ -120,7 +105,7 @@ def emit_ticket(
     applies them as updates; ``GET /board`` has all of them)."""
     services = [row.service] + ([also] if also and also != row.service else [])
     waiting = queries.waiting_counts(tx.conn, ctx.hall_id, services)
-    ticket = event_ticket(ctx, row).model_dump(mode="json")
+    ticket = event_ticket(ctx.config, row).model_dump(mode="json")
     tx.emit(type_, {"ticket": ticket, "waiting": waiting, **(extra or {})})
 
 

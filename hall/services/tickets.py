@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, update
 
+from common.errors import text
 from common.personal import (
     InvalidIdNumber,
     age_on,
@@ -16,15 +16,17 @@ from common.personal import (
     mask_name,
     validate_id_number,
 )
-from hall.config import Service
+from hall.config import Service, Token
 from hall.domain.tickets import (
     OPEN_STATES,
     PRIORITY_REASONS,
     Klass,
     Status,
+    is_offline_number,
 )
-from hall.errors import Conflict, Invalid, NotFound
-from hall.schemas import Ticket
+from hall.errors import Conflict, Forbidden, HallError, Invalid, NotFound, OutsideHours
+from hall.schemas import ImportItemResult, ImportOutcome, Ticket
+from hall.services import closing
 from hall.services.appointments import check_in_row
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import (
@@ -68,12 +70,22 @@ def classify(
     return Klass.NORMAL, None
 
 
-def _check_service(ctx: HallContext, code: str) -> Service:
+def _check_service(ctx: HallContext, code: str, now: dt.datetime | None = None) -> Service:
+    """The service, if it takes tickets at ``now`` (None: only that it exists and is open
+    today — an offline ticket was issued earlier)."""
     svc = ctx.config.service(code)
     if svc is None:
         raise NotFound(f"no service with code {code!r}", code="unknown_service")
     if not svc.open:
         raise Conflict(f"service {code!r} ({svc.name}) is not open today", code="service_closed")
+    if now is not None:
+        open_now, opens_at = closing.availability(ctx.config, code, now)
+        if not open_now:
+            raise OutsideHours(
+                f"service {code!r} ({svc.name}) is not taking tickets now; "
+                + (f"it opens at {opens_at}" if opens_at else "it does not open this month"),
+                opens_at,
+            )
     return svc
 
 
@@ -91,7 +103,7 @@ def _person(ctx: HallContext, id_number: str | None) -> tuple[str | None, str | 
 def issue(ctx: HallContext, req: IssueRequest) -> tuple[Ticket, bool]:
     """Issue a ticket. Returns (ticket, created); a replayed Idempotency-Key returns the
     ticket of the first request with created False."""
-    svc = _check_service(ctx, req.service)
+    svc = _check_service(ctx, req.service, ctx.now())
     number, id_hash, id_masked = _person(ctx, req.id_number)
     if svc.requires_id and not number:
         raise Invalid(
@@ -237,60 +249,111 @@ def get_by_public_token(ctx: HallContext, token: str) -> Ticket:
         return ticket_json(ctx, conn, row)
 
 
-def import_offline(ctx: HallContext, items: list[dict[str, Any]]) -> list[Ticket]:
-    """Tickets a kiosk issued while the hall was unreachable. They join their queues by
-    issue time; (day, kiosk, offline_number) makes a repeated upload harmless."""
-    out: list[Ticket] = []
-    for item in items:
-        _check_service(ctx, item["service"])
+@dataclass(frozen=True)
+class OfflineTicket:
+    """One ticket a kiosk printed while the hall was unreachable (validated by the API)."""
+
+    kiosk: str
+    offline_number: str
+    service: str
+    issued_at: dt.datetime
+    priority: str | None = None
+    name_masked: str | None = None
+
+
+MAX_IMPORT = 200
+"""Offline tickets per upload; the kiosk sends them in smaller chunks, oldest first."""
+
+
+def import_offline(
+    ctx: HallContext, token: Token, items: list[OfflineTicket]
+) -> list[ImportItemResult]:
+    """Tickets a kiosk issued while the hall was unreachable, answered one by one: each is
+    imported (it joins its queue by issue time), a duplicate of an earlier upload
+    ((day, kiosk, offline number) makes a repeated upload harmless), or refused with a code
+    — and a refused one never stops the others.
+
+    An offline ticket issued outside its service's hours is still taken: a citizen holds
+    it on paper. It must be today's, carry its kiosk's prefix (K1-A001, never like the
+    hall's A001) and come from the kiosk the token speaks for."""
     with ctx.write() as tx:
-        for item in items:
-            issued_at: dt.datetime = item["issued_at"]
-            if issued_at.tzinfo is None:
-                raise Invalid("issued_at needs a time zone offset", code="invalid_time")
-            if issued_at > tx.now + dt.timedelta(minutes=5):
-                raise Invalid(
-                    f"offline ticket {item['offline_number']} was issued in the "
-                    "future; check the kiosk's clock",
-                    code="invalid_time",
-                )
-            day = ctx.today(issued_at)
-            if day != ctx.today(tx.now):
-                raise Invalid(
-                    f"offline ticket {item['offline_number']} is from another day "
-                    "and cannot join today's queue",
-                    code="stale_ticket",
-                )
-            kiosk = item["kiosk"]
-            prior = tx.conn.execute(
-                select(T).where(
-                    T.c.hall_id == ctx.hall_id,
-                    T.c.day == day,
-                    T.c.kiosk == kiosk,
-                    T.c.offline_number == item["offline_number"],
-                )
-            ).first()
-            if prior is not None:
-                out.append(ticket_json(ctx, tx.conn, TicketRow.of(prior), now=tx.now))
-                continue
-            klass, reason = classify(ctx, item.get("priority"), None, day)
-            name = item.get("name_masked")
-            row = insert_ticket(
-                ctx,
-                tx,
-                service=item["service"],
-                klass=klass,
-                reason=reason,
-                queue_time=issued_at,
-                issued_at=issued_at,
-                number=item["offline_number"],
-                kiosk=kiosk,
-                offline_number=item["offline_number"],
-                name_masked=mask_name(name)[:64] if name else None,
-            )
-            emit_ticket(ctx, tx, "ticket.issued", row, extra={"offline": True})
-            out.append(ticket_json(ctx, tx.conn, row, now=tx.now))
-    return out
+        return [_import_one(ctx, tx, token, item) for item in items]
+
+
+def _import_one(ctx: HallContext, tx: Tx, token: Token, item: OfflineTicket) -> ImportItemResult:
+    try:
+        row, created = _import_row(ctx, tx, token, item)
+    except HallError as err:
+        return ImportItemResult(
+            offline_number=item.offline_number,
+            outcome=ImportOutcome.REFUSED,
+            error=err.code,
+            message=err.message,
+            zh=text(err.code, "zh"),
+            en=text(err.code, "en"),
+        )
+    return ImportItemResult(
+        offline_number=item.offline_number,
+        outcome=ImportOutcome.IMPORTED if created else ImportOutcome.DUPLICATE,
+        ticket=ticket_json(ctx, tx.conn, row, now=tx.now),
+    )
+
+
+def _import_row(
+    ctx: HallContext, tx: Tx, token: Token, item: OfflineTicket
+) -> tuple[TicketRow, bool]:
+    if not token.speaks_for(item.kiosk):
+        raise Forbidden(
+            f"token {token.name} speaks for kiosk {token.device}, not {item.kiosk}",
+            code="wrong_device",
+        )
+    prefix = token.offline_prefix_for(item.kiosk)
+    if not is_offline_number(item.offline_number, prefix):
+        raise Invalid(
+            f"offline number {item.offline_number} does not start with this kiosk's "
+            f"prefix {prefix}- (like {prefix}-A001)",
+            code="not_offline_number",
+        )
+    _check_service(ctx, item.service)
+    if item.issued_at > tx.now + dt.timedelta(minutes=5):
+        raise Invalid(
+            f"offline ticket {item.offline_number} was issued in the future; "
+            "check the kiosk's clock",
+            code="invalid_time",
+        )
+    day = ctx.today(tx.now)
+    if ctx.day_of(item.issued_at) != day:
+        raise Invalid(
+            f"offline ticket {item.offline_number} is from another day and cannot join "
+            "today's queue",
+            code="stale_ticket",
+        )
+    prior = tx.conn.execute(
+        select(T).where(
+            T.c.hall_id == ctx.hall_id,
+            T.c.day == day,
+            T.c.kiosk == item.kiosk,
+            T.c.offline_number == item.offline_number,
+        )
+    ).first()
+    if prior is not None:
+        return TicketRow.of(prior), False
+    klass, reason = classify(ctx, item.priority, None, day)
+    row = insert_ticket(
+        ctx,
+        tx,
+        service=item.service,
+        klass=klass,
+        reason=reason,
+        queue_time=item.issued_at,
+        issued_at=item.issued_at,
+        number=item.offline_number,
+        kiosk=item.kiosk,
+        offline_number=item.offline_number,
+        name_masked=mask_name(item.name_masked)[:64] if item.name_masked else None,
+    )
+    emit_ticket(ctx, tx, "ticket.issued", row, extra={"offline": True})
+    return row, True
 
 
 def requeue(ctx: HallContext, ticket_id: int) -> Ticket:

@@ -32,6 +32,7 @@ from hall.client import (
     HeartbeatAck,
     HelpRequest,
     HelpResolved,
+    ImportOutcome,
     ServiceInfo,
     SseEvent,
     Stats,
@@ -121,8 +122,9 @@ def test_answers_are_the_schema_models(hall: HallProcess) -> None:
             }
         ]
     )
-    assert len(imported) == 1 and isinstance(imported[0], Ticket)
-    assert imported[0].offline_number == "K1-J001"
+    assert [r.outcome for r in imported.results] == [ImportOutcome.IMPORTED]
+    ticket = imported.results[0].ticket
+    assert isinstance(ticket, Ticket) and ticket.offline_number == "K1-J001"
 
     key = "test-cancel-key"
     issued = kiosk.issue_ticket("J", idempotency_key=key)

@@ -121,6 +121,30 @@ def _base() -> dict[str, Any]:
             "[policy].daily_limit: must be an integer",
         ),
         (
+            lambda c: c["token"][0].pop("device"),
+            '[[token]] kiosk-1.device: a kiosk token names the device it speaks for: device = "K1"',
+        ),
+        (
+            lambda c: c["token"][2].pop("counters"),
+            "[[token]] counter-staff.counters: a counter token names its counters",
+        ),
+        (
+            lambda c: c.setdefault("hours", {}).update(workdays=["08:30-12:00", "11:00-13:00"]),
+            "[hours].workdays: 08:30-12:00 and 11:00-13:00 overlap",
+        ),
+        (
+            lambda c: c.setdefault("hours", {}).update(saturday=["9:00-12:00"]),
+            "[hours].saturday: '9:00' is not a time like 08:30",
+        ),
+        (
+            lambda c: c.setdefault("hours", {}).update(extended={"tues": ["17:30-19:00"]}),
+            "[hours].extended: 'tues' is not one of mon, tue, wed, thu, fri, sat, sun",
+        ),
+        (
+            lambda c: c.setdefault("hours", {}).update(closed_dates=["2026-02-30"]),
+            "[hours].closed_dates[0]: input should be a valid date",
+        ),
+        (
             lambda c: c["service"][0].update(requires_id=False, requires_face=True),
             "[[service]] A.requires_face: a face check needs the ID card photo, so "
             "requires_id must be true",
@@ -194,6 +218,24 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 
 # -- version ----------------------------------------------------------------------------------
+
+
+def test_a_version_2_file_keeps_its_tokens_unbound_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = _base()
+    raw["version"] = 2
+    raw["hall"]["secret"] = "s"
+    for tok in raw["token"]:
+        tok.pop("device", None)
+        tok.pop("counters", None)
+    with caplog.at_level(logging.WARNING, "hall.config"):
+        cfg = parse_config(raw, Path(WHERE))
+    by_name = {t.name: t for t in cfg.tokens}
+    assert by_name["kiosk-1"].device == "*" and by_name["counter-staff"].counters == "*"
+    assert by_name["kiosk-1"].speaks_for("K9") and by_name["counter-staff"].may_act_for("22")
+    assert "[[token]] kiosk-1 may act for any device" in caplog.text
+    assert "[[token]] counter-staff may act for any counter" in caplog.text
 
 
 def test_a_file_without_version_is_version_1_and_migrated(
@@ -336,7 +378,7 @@ def test_environment_problems_say_where_the_value_came_from(
 
 def test_two_token_names_for_one_variable_are_refused() -> None:
     raw = _base()
-    raw["token"].append({"name": "kiosk_1", "role": "kiosk", "token": SECRET})
+    raw["token"].append({"name": "kiosk_1", "role": "kiosk", "device": "K9", "token": SECRET})
     with pytest.raises(ConfigError) as err:
         parse_config(raw, Path(WHERE))
     assert str(err.value) == (

@@ -241,3 +241,21 @@ def test_empty_hall_welcomes() -> None:
     assert view.headline == "欢迎光临，请取号等候" and view.recent == ()
     assert counter_view(s, "5", NOW).line == "未开放"
     assert counter_view(s, "99", NOW).line == "未配置的窗口"
+
+
+def test_a_closed_day_leaves_the_board_empty_for_the_morning(state: BoardState) -> None:
+    expired = {
+        "ticket": {**called(2, "A002", "3")["ticket"], "status": "expired"},
+        "waiting": {"A": 0},
+    }
+    s = apply(state, 20, "ticket.expired", expired, now=NOW)
+    assert s.counter("3").current is None  # an expired ticket leaves its counter
+    s = apply(
+        s,
+        21,
+        "day.closed",
+        {"day": "2026-05-28", "expired": 6, "waiting": {"A": 0, "B": 0}},
+        now=NOW,
+    )
+    assert s.calls == () and {x.code: x.waiting for x in s.services} == {"A": 0, "B": 0}
+    assert board_view(s, NOW).headline == "欢迎光临，请取号等候"

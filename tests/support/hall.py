@@ -17,14 +17,29 @@ TOKENS = {
     "display": "display-token-0123456789",
     "counter": "counter-token-0123456789",
     "admin": "admin-token-0123456789",
+    # bound more narrowly: the second kiosk (K2), and a token for counter 3 only
+    "kiosk2": "kiosk2-token-0123456789",
+    "counter3": "counter3-token-0123456789",
 }
+_TOKEN_ENTRIES = [
+    {"name": "kiosk-1", "role": "kiosk", "device": "K1", "token": TOKENS["kiosk"]},
+    {"name": "display-1", "role": "display", "device": "lobby", "token": TOKENS["display"]},
+    {"name": "counter-1", "role": "counter", "counters": "*", "token": TOKENS["counter"]},
+    {"name": "admin-1", "role": "admin", "token": TOKENS["admin"]},
+    {"name": "kiosk-2", "role": "kiosk", "device": "K2", "token": TOKENS["kiosk2"]},
+    {"name": "counter-3", "role": "counter", "counters": ["3"], "token": TOKENS["counter3"]},
+]
 ELDER = "11010519491231002X"  # born 1949: green channel
 YOUNG = "110105200001010016"  # born 2000, check digit valid
 YOUNG2 = "110105199003070025"
 
 
-def make_config(hall_id: str = "test-hall", **policy: object) -> HallConfig:
-    raw = {
+def make_config(
+    hall_id: str = "test-hall", *, hours: dict[str, object] | None = None, **policy: object
+) -> HallConfig:
+    """The test hall; around the clock unless ``hours`` gives its ``[hours]``."""
+    raw: dict[str, object] = {
+        "version": 3,
         "hall": {
             "id": hall_id,
             "name": "测试政务服务中心",
@@ -66,10 +81,10 @@ def make_config(hall_id: str = "test-hall", **policy: object) -> HallConfig:
             {"id": "2", "name": "2号窗口", "services": ["A"]},
             {"id": "3", "name": "3号窗口", "services": ["C"]},
         ],
-        "token": [
-            {"name": f"{role}-1", "role": role, "token": tok} for role, tok in TOKENS.items()
-        ],
+        "token": [dict(t) for t in _TOKEN_ENTRIES],
     }
+    if hours is not None:
+        raw["hours"] = hours
     return parse_config(raw)
 
 
