@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devices.idcard.codec import Command
+from devices.idcard.cards import load_card
 from devices.idcard.driver import POLL_INTERVAL, IdCardReader
-from devices.idcard.simulator import IdCardSimulator, load_card
+from devices.idcard.frames import Command
+from devices.idcard.simulator import IdCardSimulator
 
 # request + reply bytes: find (10 + 15), select (10 + 19), read text + photo (10 + 1295)
 EXCHANGED_BYTES = 10 + 15 + 10 + 19 + 10 + 1295

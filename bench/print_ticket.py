@@ -17,9 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devices.printer.driver import TicketPrinter
-from devices.printer.image import render_ticket_hybrid, render_ticket_image, sample_ticket
-from devices.printer.layout import render_ticket
+from devices.printer.driver import TicketPrinter, render_ticket_hybrid, render_ticket_image
+from devices.printer.layout import render_ticket, sample_ticket
 from devices.printer.simulator import PrinterSimulator
 
 

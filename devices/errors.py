@@ -1,5 +1,9 @@
 """One error base for every device, with a stable code the kiosk and the hall's health
-view can act on. Messages are for technicians and logs: never personal data in them."""
+view can act on. Messages are for technicians and logs: never personal data in them.
+
+Each device kind has its family in ``devices/<kind>/errors.py`` (``IdCardError``,
+``PrinterError``, ``LedError``, ``CameraError`` and ``FaceError``, ``VoiceError``), each
+code with its text in that kind's catalogue (``common/assets/locales/<kind>.toml``)."""
 
 from __future__ import annotations
 
@@ -13,3 +17,9 @@ class DeviceError(CodedError):
 
     def __str__(self) -> str:
         return f"{self.args[0]} [{self.code}]"
+
+
+class BadDeviceConfig(DeviceError):
+    """A ``[devices]`` value that names no known device or simulator (see ``open.py``)."""
+
+    code = "devices.bad_config"

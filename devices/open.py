@@ -19,11 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devices.errors import DeviceError
-
-
-class BadDeviceConfig(DeviceError):
-    code = "devices.bad_config"
+from devices.errors import BadDeviceConfig
 
 
 @dataclass
@@ -44,14 +40,15 @@ class Opened:
                     break
 
 
-def _none(spec: str) -> bool:
+def not_fitted(spec: str) -> bool:
+    """Whether a ``[devices]`` value says the part is not fitted (``none``, empty, ``absent``)."""
     return spec.strip().lower() in ("none", "", "absent")
 
 
 def photo_decoder(spec: str) -> Any:
     from devices.idcard.photo import SimulatorPhotoDecoder, VendorPhotoDecoder
 
-    if _none(spec):
+    if not_fitted(spec):
         return None
     if spec == "sim":
         return SimulatorPhotoDecoder()
@@ -64,7 +61,7 @@ def open_idcard(spec: str, card_photo: str = "sim", **reader_kw: Any) -> Opened:
     from devices.idcard.driver import IdCardReader
     from devices.idcard.simulator import IdCardSimulator
 
-    if _none(spec):
+    if not_fitted(spec):
         return Opened(None)
     decoder = photo_decoder(card_photo)
     if spec == "sim":
@@ -77,7 +74,7 @@ def open_printer(spec: str, out_dir: Path | str | None = None) -> Opened:
     from devices.printer.driver import TicketPrinter
     from devices.printer.simulator import PrinterSimulator
 
-    if _none(spec):
+    if not_fitted(spec):
         return Opened(None)
     if spec == "sim":
         sim = PrinterSimulator(out_dir, render_png=False)
@@ -92,7 +89,7 @@ def _sim_portrait_frames() -> list[Any]:
     import cv2
     import numpy as np
 
-    from devices.idcard.simulator import synthetic_portrait
+    from devices.idcard.cards import synthetic_portrait
 
     face = cv2.resize(synthetic_portrait("resident"), (204, 252))
     frame = np.full((480, 640, 3), 200, np.uint8)
@@ -104,7 +101,7 @@ def open_camera(spec: str) -> Opened:
     from devices.camera.driver import Camera
     from devices.camera.simulator import SimulatedCapture
 
-    if _none(spec):
+    if not_fitted(spec):
         return Opened(None)
     if spec == "sim":
         frames = _sim_portrait_frames()
@@ -117,7 +114,7 @@ def open_player(spec: str) -> Opened:
     """The speaker behind ``devices.voice.Voice``."""
     from devices.voice.player import AplayPlayer, RecordingPlayer
 
-    if _none(spec):
+    if not_fitted(spec):
         return Opened(None)
     if spec == "sim":
         player = RecordingPlayer()

@@ -13,8 +13,9 @@ import time
 from typing import Any
 
 from common.i18n import t
-from devices.led.codec import Color, LedError, Mode
+from devices.led.codec import Color, Mode
 from devices.led.driver import LedBus
+from devices.led.errors import LedError
 
 log = logging.getLogger("govhall.signage.led")
 RETRY_S = 2.0

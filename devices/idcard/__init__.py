@@ -1,3 +1,5 @@
-"""Resident ID card reader: pure codec, serial driver, simulator, photo decoders, CLI.
+"""Resident ID card reader: pure wire framing (``frames``), card model (``card``) and text
+block (``textblock``); the serial driver, the simulator with its sample cards (``cards``),
+photo decoders and the CLI.
 
-``from devices.idcard import IdCardReader, IdCard`` is the kiosk's entry point."""
+The kiosk's entry points: ``driver.IdCardReader`` and ``card.IdCard``."""

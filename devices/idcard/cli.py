@@ -24,10 +24,11 @@ import sys
 import threading
 from typing import Any
 
-from devices.idcard.codec import Command, IdCard
+from devices.idcard.card import IdCard
 from devices.idcard.driver import IdCardReader
-from devices.idcard.errors import IdCardError
-from devices.idcard.photo import PhotoDecoder, PhotoUnavailable
+from devices.idcard.errors import IdCardError, PhotoUnavailable
+from devices.idcard.frames import Command
+from devices.idcard.photo import PhotoDecoder
 
 
 def _hint(code: str, lang: str) -> str:
@@ -133,7 +134,7 @@ def device_main(argv: list[str]) -> int:
 
 
 def _sim_command(sim: Any, line: str) -> str:
-    from devices.idcard.simulator import sample_card_names
+    from devices.idcard.cards import sample_card_names
 
     words = line.split()
     if not words:

@@ -23,30 +23,29 @@ from types import TracebackType
 
 import serial
 
-from devices.idcard.codec import (
-    Command,
-    FrameParser,
-    IdCard,
-    Reply,
-    Status,
-    build_request,
-    decode_address,
-    decode_text,
-    parse_read_data,
-)
+from devices.idcard.card import IdCard
 from devices.idcard.errors import (
     Cancelled,
-    FrameError,
     Garbled,
     IdCardError,
     NoCard,
     NoReader,
+    PhotoUnavailable,
     ProtocolError,
     ReadFailed,
     SamFault,
     UnknownCardType,
 )
-from devices.idcard.photo import PhotoDecoder, PhotoUnavailable
+from devices.idcard.frames import (
+    Command,
+    FrameParser,
+    Reply,
+    Status,
+    build_request,
+    parse_read_data,
+)
+from devices.idcard.photo import PhotoDecoder
+from devices.idcard.textblock import decode_address, decode_text
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +261,10 @@ class IdCardReader:
                 if frame is None:
                     continue
                 return Reply.from_frame(frame)
-            except FrameError as err:
-                raise Garbled(f"garbled reply to {command.name}: {err.args[0]}") from err
+            except Garbled as err:
+                raise Garbled(
+                    f"garbled reply to {command.name}: {err.args[0]}", reason=err.reason
+                ) from err
 
     def _raise_for(self, reply: Reply, command: Command) -> None:
         status = reply.status

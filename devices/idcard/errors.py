@@ -7,6 +7,8 @@ without the ``idcard.`` prefix).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from devices.errors import DeviceError
 
 
@@ -14,21 +16,22 @@ class IdCardError(DeviceError):
     code = "idcard.error"
 
 
-class FrameError(IdCardError):
-    """Bytes on the line that are not a valid frame. ``reason`` is one of
-    ``checksum``, ``length``, ``short`` (a frame too short for its kind)."""
-
-    code = "idcard.garbled"
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+# What the framing found wrong with the bytes (see frames.FrameParser).
+FrameFault = Literal["checksum", "length", "short"]
 
 
 class Garbled(IdCardError):
-    """The reader's reply was corrupt or cut off (noise, loose cable, wrong baud rate)."""
+    """Bytes on the line that are no valid frame, or a reply corrupt or cut off (noise, a
+    loose cable, a wrong baud rate). The kiosk acts the same on all of them (lift the card
+    and place it again), so the codec's frame errors and the driver's share this class.
+    ``reason`` is set when the framing itself failed: ``checksum``, ``length`` or ``short``
+    (a frame too short for its kind)."""
 
     code = "idcard.garbled"
+
+    def __init__(self, message: str, *, reason: FrameFault | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NoReader(IdCardError):
@@ -82,6 +85,12 @@ class ProtocolError(IdCardError):
     """The reader answered with a status this driver does not expect for the command."""
 
     code = "idcard.protocol"
+
+
+class PhotoUnavailable(IdCardError):
+    """No decoder for this photo (none configured, library missing, bytes not decodable)."""
+
+    code = "idcard.photo_unavailable"
 
 
 class Cancelled(IdCardError):

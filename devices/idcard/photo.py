@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 import cv2
 import numpy as np
 
-from devices.idcard.errors import IdCardError
+from devices.idcard.errors import PhotoUnavailable
 
 if TYPE_CHECKING:
     from _ctypes import CFuncPtr  # what ctypes calls _CFuncPtr, and keeps private in its stubs
@@ -41,12 +41,6 @@ SIM_VERSION = 1
 _HEADER = 8
 _CODEC_WEBP, _CODEC_JPEG = 1, 2
 _MIN_COLOUR_QUALITY = 40
-
-
-class PhotoUnavailable(IdCardError):
-    """No decoder for this photo (none configured, library missing, bytes not decodable)."""
-
-    code = "idcard.photo_unavailable"
 
 
 class PhotoDecoder(Protocol):

@@ -5,14 +5,12 @@ or the ``link`` symlink to it) or ``socket://127.0.0.1:PORT``. Replies are paced
 configured baud rate (10 bit times per byte, 8N1), requests are charged their wire time
 too, so timings measured through the simulator are those of a real line.
 
-Cards come from JSON files (``devices/idcard/cards/*.json``; fields as ``IdCard``, dates
-ISO, ``valid_to`` null for 长期, ``photo`` = ``"synthetic"`` | an image path relative to
-the file | absent) and are ``place``d / ``remove``d on command. Scripted faults
-(``inject``): ``garbage`` bytes before a reply, ``split`` a reply with a delay, ``cut`` a
-reply half-way, ``corrupt`` its checksum, ``read_fail`` (41), ``unknown_type`` (40),
-``remove_mid_read`` (the card leaves during a read: 41 and no card), ``sam_fault``
-(60 or 66 to every command until cleared), ``silent`` (no answer until cleared), plus
-``unplug()`` / ``replug()`` of the cable.
+Cards (sample JSON files from ``cards.py``, or any ``IdCard``) are ``place``d /
+``remove``d on command. Scripted faults (``inject``, one of ``IdCardFault``): noise before
+a reply, a reply split with a delay, cut half-way or with a bad checksum, read failed (41),
+unknown card type (40), the card removed during a read, a SAM fault (60 or 66 to every
+command until cleared), silence until cleared; plus ``unplug()`` / ``replug()`` of the
+cable.
 
 In-process: ``with IdCardSimulator(link=path) as sim: sim.place(load_card(...))``.
 As a process: ``govhall sim idcard --link /tmp/ttyIDCARD`` (see ``cli.py``).
@@ -22,10 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime as dt
 import errno
-import hashlib
-import json
 import logging
 import os
 import random
@@ -35,128 +30,44 @@ import threading
 import time
 import tty
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
-from devices.idcard.codec import (
-    NATIONS,
-    CardType,
+from devices.idcard.card import IdCard
+from devices.idcard.cards import load_card
+from devices.idcard.errors import Garbled
+from devices.idcard.frames import (
     Command,
     FrameParser,
-    IdCard,
     Request,
     Status,
     build_read_data,
     build_reply,
-    encode_address,
-    encode_text,
 )
-from devices.idcard.errors import FrameError
+from devices.idcard.textblock import encode_address, encode_text
 
 log = logging.getLogger(__name__)
 
-CARDS_DIR = Path(__file__).with_name("cards")
 SAM_ID = bytes.fromhex("05000000 00000001 0123456789ABCDEF".replace(" ", ""))
 CARD_SERIAL = bytes.fromhex("0011223344556677")
 
-# faults that change the state until cleared, and those that hit one reply each
-PERSISTENT_FAULTS = {"sam_fault", "silent"}
-ONE_SHOT_FAULTS = {
-    "garbage",
-    "split",
-    "cut",
-    "corrupt",
-    "read_fail",
-    "unknown_type",
-    "remove_mid_read",
-}
+
+class IdCardFault(StrEnum):
+    """What ``inject`` can script. ``SAM_FAULT`` and ``SILENT`` last until
+    ``clear_faults``; the others hit one reply each."""
+
+    GARBAGE = "garbage"  # noise bytes before the reply (arg: how many, default 16)
+    SPLIT = "split"  # the reply in two halves, arg seconds apart (default 0.1)
+    CUT = "cut"  # only the first half of the reply
+    CORRUPT = "corrupt"  # a wrong checksum
+    READ_FAIL = "read_fail"  # 41
+    UNKNOWN_TYPE = "unknown_type"  # 40
+    REMOVE_MID_READ = "remove_mid_read"  # the card leaves during the read: 41, no card
+    SAM_FAULT = "sam_fault"  # arg 0x60 (default) or 0x66 to every command
+    SILENT = "silent"  # no answer at all
+
+
 _READS = {Command.READ_TEXT_PHOTO, Command.READ_TEXT_PHOTO_FINGERPRINT}
-
-
-# ---------------------------------------------------------------------------------------
-# Cards from JSON
-
-
-def synthetic_portrait(seed: str) -> Any:
-    """A simple drawn face (BGR, 126 × 102), different per seed: sample cards need a photo
-    and no real person's face may be shipped."""
-    import cv2
-    import numpy as np
-
-    rnd = random.Random(hashlib.sha256(seed.encode()).digest())
-    img = np.full((126, 102, 3), rnd.randint(200, 245), np.uint8)
-    skin = (rnd.randint(120, 190), rnd.randint(150, 200), rnd.randint(180, 235))
-    cv2.ellipse(img, (51, 64), (rnd.randint(28, 34), rnd.randint(38, 44)), 0, 0, 360, skin, -1)
-    hair = rnd.randint(10, 80)
-    cv2.ellipse(img, (51, 32), (36, rnd.randint(14, 20)), 0, 180, 360, (hair,) * 3, -1)
-    eye_y, gap = rnd.randint(54, 60), rnd.randint(11, 14)
-    for x in (51 - gap, 51 + gap):
-        cv2.ellipse(img, (x, eye_y), (6, 3), 0, 0, 360, (250, 250, 250), -1)
-        cv2.circle(img, (x, eye_y), 2, (30, 30, 30), -1)
-    cv2.line(img, (51, eye_y + 4), (49, eye_y + 16), (90, 110, 150), 1)
-    cv2.ellipse(img, (51, eye_y + 26), (rnd.randint(8, 12), 4), 0, 0, 180, (70, 70, 160), 2)
-    cv2.rectangle(img, (20, 110), (82, 126), (rnd.randint(40, 120),) * 3, -1)
-    return img
-
-
-def _date(value: str | None) -> dt.date | None:
-    return None if value is None else dt.date.fromisoformat(value)
-
-
-def card_from_json(data: dict[str, Any], base_dir: Path | None = None) -> IdCard:
-    """IdCard from the sample-card JSON format (see the module docstring)."""
-    from devices.idcard.photo import encode_sim_photo
-
-    photo = data.get("photo")
-    wlt = b""
-    if photo == "synthetic":
-        wlt = encode_sim_photo(synthetic_portrait(data["id_number"]))
-    elif isinstance(photo, str):
-        import cv2
-
-        path = (base_dir or Path.cwd()) / photo
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"card photo {path} cannot be read as an image")
-        wlt = encode_sim_photo(image)
-    birth = _date(data["birth_date"])
-    valid_from = _date(data["valid_from"])
-    assert birth is not None and valid_from is not None
-    card = IdCard(
-        card_type=CardType(data.get("card_type", "resident")),
-        name=data.get("name", ""),
-        name_en=data.get("name_en", ""),
-        sex=data["sex"],
-        nation_code=data.get("nation_code", ""),
-        nation=NATIONS.get(data.get("nation_code", ""), ""),
-        birth_date=birth,
-        address=data.get("address", ""),
-        id_number=data["id_number"],
-        authority=data.get("authority", ""),
-        valid_from=valid_from,
-        valid_to=_date(data.get("valid_to")),
-        pass_number=data.get("pass_number", ""),
-        issue_count=data.get("issue_count"),
-        nationality=data.get("nationality", ""),
-        card_version=data.get("card_version", ""),
-        photo_wlt=wlt or bytes(1024),
-        additional_address=data.get("additional_address"),
-    )
-    encode_text(card)  # fail now, with the field's name, if something does not fit
-    return card
-
-
-def load_card(name_or_path: str | Path) -> IdCard:
-    """A card from a JSON file, or by sample name (``resident``, ``hmt_residence``…)."""
-    path = Path(name_or_path)
-    if not path.suffix and not path.exists():
-        path = CARDS_DIR / f"{name_or_path}.json"
-    with path.open(encoding="utf-8") as f:
-        return card_from_json(json.load(f), path.parent)
-
-
-def sample_card_names() -> list[str]:
-    return sorted(p.stem for p in CARDS_DIR.glob("*.json"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,7 +76,7 @@ def sample_card_names() -> list[str]:
 
 @dataclass
 class _Fault:
-    kind: str
+    kind: IdCardFault
     on: Command | None  # None: the next reply to any command
     arg: float
 
@@ -276,19 +187,24 @@ class IdCardSimulator:
     def card_present(self) -> bool:
         return self._card is not None
 
-    def inject(self, kind: str, *, on: Command | None = None, arg: float = 0.0) -> None:
-        """Script a fault. One-shot faults hit the next reply (to ``on`` if given);
-        ``sam_fault`` (arg 0x60 or 0x66) and ``silent`` last until ``clear_faults``."""
+    def inject(
+        self, fault: IdCardFault | str, *, on: Command | None = None, arg: float = 0.0
+    ) -> None:
+        """Script a fault (an ``IdCardFault`` or its value, as typed on the CLI). One-shot
+        faults hit the next reply (to ``on`` if given); ``SAM_FAULT`` (arg 0x60 or 0x66)
+        and ``SILENT`` last until ``clear_faults``."""
+        try:
+            kind = IdCardFault(fault)
+        except ValueError:
+            known = ", ".join(IdCardFault)
+            raise ValueError(f"unknown fault {fault!r}; known: {known}") from None
         with self._lock:
-            if kind == "sam_fault":
+            if kind is IdCardFault.SAM_FAULT:
                 self._sam_fault = int(arg) or Status.SAM_SELF_TEST_FAILED
-            elif kind == "silent":
+            elif kind is IdCardFault.SILENT:
                 self._silent = True
-            elif kind in ONE_SHOT_FAULTS:
-                self._faults.append(_Fault(kind, on, arg))
             else:
-                known = ", ".join(sorted(ONE_SHOT_FAULTS | PERSISTENT_FAULTS))
-                raise ValueError(f"unknown fault {kind!r}; known: {known}")
+                self._faults.append(_Fault(kind, on, arg))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -401,7 +317,7 @@ class IdCardSimulator:
         while True:
             try:
                 frame = parser.pop()
-            except FrameError as err:
+            except Garbled as err:
                 bad_sum = err.reason == "checksum"
                 status = Status.REQUEST_CHECKSUM if bad_sum else Status.REQUEST_LENGTH
                 self._send([build_reply(status)], nbytes_in=0)
@@ -411,7 +327,7 @@ class IdCardSimulator:
             nbytes_in = len(frame.payload) + 8
             try:
                 request = Request.from_frame(frame)
-            except FrameError:
+            except Garbled:
                 self._send([build_reply(Status.REQUEST_LENGTH)], nbytes_in)
                 continue
             self.requests.append(LoggedRequest(time.monotonic(), request.command))
@@ -434,17 +350,17 @@ class IdCardSimulator:
         parts = [reply]
         delay = 0.0
         if fault is not None:
-            if fault.kind == "garbage":
+            if fault.kind is IdCardFault.GARBAGE:
                 # no 0xAA in the noise: it must not look like the start of a preamble
                 count = int(fault.arg) or 16
                 noise = bytes(self._rng.randrange(0xAA) for _ in range(count))
                 parts = [noise + reply]
-            elif fault.kind == "split":
+            elif fault.kind is IdCardFault.SPLIT:
                 half = len(reply) // 2
                 parts, delay = [reply[:half], reply[half:]], fault.arg or 0.1
-            elif fault.kind == "cut":
+            elif fault.kind is IdCardFault.CUT:
                 parts = [reply[: max(8, len(reply) // 2)]]
-            elif fault.kind == "corrupt":
+            elif fault.kind is IdCardFault.CORRUPT:
                 parts = [reply[:-1] + bytes([reply[-1] ^ 0x5A])]
         if command in _READS and self.read_delay:
             time.sleep(self.read_delay)
@@ -455,7 +371,7 @@ class IdCardSimulator:
             return build_reply(Status.BAD_COMMAND)
         if self._sam_fault is not None:
             return build_reply(self._sam_fault)
-        kind = fault.kind if fault else ""
+        kind = fault.kind if fault else None
         if command in (Command.RESET_SAM, Command.SAM_STATUS):
             return build_reply(Status.OK)
         if command is Command.SAM_ID:
@@ -472,11 +388,11 @@ class IdCardSimulator:
         # reads need a selected card, as on a real reader
         if self._card is None or not self._selected:
             return build_reply(Status.READ_FAILED)
-        if kind == "unknown_type":
+        if kind is IdCardFault.UNKNOWN_TYPE:
             return build_reply(Status.UNKNOWN_CARD_TYPE)
-        if kind == "read_fail":
+        if kind is IdCardFault.READ_FAIL:
             return build_reply(Status.READ_FAILED)
-        if kind == "remove_mid_read":
+        if kind is IdCardFault.REMOVE_MID_READ:
             self._card, self._selected, self.placed_at = None, False, None
             return build_reply(Status.READ_FAILED)
         text, photo, address = self._card

@@ -13,8 +13,9 @@ import argparse
 import sys
 import time
 
-from devices.led.codec import BROADCAST, Color, FrameParser, LedError, Mode
+from devices.led.codec import BROADCAST, Color, FrameParser, Mode
 from devices.led.driver import LedBus
+from devices.led.errors import LedError
 from devices.led.simulator import LedSimulator
 
 

@@ -45,17 +45,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from devices.errors import DeviceError
+from devices.led.errors import LedError
 
 STX, ETX = 0x02, 0x03
 BROADCAST = 0xFF
 MAX_DATA = 200
 MAX_TEXT_BYTES = 192
 ENCODINGS = ("gb2312", "gbk")
-
-
-class LedError(DeviceError):
-    code = "led.error"
 
 
 class Cmd(enum.IntEnum):

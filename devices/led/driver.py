@@ -25,13 +25,13 @@ from devices.led.codec import (
     Color,
     Frame,
     FrameParser,
-    LedError,
     Mode,
     NakError,
     decode_text,
     encode_frame,
     text_frame,
 )
+from devices.led.errors import LedError
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,13 @@ from devices.led.codec import (
     Color,
     Frame,
     FrameParser,
-    LedError,
     Mode,
     NakError,
     decode_text,
     encode_frame,
     encode_text,
 )
+from devices.led.errors import LedError
 
 
 @dataclass

@@ -1,2 +1,4 @@
-"""Ticket printer (ESC/POS): pure layout and decoder, a python-escpos driver with DLE EOT
-status, and a simulator that is a real ESC/POS peer over TCP or a pty."""
+"""Ticket printer (ESC/POS). Pure: ``elements`` (the model), ``text``, ``layout`` (ticket →
+elements), ``encode`` (elements → bytes), ``decode`` (bytes → elements) and ``codec`` (DLE
+EOT status). Then ``image`` (raster mode), ``link`` (tcp, serial, usb, cups), ``driver``
+(status around every job) and a simulator that is a real ESC/POS peer over TCP or a pty."""

@@ -24,7 +24,17 @@ from common.i18n import t
 from common.personal import mask_name
 from devices.errors import DeviceError
 from devices.printer.codec import PrinterStatus, state_of
-from devices.printer.layout import ENCODINGS, TicketInfo
+from devices.printer.layout import TicketInfo
+from devices.printer.text import ENCODINGS
+
+# The simulator reports jobs and answers commands from two threads: one line at a time, or
+# print()'s separate write of the newline lets the lines interleave.
+_stdout_lock = threading.Lock()
+
+
+def _say(line: str) -> None:
+    with _stdout_lock:
+        print(line, flush=True)
 
 
 def make_test_ticket(now: dt.datetime | None = None) -> TicketInfo:
@@ -124,7 +134,7 @@ def _decode(path: Path, encoding: str, paper: str, png: Path | None) -> int:
 
 
 def sim_main(argv: list[str]) -> int:
-    from devices.printer.simulator import FAULTS, PrinterSimulator
+    from devices.printer.simulator import PrinterFault, PrinterSimulator
 
     ap = argparse.ArgumentParser(
         prog="govhall sim printer",
@@ -145,7 +155,9 @@ def sim_main(argv: list[str]) -> int:
     ap.add_argument("--paper", choices=["58", "80"], default="80")
     ap.add_argument("--encoding", choices=list(ENCODINGS), default="gb18030")
     ap.add_argument("--baudrate", type=int, help="pace the link like a serial line (bit/s)")
-    ap.add_argument("--fault", action="append", choices=FAULTS, default=[])
+    ap.add_argument(
+        "--fault", action="append", type=PrinterFault, choices=list(PrinterFault), default=[]
+    )
     ap.add_argument("--slow-bytes-per-s", type=float, default=200.0)
     ap.add_argument("--drop-after-bytes", type=int, default=64)
     args = ap.parse_args(argv)
@@ -172,7 +184,7 @@ def sim_main(argv: list[str]) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     threading.Thread(target=_report_jobs, args=(sim, done), daemon=True).start()
-    threading.Thread(target=_commands, args=(sim, done, FAULTS), daemon=True).start()
+    threading.Thread(target=_commands, args=(sim, done), daemon=True).start()
     try:
         done.wait()
     except KeyboardInterrupt:
@@ -191,12 +203,12 @@ def _report_jobs(sim: object, done: threading.Event) -> None:
         jobs = sim.wait_for_jobs(seen + 1, timeout=0.5)
         for job in jobs[seen:]:
             verdict = "printed" if job.printed else f"NOT printed ({job.reason})"
-            print(f"job {job.index}: {verdict}, {len(job.data)} bytes → {job.png_path}", flush=True)
+            _say(f"job {job.index}: {verdict}, {len(job.data)} bytes → {job.png_path}")
         seen = len(jobs)
 
 
-def _commands(sim: object, done: threading.Event, faults: tuple[str, ...]) -> None:
-    from devices.printer.simulator import PrinterSimulator
+def _commands(sim: object, done: threading.Event) -> None:
+    from devices.printer.simulator import PrinterFault, PrinterSimulator
 
     assert isinstance(sim, PrinterSimulator)
     for raw in sys.stdin:
@@ -209,13 +221,13 @@ def _commands(sim: object, done: threading.Event, faults: tuple[str, ...]) -> No
             sim.clear_faults()
         elif cmd == "status":
             pass
-        elif cmd.lstrip("-") in faults:
+        elif cmd.lstrip("-") in set(PrinterFault):
             sim.set_fault(cmd.lstrip("-"), on=not cmd.startswith("-"))
         else:
-            print(f"unknown command {cmd!r}; faults: {', '.join(faults)}", flush=True)
+            _say(f"unknown command {cmd!r}; faults: {', '.join(PrinterFault)}")
             continue
         state: PrinterStatus = state_of(sim.flags)
-        print(f"state: {state.value}", flush=True)
+        _say(f"state: {state.value}")
     else:
         return  # stdin closed (run from a service): keep running until a signal
     done.set()

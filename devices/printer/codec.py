@@ -18,13 +18,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from common.i18n import t
+from devices.printer.errors import BadStatusReply
 
 QUERIES = (1, 2, 3, 4)
 _FIXED_MASK, _FIXED_VALUE = 0x93, 0x12  # bits 0,1,4,7 must read 0,1,1,0
-
-
-class BadStatusReply(ValueError):
-    """A reply byte that cannot be a DLE EOT answer (line noise, a wrong device)."""
 
 
 def status_query(n: int) -> bytes:
@@ -96,11 +93,12 @@ class PrinterStatus(Enum):
 
     @property
     def code(self) -> str:
-        """Stable error code (``printer.paper_end``) for DeviceError and heartbeats."""
+        """Stable error code (``printer.paper_end``) for PrinterError and heartbeats."""
         return f"printer.{self.value}"
 
     def message(self, lang: str = "zh") -> str:
-        return t("printer", f"status_{self.value}", lang)
+        """What staff are told: the text of ``code`` in the printer catalogue."""
+        return t("printer", self.value, lang)
 
     def is_printable(self) -> bool:
         return self in PRINTABLE_STATES
@@ -112,11 +110,6 @@ class PrinterStatus(Enum):
 PRINTABLE_STATES = frozenset({PrinterStatus.OK, PrinterStatus.PAPER_NEAR_END})
 WARNING_STATES = frozenset({PrinterStatus.PAPER_NEAR_END})
 ERROR_STATES = frozenset(PrinterStatus) - PRINTABLE_STATES
-# Staff must act (paper, cover) versus call maintenance.
-OPERATOR_STATES = frozenset({PrinterStatus.PAPER_END, PrinterStatus.COVER_OPEN})
-MAINTENANCE_STATES = frozenset(
-    {PrinterStatus.CUTTER_ERROR, PrinterStatus.UNRECOVERABLE, PrinterStatus.ERROR}
-)
 
 
 def state_of(flags: StatusFlags) -> PrinterStatus:

@@ -16,17 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devices.printer.layout import (
-    Align,
-    Cut,
-    Element,
-    Feed,
-    Line,
-    Qr,
-    Raster,
-    Span,
-    normalize_encoding,
-)
+from devices.printer.elements import Align, Cut, Element, Feed, Line, Qr, Raster, Span
+from devices.printer.text import normalize_encoding
 
 _ALIGN: dict[int, Align] = {
     0: "left",

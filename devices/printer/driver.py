@@ -1,15 +1,8 @@
-"""Ticket printer driver: python-escpos connections, DLE EOT status, honest print results.
+"""Ticket printer driver: DLE EOT status around every job, and honest print results.
 
-Config URLs::
-
-    tcp://HOST[:9100][?timeout=S]                  network printer (raw port 9100)
-    serial:///dev/ttyUSB0[?baudrate=9600]          serial printer; a pty path works too
-    usb://VID:PID  (hex, e.g. usb://0416:5011)     USB printer (needs pyusb)
-    cups://QUEUE                                   CUPS queue (needs pycups; no status)
-
-Common query options: ``paper=58|80``, ``encoding=gb18030|gbk|big5|utf-8``,
-``mode=text|image|auto`` (auto: text, with lines needing glyphs a GB font lacks —
-rare CJK, emoji — sent as raster).
+URLs: see ``link.py`` (``tcp://``, ``serial:``, ``usb://``, ``cups://``). Common query
+options: ``paper=58|80``, ``encoding=gb18030|gbk|big5|utf-8``, ``mode=text|image|auto``
+(auto: text, with lines needing glyphs a GB font lacks — rare CJK, emoji — sent as raster).
 
 ``print_ticket`` reads the status before sending (refuses unless OK or paper near end) and
 after sending, waiting as long as the link needs to carry the bytes; the ticket is reported
@@ -19,18 +12,14 @@ there", never "paper OK". A broken link is closed and re-opened on the next call
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from devices.errors import DeviceError
 from devices.printer.codec import (
     QUERIES,
     WARNING_STATES,
-    BadStatusReply,
     PrinterStatus,
     StatusFlags,
     is_status_byte,
@@ -38,31 +27,17 @@ from devices.printer.codec import (
     state_of,
     status_query,
 )
-from devices.printer.layout import (
-    GuideInfo,
-    TicketInfo,
-    guide_elements,
-    needs_image,
-    normalize_encoding,
-    render_guide,
-    render_ticket,
-    ticket_elements,
-)
+from devices.printer.elements import Element
+from devices.printer.encode import encode_elements
+from devices.printer.errors import BadStatusReply, PrinterError
+from devices.printer.layout import GuideInfo, TicketInfo, guide_elements, ticket_elements
+from devices.printer.link import Link, open_link
+from devices.printer.text import needs_image, normalize_encoding
 
 __all__ = ["PrintResult", "PrinterError", "PrinterStatus", "TicketPrinter"]
 
 DEFAULT_STATUS_TIMEOUT_S = 1.0
 TCP_MIN_BYTES_PER_S = 20_000  # a LAN printer slower than this is treated as not confirming
-
-
-class PrinterError(DeviceError):
-    """A ticket that was not (or not surely) printed; ``status`` is the printer state."""
-
-    code = "printer.error"
-
-    def __init__(self, message: str, *, code: str, status: PrinterStatus | None = None) -> None:
-        super().__init__(message, code=code)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -75,119 +50,38 @@ class PrintResult:
     warnings: tuple[PrinterStatus, ...] = field(default=())
 
 
-class _Link:
-    """Raw byte access over a python-escpos connection (it only offers ``_raw``/``_read``
-    with its own fixed timeouts, so reads with a deadline go to the device object)."""
+def render_job(
+    elements_in: Callable[[str], list[Element]], paper: str, encoding: str, mode: str
+) -> tuple[bytes, str]:
+    """A ticket or guide (``elements_in(encoding)`` lays it out) as the bytes for ``mode``,
+    and the mode used: "text", "image", or "hybrid" (auto mode: text, with only the lines
+    the printer font lacks sent as raster)."""
+    if mode == "image":
+        from devices.printer.image import image_job
 
-    def __init__(self, kind: str, make: Callable[[], Any], baudrate: int | None) -> None:
-        self.kind = kind
-        self._make = make
-        self.baudrate = baudrate
-        self.conn: Any = None
+        return image_job(elements_in("gb18030"), paper), "image"
+    elements = elements_in(encoding)
+    if mode == "auto" and needs_image(elements, encoding):
+        from devices.printer.image import hybrid_elements
 
-    @property
-    def is_open(self) -> bool:
-        return self.conn is not None
-
-    def open(self) -> None:
-        if self.conn is None:
-            conn = self._make()
-            conn.open()  # raises escpos DeviceNotFoundError on failure
-            self.conn = conn
-
-    def close(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-    def write(self, data: bytes, timeout: float) -> None:
-        dev = self.conn.device
-        if self.kind == "tcp":
-            dev.settimeout(timeout)
-            dev.sendall(data)
-        elif self.kind == "serial":
-            dev.write_timeout = timeout
-            if dev.write(data) != len(data):
-                raise OSError("serial write incomplete")
-            dev.flush()
-        else:
-            self.conn._raw(data)
-
-    def read(self, timeout: float) -> bytes:
-        """Up to 16 bytes, waiting at most ``timeout``; b"" when nothing came."""
-        dev = self.conn.device
-        if self.kind == "tcp":
-            dev.settimeout(timeout)
-            try:
-                data = dev.recv(16)
-            except (TimeoutError, BlockingIOError):
-                return b""
-            if not data:
-                raise ConnectionResetError("printer closed the connection")
-            return data
-        if self.kind == "serial":
-            dev.timeout = timeout
-            return dev.read(1)
-        if self.kind == "usb":
-            try:
-                return bytes(dev.read(self.conn.in_ep, 16, int(timeout * 1000)))
-            except Exception:  # pyusb raises a timeout as USBTimeoutError (a USBError)
-                return b""
-        return b""  # CUPS spools: the printer cannot answer through it
-
-    def drain(self) -> None:
-        """Drop stale bytes (a late reply, automatic status) before asking again."""
-        with contextlib.suppress(TimeoutError):
-            while self.read(0.0):
-                pass
+        return encode_elements(hybrid_elements(elements, paper, encoding), encoding), "hybrid"
+    return encode_elements(elements, encoding), "text"
 
 
-def _parse_url(url: str) -> tuple[str, Callable[[], Any], dict[str, str], int | None]:
-    parts = urlsplit(url)
-    opts = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    scheme = parts.scheme.lower()
-    if scheme == "tcp":
-        from escpos.printer import Network
+def render_ticket_image(info: TicketInfo, paper: str = "80") -> bytes:
+    """The ticket as raster bands: works on any ESC/POS printer, ≈100× the bytes."""
+    return render_job(lambda enc: ticket_elements(info, paper, enc), paper, "gb18030", "image")[0]
 
-        if not parts.hostname:
-            raise PrinterError(f"no host in printer URL {url!r}", code="printer.bad_url")
-        host, port = parts.hostname, parts.port or 9100
-        timeout = float(opts.get("timeout", "3"))
-        return "tcp", lambda: Network(host, port, timeout=timeout), opts, None
-    if scheme == "serial":
-        from escpos.printer import Serial
 
-        path = parts.path or parts.netloc
-        if not path:
-            raise PrinterError(f"no device in printer URL {url!r}", code="printer.bad_url")
-        baud = int(opts.get("baudrate", "9600"))  # python-escpos's default, and most printers'
-        return "serial", lambda: Serial(path, baudrate=baud, timeout=1), opts, baud
-    if scheme == "usb":
-        from escpos.printer import Usb
-
-        try:
-            vid, pid = (int(x, 16) for x in parts.netloc.split(":"))
-        except ValueError as err:
-            raise PrinterError(
-                f"USB URL must be usb://VID:PID in hex, got {url!r}", code="printer.bad_url"
-            ) from err
-        return "usb", lambda: Usb(vid, pid, timeout=0), opts, None
-    if scheme == "cups":
-        from escpos.printer import CupsPrinter
-
-        queue = parts.netloc or parts.path.strip("/")
-        return "cups", lambda: CupsPrinter(queue), opts, None
-    raise PrinterError(
-        f"unsupported printer URL {url!r}: use tcp://, serial://, usb:// or cups://",
-        code="printer.bad_url",
-    )
+def render_ticket_hybrid(info: TicketInfo, paper: str = "80", encoding: str = "gb18030") -> bytes:
+    """The ticket as text, with the lines a GB font cannot print as raster."""
+    return render_job(lambda enc: ticket_elements(info, paper, enc), paper, encoding, "auto")[0]
 
 
 class TicketPrinter:
     def __init__(
         self,
-        link: _Link,
+        link: Link,
         *,
         url: str = "",
         paper: str = "80",
@@ -211,17 +105,17 @@ class TicketPrinter:
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> TicketPrinter:
-        kind, make, opts, baud = _parse_url(url)
+        link, opts = open_link(url)
         kwargs: dict[str, Any] = {k: opts[k] for k in ("paper", "encoding", "mode") if k in opts}
         kwargs.update(overrides)
-        return cls(_Link(kind, make, baud), url=url, **kwargs)
+        return cls(link, url=url, **kwargs)
 
     # ------------------------------------------------------------ connection
 
     def open(self) -> None:
         try:
             self._link.open()
-        except Exception as err:  # escpos raises its own DeviceNotFoundError, or OSError
+        except Exception as err:  # OSError, pyserial's SerialException, escpos's own errors
             self._link.close()
             raise PrinterError(
                 f"cannot open printer {self.url}: {err}",
@@ -245,7 +139,7 @@ class TicketPrinter:
         return self.status_report()[0]
 
     def status_report(self) -> tuple[PrinterStatus, StatusFlags | None]:
-        if self._link.kind == "cups":
+        if not self._link.answers:
             raise PrinterError(
                 "a CUPS queue cannot report the printer's status", code="printer.status_unsupported"
             )
@@ -298,38 +192,23 @@ class TicketPrinter:
     # ------------------------------------------------------------ printing
 
     def render(self, info: TicketInfo) -> tuple[bytes, str]:
-        """The bytes for a ticket and the mode used: "text", "image", or "hybrid" (auto
-        mode: text, with only the lines the printer font lacks sent as raster)."""
-        if self.mode == "image":
-            from devices.printer.image import render_ticket_image
-
-            return render_ticket_image(info, self.paper), "image"
-        if self.mode == "auto":
-            els = ticket_elements(info, self.paper, self.encoding)  # type: ignore[arg-type]
-            if needs_image(els, self.encoding):
-                from devices.printer.image import render_ticket_hybrid
-
-                return render_ticket_hybrid(info, self.paper, self.encoding), "hybrid"
-        return render_ticket(info, self.paper, self.encoding), "text"  # type: ignore[arg-type]
+        """The bytes for a ticket in this printer's mode, and the mode used."""
+        return render_job(
+            lambda enc: ticket_elements(info, self.paper, enc), self.paper, self.encoding, self.mode
+        )
 
     def print_ticket(self, info: TicketInfo) -> PrintResult:
-        data, mode = self.render(info)
-        return self.print_job(data, mode)
+        return self.print_job(*self.render(info))
 
     def print_guide(self, guide: GuideInfo) -> PrintResult:
-        if self.mode == "image":
-            from devices.printer.image import render_guide_image
-
-            return self.print_job(render_guide_image(guide, self.paper), "image")
-        if self.mode == "auto":
-            els = guide_elements(guide, self.paper, self.encoding)  # type: ignore[arg-type]
-            if needs_image(els, self.encoding):
-                from devices.printer.image import render_guide_hybrid
-
-                return self.print_job(
-                    render_guide_hybrid(guide, self.paper, self.encoding), "hybrid"
-                )
-        return self.print_job(render_guide(guide, self.paper, self.encoding), "text")  # type: ignore[arg-type]
+        return self.print_job(
+            *render_job(
+                lambda enc: guide_elements(guide, self.paper, enc),
+                self.paper,
+                self.encoding,
+                self.mode,
+            )
+        )
 
     def ack_timeout_for(self, n_bytes: int) -> float:
         if self.ack_timeout_s is not None:
@@ -340,7 +219,7 @@ class TicketPrinter:
 
     def print_job(self, data: bytes, mode: str = "text") -> PrintResult:
         """Send a complete job (ESC @ … cut) with status checks before and after."""
-        if self._link.kind == "cups":
+        if not self._link.answers:
             return self._spool(data, mode)
         before, _ = self.status_report()
         if not before.is_printable():
@@ -384,18 +263,13 @@ class TicketPrinter:
     def _spool(self, data: bytes, mode: str) -> PrintResult:
         """CUPS takes the job for its queue; whether paper came out is not knowable here."""
         start = time.monotonic()
+        self.open()
         try:
-            self.open()
-            self._link.conn._raw(data)
-            self._link.conn.close()  # CupsPrinter submits the job on close
-        except PrinterError:
-            raise
-        except Exception as err:
+            self._link.write(data, timeout=self.ack_timeout_for(len(data)))
+        except Exception as err:  # pycups raises its own IPPError
             raise PrinterError(
                 f"CUPS did not take the job: {err}",
                 code="printer.cups_error",
                 status=PrinterStatus.NOT_THERE,
             ) from err
-        finally:
-            self._link.conn = None
         return PrintResult(False, PrinterStatus.OK, mode, len(data), time.monotonic() - start)

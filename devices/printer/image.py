@@ -9,32 +9,17 @@ for is drawn as 〓, never as an empty box.
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from common.fonts import INSTALL_HINT, find_cjk_font
-from devices.errors import DeviceError
-from devices.printer.layout import (
-    PAPER_DOTS,
-    Cut,
-    Element,
-    Feed,
-    GuideInfo,
-    Line,
-    Qr,
-    Raster,
-    TicketInfo,
-    encode_elements,
-    guide_elements,
-    needs_image,
-    printable,
-    ticket_elements,
-)
+from devices.printer.elements import PAPER_DOTS, Cut, Element, Feed, Line, Qr, Raster
+from devices.printer.encode import encode_elements
+from devices.printer.errors import FontMissing
+from devices.printer.text import needs_image
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,10 +29,6 @@ CELL_H = 24
 LINE_PITCH = 30
 BAND_ROWS = 128  # GS v 0 bands small enough for the input buffer of cheap printers
 MISSING = "〓"
-
-
-class FontMissing(DeviceError):
-    code = "printer.no_cjk_font"
 
 
 @cache
@@ -194,7 +175,10 @@ def to_raster(img: Image.Image) -> list[Raster]:
     return bands
 
 
-def _image_job(elements: list[Element], paper: str) -> bytes:
+def image_job(elements: list[Element], paper: str) -> bytes:
+    """A whole job as raster bands: works on any ESC/POS printer, ≈100× the bytes of text.
+    Lay the elements out with GB18030, which keeps every character: the font decides what
+    it can draw."""
     body = list(elements)
     while body and isinstance(body[-1], Feed | Cut):  # the printer feeds and cuts itself
         body.pop()
@@ -213,46 +197,3 @@ def hybrid_elements(elements: list[Element], paper: str, encoding: str) -> list[
         else:
             out.append(el)
     return out
-
-
-def render_ticket_hybrid(info: TicketInfo, paper: str = "80", encoding: str = "gb18030") -> bytes:
-    els = ticket_elements(info, paper, encoding)  # type: ignore[arg-type]
-    return encode_elements(hybrid_elements(els, paper, encoding), encoding)
-
-
-def render_guide_hybrid(guide: GuideInfo, paper: str = "80", encoding: str = "gb18030") -> bytes:
-    els = guide_elements(guide, paper, encoding)  # type: ignore[arg-type]
-    return encode_elements(hybrid_elements(els, paper, encoding), encoding)
-
-
-def render_ticket_image(info: TicketInfo, paper: str = "80") -> bytes:
-    """The ticket as raster bands: works on any ESC/POS printer, ≈100× the bytes."""
-    # Layout with GB18030 keeps every character; the font decides what it can draw.
-    return _image_job(ticket_elements(info, paper, "gb18030"), paper)  # type: ignore[arg-type]
-
-
-def render_guide_image(guide: GuideInfo, paper: str = "80") -> bytes:
-    return _image_job(guide_elements(guide, paper, "gb18030"), paper)  # type: ignore[arg-type]
-
-
-def ticket_png(info: TicketInfo, paper: str, path: Path) -> Path:
-    """A preview of the ticket as printed (for kiosks' screens and for reviews)."""
-    render_elements(ticket_elements(info, paper, "gb18030"), paper).save(path)  # type: ignore[arg-type]
-    return path
-
-
-def sample_ticket(now: dt.datetime | None = None) -> TicketInfo:
-    """A ticket that uses every element, for test pages and benchmarks."""
-    return TicketInfo(
-        hall_name="西城区政务服务中心",
-        service_name="社保业务",
-        service_name_en="Social Security",
-        number="A012",
-        waiting_ahead=3,
-        estimated_wait_s=900,
-        issued_at=now or dt.datetime(2026, 11, 23, 9, 5),
-        name_masked="张*三",
-        counter_hint="3号窗口",
-        qr_payload="https://hall.example/t/7f3a9c",
-        footer=printable("请保管好您的排号小票，过号请到服务台重新取号。"),
-    )

@@ -4,7 +4,7 @@ It parses the byte stream like a printer (``decode.next_token``), answers DLE EO
 current state through ``codec.encode_status`` (so it can only say what a printer would), keeps
 every byte it received, and files each job ended by a cut as a printed ticket — with its
 decoded text and a PNG rendering in ``out_dir`` — or as rejected when the printer could not
-print at that moment. Scripted faults (``set_fault``)::
+print at that moment. Scripted faults (``set_fault``, a ``PrinterFault``)::
 
     paper_near_end  prints, reports near end        paper_end     refuses, reports paper end
     cover_open      refuses, reports cover open     offline       refuses, reports offline
@@ -30,22 +30,26 @@ import time
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 from devices.printer.codec import PRINTABLE_STATES, StatusFlags, encode_status, state_of
 from devices.printer.decode import decode, decode_text, next_token
 
-FAULTS = (
-    "paper_near_end",
-    "paper_end",
-    "cover_open",
-    "offline",
-    "cutter_error",
-    "unrecoverable",
-    "not_there",
-    "slow",
-    "drop",
-)
+
+class PrinterFault(StrEnum):
+    """What ``set_fault`` can script (see the module docstring); each stays until cleared,
+    except ``DROP``, which drops the link once."""
+
+    PAPER_NEAR_END = "paper_near_end"
+    PAPER_END = "paper_end"
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"
+    CUTTER_ERROR = "cutter_error"
+    UNRECOVERABLE = "unrecoverable"
+    NOT_THERE = "not_there"
+    SLOW = "slow"
+    DROP = "drop"
 
 
 @dataclass
@@ -66,21 +70,22 @@ class SimJob:
 @dataclass
 class _Faults:
     flags: StatusFlags = field(default_factory=StatusFlags)
-    active: frozenset[str] = frozenset()
+    active: frozenset[PrinterFault] = frozenset()
     not_there: bool = False
     slow: bool = False
     drop: bool = False
     unplugged: bool = False  # pty variant of a dropped link: silent until faults clear
 
 
-_FLAG_FAULTS: dict[str, dict[str, bool]] = {
-    "paper_near_end": {"paper_near_end": True},
+# Faults that are printer states: the DLE EOT flags a printer in that state reports.
+_FLAG_FAULTS: dict[PrinterFault, dict[str, bool]] = {
+    PrinterFault.PAPER_NEAR_END: {"paper_near_end": True},
     # A real printer at paper end or with the cover open also goes offline.
-    "paper_end": {"paper_end": True, "stopped_by_paper_end": True, "offline": True},
-    "cover_open": {"cover_open": True, "offline": True},
-    "offline": {"offline": True},
-    "cutter_error": {"cutter_error": True, "error": True, "offline": True},
-    "unrecoverable": {"unrecoverable": True, "error": True, "offline": True},
+    PrinterFault.PAPER_END: {"paper_end": True, "stopped_by_paper_end": True, "offline": True},
+    PrinterFault.COVER_OPEN: {"cover_open": True, "offline": True},
+    PrinterFault.OFFLINE: {"offline": True},
+    PrinterFault.CUTTER_ERROR: {"cutter_error": True, "error": True, "offline": True},
+    PrinterFault.UNRECOVERABLE: {"unrecoverable": True, "error": True, "offline": True},
 }
 
 
@@ -126,22 +131,30 @@ class PrinterSimulator:
 
     # ------------------------------------------------------------ faults
 
-    def set_fault(self, name: str, on: bool = True) -> None:
-        if name not in FAULTS:
-            raise ValueError(f"unknown printer fault {name!r}; known: {', '.join(FAULTS)}")
+    def set_fault(self, fault: PrinterFault | str, on: bool = True) -> None:
+        """Set (or with ``on=False`` clear) a fault: a ``PrinterFault`` or its value, as
+        typed to ``govhall sim printer``."""
+        try:
+            kind = PrinterFault(fault)
+        except ValueError:
+            known = ", ".join(PrinterFault)
+            raise ValueError(f"unknown printer fault {fault!r}; known: {known}") from None
         with self._lock:
             f = self._faults
-            if name in _FLAG_FAULTS:
-                f.active = (f.active | {name}) if on else (f.active - {name})
+            if kind in _FLAG_FAULTS:
+                f.active = (f.active | {kind}) if on else (f.active - {kind})
                 # Flags are re-derived so clearing one fault keeps what another one set.
                 f.flags = StatusFlags()
                 for n in f.active:
                     f.flags = replace(f.flags, **_FLAG_FAULTS[n])
+            elif kind is PrinterFault.NOT_THERE:
+                f.not_there = on
+            elif kind is PrinterFault.SLOW:
+                f.slow = on
             else:
-                setattr(f, name, on)
-                if name == "drop":
-                    self._job_bytes = 0
-                    f.unplugged = f.unplugged and on
+                f.drop = on
+                self._job_bytes = 0
+                f.unplugged = f.unplugged and on
 
     def clear_faults(self) -> None:
         with self._lock:

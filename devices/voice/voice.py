@@ -55,9 +55,6 @@ class Status(enum.Enum):
     FAILED = "failed"  # the player raised; see Utterance.error
 
 
-FINISHED = frozenset({Status.DONE, Status.INTERRUPTED, Status.DROPPED, Status.FAILED})
-
-
 class Utterance:
     """One ``say()``: its audio, what became of it, and when (``time.perf_counter()``)."""
 

@@ -12,14 +12,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from devices.idcard.codec import (
-    Command,
-    FrameParser,
-    Reply,
-    Status,
-    build_request,
-    encode_text,
-)
+from devices.idcard.cards import load_card, sample_card_names
 from devices.idcard.driver import (
     ERROR_STATES,
     OPERATIONAL_STATES,
@@ -37,7 +30,9 @@ from devices.idcard.errors import (
     SamFault,
     UnknownCardType,
 )
-from devices.idcard.simulator import IdCardSimulator, load_card, sample_card_names
+from devices.idcard.frames import Command, FrameParser, Reply, Status, build_request
+from devices.idcard.simulator import IdCardFault, IdCardSimulator
+from devices.idcard.textblock import encode_text
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -125,7 +120,7 @@ def test_missing_port_is_no_reader(tmp_path: Path) -> None:
 def test_silent_reader_is_no_reader_and_recovers(
     sim: IdCardSimulator, reader: IdCardReader
 ) -> None:
-    sim.inject("silent")
+    sim.inject(IdCardFault.SILENT)
     start = time.monotonic()
     with pytest.raises(NoReader, match="does not answer"):
         reader.status()
@@ -139,7 +134,7 @@ def test_silent_reader_is_no_reader_and_recovers(
 @pytest.mark.parametrize("code", [0x60, 0x66])
 def test_sam_faults(code: int, sim: IdCardSimulator, reader: IdCardReader) -> None:
     sim.place("resident")
-    sim.inject("sam_fault", arg=code)
+    sim.inject(IdCardFault.SAM_FAULT, arg=code)
     with pytest.raises(SamFault) as info:
         reader.status()
     assert f"{code:02X}" in str(info.value) and info.value.code == "idcard.sam_fault"
@@ -148,14 +143,14 @@ def test_sam_faults(code: int, sim: IdCardSimulator, reader: IdCardReader) -> No
     assert reader.state is ReaderState.SAM_FAULT
     sim.clear_faults()
     assert reader.status() is ReaderState.READY
-    assert reader.read_card().masked_name == "张*三"
+    assert reader.read_card().masked_name == "张**"
 
 
 def test_garbage_before_a_reply_is_skipped(sim: IdCardSimulator, reader: IdCardReader) -> None:
     sim.place("resident")
-    sim.inject("garbage", on=Command.READ_TEXT_PHOTO, arg=40)
-    sim.inject("garbage", on=Command.FIND_CARD, arg=5)
-    assert reader.read_card().masked_name == "张*三"
+    sim.inject(IdCardFault.GARBAGE, on=Command.READ_TEXT_PHOTO, arg=40)
+    sim.inject(IdCardFault.GARBAGE, on=Command.FIND_CARD, arg=5)
+    assert reader.read_card().masked_name == "张**"
     assert reader.state is ReaderState.READY
 
 
@@ -163,18 +158,18 @@ def test_split_reply_with_a_delay_is_reassembled(
     sim: IdCardSimulator, reader: IdCardReader
 ) -> None:
     sim.place("hmt_residence")
-    sim.inject("split", on=Command.READ_TEXT_PHOTO, arg=0.15)
-    sim.inject("split", on=Command.SELECT_CARD, arg=0.1)
+    sim.inject(IdCardFault.SPLIT, on=Command.READ_TEXT_PHOTO, arg=0.15)
+    sim.inject(IdCardFault.SPLIT, on=Command.SELECT_CARD, arg=0.1)
     assert reader.read_card().pass_number == "H12345678"
 
 
-@pytest.mark.parametrize("fault", ["cut", "corrupt"])
+@pytest.mark.parametrize("fault", [IdCardFault.CUT, IdCardFault.CORRUPT])
 def test_one_bad_reply_is_retried_two_are_garbled(
-    fault: str, sim: IdCardSimulator, reader: IdCardReader
+    fault: IdCardFault, sim: IdCardSimulator, reader: IdCardReader
 ) -> None:
     sim.place("resident")
     sim.inject(fault, on=Command.READ_TEXT_PHOTO)
-    assert reader.read_card().masked_name == "张*三"  # one retry hides a single glitch
+    assert reader.read_card().masked_name == "张**"  # one retry hides a single glitch
     sim.inject(fault, on=Command.READ_TEXT_PHOTO)
     sim.inject(fault, on=Command.READ_TEXT_PHOTO)
     with pytest.raises(Garbled) as info:
@@ -182,23 +177,23 @@ def test_one_bad_reply_is_retried_two_are_garbled(
     assert info.value.code == "idcard.garbled" and reader.state is ReaderState.LINE_ERROR
     _no_personal_data(str(info.value))
     # nothing is lost: the card is still there and the next read is whole
-    assert reader.read_card().masked_name == "张*三"
+    assert reader.read_card().masked_name == "张**"
     assert reader.state is ReaderState.READY
 
 
 def test_read_failed_asks_to_place_again(sim: IdCardSimulator, reader: IdCardReader) -> None:
     sim.place("resident")
-    sim.inject("read_fail", on=Command.READ_TEXT_PHOTO)
+    sim.inject(IdCardFault.READ_FAIL, on=Command.READ_TEXT_PHOTO)
     with pytest.raises(ReadFailed, match="place it again") as info:
         reader.read_card()
     assert info.value.code == "idcard.read_failed"
     assert reader.state is ReaderState.READY  # the reader itself is fine
-    assert reader.read_card().masked_name == "张*三"
+    assert reader.read_card().masked_name == "张**"
 
 
 def test_card_removed_mid_read(sim: IdCardSimulator, reader: IdCardReader) -> None:
     sim.place("resident")
-    sim.inject("remove_mid_read", on=Command.READ_TEXT_PHOTO)
+    sim.inject(IdCardFault.REMOVE_MID_READ, on=Command.READ_TEXT_PHOTO)
     with pytest.raises(ReadFailed):
         reader.read_card()
     with pytest.raises(NoCard):  # afterwards the reader reports the card gone
@@ -208,7 +203,7 @@ def test_card_removed_mid_read(sim: IdCardSimulator, reader: IdCardReader) -> No
 
 def test_unknown_card_type(sim: IdCardSimulator, reader: IdCardReader) -> None:
     sim.place("resident")
-    sim.inject("unknown_type", on=Command.READ_TEXT_PHOTO)
+    sim.inject(IdCardFault.UNKNOWN_TYPE, on=Command.READ_TEXT_PHOTO)
     with pytest.raises(UnknownCardType) as info:
         reader.read_card()
     assert info.value.code == "idcard.unknown_card_type"
@@ -241,7 +236,7 @@ def test_replug_recovers_by_itself(sim: IdCardSimulator, reader: IdCardReader) -
         reader.read_card()
     assert reader.state is ReaderState.NO_READER
     sim.replug()
-    assert reader.read_card().masked_name == "张*三"
+    assert reader.read_card().masked_name == "张**"
     assert reader.state is ReaderState.READY
 
 
@@ -308,7 +303,7 @@ def test_errors_carry_codes_and_no_personal_data(
 ) -> None:
     sim.place("resident")
     errors: list[IdCardError] = []
-    for fault in ("read_fail", "unknown_type", "remove_mid_read"):
+    for fault in (IdCardFault.READ_FAIL, IdCardFault.UNKNOWN_TYPE, IdCardFault.REMOVE_MID_READ):
         sim.place("resident")
         sim.inject(fault, on=Command.READ_TEXT_PHOTO)
         try:
@@ -322,3 +317,10 @@ def test_errors_carry_codes_and_no_personal_data(
     ]
     for err in errors:
         _no_personal_data(str(err))
+
+
+def test_an_unknown_fault_name_is_refused_with_the_known_ones() -> None:
+    sim = IdCardSimulator()  # not started: faults are scripted before or while it runs
+    with pytest.raises(ValueError, match="'jam'; known: garbage, split, cut"):
+        sim.inject("jam")
+    sim.inject("split")  # the CLI passes the name as typed

@@ -13,15 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.idcard.cards import load_card, synthetic_portrait
 from devices.idcard.driver import IdCardReader
+from devices.idcard.errors import PhotoUnavailable
 from devices.idcard.photo import (
     PHOTO_BYTES,
-    PhotoUnavailable,
     SimulatorPhotoDecoder,
     VendorPhotoDecoder,
     encode_sim_photo,
 )
-from devices.idcard.simulator import IdCardSimulator, load_card, synthetic_portrait
+from devices.idcard.simulator import IdCardSimulator
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -13,7 +13,6 @@ from devices.led.codec import (
     Color,
     Frame,
     FrameParser,
-    LedError,
     Mode,
     checksum,
     encode_frame,
@@ -21,6 +20,7 @@ from devices.led.codec import (
     text_frame,
 )
 from devices.led.driver import LedBus
+from devices.led.errors import LedError
 from devices.led.simulator import LedSimulator
 
 

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from devices.printer.cli import device_main
-from devices.printer.image import sample_ticket
-from devices.printer.layout import render_ticket
+from devices.printer.layout import render_ticket, sample_ticket
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,7 +61,7 @@ def test_test_ticket_and_status_against_the_simulator_process(
     assert send(proc, "clear") == "state: ok"
     texts = sorted(out.glob("ticket-*.txt"))
     assert len(texts) == 1 and "打印机测试页" in texts[0].read_text("utf-8")
-    assert "张*三" in texts[0].read_text("utf-8")
+    assert "张**" in texts[0].read_text("utf-8")
     assert (out / "ticket-0001.png").stat().st_size > 1000
 
 

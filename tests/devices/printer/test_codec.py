@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from common.errors import text
 from devices.printer.codec import (
     ERROR_STATES,
     PRINTABLE_STATES,
-    BadStatusReply,
     PrinterStatus,
     StatusFlags,
     encode_status,
@@ -17,6 +17,7 @@ from devices.printer.codec import (
     state_of,
     status_query,
 )
+from devices.printer.errors import BadStatusReply, PrinterError
 
 
 def test_healthy_printer_answers_0x12_to_each_query() -> None:
@@ -45,8 +46,9 @@ def test_reply_bits_map_to_states(replies: dict[int, int], state: PrinterStatus)
 
 
 def test_noise_is_not_a_status() -> None:
-    with pytest.raises(BadStatusReply):
+    with pytest.raises(BadStatusReply) as err:
         parse_status({1: 0x00})
+    assert isinstance(err.value, PrinterError) and err.value.code == "printer.bad_status_reply"
     with pytest.raises(BadStatusReply):
         parse_status({1: 0xFF})
     with pytest.raises(ValueError):
@@ -63,3 +65,4 @@ def test_state_sets_partition_and_every_state_has_a_message() -> None:
     assert not PRINTABLE_STATES & ERROR_STATES
     for s in PrinterStatus:
         assert s.message("zh") and s.message("en") and s.code == f"printer.{s.value}"
+        assert s.message("en") == text(s.code, "en")  # the state's text is its code's

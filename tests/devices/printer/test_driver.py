@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from devices.errors import DeviceError
-from devices.printer.codec import PrinterStatus
-from devices.printer.driver import PrinterError, TicketPrinter
-from devices.printer.image import sample_ticket
-from devices.printer.layout import GuideInfo
-from devices.printer.simulator import PrinterSimulator
+from devices.printer.codec import PrinterStatus, StatusFlags
+from devices.printer.driver import TicketPrinter
+from devices.printer.errors import PrinterError
+from devices.printer.layout import GuideInfo, sample_ticket
+from devices.printer.simulator import PrinterFault, PrinterSimulator
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -49,16 +49,16 @@ def test_prints_and_the_simulator_has_exactly_that_ticket(
 @pytest.mark.parametrize(
     ("fault", "state"),
     [
-        ("paper_end", PrinterStatus.PAPER_END),
-        ("cover_open", PrinterStatus.COVER_OPEN),
-        ("offline", PrinterStatus.OFFLINE),
-        ("cutter_error", PrinterStatus.CUTTER_ERROR),
-        ("unrecoverable", PrinterStatus.UNRECOVERABLE),
-        ("not_there", PrinterStatus.NOT_THERE),
+        (PrinterFault.PAPER_END, PrinterStatus.PAPER_END),
+        (PrinterFault.COVER_OPEN, PrinterStatus.COVER_OPEN),
+        (PrinterFault.OFFLINE, PrinterStatus.OFFLINE),
+        (PrinterFault.CUTTER_ERROR, PrinterStatus.CUTTER_ERROR),
+        (PrinterFault.UNRECOVERABLE, PrinterStatus.UNRECOVERABLE),
+        (PrinterFault.NOT_THERE, PrinterStatus.NOT_THERE),
     ],
 )
 def test_each_fault_refuses_with_its_own_code_and_nothing_prints(
-    rig: tuple[PrinterSimulator, TicketPrinter], fault: str, state: PrinterStatus
+    rig: tuple[PrinterSimulator, TicketPrinter], fault: PrinterFault, state: PrinterStatus
 ) -> None:
     sim, printer = rig
     sim.set_fault(fault)
@@ -76,7 +76,7 @@ def test_each_fault_refuses_with_its_own_code_and_nothing_prints(
 
 def test_paper_near_end_warns_but_prints(rig: tuple[PrinterSimulator, TicketPrinter]) -> None:
     sim, printer = rig
-    sim.set_fault("paper_near_end")
+    sim.set_fault(PrinterFault.PAPER_NEAR_END)
     result = printer.print_ticket(sample_ticket())
     assert result.printed and result.status is PrinterStatus.PAPER_NEAR_END
     assert result.warnings == (PrinterStatus.PAPER_NEAR_END,)
@@ -85,7 +85,7 @@ def test_paper_near_end_warns_but_prints(rig: tuple[PrinterSimulator, TicketPrin
 
 def test_not_there_is_never_paper_ok(rig: tuple[PrinterSimulator, TicketPrinter]) -> None:
     sim, printer = rig
-    sim.set_fault("not_there")
+    sim.set_fault(PrinterFault.NOT_THERE)
     state, flags = printer.status_report()
     assert state is PrinterStatus.NOT_THERE and flags is None
     assert sim.status_queries >= 1  # it was asked; silence is the answer
@@ -95,7 +95,7 @@ def test_link_drop_mid_ticket_is_not_reported_printed_and_recovers(
     rig: tuple[PrinterSimulator, TicketPrinter],
 ) -> None:
     sim, printer = rig
-    sim.set_fault("drop")
+    sim.set_fault(PrinterFault.DROP)
     with pytest.raises(PrinterError) as err:
         printer.print_ticket(sample_ticket())
     assert err.value.code in ("printer.not_confirmed", "printer.link_lost")
@@ -111,7 +111,7 @@ def test_link_drop_mid_ticket_is_not_reported_printed_and_recovers(
 def test_slow_link_still_confirms(rig: tuple[PrinterSimulator, TicketPrinter]) -> None:
     sim, printer = rig
     sim.slow_bytes_per_s = 4000
-    sim.set_fault("slow")
+    sim.set_fault(PrinterFault.SLOW)
     result = printer.print_ticket(sample_ticket())
     assert result.printed and result.elapsed_s >= result.bytes_sent / 4000 * 0.8
 
@@ -121,7 +121,7 @@ def test_too_slow_link_is_not_confirmed_rather_than_assumed(
 ) -> None:
     sim, printer = rig
     sim.slow_bytes_per_s = 1000
-    sim.set_fault("slow")
+    sim.set_fault(PrinterFault.SLOW)
     printer.ack_timeout_s = 0.2
     with pytest.raises(PrinterError) as err:
         printer.print_ticket(sample_ticket())
@@ -135,10 +135,10 @@ def test_paper_running_out_during_the_ticket_is_caught_by_the_after_check(
 ) -> None:
     sim, printer = rig
     sim.slow_bytes_per_s = 3000
-    sim.set_fault("slow")
+    sim.set_fault(PrinterFault.SLOW)
     import threading
 
-    threading.Timer(0.08, sim.set_fault, ("paper_end",)).start()
+    threading.Timer(0.08, sim.set_fault, (PrinterFault.PAPER_END,)).start()
     with pytest.raises(PrinterError) as err:
         printer.print_ticket(sample_ticket())
     assert err.value.code == "printer.paper_end"
@@ -200,3 +200,27 @@ def test_bad_urls_are_refused_clearly(url: str) -> None:
     with pytest.raises(PrinterError) as err:
         TicketPrinter.from_url(url)
     assert err.value.code == "printer.bad_url"
+
+
+def test_serial_takes_any_pyserial_url_such_as_a_serial_server(tmp_path: Path) -> None:
+    # A serial printer behind a network serial server: serial:socket://HOST:PORT.
+    sim = PrinterSimulator(tmp_path)
+    url = sim.start_tcp().replace("tcp://", "serial:socket://") + "?baudrate=115200"
+    printer = TicketPrinter.from_url(url, status_timeout_s=0.5)
+    try:
+        assert printer.status() is PrinterStatus.OK
+        assert printer.print_ticket(sample_ticket()).printed
+        assert [j.printed for j in sim.wait_for_jobs(1)] == [True]
+    finally:
+        printer.close()
+        sim.stop()
+
+
+def test_faults_are_set_by_their_enum_or_its_name_and_nothing_else() -> None:
+    sim = PrinterSimulator()
+    sim.set_fault("paper_end")  # the CLI passes the name as typed
+    assert sim.flags.paper_end and sim.flags.offline
+    sim.set_fault(PrinterFault.PAPER_END, on=False)
+    assert sim.flags == StatusFlags()  # clearing the one fault clears what it set
+    with pytest.raises(ValueError, match="'jam'; known: paper_near_end, paper_end"):
+        sim.set_fault("jam")

@@ -8,15 +8,10 @@ import dataclasses
 from PIL import ImageChops
 
 from devices.printer.decode import decode
-from devices.printer.image import (
-    has_glyph,
-    render_elements,
-    render_ticket_hybrid,
-    render_ticket_image,
-    sample_ticket,
-    to_raster,
-)
-from devices.printer.layout import Cut, Line, Raster, Span, ticket_elements
+from devices.printer.driver import render_ticket_hybrid, render_ticket_image
+from devices.printer.elements import Cut, Line, Raster, Span
+from devices.printer.image import has_glyph, render_elements, to_raster
+from devices.printer.layout import sample_ticket, ticket_elements
 
 
 def test_the_cjk_font_draws_chinese() -> None:
