@@ -5,7 +5,7 @@
     .venv/bin/python bench/face_check.py [--repeat 10]
 
 Targets (issue 6): model load < 1.5 s once at start; a full verification < 300 ms after
-the models are loaded. Photos are fetched through pip into build/face-photos/.
+the models are loaded. The photos are the committed tests/fixtures/faces/.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 
 from devices.camera.face import FaceChecker  # noqa: E402
-from tests.devices.camera.photos import PEOPLE, card_crop, fetch_photos, kiosk_frame  # noqa: E402
+from tests.devices.camera.photos import PEOPLE, card_crop, kiosk_frame, photos_dir  # noqa: E402
 
 PERSON = {name: person for person, names in PEOPLE.items() for name in names}
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args(argv)
 
-    folder = fetch_photos()
+    folder = photos_dir()
     t0 = time.perf_counter()
     checker = FaceChecker()
     load_s = time.perf_counter() - t0

@@ -79,7 +79,7 @@ def pump(until=lambda: False, timeout=0.0):  # frames, ticks, polls and heartbea
 pump(timeout=10)
 rss_start = rss()
 
-from devices.idcard.simulator import load_card
+from devices.idcard.cards import load_card
 import dataclasses
 card = load_card("resident")
 if sys.argv[3] != "-":
@@ -153,9 +153,9 @@ def face_photos(tmp: Path) -> tuple[str, str]:
 
         from devices.camera.face import FaceChecker
         from devices.idcard.photo import encode_sim_photo
-        from tests.devices.camera.photos import card_crop, fetch_photos, kiosk_frame
+        from tests.devices.camera.photos import card_crop, kiosk_frame, photos_dir
 
-        photos = fetch_photos()
+        photos = photos_dir()
         checker = FaceChecker()
     except Exception as err:  # no photos (no registry), no models: the check stops earlier
         print(f"(no face photos: {err}; the face check stops at the drawn card photo)")

@@ -85,6 +85,7 @@ def test_all_green_on_a_working_kiosk_and_board(
     assert rc == 0, out
     assert marks == {
         "config": "✓",
+        "database": "✓",
         "hall [kiosk]": "✓",
         "hall [signage]": "✓",
         "font": "✓",
@@ -143,10 +144,10 @@ def test_wrong_token_and_wrong_hall(tmp_path: Path) -> None:
     hall = start_hall(tmp_path)
     try:
         text = hall.config.read_text(encoding="utf-8")
-        head, kiosk = text.split("[kiosk]")
+        head, kiosk = text.split("\n[kiosk]\n")
         mistyped = tmp_path / "mistyped.toml"  # only the kiosk's copy of its token is wrong
         mistyped.write_text(
-            head + "[kiosk]" + kiosk.replace(TOKENS["kiosk"], "stolen-or-mistyped-token-1234"),
+            head + "\n[kiosk]\n" + kiosk.replace(TOKENS["kiosk"], "stolen-or-mistyped-token-1234"),
             encoding="utf-8",
         )
         rc1, out1, marks1 = run_doctor(mistyped)
@@ -234,7 +235,94 @@ def test_unit_checks_clock_and_disk(tmp_path: Path) -> None:
 
 def test_an_old_config_is_fine_and_said_to_be_old(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "hall.toml", free_port())
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("version = 2", ""), encoding="utf-8")
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("version = 3", ""), encoding="utf-8")
     check, config = doctor.check_config(cfg)
     assert not check.failed and config is not None and config.version == 1
-    assert "written for config version 1, read as version 2" in check.detail
+    assert "written for config version 1, read as version 3" in check.detail
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def blocks(out: str) -> dict[str, list[str]]:
+    """name → the check's lines after its mark line's name (finding, more lines, hint)."""
+    found: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in out.splitlines():
+        if line[:1] in ("✓", "✗", "–"):
+            name, first = line[2:].split("  ", 1)
+            current = found.setdefault(name.strip(), [first.strip()])
+        elif line.startswith("  "):
+            current.append(line.strip())
+    return found
+
+
+@pytest.mark.e2e
+def test_findings_and_hints_are_chinese_then_english(
+    tmp_path: Path, printer: PrinterSimulator
+) -> None:
+    cfg = write_config(tmp_path / "hall.toml", free_port())  # nothing listens on that port
+    printer.set_fault("paper_end")
+    port = str(tmp_path / "ttyNOPE")
+    with_devices(cfg, idcard=port, printer=printer.url, camera="none")
+    rc, out, marks = run_doctor(cfg, tz="UTC")
+    assert rc == 1
+    checks = blocks(out)
+    assert checks["printer"] == [
+        f"{printer.url} 应答 DLE EOT：打印纸已用完，请更换打印纸（paper_end）",
+        f"{printer.url} answers DLE EOT: paper_end",
+        "→ 装纸／合上纸仓盖／清除卡纸，然后再检查一次",
+        "load paper / close the cover / clear the jam, then check again",
+    ]
+    assert checks["id-card reader"] == [
+        f"{port}：SAM 状态命令没有应答（idcard.no_reader）",
+        f"{port}: no answer to the SAM status command (idcard.no_reader)",
+        "→ 检查连线和端口名（ls -l /dev/serial/by-id/）；运行自助机的用户必须在 dialout 组里",
+        "check the cable and the port name (ls -l /dev/serial/by-id/); the kiosk user must be "
+        "in group dialout",
+    ]
+    assert checks["camera"] == ['未安装（camera = "none"）', 'not fitted (camera = "none")']
+    assert checks["timezone"][2:] == [
+        "→ timedatectl set-timezone Asia/Shanghai（这样日志时间和每天的号码重置按同一时区）",
+        "timedatectl set-timezone Asia/Shanghai (journal times and the daily reset are then "
+        "read alike)",
+    ]
+    for name, lines in checks.items():  # every check: its finding in Chinese, then English
+        assert CJK.search(lines[0]) and not CJK.search(lines[1]), (name, lines)
+        if marks[name] == "✗":  # and its hint the same way, after the arrow
+            arrow = next(i for i, line in enumerate(lines) if line.startswith("→ "))
+            assert lines[arrow + 2 :] == [], (name, lines)
+            assert CJK.search(lines[arrow]) and not CJK.search(lines[arrow + 1]), (name, lines)
+    assert sorted(n for n, m in marks.items() if m == "✗") == [
+        "hall [kiosk]",
+        "hall [signage]",
+        "id-card reader",
+        "printer",
+        "timezone",
+    ]
+    assert out.splitlines()[-2:] == ["发现 5 个问题", "5 problem(s) found"]
+    _no_secrets(out)
+
+
+def test_a_console_without_chinese_gets_the_english_lines(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "govhall.cli", "doctor", "--config", str(tmp_path / "nope.toml")],
+        capture_output=True,
+        text=True,
+        encoding="ascii",
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONIOENCODING": "ascii", "TZ": "Asia/Shanghai"},
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split(None, 2) == [
+        "FAIL",
+        "config",
+        "the config file cannot be used; its problems, one per line "
+        "(file: [section].key: problem):",
+    ]
+    assert f"{tmp_path / 'nope.toml'}: no such config file" in lines[1]
+    assert lines[2].strip().startswith("-> fix those keys")
+    assert any(line.startswith("OK font") for line in lines)
+    assert lines[-1] == "1 problem(s) found"

@@ -1,5 +1,5 @@
-"""Shared fixtures: the public face photos (fetched through pip once per session) and
-one loaded set of face models."""
+"""Shared fixtures: the public face photos (committed in tests/fixtures/faces/) and one
+loaded set of face models."""
 
 from __future__ import annotations
 
@@ -11,15 +11,12 @@ import pytest
 if TYPE_CHECKING:
     from devices.camera.face import FaceChecker
 
-from tests.devices.camera.photos import PhotosUnavailable, fetch_photos
+from tests.devices.camera.photos import photos_dir
 
 
 @pytest.fixture(scope="session")
 def photos() -> Path:
-    try:
-        return fetch_photos()
-    except PhotosUnavailable as err:
-        pytest.skip(f"face photos could not be fetched through pip: {err}")
+    return photos_dir()
 
 
 @pytest.fixture(scope="session")
