@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,7 +99,7 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
     from hall.client import HallClient
     from hall.config import load_config
     from kiosk.flows.flow import KioskFlow
-    from kiosk.flows.model import tile_from_config
+    from kiosk.flows.model import HALL_WAIT, tile_from_config
     from kiosk.journal import OfflineJournal
     from kiosk.runtime import DeviceSet, Runtime
     from kiosk.settings import parse_kiosk
@@ -107,13 +109,15 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Short timeouts: a citizen waits for the answer; offline issuing takes over quickly
     # (a hall whose database is down says Retry-After: storage timeout; one second here).
+    # The flow's busy screens take their deadline from the same numbers.
+    wait = HALL_WAIT
     hall = HallClient(
         settings.server,
         settings.token,
-        timeout=2.0,
-        retries=1,
-        backoff_s=0.1,
-        retry_after_max_s=1,
+        timeout=wait.timeout_s,
+        retries=wait.retries,
+        backoff_s=wait.backoff_s,
+        retry_after_max_s=wait.retry_after_max_s,
     )
     journal = OfflineJournal(settings.data_dir / "offline-journal.jsonl", settings.offline_prefix)
     devices = DeviceSet.open(dev_cfg, settings.data_dir / "sim-printer")
@@ -137,6 +141,7 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
         clock=runtime.now,
         elderly_age=cfg.policy.elderly_age,
         hall_id=cfg.hall_id,
+        hall_wait=wait,
     )
     flow.pending_uploads = len(journal.pending())
     flow.pending_withdrawals = len(journal.withdrawals())
@@ -287,10 +292,21 @@ def make_app(parts: Parts) -> Any:
             for effect in effects:
                 self.busy += 1
                 fut = self.pool.submit(self.runtime.execute, effect)
-                fut.add_done_callback(self._done)
+                fut.add_done_callback(functools.partial(self._done, effect=effect))
 
-        def _done(self, fut: concurrent.futures.Future[Any]) -> None:
-            cont = None if fut.cancelled() or fut.exception() else fut.result()
+        def _done(self, fut: concurrent.futures.Future[Any], effect: Any) -> None:
+            # ``execute`` answers a failed effect with ``on_effect_failed`` itself; should it
+            # raise all the same, the flow still hears of it. Cancelled: the app is stopping.
+            def failed(flow: Any) -> Any:
+                return flow.on_effect_failed(effect)
+
+            cont: Callable[[Any], Any] | None = None
+            if fut.cancelled():
+                pass
+            elif fut.exception() is not None:
+                cont = failed
+            else:
+                cont = fut.result()
 
             def apply(_dt: float) -> None:
                 self.busy -= 1

@@ -1,9 +1,14 @@
 """Runs the flow's effects against the hall and the devices (no Kivy here either).
 
 ``Runtime.execute(effect)`` does the blocking work and returns a continuation — a function
-that feeds the result to the flow — or None. The app runs ``execute`` on worker threads and
-the continuation on the UI thread (``Clock.schedule_once``); ``SyncRunner`` runs both
-in-line for tests and the benchmark, so both paths share every line that talks to a device.
+that feeds the result to the flow — or None when nobody waits for a result. An effect that
+fails unexpectedly still returns one, ``flow.on_effect_failed(effect)``: no screen waits for
+an answer that never comes. The app runs ``execute`` on worker threads and the continuation
+on the UI thread (``Clock.schedule_once``); ``SyncRunner`` runs both in-line for tests and
+the benchmark, so both paths share every line that talks to a device.
+
+Effects are dispatched by ``match`` on their class (``dispatch``), so renaming one is an
+error mypy and ruff report, not a handler missing at run time.
 """
 
 from __future__ import annotations
@@ -19,7 +24,14 @@ from typing import Any
 
 from common.i18n import t
 from devices.open import Opened, open_camera, open_idcard, open_player, open_printer
-from hall.client import HallApiError, HallClient, HallUnavailable, ServiceInfo, Ticket
+from hall.client import (
+    HallApiError,
+    HallClient,
+    HallUnavailable,
+    ImportOutcome,
+    ServiceInfo,
+    Ticket,
+)
 from kiosk import memory
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.model import (
@@ -29,11 +41,13 @@ from kiosk.flows.model import (
     CardData,
     CheckIn,
     Effect,
+    FaceDecision,
     Heartbeat,
     HelpRequest,
     IssueOffline,
     IssueTicket,
     LoadServices,
+    PartState,
     PollDevices,
     PrepareFace,
     PrintGuide,
@@ -57,6 +71,7 @@ FACE_GATHER_S = 4.0
 # A "no such ticket" for a lost-answer key is believed only this long after the failed
 # issue: a request stuck in a frozen hall's socket may still be processed after the cancel.
 WITHDRAW_SETTLE_S = 30.0
+UPLOAD_CHUNK = 50  # offline tickets per import call, oldest first (the hall takes 200)
 
 
 @dataclass
@@ -85,14 +100,14 @@ class DeviceSet:
                 log.exception("closing a device failed")
 
 
-def printer_part(status: Any) -> str:
+def printer_part(status: Any) -> PartState:
     from devices.printer.codec import WARNING_STATES, PrinterStatus
 
     if status is PrinterStatus.NOT_THERE:
-        return "offline"
+        return PartState.OFFLINE
     if status in WARNING_STATES:
-        return "warning"
-    return "ok" if status.is_printable() else "error"
+        return PartState.WARNING
+    return PartState.OK if status.is_printable() else PartState.ERROR
 
 
 def face_check_missing() -> str | None:
@@ -221,16 +236,64 @@ class Runtime:
 
     # -- effects -----------------------------------------------------------------------------
     def execute(self, effect: Effect) -> Continuation | None:
-        handler = getattr(self, "_do_" + type(effect).__name__, None)
-        if handler is None:
-            raise TypeError(f"no handler for {effect!r}")
+        """Carry ``effect`` out; the continuation for its result, None when nobody waits
+        for one. An effect that fails in a way its handler did not foresee (a full disk, an
+        answer no client error describes, a bug) is logged and still reaches the flow,
+        through ``on_effect_failed``: a screen waiting for its result must not wait for
+        ever."""
         try:
-            return handler(effect)
+            return self.dispatch(effect)
         except Exception:
             log.exception("effect %s failed", type(effect).__name__)
-            return None
+            return lambda f: f.on_effect_failed(effect)
 
-    def _do_Say(self, e: Say) -> Continuation | None:
+    def dispatch(self, effect: Effect) -> Continuation | None:
+        """The handler of ``effect``'s class; raises what the handler raises."""
+        match effect:
+            case Say():
+                return self.say(effect)
+            case StopVoice():
+                return self.stop_voice(effect)
+            case ReadCard():
+                return self.read_card(effect)
+            case CancelCard():
+                return self.cancel_card(effect)
+            case CancelFace():
+                return self.cancel_face(effect)
+            case PrepareFace():
+                self.prepare_face()
+                return None
+            case CaptureFace():
+                return self.capture_face(effect)
+            case IssueTicket():
+                return self.issue_ticket(effect)
+            case IssueOffline():
+                return self.issue_offline(effect)
+            case CheckIn():
+                return self.check_in(effect)
+            case PrintTicket():
+                return self.print_ticket(effect)
+            case PrintGuide():
+                return self.print_guide(effect)
+            case QueryTicket():
+                return self.query_ticket(effect)
+            case HelpRequest():
+                return self.help_request(effect)
+            case Heartbeat():
+                return self.heartbeat(effect)
+            case PollDevices():
+                return self.poll_devices(effect)
+            case LoadServices():
+                return self.load_services(effect)
+            case UploadJournal():
+                return self.upload_journal(effect)
+            case TestReader():
+                return self.test_reader(effect)
+            case Quit():
+                return self.quit(effect)
+        raise TypeError(f"no handler for {effect!r}")
+
+    def say(self, e: Say) -> Continuation | None:
         self.spoken.append(e.text)
         voice = self.voice(e.elderly)
         if voice is None or not e.text:
@@ -241,12 +304,12 @@ class Runtime:
             log.warning("voice failed: %s", err)
         return None
 
-    def _do_StopVoice(self, e: StopVoice) -> Continuation | None:
+    def stop_voice(self, e: StopVoice) -> Continuation | None:
         for v in list(self._voices.values()):
             v.stop()
         return None
 
-    def _do_ReadCard(self, e: ReadCard) -> Continuation | None:
+    def read_card(self, e: ReadCard) -> Continuation | None:
         reader = self.devices.reader.driver
         if reader is None:
             return lambda f: f.on_card_failed(e.token, "idcard.no_reader")
@@ -264,33 +327,29 @@ class Runtime:
         data = card_data(card)
         return lambda f: f.on_card(e.token, data)
 
-    def _do_CancelCard(self, e: CancelCard) -> Continuation | None:
+    def cancel_card(self, e: CancelCard) -> Continuation | None:
         self._cancel_event(self._cancels, e.token).set()
         return None
 
-    def _do_CancelFace(self, e: CancelFace) -> Continuation | None:
+    def cancel_face(self, e: CancelFace) -> Continuation | None:
         self._cancel_event(self._face_cancels, e.token).set()
         return None
 
-    def _do_PrepareFace(self, e: PrepareFace) -> Continuation | None:
-        self.prepare_face()
-        return None
-
-    def _do_CaptureFace(self, e: CaptureFace) -> Continuation | None:
+    def capture_face(self, e: CaptureFace) -> Continuation | None:
         decision = self.face_decision(e.photo_wlt, self._cancel_event(self._face_cancels, e.token))
         memory.release_free_memory()  # the frames and their copies (~10 MB) are freed now
         return lambda f: f.on_face(e.token, decision)
 
-    def face_decision(self, photo_wlt: bytes, cancel: threading.Event) -> str:
+    def face_decision(self, photo_wlt: bytes, cancel: threading.Event) -> FaceDecision:
         from devices.camera.errors import CameraMissing, FaceError, NoFace
         from devices.camera.face import card_photo
 
         camera = self.devices.camera.driver
         if camera is None:
-            return "unavailable"
+            return FaceDecision.UNAVAILABLE
         self.prepare_face()  # normally done at the tap already (PrepareFace)
         if self._checker_ready.is_set() and self._checker is None:
-            return "unavailable"
+            return FaceDecision.UNAVAILABLE
         try:
             photo = card_photo(
                 self.devices.reader.driver.photo_decoder if self.devices.reader.driver else None,
@@ -300,42 +359,54 @@ class Runtime:
             seq = 0
             for _ in range(FACE_FRAMES):
                 if cancel.is_set():
-                    return "cancelled"
+                    return FaceDecision.CANCELLED
                 frame = camera.wait_frame(seq, timeout=FACE_GATHER_S / FACE_FRAMES + 1)
                 seq = frame.seq
                 frames.append(frame.image)
             # Frames first, models second: a load still running overlaps the gathering.
             self._checker_ready.wait(60)
             if self._checker is None:
-                return "unavailable"
+                return FaceDecision.UNAVAILABLE
             result = self._checker.verify(photo, frames)
         except NoFace:
-            return "no_face"
+            return FaceDecision.NO_FACE
         except (CameraMissing, TimeoutError):
-            return "unavailable"
+            return FaceDecision.UNAVAILABLE
         except FaceError as err:
             log.warning("face check unavailable: %s", err)
-            return "unavailable"
-        return str(result.decision)
+            return FaceDecision.UNAVAILABLE
+        return FaceDecision(str(result.decision))
 
-    def _do_IssueTicket(self, e: IssueTicket) -> Continuation | None:
-        try:
-            ticket = self.hall.issue_ticket(
+    def issue_ticket(self, e: IssueTicket) -> Continuation:
+        return self._ticket_call(
+            e.token,
+            lambda: self.hall.issue_ticket(
                 e.service,
                 id_number=e.id_number,
                 name=e.name,
                 priority=e.priority,
                 idempotency_key=e.idempotency_key or None,
-            )
+            ),
+        )
+
+    def check_in(self, e: CheckIn) -> Continuation:
+        return self._ticket_call(e.token, lambda: self.hall.check_in(e.id_number))
+
+    @staticmethod
+    def _ticket_call(token: int, call: Callable[[], Ticket]) -> Continuation:
+        """The flow's answer to a call that issues a ticket: the ticket, the hall's refusal,
+        or an unreachable hall (the flow's offline path)."""
+        try:
+            ticket = call()
         except HallUnavailable:
-            return lambda f: f.on_hall_unavailable(e.token)
+            return lambda f: f.on_hall_unavailable(token)
         except HallApiError as err:
             code, msg = err.code, err.message
-            return lambda f: f.on_refused(e.token, code, msg)
+            return lambda f: f.on_refused(token, code, msg)
         data = flow_ticket(ticket)
-        return lambda f: f.on_issued(e.token, data)
+        return lambda f: f.on_issued(token, data)
 
-    def _do_IssueOffline(self, e: IssueOffline) -> Continuation | None:
+    def issue_offline(self, e: IssueOffline) -> Continuation | None:
         ticket = self.journal.issue(
             e.service,
             e.prefix,
@@ -350,17 +421,6 @@ class Runtime:
             "name_masked": ticket.name_masked,
         }
         return lambda f: f.on_issued(e.token, data, offline=True)
-
-    def _do_CheckIn(self, e: CheckIn) -> Continuation | None:
-        try:
-            ticket = self.hall.check_in(e.id_number)
-        except HallUnavailable:
-            return lambda f: f.on_hall_unavailable(e.token)
-        except HallApiError as err:
-            code, msg = err.code, err.message
-            return lambda f: f.on_refused(e.token, code, msg)
-        data = flow_ticket(ticket)
-        return lambda f: f.on_issued(e.token, data)
 
     def ticket_info(self, e: PrintTicket) -> Any:
         from devices.printer.layout import TicketInfo
@@ -381,8 +441,8 @@ class Runtime:
             offline=tk.offline,
         )
 
-    def _do_PrintTicket(self, e: PrintTicket) -> Continuation | None:
-        from devices.printer.driver import PrinterError
+    def print_ticket(self, e: PrintTicket) -> Continuation | None:
+        from devices.printer.errors import PrinterError
 
         printer = self.devices.printer.driver
         test = e.token == 0
@@ -403,8 +463,8 @@ class Runtime:
             )
         return lambda f: f.on_print_failed(e.token, code)
 
-    def _do_PrintGuide(self, e: PrintGuide) -> Continuation | None:
-        from devices.printer.driver import PrinterError
+    def print_guide(self, e: PrintGuide) -> Continuation | None:
+        from devices.printer.errors import PrinterError
         from devices.printer.layout import GuideInfo
 
         printer = self.devices.printer.driver
@@ -422,7 +482,7 @@ class Runtime:
                 log.warning("guide not printed: %s", err)
         return lambda f: f.on_guide_printed(e.token, ok)
 
-    def _do_QueryTicket(self, e: QueryTicket) -> Continuation | None:
+    def query_ticket(self, e: QueryTicket) -> Continuation | None:
         try:
             ticket = (
                 self.hall.ticket(e.ticket_id)
@@ -437,7 +497,7 @@ class Runtime:
         data = flow_ticket(ticket)
         return lambda f: f.on_ticket_status(e.token, data)
 
-    def _do_HelpRequest(self, e: HelpRequest) -> Continuation | None:
+    def help_request(self, e: HelpRequest) -> Continuation | None:
         try:
             self.hall.help_request(self.settings.kiosk_id, e.reason)
             ok = True
@@ -446,9 +506,9 @@ class Runtime:
             ok = False
         return lambda f: f.on_help_sent(e.token, ok)
 
-    def _do_Heartbeat(self, e: Heartbeat) -> Continuation | None:
+    def heartbeat(self, e: Heartbeat) -> Continuation | None:
         try:
-            self.hall.heartbeat(self.settings.kiosk_id, e.parts)
+            self.hall.heartbeat(self.settings.kiosk_id, {k: v.value for k, v in e.parts.items()})
             ok = True
         except HallUnavailable:
             ok = False
@@ -457,41 +517,43 @@ class Runtime:
             ok = True
         return lambda f: f.on_heartbeat(ok)
 
-    def poll_parts(self) -> dict[str, str]:
+    def poll_parts(self) -> dict[str, PartState]:
         d = self.devices
-        parts: dict[str, str] = {}
+        parts: dict[str, PartState] = {}
         printer = d.printer.driver
-        parts["printer"] = "absent" if printer is None else printer_part(printer.status())
+        parts["printer"] = PartState.ABSENT if printer is None else printer_part(printer.status())
         reader = d.reader.driver
         if reader is None:
-            parts["reader"] = "absent"
+            parts["reader"] = PartState.ABSENT
         elif self._reading.is_set():
-            parts["reader"] = "ok"  # the read in progress is the proof of life
+            parts["reader"] = PartState.OK  # the read in progress is the proof of life
         else:
             from devices.idcard.errors import IdCardError
 
             try:
                 reader.status()
-                parts["reader"] = "ok"
+                parts["reader"] = PartState.OK
             except IdCardError as err:
-                parts["reader"] = "offline" if err.code == "idcard.no_reader" else "error"
+                parts["reader"] = (
+                    PartState.OFFLINE if err.code == "idcard.no_reader" else PartState.ERROR
+                )
         camera = d.camera.driver
         if camera is None or (self._checker_ready.is_set() and self._checker is None):
-            parts["camera"] = "absent" if camera is None else "error"
+            parts["camera"] = PartState.ABSENT if camera is None else PartState.ERROR
         else:
-            parts["camera"] = "offline" if camera.is_error() else "ok"
+            parts["camera"] = PartState.OFFLINE if camera.is_error() else PartState.OK
         if d.player.driver is None:
-            parts["speaker"] = "absent"
+            parts["speaker"] = PartState.ABSENT
         else:
             failed = any(v.last_error is not None for v in self._voices.values())
-            parts["speaker"] = "error" if failed else "ok"
+            parts["speaker"] = PartState.ERROR if failed else PartState.OK
         return parts
 
-    def _do_PollDevices(self, e: PollDevices) -> Continuation | None:
+    def poll_devices(self, e: PollDevices) -> Continuation | None:
         parts = self.poll_parts()
         return lambda f: f.on_devices(parts)
 
-    def _do_LoadServices(self, e: LoadServices) -> Continuation | None:
+    def load_services(self, e: LoadServices) -> Continuation | None:
         try:
             services = self.hall.services()
         except (HallUnavailable, HallApiError):
@@ -499,7 +561,7 @@ class Runtime:
         data = flow_services(services)
         return lambda f: f.on_services(data)
 
-    def _do_UploadJournal(self, e: UploadJournal) -> Continuation | None:
+    def upload_journal(self, e: UploadJournal) -> Continuation | None:
         stale = self.journal.drop_stale(self.now().date())
         if stale:
             log.warning("%d offline tickets from an earlier day were not uploaded", len(stale))
@@ -509,20 +571,34 @@ class Runtime:
             return lambda f: f.on_heartbeat(False)
         left = len(self.journal.withdrawals())
         pending = self.journal.pending()
-        if not pending:
-            return lambda f: f.on_uploaded(0, left)
-        try:
-            result = self.hall.import_tickets(
-                [p.import_item(self.settings.kiosk_id) for p in pending]
-            )
-        except HallUnavailable:
-            return lambda f: f.on_heartbeat(False)
-        except HallApiError as err:
-            log.error("offline tickets refused by the hall: %s", err)
-            n = len(pending)
-            return lambda f: f.on_uploaded(n, left)
-        self.journal.mark_uploaded(pending, [r.id for r in result])
-        return lambda f: f.on_uploaded(0, left)
+        refused = 0  # answered one by one: a refused ticket stays in the journal
+        for start in range(0, len(pending), UPLOAD_CHUNK):
+            chunk = pending[start : start + UPLOAD_CHUNK]
+            try:
+                answer = self.hall.import_tickets(
+                    [p.import_item(self.settings.kiosk_id) for p in chunk]
+                )
+            except HallUnavailable:
+                return lambda f: f.on_heartbeat(False)
+            except HallApiError as err:
+                log.error("offline tickets refused by the hall: %s", err)
+                n = refused + len(pending) - start
+                return lambda f: f.on_uploaded(n, left)
+            taken, ids = [], []
+            for ticket, result in zip(chunk, answer.results, strict=True):
+                if result.outcome == ImportOutcome.REFUSED:
+                    refused += 1
+                    log.error(
+                        "offline ticket %s refused by the hall: %s: %s",
+                        ticket.offline_number,
+                        result.error,
+                        result.message,
+                    )
+                else:  # imported now, or a duplicate of an upload whose answer was lost
+                    taken.append(ticket)
+                    ids.append(result.ticket.id if result.ticket else None)
+            self.journal.mark_uploaded(taken, ids)
+        return lambda f: f.on_uploaded(refused, left)
 
     def withdraw_lost(self) -> bool:
         """Cancel at the hall every ticket whose issue answer was lost. False when the hall
@@ -563,7 +639,7 @@ class Runtime:
             self.journal.mark_withdrawn(w, outcome)
         return True
 
-    def _do_TestReader(self, e: TestReader) -> Continuation | None:
+    def test_reader(self, e: TestReader) -> Continuation | None:
         from devices.idcard.errors import IdCardError
 
         reader = self.devices.reader.driver
@@ -581,7 +657,7 @@ class Runtime:
         name = card.masked_name
         return lambda f: f.on_maintenance_note(t("kiosk", "reader_test_ok", f.lang, name=name))
 
-    def _do_Quit(self, e: Quit) -> Continuation | None:
+    def quit(self, e: Quit) -> Continuation | None:
         if self.on_quit:
             self.on_quit(e.restart)
         return None

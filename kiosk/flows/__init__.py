@@ -1,1 +1,2 @@
-"""Pure kiosk flow: state machine, offline journal, effects (no Kivy, no I/O but the journal)."""
+"""Pure kiosk flow: the state machine (``flow.KioskFlow`` and its journeys) and what it shows
+and asks for (``model``); no Kivy, no I/O."""

@@ -26,12 +26,92 @@ class Screen(enum.StrEnum):
 
 # Screens where nothing is being done for a citizen: no idle warning, nothing to forget.
 RESTING_SCREENS = frozenset({Screen.ATTRACT, Screen.HOME})
-# Screens waiting on the hall: the idle timeout must not throw away a ticket being issued.
+# Screens waiting on the hall: the idle timeout must not throw away a ticket being issued,
+# but each has a deadline (``HallWait.busy_deadline_s``) after which ``tick`` moves on.
 BUSY_SCREENS = frozenset({Screen.ISSUING})
 
-# Device part states of the hall API heartbeat (PartState).
-PART_STATES = ("ok", "warning", "error", "offline", "absent")
-WORKING_PART_STATES = frozenset({"ok", "warning"})
+
+class PartState(enum.StrEnum):
+    """How a device part is, as the kiosk tells the hall in its heartbeat (the hall API's
+    part states) and shows on the maintenance page (``part_<state>`` texts)."""
+
+    OK = "ok"
+    WARNING = "warning"  # works, but needs a look soon (paper near its end)
+    ERROR = "error"  # fitted and connected, but failing (cover open, SAM fault)
+    OFFLINE = "offline"  # fitted but not answering (unplugged)
+    ABSENT = "absent"  # not fitted on this kiosk (``none`` in [devices])
+
+    def is_working(self) -> bool:
+        return self in WORKING_PART_STATES
+
+    def is_connected(self) -> bool:
+        return self not in DISCONNECTED_PART_STATES
+
+
+WORKING_PART_STATES = frozenset({PartState.OK, PartState.WARNING})
+"""The part does its job, a warning included: a citizen may be sent to it."""
+DISCONNECTED_PART_STATES = frozenset({PartState.OFFLINE, PartState.ABSENT})
+"""Nothing there to try: the kiosk takes the other way at once (the keypad for a reader)."""
+
+
+class KeypadMode(enum.StrEnum):
+    ID = "id"  # a citizen's ID number, typed for want of a card (masked as typed)
+    STATUS = "status"  # the number on a ticket (A012, K1-A003) or its query code
+    PIN = "pin"  # the admin PIN of the maintenance page (shown as dots)
+
+
+class Purpose(enum.StrEnum):
+    """Why the citizen is at the card reader or the keypad."""
+
+    TICKET = "ticket"
+    CHECKIN = "checkin"
+    STATUS = "status"
+
+
+class FaceDecision(enum.StrEnum):
+    """The face check's answer (``devices.camera.face.Decision``) and the runtime's own."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    UNCERTAIN = "uncertain"  # between the thresholds: a person decides
+    UNAVAILABLE = "unavailable"  # no camera, no models, no card photo
+    NO_FACE = "no_face"  # no good frame of a face
+    CANCELLED = "cancelled"  # the citizen left meanwhile
+
+
+@dataclass(frozen=True)
+class HallWait:
+    """How the kiosk's hall client waits (``kiosk/app.py`` builds the client from this), and
+    so how long a screen waiting on the hall may wait before the citizen is moved on."""
+
+    timeout_s: float = 2.0
+    """Seconds to connect, and again between two reads of the answer."""
+    retries: int = 1
+    """Repeats of a safe call after a timeout, a connection error or a 502/503/504."""
+    backoff_s: float = 0.1
+    """urllib3's backoff factor between the repeats."""
+    retry_after_max_s: int = 1
+    """The longest Retry-After the client obeys."""
+
+    def longest_call_s(self) -> float:
+        """The longest one call can take: each attempt may wait ``timeout_s`` to connect
+        and ``timeout_s`` for the answer, and each repeat may first sleep."""
+        attempts = self.retries + 1
+        longest_backoff = self.backoff_s * 2.0 ** max(self.retries - 1, 0)
+        sleep = max(float(self.retry_after_max_s), longest_backoff)
+        return attempts * 2 * self.timeout_s + self.retries * sleep
+
+    @property
+    def busy_deadline_s(self) -> float:
+        """Seconds a busy screen (``BUSY_SCREENS``) waits for the answer of its effect:
+        twice the longest call, for the effect's wait for a free worker and the way back
+        through the UI clock. Past it the answer is taken as lost (a hung worker, a
+        failure nobody reported) and the citizen is moved on."""
+        return 2 * self.longest_call_s()
+
+
+HALL_WAIT = HallWait()
+"""The kiosk's hall client: short waits, a citizen is waiting; offline issuing takes over."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +157,7 @@ class View:
     message_error: bool = False
     tiles: tuple[Tile, ...] = ()
     service: Tile | None = None
-    keypad_mode: str = ""  # "id", "status", "pin"
+    keypad_mode: KeypadMode | None = None
     keypad_text: str = ""  # what the keypad shows (masked for ID numbers and PINs)
     keypad_keys: str = ""  # keys offered: "0123456789X"; for status also letters and "-"
     ticket: TicketView | None = None
@@ -88,7 +168,7 @@ class View:
     greeting: str = ""  # "张*三，您好" from the card: masked, gone at the next reset
     can_manual: bool = False
     pending_uploads: int = 0
-    parts: dict[str, str] = field(default_factory=dict)
+    parts: dict[str, PartState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -199,7 +279,7 @@ class HelpRequest(Effect):
 
 @dataclass(frozen=True)
 class Heartbeat(Effect):
-    parts: dict[str, str]
+    parts: dict[str, PartState]
 
 
 @dataclass(frozen=True)

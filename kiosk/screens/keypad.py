@@ -7,6 +7,7 @@ from typing import Any
 
 from kivy.properties import NumericProperty
 
+from kiosk.flows.model import KeypadMode
 from kiosk.screens.widgets import GREY, BigButton, KioskScreen
 
 DIGITS = "0123456789"
@@ -24,7 +25,9 @@ class KeypadScreen(KioskScreen):
         # Letters go in their own rows above the digits (the X of an ID number stays on the
         # pad's spare corner, where citizens expect it).
         letters = [
-            k for k in view.keypad_keys if k.isalpha() and (k != "X" or view.keypad_mode != "id")
+            k
+            for k in view.keypad_keys
+            if k.isalpha() and (k != "X" or view.keypad_mode is not KeypadMode.ID)
         ]
         letter_grid = self.ids.lettergrid
         letter_grid.clear_widgets()
@@ -32,7 +35,7 @@ class KeypadScreen(KioskScreen):
             letter_grid.add_widget(self._key(k))
         self.letter_rows = -(-len(letters) // letter_grid.cols)
         # The spare corner of the 3×4 pad: X of an ID number, or the dash of K1-A003.
-        spare = "X" if view.keypad_mode == "id" else "-" if "-" in view.keypad_keys else ""
+        spare = "X" if view.keypad_mode is KeypadMode.ID else "-" if "-" in view.keypad_keys else ""
         grid = self.ids.keygrid
         grid.clear_widgets()
         for k in [*"123456789", spare, "0", "⌫"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kiosk.flows.model import PartState
 from kiosk.screens.widgets import KioskScreen
 
 
@@ -15,6 +16,6 @@ class MaintenanceScreen(KioskScreen):
             self.tr("pending_uploads", n=view.pending_uploads),
         ]
         for part in ("printer", "reader", "camera", "speaker"):
-            state = view.parts.get(part, "absent")
-            lines.append(f"{self.tr('device_' + part)}：{self.tr('part_' + state)}")
+            state = view.parts.get(part, PartState.ABSENT)
+            lines.append(f"{self.tr('device_' + part)}：{self.tr(f'part_{state.value}')}")
         self.ids.states.text = "\n".join(lines)

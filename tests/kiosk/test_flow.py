@@ -11,6 +11,7 @@ from kiosk.flows.model import (
     CaptureFace,
     CardData,
     CheckIn,
+    HallWait,
     Heartbeat,
     HelpRequest,
     IssueOffline,
@@ -29,7 +30,7 @@ from kiosk.flows.model import (
 from tests.kiosk.conftest import make_settings, sample_tiles
 from tests.support.clock import FakeClock
 
-YOUNG = CardData("110105198503171231", "张小三", "张*三", b"P" * 1024)
+YOUNG = CardData("110105198503171231", "张小三", "张**", b"P" * 1024)
 ELDER = CardData("11010519500101003X", "李老", "李*", b"P" * 1024)
 
 
@@ -80,7 +81,7 @@ def test_id_service_reads_card_and_sends_the_number_only_to_the_hall(flow: Kiosk
     (issue,) = [e for e in effects if isinstance(e, IssueTicket)]
     assert issue.id_number == YOUNG.id_number and issue.name == "张小三"
     assert "110105198503171231" not in repr(issue) and "110105198503171231" not in repr(YOUNG)
-    assert flow.view.greeting == "张*三，您好"
+    assert flow.view.greeting == "张**，您好"
     assert not flow.view.elderly
 
 
@@ -267,9 +268,15 @@ def test_idle_warning_then_timeout_clears_personal_data(flow: KioskFlow, clock: 
     assert flow.view.keypad_text == "" and flow._keys == "" and flow._card is None
 
 
-def test_issuing_is_never_timed_out(flow: KioskFlow, clock: FakeClock) -> None:
+def test_issuing_is_never_idle_timed_out(clock: FakeClock) -> None:
+    # a hall client that may wait long: the issuing screen's deadline is past the idle timeout
+    slow = HallWait(timeout_s=30.0)
+    flow = KioskFlow(make_settings(), "h", "h", sample_tiles(), clock=clock, hall_wait=slow)
+    flow.wake()
     flow.tap_service("G")
-    clock.advance(600)
+    waited = flow.settings.idle_timeout_s * 2
+    assert flow.busy_deadline_s > waited
+    clock.advance(waited)
     flow.tick()
     assert flow.view.screen is Screen.ISSUING
     assert flow.back() == [] and flow.view.screen is Screen.ISSUING

@@ -1,0 +1,363 @@
+"""Taking a ticket: service → ID card (or the typed number) → face check → issue → print,
+with the offline journal when the hall cannot answer; and the appointment check-in, which
+shares the card, the issuing screen and the ticket screen.
+
+Rules it keeps:
+- a ticket the hall issued is shown: before it is printed, and with a QR code when the
+  printer fails. The one exception is an issue given up at its deadline: the offline ticket
+  that replaced it carries its Idempotency-Key, and the hall's ticket is withdrawn with it,
+  so showing it too would give the citizen two;
+- the issuing screen cannot be left, but it has a deadline (``HallWait.busy_deadline_s``):
+  an answer that never comes moves the citizen on to the offline ticket, or to a clear
+  message where there is none;
+- an online issue that failed without an answer may still have been issued: its key goes
+  with the offline ticket, which the runtime journals, and the phantom is cancelled later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from common.i18n import t
+from common.personal import age_on
+from kiosk.flows.base import FlowBase
+from kiosk.flows.model import (
+    CancelCard,
+    CaptureFace,
+    CardData,
+    CheckIn,
+    Effect,
+    FaceDecision,
+    HelpRequest,
+    IssueOffline,
+    IssueTicket,
+    KeypadMode,
+    PartState,
+    PrepareFace,
+    PrintTicket,
+    Purpose,
+    ReadCard,
+    Screen,
+    TicketView,
+)
+from kiosk.flows.numbers import spoken_number
+
+# Hall refusal codes with their own text; anything else gets the generic one.
+REFUSALS = (
+    "daily_limit",
+    "id_required",
+    "invalid_id_number",
+    "service_closed",
+    "no_appointment",
+    "already_checked_in",
+    "too_early",
+    "too_late",
+    "unknown_service",
+)
+# Reader failures after which trying the card again can help.
+CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
+ABANDONED_KEPT = 20  # given-up sessions remembered (their late answers are dropped)
+
+
+class TakeTicket(FlowBase):
+    # -- service and identity ---------------------------------------------------------------
+    def tap_service(self, code: str) -> list[Effect]:
+        self._touch()
+        tile = next((s for s in self.tiles if s.code == code), None)
+        if tile is None:
+            return []
+        if not tile.open:
+            return self._go(Screen.MESSAGE, self._txt("refused_service_closed"), error=True)
+        self._purpose = Purpose.TICKET
+        self._service = tile
+        self._issue_key = uuid.uuid4().hex
+        if tile.requires_face:
+            return [PrepareFace(self.token), *self._start_card()]
+        if tile.requires_id:
+            return self._start_card()
+        return self._issue()
+
+    def _start_card(self) -> list[Effect]:
+        reader = self._part("reader")
+        if reader is not None and not reader.is_connected():
+            # plyer's anti-pattern avoided: a missing reader is said, then the keypad.
+            return self._open_keypad(KeypadMode.ID, self._txt("reader_missing"), error=True)
+        effects = self._go(Screen.ID_CARD, self._txt("place_card"))
+        return [*effects, ReadCard(self.token, self.settings.card_timeout_s)]
+
+    def manual_entry(self) -> list[Effect]:
+        self._touch()
+        if self._screen is not Screen.ID_CARD:
+            return []
+        return [CancelCard(self.token), *self._open_keypad(KeypadMode.ID, self._txt("enter_id"))]
+
+    def on_card(self, token: int, card: CardData) -> list[Effect]:
+        if token != self.token or self._screen is not Screen.ID_CARD:
+            return []
+        self._touch()
+        self._card = card
+        self._elderly_by_id(card.id_number)
+        return self._after_identity()
+
+    def _id_typed(self, id_number: str) -> list[Effect]:
+        self._manual_id = id_number
+        self._elderly_by_id(id_number)
+        return self._after_identity()
+
+    def _elderly_by_id(self, id_number: str) -> None:
+        """Elderly mode switched on by the ID number belongs to that citizen only."""
+        if self._is_elderly(id_number) and not self.elderly:
+            self.elderly = True
+            self._auto_elderly_session = True
+
+    def _is_elderly(self, id_number: str) -> bool:
+        try:
+            return age_on(id_number, self.clock().date()) >= self.elderly_age
+        except ValueError:
+            return False
+
+    def on_card_failed(self, token: int, code: str) -> list[Effect]:
+        if token != self.token or self._screen is not Screen.ID_CARD:
+            return []
+        if code == "idcard.cancelled":
+            return []
+        key = code.removeprefix("idcard.")
+        if code == "idcard.no_reader":
+            self.parts["reader"] = PartState.OFFLINE
+            return self._open_keypad(KeypadMode.ID, self._txt("reader_missing"), error=True)
+        if code in CARD_RETRY_CODES:
+            text = t("idcard", key, self.lang)
+            return [
+                *self._go(Screen.ID_CARD, text, error=True),
+                ReadCard(self.token, self.settings.card_timeout_s),
+            ]
+        # A card the reader cannot use (unknown type, invalid data, SAM fault): keypad.
+        try:
+            text = t("idcard", key, self.lang)
+        except KeyError:
+            text = self._txt("card_unreadable")
+        if code == "idcard.sam_fault":
+            self.parts["reader"] = PartState.ERROR
+        return self._open_keypad(KeypadMode.ID, text, error=True)
+
+    def _after_identity(self) -> list[Effect]:
+        """Card read or number typed: face check when needed, then issue / check in."""
+        tile = self._service
+        if self._purpose is Purpose.TICKET and tile is not None and tile.requires_face:
+            if self._card is None or not self._card.photo_wlt:
+                # A typed number has no photo to compare a face with.
+                return self._face_unavailable("face_needs_card")
+            camera = self._part("camera")
+            if camera is not None and not camera.is_working():
+                return self._face_unavailable("camera_missing")
+            self._face_attempts += 1
+            effects = self._go(Screen.FACE, self._txt("face_prompt"))
+            return [*effects, CaptureFace(self.token, self._card.photo_wlt)]
+        if self._purpose is Purpose.CHECKIN:
+            return self._check_in()
+        return self._issue()
+
+    # -- face check ---------------------------------------------------------------------------
+    def _face_unavailable(self, key: str) -> list[Effect]:
+        if self.settings.face_fallback == "skip":
+            return [self._say(self._txt("face_skipped")), *self._issue()]
+        return self._go(Screen.MESSAGE, self._txt(key), error=True)
+
+    def on_face(self, token: int, decision: FaceDecision) -> list[Effect]:
+        if token != self.token or self._screen is not Screen.FACE:
+            return []
+        decision = FaceDecision(decision)
+        self._touch()
+        if decision is FaceDecision.MATCH:
+            return [self._say(self._txt("face_ok")), *self._issue()]
+        retry = decision in (FaceDecision.NO_MATCH, FaceDecision.NO_FACE)
+        if retry and self._face_attempts < 2:
+            self._face_attempts += 1
+            key = "face_retry" if decision is FaceDecision.NO_MATCH else "face_no_face"
+            assert self._card is not None
+            return [
+                *self._go(Screen.FACE, self._txt(key), error=True),
+                CaptureFace(self.token, self._card.photo_wlt),
+            ]
+        if decision is FaceDecision.UNAVAILABLE:
+            return self._face_unavailable("face_unavailable")
+        # Uncertain or repeated failure: a person decides, never the machine alone.
+        effects = self._go(Screen.MESSAGE, self._txt("face_staff"), error=True)
+        return [*effects, HelpRequest(self.token, "face_check_review")]
+
+    # -- issue ------------------------------------------------------------------------------
+    def _issue(self) -> list[Effect]:
+        tile = self._service
+        assert tile is not None
+        self._go(Screen.ISSUING, speak=False)
+        self._issuing_offline = False
+        if self.offline:
+            return [self._offline_issue()]
+        id_number = self._card.id_number if self._card else self._manual_id
+        name = self._card.name if self._card and self._card.name else None
+        return [IssueTicket(self.token, tile.code, id_number, name, None, self._issue_key)]
+
+    def _offline_issue(self, withdraw_key: str = "") -> IssueOffline:
+        assert self._service is not None
+        name = self._card.name_masked if self._card else None
+        if withdraw_key:
+            self.pending_withdrawals += 1
+        self._issuing_offline = True
+        self._busy_since = self.clock()  # the journal's answer is a new wait
+        return IssueOffline(
+            self.token, self._service.code, self._service.prefix, name, withdraw_key
+        )
+
+    def on_issued(
+        self, token: int, ticket: dict[str, Any], *, offline: bool = False
+    ) -> list[Effect]:
+        """The hall (or the offline journal) issued a ticket. It is shown even if the citizen
+        left meanwhile: a ticket nobody saw must not be silently in the queue."""
+        # No token check (the ticket exists in the queue, so it is shown whatever happened
+        # meanwhile), but one exception: an online issue given up at its deadline was
+        # replaced by an offline ticket, and the withdraw key of that one cancels this.
+        if not offline and self._abandoned.pop(token, None) is not None:
+            return []
+        self._touch()
+        tile = self._service or next((s for s in self.tiles if s.code == ticket["service"]), None)
+        name = tile.label(self.lang) if tile else ticket.get("service_name", ticket["service"])
+        issued_at = ticket["issued_at"]
+        if isinstance(issued_at, str):
+            issued_at = dt.datetime.fromisoformat(issued_at)
+        tid = ticket.get("id")
+        payload = (
+            f"GH1|{self.hall_id}|{tid}|{ticket['number']}"
+            if tid is not None
+            else f"GH1|{self.hall_id}|offline|{self.settings.kiosk_id}|{ticket['number']}"
+        )
+        view = TicketView(
+            number=ticket["number"],
+            service_name=name,
+            waiting_ahead=None if offline else ticket.get("waiting_ahead"),
+            estimated_wait_s=None if offline else ticket.get("estimated_wait_s"),
+            issued_at=issued_at,
+            offline=offline,
+            qr_payload=payload,
+            ticket_id=tid,
+            priority=ticket.get("priority"),
+            name_masked=ticket.get("name_masked"),
+        )
+        self._ticket = view
+        if offline:
+            self.pending_uploads += 1
+        self._go(Screen.TICKET, speak=False)
+        return [
+            PrintTicket(self.token, view, tile.name if tile else name, tile.name_en if tile else "")
+        ]
+
+    def on_hall_unavailable(self, token: int) -> list[Effect]:
+        """An issue or check-in found the hall unreachable."""
+        self.offline = True
+        self.view = self._render()
+        if token != self.token:
+            return []
+        if self._screen is Screen.ISSUING and self._purpose is Purpose.TICKET:
+            # The request may have reached the hall and only its answer been lost: the key
+            # goes with the offline ticket so that phantom is cancelled later.
+            return [
+                self._say(self._txt("offline_issuing")),
+                self._offline_issue(withdraw_key=self._issue_key),
+            ]
+        if self._purpose is Purpose.CHECKIN:
+            return self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True)
+        return self._go(Screen.MESSAGE, self._txt("hall_unreachable"), error=True)
+
+    def on_offline_issue_failed(self, effect: IssueOffline) -> list[Effect]:
+        """The offline journal could not record a ticket (a full or read-only disk): there
+        is no ticket, and the citizen is told so and sent to the service desk, never shown
+        a number nobody recorded."""
+        if effect.withdraw_key:
+            # Not journaled, so nothing will withdraw the online attempt: it is no longer
+            # replaced, and its answer, should it still come, is shown after all.
+            self.pending_withdrawals = max(0, self.pending_withdrawals - 1)
+            self._abandoned = {
+                tok: key for tok, key in self._abandoned.items() if key != effect.withdraw_key
+            }
+        if effect.token != self.token or self._screen is not Screen.ISSUING:
+            return []
+        return self._go(Screen.MESSAGE, self._txt("issue_failed"), error=True)
+
+    def _issuing_overdue(self) -> list[Effect]:
+        """The issuing screen's deadline passed without an answer (a worker that hung, a
+        result that was lost): the citizen moves on in a new session, so whatever the old
+        one still hears is ignored. An online issue is given up for the offline ticket,
+        exactly as when the hall is unreachable; the journal that did not answer gets a
+        clear message."""
+        given_up = self.token
+        self.token += 1
+        if self._purpose is Purpose.TICKET and not self._issuing_offline:
+            self._abandoned[given_up] = self._issue_key
+            for old in [tok for tok in self._abandoned if tok <= self.token - ABANDONED_KEPT]:
+                del self._abandoned[old]
+        if self._purpose is Purpose.CHECKIN or not self._issuing_offline:
+            return self.on_hall_unavailable(self.token)
+        return self._go(Screen.MESSAGE, self._txt("issue_failed"), error=True)
+
+    def on_refused(self, token: int, code: str, message: str = "") -> list[Effect]:
+        """The hall refused (daily limit, ID required, closed, no appointment…). Nothing was
+        issued; the citizen is told why, on screen and by voice."""
+        if token != self.token:
+            return []
+        self._touch()
+        key = f"refused_{code}" if code in REFUSALS else "refused_other"
+        return self._go(Screen.MESSAGE, self._txt(key), error=True)
+
+    # -- print ------------------------------------------------------------------------------
+    def on_printed(self, token: int) -> list[Effect]:
+        if self._ticket is None or self._screen is not Screen.TICKET:
+            return []
+        self._ticket = replace(self._ticket, printing=False)
+        self._touch()
+        return self._go(Screen.TICKET, self._ticket_sentence(printed=True))
+
+    def on_print_failed(self, token: int, code: str) -> list[Effect]:
+        """No paper, cover open, printer gone: the ticket stays on screen with a QR code,
+        the citizen is told, and the hall hears of the printer at once."""
+        self.parts["printer"] = (
+            PartState.OFFLINE if code == "printer.not_there" else PartState.ERROR
+        )
+        if self._ticket is None or self._screen is not Screen.TICKET:
+            return [self._heartbeat_now()]
+        self._ticket = replace(self._ticket, printing=False, print_failed=True)
+        self._touch()
+        text = self._txt("print_failed") + " " + self._ticket_sentence(printed=False)
+        return [*self._go(Screen.TICKET, text, error=True), self._heartbeat_now()]
+
+    def _ticket_sentence(self, *, printed: bool) -> str:
+        tk = self._ticket
+        assert tk is not None
+        parts = [self._txt("say_number", number=spoken_number(tk.number, self.lang))]
+        if tk.offline:
+            parts.append(self._txt("offline_estimate"))
+        elif tk.waiting_ahead is not None:
+            minutes = round((tk.estimated_wait_s or 0) / 60)
+            if tk.waiting_ahead == 0:
+                parts.append(self._txt("say_next"))
+            else:
+                parts.append(self._txt("say_ahead", ahead=tk.waiting_ahead, minutes=minutes))
+        if printed:
+            parts.append(self._txt("say_take_ticket"))
+        return " ".join(parts)
+
+    # -- appointment check-in ---------------------------------------------------------------
+    def tap_checkin(self) -> list[Effect]:
+        self._touch()
+        self._purpose = Purpose.CHECKIN
+        self._service = None
+        return self._start_card()
+
+    def _check_in(self) -> list[Effect]:
+        self._go(Screen.ISSUING, speak=False)
+        if self.offline:
+            return self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True)
+        id_number = self._card.id_number if self._card else self._manual_id
+        assert id_number is not None
+        return [CheckIn(self.token, id_number)]
