@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from hall.services.context import HallContext
-from hall.web.routes import WebState, api, pages
+from hall.web.deps import WebState
+from hall.web.routes import router
 from hall.web.settings import web_settings
 
 STATIC = Path(__file__).with_name("static")
@@ -20,6 +21,5 @@ STATIC = Path(__file__).with_name("static")
 
 def mount(app: FastAPI, ctx: HallContext) -> None:
     app.state.web = WebState(ctx, web_settings(ctx.config))
-    app.include_router(pages)
-    app.include_router(api)
+    app.include_router(router)
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")

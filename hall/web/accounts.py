@@ -8,14 +8,13 @@ agree) and a per-address limit in memory slows guessing across usernames."""
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import hashlib
 import logging
+import math
 import re
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from sqlalchemy import delete, insert, select, update
 from hall.errors import Conflict, Invalid, NotFound
 from hall.services.context import HallContext
 from hall.storage import tables as t
-from hall.web.errors import LoginFailed, LoginLocked
+from hall.web.errors import LoginFailed, LoginLocked, LoginThrottled
 from hall.web.settings import WebSettings
 
 log = logging.getLogger("hall.web")
@@ -84,7 +83,7 @@ def _check_counters(ctx: HallContext, role: str, counters: list[str]) -> tuple[s
         raise Invalid(f"role must be one of {', '.join(ROLES)}", code="invalid_role")
     for c in counters:
         if ctx.config.counter(c) is None:
-            raise Invalid(f"no counter with id {c!r} in the hall config", code="unknown_counter")
+            raise Invalid(f"no counter with id {c!r} in the hall config", code="invalid_counter")
     if role == "counter" and not counters:
         raise Invalid("a counter account needs at least one counter", code="no_counters")
     return tuple(dict.fromkeys(counters))
@@ -99,6 +98,7 @@ def account_json(row: Any) -> dict[str, Any]:
         "counters": list(row.counters),
         "active": bool(row.active),
         "locked": row.locked_until is not None,
+        "locked_until": row.locked_until.isoformat() if row.locked_until else None,
     }
 
 
@@ -173,6 +173,20 @@ def set_password(
     return account_json(row)
 
 
+def unlock_account(ctx: HallContext, throttle: LoginThrottle, username: str) -> dict[str, Any]:
+    """An administrator lifts a lock (and the delays of every address) before it ends:
+    the staff member at the counter need not wait out the lock-out."""
+    with ctx.write() as tx:
+        row = _account(tx.conn, ctx, username)
+        tx.conn.execute(
+            update(A).where(A.c.id == row.id).values(failed_logins=0, locked_until=None)
+        )
+        row = tx.conn.execute(select(A).where(A.c.id == row.id)).one()
+    throttle.forget(username)
+    log.info("web account %s: unlocked by an administrator", username)
+    return account_json(row)
+
+
 def update_account(
     ctx: HallContext,
     username: str,
@@ -206,64 +220,94 @@ def list_accounts(ctx: HallContext) -> list[dict[str, Any]]:
     return [account_json(r) for r in rows]
 
 
-class AddressThrottle:
-    """Failed logins per client address in a sliding window (memory only: it is a brake on
-    guessing, the per-account lock in the database is the real limit)."""
+class LoginThrottle:
+    """Failed logins per (account name, client address), in memory: the first ``free``
+    failures cost nothing, then each further try must wait twice as long as the one
+    before (1 s, 2 s, 4 s … at most ``max_delay_s``). Guessing one account from one place
+    slows to a crawl; the other accounts at that desk, and that account elsewhere, are not
+    slowed (one address is often a whole hall behind NAT). The per-account lock in the
+    database stays the real limit; an administrator lifts both (``forget``)."""
 
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._fails: dict[str, collections.deque[float]] = {}
+    def __init__(self, free: int = 3, max_delay_s: float = 300.0, forget_s: float = 900.0) -> None:
+        self.free, self.max_delay_s, self.forget_s = free, max_delay_s, forget_s
+        self._fails: dict[tuple[str, str], tuple[int, dt.datetime]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, address: str, now: float) -> collections.deque[float]:
-        q = self._fails.setdefault(address, collections.deque())
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
+    @staticmethod
+    def _key(username: str, address: str) -> tuple[str, str]:
+        return username.strip().lower()[:64], address[:64]
 
-    def blocked(self, address: str) -> float:
-        """Seconds until this address may try again (0: now)."""
-        now = time.monotonic()
+    def wait(self, username: str, address: str, now: dt.datetime) -> float:
+        """Seconds until this account may be tried again from this address (0: now)."""
         with self._lock:
-            q = self._recent(address, now)
-            return self.window_s - (now - q[0]) if len(q) >= self.limit else 0.0
+            entry = self._fails.get(self._key(username, address))
+        if entry is None or entry[0] < self.free:
+            return 0.0
+        count, last = entry
+        delay = min(self.max_delay_s, 2.0 ** (count - self.free))
+        return max(0.0, delay - (now - last).total_seconds())
 
-    def failed(self, address: str) -> None:
+    def failed(self, username: str, address: str, now: dt.datetime) -> None:
         with self._lock:
-            self._recent(address, time.monotonic()).append(time.monotonic())
+            self._evict(now)
+            key = self._key(username, address)
+            count = self._fails.get(key, (0, now))[0]
+            self._fails[key] = (count + 1, now)
 
-    def succeeded(self, address: str) -> None:
+    def succeeded(self, username: str, address: str) -> None:
         with self._lock:
-            self._fails.pop(address, None)
+            self._fails.pop(self._key(username, address), None)
+
+    def forget(self, username: str) -> None:
+        """An administrator unlocked the account: every address may try again."""
+        name = username.strip().lower()[:64]
+        with self._lock:
+            for key in [k for k in self._fails if k[0] == name]:
+                del self._fails[key]
+
+    def _evict(self, now: dt.datetime) -> None:
+        # bounded memory: pairs quiet for ``forget_s`` are forgotten, and at most 10,000
+        # are kept (the oldest go first) whatever a flood of names does
+        stale = [
+            k
+            for k, (_, last) in self._fails.items()
+            if (now - last).total_seconds() > self.forget_s
+        ]
+        for key in stale:
+            del self._fails[key]
+        while len(self._fails) >= 10_000:
+            del self._fails[min(self._fails, key=lambda k: self._fails[k][1])]
 
 
 def login(
     ctx: HallContext,
     settings: WebSettings,
-    throttle: AddressThrottle,
+    throttle: LoginThrottle,
     username: str,
     password: str,
     address: str,
 ) -> tuple[str, Session]:
     """Returns (cookie value, session). Wrong username and wrong password give the same
-    answer; a locked account answers 429 without looking at the password."""
-    wait = throttle.blocked(address)
-    if wait > 0:
-        raise LoginLocked(
-            f"too many failed logins from this device; try again in {wait:.0f} s",
-            code="login_throttled",
-        )
+    answer; a locked account answers 429 without looking at the password, and says until
+    when."""
+    now = ctx.now()
     with ctx.read() as conn:
         row = conn.execute(
             select(A).where(A.c.hall_id == ctx.hall_id, A.c.username == username[:64])
         ).first()
-    now = ctx.now()
     if row is not None and row.locked_until is not None and row.locked_until > now:
-        wait = (row.locked_until - now).total_seconds()
+        until = ctx.local(row.locked_until)
         raise LoginLocked(
-            f"this account is locked after too many wrong passwords; try again "
-            f"in {wait:.0f} s or ask an administrator",
-            code="login_locked",
+            f"this account is locked after too many wrong passwords until "
+            f"{until:%H:%M:%S}; try again then or ask an administrator to unlock it",
+            locked_until=until.isoformat(timespec="seconds"),
+        )
+    # a lock says so first (until when); the per-address delay only slows guessing
+    wait = throttle.wait(username, address, now)
+    if wait > 0:
+        raise LoginThrottled(
+            f"too many failed logins for this account from this device; try again in "
+            f"{math.ceil(wait)} s"
         )
     ok = False
     try:
@@ -271,7 +315,7 @@ def login(
     except (VerificationError, InvalidHashError):
         ok = False
     if row is None or not ok or not row.active:
-        throttle.failed(address)
+        throttle.failed(username, address, now)
         if row is not None and row.active:
             _record_failure(ctx, settings, row.id)
         # Only names of real accounts reach the log: whatever was typed into the field
@@ -280,7 +324,7 @@ def login(
             "web login refused for %s", row.username if row is not None else "an unknown username"
         )
         raise LoginFailed("wrong username or password")
-    throttle.succeeded(address)
+    throttle.succeeded(username, address)
     cookie = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     with ctx.write() as tx:

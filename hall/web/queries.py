@@ -1,6 +1,6 @@
-"""Read-only figures the pages need beyond hall.services: the longest current wait, the
-waiting-time distribution and score distribution of a range, and the ticket an evaluation
-pad should ask about. Aggregates only, no personal data."""
+"""Read-only figures the pages need beyond hall.services: the queue of each service, the
+longest current wait, the waiting-time distribution and score distribution of a range, and
+the ticket an evaluation pad should ask about. Aggregates only, no personal data."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hall.domain.tickets import Status
+from hall.services import hallinfo
 from hall.services.context import HallContext
 from hall.services.stats import parse_range
 from hall.storage import tables as t
@@ -20,6 +21,15 @@ E = t.evaluations
 # Minutes; the last bucket is open-ended.
 WAIT_BUCKETS = (5, 10, 20, 30, 60)
 PAD_WINDOW_S = 300
+
+
+def service_queues(ctx: HallContext) -> list[dict[str, Any]]:
+    """Each service with its name, whether it is open today and how many are waiting (the
+    counter page's and the dashboard's queue table)."""
+    return [
+        s.model_dump(include={"code", "name", "name_en", "open", "waiting"})
+        for s in hallinfo.services(ctx)
+    ]
 
 
 def longest_waits(ctx: HallContext) -> dict[str, int]:

@@ -1,20 +1,26 @@
-"""Server-rendered page shells without a template engine (jinja2 is not installed): each
-page in ``pages/`` is HTML with ``{{key}}`` placeholders filled from the ``web``
-translation catalogue, Chinese first and English second. Dynamic texts come from the same
-catalogue, embedded as JSON for the page's script."""
+"""The page shells: Jinja2 templates in ``templates/`` with autoescape on. ``base.html``
+holds the one head and layout; each page ``{% extends "base.html" %}``. Texts come from
+the ``web`` catalogue (``common/assets/locales/web.toml``), Chinese first, English second:
+
+- ``{{ bi("key") }}`` both languages, ``<span class="zh">…</span><span class="en">…</span>``
+  (the English span is left out when it says the same);
+- ``{{ zh("key") }}`` Chinese only (the window title, the shortcut line);
+- ``{{ hall_name }}`` the hall's name from its config.
+
+The page's script builds its dynamic texts from the same catalogue, embedded as JSON in
+``<script type="application/json" id="i18n">``. A key missing from the catalogue or a
+variable the page was not given is an error when the page renders, never an empty space in
+front of staff or a citizen. ``tests/web/test_texts.py`` checks every key statically."""
 
 from __future__ import annotations
 
-import html
-import json
-import re
 from functools import cache
-from pathlib import Path
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from common.i18n import catalogue, t
-
-PAGES = Path(__file__).with_name("pages")
-_PLACEHOLDER = re.compile(r"\{\{(?:(zh|en):)?([a-z0-9_]+)\}\}")
 
 # Same-origin only: no inline script, no CDN, no framing (clickjacking of staff buttons).
 CSP = (
@@ -29,36 +35,57 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+# The pages a route may render (``templates/<page>.html``, script ``static/<page>.js``).
+PAGES = ("login", "counter", "pad", "dashboard", "ticket")
 
 
-def _bilingual(key: str) -> str:
-    zh, en = t("web", key, "zh"), t("web", key, "en")
-    if en == zh:
-        return f'<span class="zh">{html.escape(zh)}</span>'
-    return f'<span class="zh">{html.escape(zh)}</span><span class="en">{html.escape(en)}</span>'
+def zh(key: str) -> str:
+    return t("web", key, "zh")
 
 
-def catalogue_json() -> str:
-    data = {
+def bi(key: str) -> Markup:
+    chinese, english = zh(key), t("web", key, "en")
+    out = Markup('<span class="zh">{}</span>').format(chinese)
+    if english != chinese:
+        out += Markup('<span class="en">{}</span>').format(english)
+    return out
+
+
+def browser_texts() -> dict[str, dict[str, str]]:
+    """The whole catalogue for the page's script (``GH.zh``/``GH.en``/``GH.bi`` in web.js),
+    English filled in with Chinese where it is missing."""
+    return {
         k: {"zh": v.get("zh", ""), "en": v.get("en", v.get("zh", ""))}
         for k, v in catalogue("web").items()
     }
-    # Inside <script type="application/json">: "<" must not close the element.
-    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("hall.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(bi=bi, zh=zh)
+    # `|tojson` escapes <, >, & and ' (safe inside <script>); Chinese stays readable.
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False}
+    return env
+
+
+templates = _environment()
 
 
 @cache
 def render(page: str, hall_name: str) -> str:
-    text = (PAGES / f"{page}.html").read_text(encoding="utf-8")
+    if page not in PAGES:
+        raise ValueError(f"no page {page!r}")
+    return templates.get_template(f"{page}.html").render(
+        page=page, hall_name=hall_name, texts=browser_texts()
+    )
 
-    def fill(m: re.Match[str]) -> str:
-        lang, key = m.group(1), m.group(2)
-        if key == "i18n":
-            return catalogue_json()
-        if key == "hall_name":
-            return html.escape(hall_name)
-        if lang:
-            return html.escape(t("web", key, lang))
-        return _bilingual(key)
 
-    return _PLACEHOLDER.sub(fill, text)
+def page_response(page: str, hall_name: str) -> HTMLResponse:
+    return HTMLResponse(render(page, hall_name), headers=SECURITY_HEADERS)

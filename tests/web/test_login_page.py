@@ -19,16 +19,29 @@ def test_login_errors_then_lock(hall: HallProcess, context: Any) -> None:
     page.goto(f"{hall.url}/web/counter")
     page.wait_for_url("**/web/login?next=/web/counter")
     shot(page, "login")
-    for _ in range(5):
+    for _ in range(3):  # the free tries
         page.fill("#username", "wang")
         page.fill("#password", "not-my-password")
         page.click("#login-button")
         expect(page.locator("#login-error")).to_contain_text("用户名或密码错误")
     assert "not-my-password" not in page.url  # the password never goes in a URL
+    # then each try waits longer (1 s, 2 s …) and the fifth wrong one locks the account;
+    # the page says which, and until when
+    for _ in range(8):
+        page.fill("#username", "wang")
+        page.fill("#password", "not-my-password")
+        page.click("#login-button")
+        expect(page.locator("#login-error")).not_to_be_empty()
+        text = page.locator("#login-error").inner_text()
+        if "锁定至" in text:
+            break
+        assert "用户名或密码错误" in text or "请稍候几秒再试" in text, text
+        page.wait_for_timeout(1100)
     page.fill("#username", "wang")
     page.fill("#password", PASSWORD)
     page.click("#login-button")
-    expect(page.locator("#login-error")).to_contain_text("登录失败次数过多")
+    expect(page.locator("#login-error")).to_contain_text("账号已锁定至")
+    expect(page.locator("#login-error")).to_contain_text("locked until")
     shot(page, "login-locked")
     assert "/web/login" in page.url
 

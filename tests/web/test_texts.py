@@ -1,5 +1,5 @@
-"""Every text the pages use exists in assets/locales/web.toml with Chinese and English, so a
-typo shows up here and not as a raw key in front of staff or a citizen."""
+"""Every text the pages use exists in common/assets/locales/web.toml with Chinese and
+English, so a typo shows up here and not as a raw key in front of staff or a citizen."""
 
 from __future__ import annotations
 
@@ -9,28 +9,71 @@ from pathlib import Path
 import pytest
 
 from common.i18n import catalogue
-from hall.web.render import PAGES, render
+from hall.web import STATIC
+from hall.web.render import PAGES, render, templates
 
-STATIC = PAGES.with_name("static")
-# bi("key"…), zh("key"…), GH.zh("key"…), GH.en("key"…) with a literal key
-JS_KEY = re.compile(r"""\b(?:bi|zh|en)\(\s*"([a-z0-9_]+)"[,)]""")
+# bi("key"…), zh("key"…), GH.zh("key"…), GH.en("key"…) with a literal key: the same calls
+# in the scripts and in the templates.
+KEY_CALL = re.compile(r"""\b(?:bi|zh|en)\(\s*"([a-z0-9_]+)"[,)]""")
+# Everything a template prints, {{ … }}, and what it may be: a text by a literal key (so
+# KEY_CALL sees every key a template uses) or a variable render() passes.
+PRINTED = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
+MAY_PRINT = re.compile(r"""(?:bi|zh)\("[a-z0-9_]+"\)|hall_name|page|body_class|texts\|tojson""")
 
 
-@pytest.mark.parametrize("page", sorted(p.stem for p in PAGES.glob("*.html")))
+def template_source(name: str) -> str:
+    assert templates.loader is not None
+    source, _, _ = templates.loader.get_source(templates, name)
+    return source
+
+
+TEMPLATES = sorted(templates.list_templates())
+
+
+def test_every_template_is_a_page_or_the_layout() -> None:
+    assert set(templates.list_templates()) == {"base.html", *(f"{p}.html" for p in PAGES)}
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_with_its_texts(page: str) -> None:
     html = render(page, "测试中心")
-    assert "{{" not in html
-    assert 'lang="zh-CN"' in html
+    assert "{{" not in html and "{%" not in html
+    assert html.startswith("<!doctype html>\n") and 'lang="zh-CN"' in html
+    assert html.count("<head>") == 1 and "· 测试中心</title>" in html
+    assert f'<script src="/web/static/{page}.js"></script>' in html
 
 
-def test_every_literal_key_in_the_scripts_exists() -> None:
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_extends_the_one_layout(page: str) -> None:
+    source = template_source(f"{page}.html")
+    assert source.startswith('{% extends "base.html" %}\n')
+    assert "<head>" not in source and "<html" not in source and "<body" not in source
+
+
+def test_the_hall_name_is_escaped() -> None:
+    html = render("login", '<img src=x onerror="alert(1)">')
+    assert "<img" not in html and "&lt;img src=x onerror=" in html
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_templates_print_only_literal_keys_and_known_variables(name: str) -> None:
+    printed = [e.strip() for e in PRINTED.findall(template_source(name))]
+    assert printed, name
+    assert [e for e in printed if not MAY_PRINT.fullmatch(e)] == []
+
+
+def test_every_literal_key_in_the_templates_and_scripts_exists() -> None:
     texts = catalogue("web")
-    missing = []
-    for js in STATIC.glob("*.js"):
-        for key in JS_KEY.findall(js.read_text(encoding="utf-8")):
-            if key not in texts:
-                missing.append(f"{js.name}: {key}")
-    assert not missing
+    sources = {f"static/{js.name}": js.read_text(encoding="utf-8") for js in STATIC.glob("*.js")}
+    sources |= {f"templates/{name}": template_source(name) for name in TEMPLATES}
+    found = {where: KEY_CALL.findall(source) for where, source in sources.items()}
+    # The scan must see the texts of every page, or this test passes on nothing.
+    assert all(found[f"templates/{page}.html"] for page in PAGES)
+    assert sum(len(keys) for where, keys in found.items() if where.startswith("static/")) > 20
+    missing = [
+        f"{where}: {key}" for where, keys in found.items() for key in keys if key not in texts
+    ]
+    assert missing == []
 
 
 def test_runtime_keys_cover_every_state() -> None:
@@ -54,7 +97,8 @@ def test_runtime_keys_cover_every_state() -> None:
 
 def test_static_files_have_no_remote_urls() -> None:
     """The hall has no internet: nothing may load from a CDN."""
-    for path in [*STATIC.iterdir(), *PAGES.iterdir()]:
-        text = Path(path).read_text(encoding="utf-8")
-        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), path.name
-        assert "@import url(http" not in text, path.name
+    sources = {path.name: Path(path).read_text(encoding="utf-8") for path in STATIC.iterdir()}
+    sources |= {name: template_source(name) for name in TEMPLATES}
+    for name, text in sources.items():
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), name
+        assert "@import url(http" not in text, name

@@ -169,6 +169,8 @@
         el("td", {},
           el("button", { class: "btn small", type: "button", "data-reset": a.username,
             onclick: () => openPassword(a.username) }, bi("reset_password", null, true)), " ",
+          a.locked ? el("button", { class: "btn small", type: "button", "data-unlock": a.username,
+            onclick: () => unlock(a.username) }, bi("unlock", null, true)) : null, " ",
           a.username === me.username ? null :
             el("button", { class: "btn small " + (a.active ? "red" : "green"), type: "button",
               onclick: () => setActive(a.username, !a.active) },
@@ -186,6 +188,13 @@
       await api("POST", "/web/api/accounts/" + encodeURIComponent(pwUser) + "/password",
         { password: $("pw-new").value });
       $("password-modal").classList.add("hidden");
+      toast(bi("saved", null, true));
+      showAccounts();
+    } catch (err) { toast(GH.errorLabel(err), true); }
+  }
+  async function unlock(user) {
+    try {
+      await api("POST", "/web/api/accounts/" + encodeURIComponent(user) + "/unlock");
       toast(bi("saved", null, true));
       showAccounts();
     } catch (err) { toast(GH.errorLabel(err), true); }

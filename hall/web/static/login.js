@@ -16,8 +16,14 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
     }
     location.href = next;
   } catch (err) {
-    const key = err.status === 429 ? "login_locked" : err.status === 401 ? "login_failed" : null;
-    out.replaceChildren(key ? GH.bi(key) : GH.biText(err.message, ""));
+    if (err.code === "login_locked" && err.data.locked_until) {
+      // until when, in the hall's time as the server says it (HH:MM of its ISO time)
+      out.replaceChildren(GH.bi("login_locked_until", { time: err.data.locked_until.slice(11, 16) }));
+    } else {
+      const key = { login_locked: "login_locked", login_throttled: "login_throttled",
+        login_failed: "login_failed" }[err.code] || (err.status === 401 ? "login_failed" : null);
+      out.replaceChildren(key ? GH.bi(key) : GH.biText(err.message, ""));
+    }
     document.getElementById("password").value = "";
     document.getElementById("password").focus();
   }

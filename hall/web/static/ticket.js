@@ -36,7 +36,8 @@
     const line = (key) => biText(GH.zh(key, counter), GH.en(key, counterEn));
     const byStatus = { waiting: () => bi("status_waiting"), called: () => line("ticket_called"),
       serving: () => line("ticket_serving"), done: () => bi("ticket_done"),
-      no_show: () => bi("ticket_no_show"), parked: () => bi("ticket_parked") };
+      no_show: () => bi("ticket_no_show"), parked: () => bi("ticket_parked"),
+      expired: () => bi("ticket_expired") };
     state.replaceChildren((byStatus[t.status] || (() => bi("status_" + t.status)))());
     const waiting = t.status === "waiting";
     $("t-figures").classList.toggle("hidden", !waiting);

@@ -53,7 +53,9 @@ const GH = (() => {
   }
 
   class ApiError extends Error {
-    constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+    constructor(status, code, message, data) {
+      super(message); this.status = status; this.code = code; this.data = data || {};
+    }
   }
   function errorLabel(err) {
     const key = "err_" + (err.code || "");
@@ -78,7 +80,7 @@ const GH = (() => {
     }
     if (resp.status === 204) return null;
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new ApiError(resp.status, data.error, data.message || resp.statusText);
+    if (!resp.ok) throw new ApiError(resp.status, data.error, data.message || resp.statusText, data);
     return data;
   }
 

@@ -1,0 +1,26 @@
+"""Routes of the staff and citizen pages, one module per audience:
+
+- :mod:`.pages` the staff pages, :mod:`.citizen` the citizen's ticket page ``/t/{token}``
+  (HTML and their plumbing, not in the OpenAPI schema);
+- under ``/web/api`` (the pages' scripts, authenticated by the session cookie, never by a
+  hall bearer token): :mod:`.session`, :mod:`.counter`, :mod:`.pad`, :mod:`.events`,
+  :mod:`.manager` and :mod:`.accounts`.
+
+Who may call what is in :mod:`hall.web.deps`; handlers call the hall's service layer. The
+shape of full-stack-fastapi-template's ``api/main.py``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hall.schemas import ERROR_RESPONSES
+from hall.web.routes import accounts, citizen, counter, events, manager, pad, pages, session
+
+api = APIRouter(prefix="/web/api", tags=["web"], responses=ERROR_RESPONSES)
+for part in (session, counter, pad, events, manager, accounts):
+    api.include_router(part.router)
+
+router = APIRouter()
+router.include_router(pages.router)
+router.include_router(citizen.router)
+router.include_router(api)

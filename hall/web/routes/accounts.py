@@ -1,0 +1,78 @@
+"""Staff accounts, for admins: list, create, set a password, enable or disable, and the
+counters an account may act for."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from hall.errors import Invalid
+from hall.web import accounts
+from hall.web.deps import Admin, AdminWrite, Web
+
+router = APIRouter()
+
+
+@router.get("/accounts")
+def accounts_list(web: Web, _: Admin) -> list[dict[str, Any]]:
+    return accounts.list_accounts(web.ctx)
+
+
+class AccountIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    display_name: str = Field(default="", max_length=64)
+    role: Literal["admin", "counter"]
+    counters: list[str] = Field(default_factory=list, max_length=100)
+    password: str = Field(min_length=1, max_length=256)
+
+
+@router.post("/accounts", status_code=201)
+def accounts_create(web: Web, _: AdminWrite, body: AccountIn) -> dict[str, Any]:
+    return accounts.create_account(
+        web.ctx,
+        web.settings,
+        body.username,
+        body.password,
+        body.role,
+        body.counters,
+        body.display_name,
+    )
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=1, max_length=256)
+
+
+@router.post("/accounts/{username}/password")
+def accounts_password(web: Web, _: AdminWrite, username: str, body: PasswordIn) -> dict[str, Any]:
+    account = accounts.set_password(web.ctx, web.settings, username, body.password)
+    web.throttle.forget(username)  # a reset unlocks: the delays go with the lock
+    return account
+
+
+class AccountPatch(BaseModel):
+    active: bool | None = None
+    counters: list[str] | None = Field(default=None, max_length=100)
+    display_name: str | None = Field(default=None, max_length=64)
+
+
+@router.post("/accounts/{username}/unlock")
+def accounts_unlock(web: Web, _: AdminWrite, username: str) -> dict[str, Any]:
+    return accounts.unlock_account(web.ctx, web.throttle, username)
+
+
+@router.post("/accounts/{username}")
+def accounts_update(
+    web: Web, session: AdminWrite, username: str, body: AccountPatch
+) -> dict[str, Any]:
+    if username == session.username and body.active is False:
+        raise Invalid("you cannot disable your own account", code="self_disable")
+    return accounts.update_account(
+        web.ctx,
+        username,
+        active=body.active,
+        counters=body.counters,
+        display_name=body.display_name,
+    )
