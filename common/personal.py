@@ -12,18 +12,20 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import unicodedata
 
 from common.errors import CodedError
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: ``\d`` would take any script's digits (``٢``), and int() reads them.
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 class InvalidIdNumber(CodedError, ValueError):
-    code = "invalid_id_number"
-
     """An ID number that fails GB 11643. The message never contains the number."""
+
+    code = "invalid_id_number"
 
 
 def id_check_char(first17: str) -> str:
@@ -33,8 +35,10 @@ def id_check_char(first17: str) -> str:
 
 
 def normalize_id_number(raw: str) -> str:
-    """Upper-case, strip spaces; a lower-case x is a common keypad/OCR artefact."""
-    return re.sub(r"\s+", "", raw).upper()
+    """NFKC (full-width １２３ and Ｘ become ASCII), spaces removed, upper-case (a lower-case
+    x is a common keypad/OCR artefact). Digits of other scripts stay as they are, and
+    :func:`validate_id_number` refuses them: one person, one number."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", raw)).upper()
 
 
 def validate_id_number(raw: str) -> str:
@@ -78,17 +82,54 @@ def mask_id_number(number: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """张三 → 张*, 张小三 → 张*三, 欧阳小明 → 欧**明; Latin names keep initials only."""
-    name = name.strip()
-    if not name:
-        return ""
-    if name.isascii():
-        return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
-    if len(name) == 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    """Every name shown keeps at most its first character: 张三 → 张*, 张小三 → 张**,
+    Li A → L**, a one-character name (X) → *."""
+    letters = "".join(clean_text(name).split())
+    if len(letters) <= 1:
+        return "*" if letters else ""
+    return letters[0] + "*" * (len(letters) - 1)
+
+
+# Format characters (Unicode category Cf: bidi overrides such as U+202E, zero-width
+# joiners, BOMs) and controls reorder or hide what staff read: 05:37 shown as 73:50.
+_INVISIBLE = {"Cf", "Cc", "Co", "Cs"}
+# An ID number or a mobile number typed into free text (ASCII digits after NFKC).
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_PHONE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}(?![0-9])")
+
+
+# Full-width digits and Latin letters as ASCII (１３８ → 138), so a number typed on a
+# Chinese keyboard is found and masked; Chinese punctuation (，。) is left as it is.
+_FULL_WIDTH = {
+    cp: cp - 0xFEE0
+    for r in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+    for cp in range(r[0], r[1] + 1)
+}
+
+
+def clean_text(text: str) -> str:
+    """Free text as it is stored and shown: invisible and control characters removed (a
+    newline or tab becomes a space), full-width digits and letters as ASCII, runs of
+    spaces collapsed, trimmed."""
+    kept = "".join(
+        " " if ch in "\t\n\r" else ch
+        for ch in text.translate(_FULL_WIDTH)
+        if ch in "\t\n\r" or unicodedata.category(ch) not in _INVISIBLE
+    )
+    return re.sub(r" {2,}", " ", kept).strip()
+
+
+def scrub_free_text(text: str) -> str:
+    """:func:`clean_text`, then ID numbers and mobile numbers masked: a help reason or a
+    comment may hold what a citizen typed (``110***********123X``, ``138****5678``)."""
+    cleaned = clean_text(text)
+    cleaned = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), cleaned)
+    return _PHONE_IN_TEXT.sub(lambda m: _mask_phone(m.group()), cleaned)
+
+
+def _mask_phone(phone: str) -> str:
+    digits = re.sub(r"[^0-9]", "", phone)[-11:]
+    return digits[:3] + "****" + digits[-4:]
 
 
 def keyed_hash(secret: bytes, number: str) -> str:

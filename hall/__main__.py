@@ -34,7 +34,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from common import sdnotify
     from hall.app import create_app
+    from hall.storage.check import StorageDamaged, check_sqlite
 
+    try:
+        check_sqlite(args.database or config.server.database, args.config)
+    except StorageDamaged as err:
+        print(f"govhall hall: {err}", file=sys.stderr)
+        return 2
     try:
         app = create_app(config, database=args.database)
     except ConfigError as err:  # sections validated by their owners, e.g. [web]

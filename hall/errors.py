@@ -13,6 +13,8 @@ class HallError(CodedError):
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
         super().__init__(message, code=code or None)
         self.message = message
+        self.details: dict[str, str | None] = {}
+        """Fields the error body carries beside its code and texts (``opens_at``, …)."""
         if status:
             self.status = status
 
@@ -52,6 +54,7 @@ class OutsideHours(Conflict):
     def __init__(self, message: str, opens_at: str | None) -> None:
         super().__init__(message)
         self.opens_at = opens_at
+        self.details = {"opens_at": opens_at}
 
 
 class Invalid(HallError):

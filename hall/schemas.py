@@ -45,6 +45,8 @@ class ErrorBody(Model):
     en: str = ""
     opens_at: str | None = None
     """For ``outside_hours``: when the service next takes tickets (local time, ISO 8601)."""
+    locked_until: str | None = None
+    """For ``login_locked``: when the account may log in again (local time, ISO 8601)."""
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

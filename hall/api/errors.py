@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.errors import text
-from hall.errors import HallError, OutsideHours, StorageUnavailable
+from hall.errors import HallError, StorageUnavailable
 
 log = logging.getLogger("hall.api")
 
@@ -66,8 +66,7 @@ def describe_validation(errors: list[Any]) -> tuple[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(HallError)
     async def _hall_error(_: Request, exc: HallError) -> JSONResponse:
-        extra = {"opens_at": exc.opens_at} if isinstance(exc, OutsideHours) else None
-        return error_response(exc.status, exc.code, exc.message, headers_for(exc), extra)
+        return error_response(exc.status, exc.code, exc.message, headers_for(exc), exc.details)
 
     @app.exception_handler(SQLAlchemyError)
     async def _storage(_: Request, exc: SQLAlchemyError) -> JSONResponse:

@@ -3,14 +3,14 @@ lengths are bounded so a garbage field cannot grow the database."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from hall.inputs import Comment, Id, Moment, Note, Reason
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=8, strip_whitespace=True)]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(max_length=200)]
 Priority = Literal["normal", "elderly", "disabled", "military"]
 PartState = Literal["ok", "warning", "error", "offline", "absent"]
 
@@ -24,41 +24,41 @@ class IssueTicketIn(Body):
     id_number: Annotated[str, StringConstraints(max_length=32)] | None = None
     name: Annotated[str, StringConstraints(max_length=64)] | None = None
     priority: Priority | None = None
-    appointment_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
+    appointment_id: Id | None = None
 
 
 class ImportTicketIn(Body):
     kiosk: Short
     offline_number: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{2,24}$")]
     service: Code
-    issued_at: AwareDatetime
+    issued_at: Moment
     priority: Priority | None = None
     name_masked: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
 class CallIn(Body):
-    ticket: Annotated[int, Field(ge=1, le=2**62)]
+    ticket: Id
 
 
 class TransferIn(Body):
     service: Code
-    note: Text | None = None
+    note: Note | None = None
     return_here: bool = False
 
 
 class PauseIn(Body):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    reason: Reason
 
 
 class EvaluationIn(Body):
     score: Annotated[int, Field(ge=1, le=5)]
-    comment: Annotated[str, StringConstraints(max_length=500)] | None = None
+    comment: Comment | None = None
 
 
 class AppointmentIn(Body):
     service: Code
     id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    slot_start: dt.datetime
+    slot_start: Moment
 
 
 class CheckInIn(Body):
@@ -67,7 +67,7 @@ class CheckInIn(Body):
 
 class HelpIn(Body):
     kiosk: Short
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    reason: Reason
 
 
 class HeartbeatIn(Body):

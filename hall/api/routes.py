@@ -20,6 +20,7 @@ from hall.api.auth import require
 from hall.api.errors import describe_validation
 from hall.config import Token
 from hall.errors import Forbidden, Invalid
+from hall.inputs import PathId
 from hall.services import appointments, counters, evaluations, hallinfo, stats, tickets
 from hall.services.context import HallContext
 
@@ -100,8 +101,8 @@ def speaks_for(token: Token, device: str) -> None:
 
 
 # Ids fit a 63-bit integer on every database; anything else is a 422, not an overflow.
-TicketId = Annotated[int, Path(ge=1, le=2**62)]
-HelpId = Annotated[int, Path(ge=1, le=2**62)]
+TicketId = PathId
+HelpId = PathId
 StaffHere = Annotated[Token, Depends(_at_counter("counter"))]
 StaffOrAdminHere = Annotated[Token, Depends(_at_counter("counter", "admin"))]
 

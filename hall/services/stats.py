@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hall.domain.limits import FIRST_YEAR, LAST_YEAR
 from hall.domain.tickets import Status
 from hall.errors import Invalid
 from hall.schemas import Figures, Stats
@@ -97,17 +98,28 @@ def parse_range(
         return dt.datetime.combine(day, dt.time(), tzinfo=ctx.config.tz)
 
     def parse(value: str, is_end: bool) -> dt.datetime:
+        name = "to" if is_end else "from"
         try:
+            if not value.isascii():  # ２０２６-… or another script's digits
+                raise ValueError(value)
             if len(value) == 10:
-                day = dt.date.fromisoformat(value) + dt.timedelta(days=1 if is_end else 0)
-                return midnight(day)
-            moment = dt.datetime.fromisoformat(value)
+                day = dt.date.fromisoformat(value)
+                moment = midnight(day)
+            else:
+                moment = dt.datetime.fromisoformat(value)
         except ValueError as err:
             raise Invalid(
-                f"{'to' if is_end else 'from'}: {value!r} is not a date "
-                "(YYYY-MM-DD) or ISO date-time",
+                f"{name}: {value!r} is not a date (YYYY-MM-DD) or ISO date-time",
                 code="invalid_range",
             ) from err
+        # checked on the year before any arithmetic: 9999-12-31 + 1 day would overflow
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            raise Invalid(
+                f"{name}: {value!r} is not in the years {FIRST_YEAR}–{LAST_YEAR}",
+                code="invalid_range",
+            )
+        if len(value) == 10 and is_end:
+            moment = midnight(moment.date() + dt.timedelta(days=1))
         return moment if moment.tzinfo else moment.replace(tzinfo=ctx.config.tz)
 
     today = ctx.today()

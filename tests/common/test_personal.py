@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 from common.personal import (
     InvalidIdNumber,
     age_on,
+    clean_text,
     id_check_char,
     keyed_hash,
     mask_id_number,
     mask_name,
+    scrub_free_text,
     sex_of,
     validate_id_number,
 )
@@ -50,10 +52,36 @@ def test_invalid_numbers_are_refused_without_echoing_them(raw: str, problem: str
 def test_masks() -> None:
     assert mask_id_number(VALID) == "110***********002X"
     assert mask_name("张三") == "张*"
-    assert mask_name("张小三") == "张*三"
-    assert mask_name("欧阳小明") == "欧**明"
-    assert mask_name("John Smith") == "J*** S****"
+    assert mask_name("张小三") == "张**"
+    assert mask_name("欧阳小明") == "欧***"
+    assert mask_name("John Smith") == "J********"
+    # short names too: nothing but the first character shows (issue "reliability" 13)
+    assert mask_name("X") == "*"
+    assert mask_name("Li A") == "L**"
+    assert mask_name("王") == "*"
     assert mask_name("") == ""
+    assert mask_name("张\u202e小三") == "张**"  # an invisible character is not a letter shown
+
+
+def test_digits_of_other_scripts_never_make_another_number() -> None:
+    # issue "reliability" 8: ٢ (Arabic-Indic two) passed \d and int(); one person, one number
+    with pytest.raises(InvalidIdNumber):
+        validate_id_number("1101051949123100٢X")
+    with pytest.raises(InvalidIdNumber):
+        validate_id_number("11010519491231002²")
+    # full-width digits are the same number as ASCII ones (NFKC), so the same person
+    assert validate_id_number("１１０１０５１９４９１２３１００２Ｘ") == "11010519491231002X"
+
+
+def test_free_text_loses_invisible_characters_and_masks_numbers() -> None:
+    # issue "reliability" 14: U+202E turned 05:37 into 73:50 on the counter page
+    assert clean_text("等了 05:\u202e37 分钟\u200b") == "等了 05:37 分钟"
+    assert clean_text("第一行\n第二行\t\x00 ") == "第一行 第二行"
+    # 12: a typed ID number or phone in a help reason is masked before it is stored
+    scrubbed = scrub_free_text("我的身份证 11010519491231002X，电话 138 1234 5678")
+    assert "11010519491231002X" not in scrubbed and "110***********002X" in scrubbed
+    assert "1234 5678" not in scrubbed and "138****5678" in scrubbed
+    assert scrub_free_text("窗口 12 号，等了 30 分钟") == "窗口 12 号，等了 30 分钟"
 
 
 @given(st.text(alphabet="0123456789", min_size=17, max_size=17))

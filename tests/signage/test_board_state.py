@@ -38,7 +38,7 @@ def snapshot(**over: Any) -> dict[str, Any]:
                 "counter": "3",
                 "counter_name": "3号窗口",
                 "counter_name_en": "",
-                "name_masked": "张*三",
+                "name_masked": "张**",
                 "recall_count": 0,
                 "called_at": "2026-05-28T09:01:00+08:00",
             },
@@ -135,7 +135,7 @@ def test_snapshot_gives_current_call_counters_and_waiting(state: BoardState) -> 
 def test_names_never_shown_unless_the_hall_turns_masked_names_on(state: BoardState) -> None:
     assert all(c.name_masked is None for c in state.calls)
     masked = from_snapshot(snapshot(), now=NOW, show_names=True)
-    assert masked.calls[0].name_masked == "张*三"
+    assert masked.calls[0].name_masked == "张**"
     # A full name sent by mistake is refused even when masked names are on.
     s = apply(masked, 11, "ticket.called", called(9, "A009", "3", name="张三丰"), now=NOW)
     assert s.calls[0].name_masked is None
