@@ -134,9 +134,13 @@ class HallBadResponse(HallUnavailable):
 
 
 class HallApiError(HallClientError):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    """The hall refused: ``code`` for programs; ``body`` the whole refusal when it was the
+    hall's ``ErrorBody`` (its texts, ``opens_at`` for outside_hours, …)."""
+
+    def __init__(self, status: int, code: str, message: str, body: ErrorBody | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
+        self.body = body
 
 
 @dataclass(frozen=True)
@@ -163,9 +167,11 @@ def error_for(
     """The client error for a non-2xx answer: ``{"error", "message"}`` when the body is
     the hall's ``ErrorBody``, the start of the text otherwise."""
     try:
-        body = ErrorBody.model_validate_json(content)
+        body: ErrorBody | None = ErrorBody.model_validate_json(content)
+        assert body is not None
         code, message = body.error, body.message
     except ValidationError:
+        body = None
         code, message = "error", content[:200].decode("utf-8", "replace")
     if status in UNAVAILABLE_STATUSES:
         return HallUnavailable(
@@ -174,7 +180,7 @@ def error_for(
             code=code if code != "error" else "unavailable",
             retry_after_s=_retry_after(headers),
         )
-    return HallApiError(status, code, message)
+    return HallApiError(status, code, message, body)
 
 
 class HallClient:

@@ -142,6 +142,12 @@ def _time_zone(value: str) -> str:
     return value
 
 
+def _public_url(value: str) -> str:
+    if value and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+        raise ValueError(f"{value!r} is not an http:// or https:// address")
+    return value.rstrip("/")
+
+
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
 
@@ -360,6 +366,20 @@ class ServerConfig(ConfigModel):
     storage_timeout_s: float = Field(default=5.0, gt=0, le=60)
     """Longest a request waits for the database (the write lock, a stalled or locked
     database), in seconds; then it is answered 503 ``storage_unavailable``."""
+    max_connections: int = Field(default=2000, ge=100, le=50000)
+    """Open connections (a count) past which every new request is answered 503 at once:
+    each board's, counter page's and citizen phone's event stream holds one for as long as
+    it is open, as does an idle keep-alive connection. A hall needs ~250 of its own (50
+    boards, kiosks, 30 counters, staff pages) plus the citizens' streams the nginx front
+    lets through (at most 1000, deploy/nginx/govhall.conf)."""
+    keep_alive_s: int = Field(default=5, ge=1, le=300)
+    """An idle keep-alive connection (its last response sent, no new request) is closed
+    after this many seconds."""
+    request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """Longest a client may take to send one whole request (request line, headers and
+    body), in seconds, counted from the connection's opening or the request's first byte;
+    then the connection is closed: slowloris, and connections that never send anything.
+    Responses are not limited (event streams run on)."""
 
 
 class HallTable(ConfigModel):
@@ -376,6 +396,10 @@ class HallTable(ConfigModel):
     may come from GOVHALL_HALL_SECRET."""
     notice: str = ""
     """Shown to citizens on the kiosk and the board."""
+    public_url: Annotated[str, AfterValidator(_public_url)] = ""
+    """The address citizens' phones reach the hall's citizen pages at (through the nginx
+    front, docs/install.md), e.g. "https://hall.example.gov.cn": the ticket's QR code is
+    <public_url>/t/<token>. Empty: the address the kiosk reaches the hall at."""
 
 
 class HallFile(ConfigModel):
@@ -472,6 +496,7 @@ class HallConfig(ConfigModel):
     counters: tuple[Counter, ...]
     tokens: tuple[Token, ...]
     notice: str = ""
+    public_url: str = ""
     sections: dict[str, Table] = Field(default_factory=dict)
     """Tables owned by other parts (kiosk, signage, devices, web), validated by them."""
     path: Path | None = None
@@ -711,6 +736,7 @@ def parse_config(
         counters=model.counter,
         tokens=model.token,
         notice=hall.notice,
+        public_url=hall.public_url,
         sections=sections,
         path=path,
         version=version,

@@ -80,6 +80,9 @@ class EventTicket(Model):
     counter_name_en: str | None
     name_masked: str | None
     recall_count: int
+    verification: str | None = None
+    """face (the kiosk's face check passed), manual (人工核验: staff check the ID card at
+    the counter: consent declined, the check failed or could not run), or None."""
 
 
 class Ticket(EventTicket):
@@ -249,6 +252,10 @@ class Figures(Model):
     transferred: int
     expired: int
     """Still open when the hall closed its day (never served)."""
+    face_verified: int
+    """Tickets whose holder consented to the kiosk's face check and passed it."""
+    manual_verification: int
+    """Tickets marked 人工核验 (consent declined, or the face check failed or could not run)."""
     waiting_now: int
     wait_avg_s: float | None
     wait_p50_s: float | None

@@ -402,7 +402,8 @@ class Runtime:
             return lambda f: f.on_hall_unavailable(token)
         except HallApiError as err:
             code, msg = err.code, err.message
-            return lambda f: f.on_refused(token, code, msg)
+            opens = err.body.opens_at if err.body else None
+            return lambda f: f.on_refused(token, code, msg, opens_at=opens)
         data = flow_ticket(ticket)
         return lambda f: f.on_issued(token, data)
 

@@ -25,6 +25,9 @@ class IssueTicketIn(Body):
     name: Annotated[str, StringConstraints(max_length=64)] | None = None
     priority: Priority | None = None
     appointment_id: Id | None = None
+    verification: Literal["face", "manual"] | None = None
+    """How the kiosk verified the holder: the face check passed, or staff check the ID at
+    the counter (人工核验: consent declined, the check failed or could not run)."""
 
 
 class ImportTicketIn(Body):

@@ -129,6 +129,7 @@ def issue_ticket(
             name=body.name,
             priority=body.priority,
             appointment_id=body.appointment_id,
+            verification=body.verification,
             idempotency_key=key,
             kiosk=token.name,
         ),

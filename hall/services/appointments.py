@@ -109,15 +109,19 @@ def check_in_row(
     appointment_id: int | None = None,
     idempotency_key: str | None = None,
     name_masked: str | None = None,
+    service: str | None = None,
+    verification: str | None = None,
 ) -> TicketRow:
+    """The ticket of today's booked appointment of this person (``appointment_id``: that
+    one; ``service``: the ticket asked for, which must be the appointment's)."""
     pol = ctx.config.policy
     where = [A.c.hall_id == ctx.hall_id, A.c.day == ctx.today(tx.now)]
+    # The ID number that booked it, always: an appointment id alone can be guessed.
+    if id_hash is None:
+        raise Invalid("an ID number is needed to check in", code="id_required")
+    where.append(A.c.id_hash == id_hash)
     if appointment_id is not None:
         where.append(A.c.id == appointment_id)
-    if id_hash is not None:
-        where.append(A.c.id_hash == id_hash)
-    elif appointment_id is None:
-        raise Invalid("an ID number is needed to check in", code="id_required")
     rows = [
         AppointmentRow.of(r)
         for r in tx.conn.execute(select(A).where(*where).order_by(A.c.slot_start)).all()
@@ -130,6 +134,11 @@ def check_in_row(
             )
         raise NotFound("no appointment today for this ID card", code="no_appointment")
     appt = booked[0]
+    if service is not None and service != appt.service:
+        raise Conflict(
+            f"appointment {appt.id} is for service {appt.service!r}, not {service!r}",
+            code="appointment_other_service",
+        )
     opens = appt.slot_start - dt.timedelta(seconds=pol.appointment_early_s)
     if tx.now < opens:
         local = ctx.local(opens).strftime("%H:%M")
@@ -148,6 +157,7 @@ def check_in_row(
         id_masked=appt.id_masked,
         name_masked=name_masked,
         idempotency_key=idempotency_key,
+        verification=verification,
     )
     tx.conn.execute(
         update(A)

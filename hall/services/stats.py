@@ -27,6 +27,8 @@ METRICS = (
     "no_show",
     "transferred",
     "expired",
+    "face_verified",
+    "manual_verification",
     "waiting_now",
     "wait_avg_s",
     "wait_p50_s",
@@ -52,6 +54,7 @@ class _Acc:
     def __init__(self) -> None:
         self.issued = self.called = self.served = self.no_show = self.transferred = 0
         self.expired = 0
+        self.face_verified = self.manual_verification = 0
         self.waiting_now = 0
         self.waits: list[float] = []
         self.service: list[float] = []
@@ -69,6 +72,8 @@ class _Acc:
                 "no_show": self.no_show,
                 "transferred": self.transferred,
                 "expired": self.expired,
+                "face_verified": self.face_verified,
+                "manual_verification": self.manual_verification,
                 "waiting_now": self.waiting_now,
                 "wait_avg_s": r2(fmean(self.waits)) if self.waits else None,
                 "wait_p50_s": r2(median(self.waits)) if self.waits else None,
@@ -172,6 +177,9 @@ def compute(ctx: HallContext, start: str | None = None, end: str | None = None) 
             a.issued += first_leg
             a.waiting_now += r.status == Status.WAITING.value
             a.expired += r.status == Status.EXPIRED.value
+            if first_leg:  # consent given and checked, or 人工核验: counted, nothing kept
+                a.face_verified += r.verification == "face"
+                a.manual_verification += r.verification == "manual"
             if r.called_at and first_leg:
                 a.waits.append((r.called_at - r.queue_time).total_seconds())
         work_accs = [*queue_accs, *([by["counter"][r.counter_id]] if r.counter_id else [])]

@@ -53,6 +53,9 @@ class IssueRequest:
     appointment_id: int | None = None
     idempotency_key: str | None = None
     kiosk: str | None = None
+    verification: str | None = None
+    """How the kiosk verified the holder: "face" (the face check passed) or "manual"
+    (declined, failed or unavailable: staff check the ID card at the counter, 人工核验)."""
 
 
 def classify(
@@ -145,6 +148,8 @@ def _issue_row(
                 id_hash=id_hash,
                 idempotency_key=req.idempotency_key,
                 name_masked=name_masked,
+                service=req.service,
+                verification=req.verification,
             ), True
         klass, reason = classify(ctx, req.priority, number, day)
         if id_hash:
@@ -161,6 +166,7 @@ def _issue_row(
             name_masked=name_masked,
             idempotency_key=req.idempotency_key,
             kiosk=req.kiosk,
+            verification=req.verification,
         )
         emit_ticket(ctx, tx, "ticket.issued", row)
         return row, True

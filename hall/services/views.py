@@ -29,4 +29,5 @@ def event_fields(config: HallConfig, row: TicketRow) -> dict[str, Any]:
         "counter_name_en": counter.name_en if counter else None,
         "name_masked": row.name_masked,
         "recall_count": row.recall_count,
+        "verification": row.verification,
     }

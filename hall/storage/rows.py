@@ -51,6 +51,7 @@ class TicketRow(_FromRow):
     id_hash: str | None
     id_masked: str | None
     name_masked: str | None
+    verification: str | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

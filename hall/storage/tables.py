@@ -106,6 +106,8 @@ tickets = Table(
     Column("id_hash", String(64)),
     Column("id_masked", String(24)),
     Column("name_masked", String(64)),
+    # face | manual (人工核验 at the counter) | NULL: no check asked for
+    Column("verification", String(8)),
     UniqueConstraint("hall_id", "idempotency_key", name="uq_tickets_idempotency"),
     UniqueConstraint("hall_id", "day", "kiosk", "offline_number", name="uq_tickets_offline"),
     UniqueConstraint("public_token", name="uq_tickets_public_token"),

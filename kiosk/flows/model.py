@@ -126,6 +126,7 @@ class Tile:
     waiting: int | None  # None: unknown (hall unreachable)
     materials: tuple[str, ...] = ()
     materials_en: tuple[str, ...] = ()
+    opens_at: str | None = None  # closed now: when it next takes tickets (hall's local ISO)
 
     def label(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -336,4 +337,5 @@ def tile_from_api(s: dict[str, Any]) -> Tile:
         waiting=s.get("waiting"),
         materials=tuple(s.get("materials", ())),
         materials_en=tuple(s.get("materials_en", ())),
+        opens_at=s.get("opens_at"),
     )

@@ -46,6 +46,7 @@ from kiosk.flows.model import (
 from kiosk.flows.numbers import spoken_number
 
 # Hall refusal codes with their own text; anything else gets the generic one.
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 REFUSALS = (
     "daily_limit",
     "id_required",
@@ -69,7 +70,9 @@ class TakeTicket(FlowBase):
         tile = next((s for s in self.tiles if s.code == code), None)
         if tile is None:
             return []
-        if not tile.open:
+        if not tile.open:  # outside its hours (it says when it opens), or closed today
+            if tile.opens_at:
+                return self.on_refused(self.token, "outside_hours", opens_at=tile.opens_at)
             return self._go(Screen.MESSAGE, self._txt("refused_service_closed"), error=True)
         self._purpose = Purpose.TICKET
         self._service = tile
@@ -301,12 +304,28 @@ class TakeTicket(FlowBase):
             return self.on_hall_unavailable(self.token)
         return self._go(Screen.MESSAGE, self._txt("issue_failed"), error=True)
 
-    def on_refused(self, token: int, code: str, message: str = "") -> list[Effect]:
+    def on_refused(
+        self, token: int, code: str, message: str = "", opens_at: str | None = None
+    ) -> list[Effect]:
         """The hall refused (daily limit, ID required, closed, no appointment…). Nothing was
-        issued; the citizen is told why, on screen and by voice."""
+        issued; the citizen is told why, on screen and by voice — outside opening hours,
+        with the time the service opens (``opens_at``: the hall's local ISO time)."""
         if token != self.token:
             return []
         self._touch()
+        if code == "outside_hours":
+            if opens_at and len(opens_at) >= 16:
+                month, day = int(opens_at[5:7]), int(opens_at[8:10])
+                when = self._txt(
+                    "opens_at",
+                    month=month,
+                    day=day,
+                    month_en=MONTHS_EN[month - 1],
+                    time=opens_at[11:16],
+                )
+                text = self._txt("refused_outside_hours", when=when)
+                return self._go(Screen.MESSAGE, text, error=True)
+            return self._go(Screen.MESSAGE, self._txt("refused_outside_hours_unknown"), error=True)
         key = f"refused_{code}" if code in REFUSALS else "refused_other"
         return self._go(Screen.MESSAGE, self._txt(key), error=True)
 

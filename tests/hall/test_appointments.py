@@ -102,3 +102,53 @@ def test_retried_check_in_gets_the_same_ticket(api: Api, clock: FakeClock) -> No
     fresh = api.post("/appointments/check-in", {"id_number": YOUNG}, role="kiosk")
     assert fresh.status_code == 409 and fresh.json()["error"] == "already_checked_in"
     assert api.get("/services", role="kiosk").json()[0]["waiting"] == 1
+
+
+def test_check_in_by_appointment_id_needs_the_card_that_booked_it(
+    api: Api, clock: FakeClock
+) -> None:
+    # issue "reliability" 7: {"service": "J", "appointment_id": N} checked in anyone's
+    # appointment N, for another service, by trying ids
+    booked = api.post(
+        "/appointments",
+        {"service": "A", "id_number": YOUNG, "slot_start": slot(clock, 30)},
+        role="admin",
+    ).json()
+    for body in (
+        {"service": "B", "appointment_id": booked["id"]},  # no card at all
+        {"service": "B", "appointment_id": booked["id"], "id_number": YOUNG2},  # another's
+    ):
+        r = api.post("/tickets", body, role="kiosk")
+        assert r.status_code in (404, 422), r.text
+        assert r.json()["error"] in ("id_required", "no_appointment")
+    r = api.post(
+        "/tickets",
+        {"service": "B", "appointment_id": booked["id"], "id_number": YOUNG},
+        role="kiosk",
+    )
+    assert r.status_code == 409 and r.json()["error"] == "appointment_other_service"
+    # what still holds: the appointment is still there for its holder, for its service
+    t = api.post(
+        "/tickets",
+        {"service": "A", "appointment_id": booked["id"], "id_number": YOUNG},
+        role="kiosk",
+    )
+    assert t.status_code == 201 and t.json()["service"] == "A"
+    assert t.json()["priority"] == "appointment"
+
+
+def test_a_ticket_carries_how_its_holder_was_verified(api: Api) -> None:
+    face = api.issue("A", id_number=YOUNG, verification="face")
+    manual = api.issue("A", id_number=YOUNG2, verification="manual")
+    plain = api.issue("B")
+    assert (face["verification"], manual["verification"], plain["verification"]) == (
+        "face",
+        "manual",
+        None,
+    )
+    r = api.post("/tickets", {"service": "B", "verification": "photo"}, role="kiosk")
+    assert r.status_code == 422
+    total = api.get("/stats").json()["total"]
+    assert (total["face_verified"], total["manual_verification"]) == (1, 1)
+    called = api.call_next("1")
+    assert called["id"] == face["id"] and called["verification"] == "face"

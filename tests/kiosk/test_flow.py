@@ -203,6 +203,19 @@ def test_refusal_is_said_and_nothing_is_shown_as_issued(flow: KioskFlow) -> None
     assert "服务台" in flow.view.message
 
 
+def test_outside_opening_hours_the_kiosk_says_when_the_service_opens(flow: KioskFlow) -> None:
+    # issue "reliability" 1: a ticket asked for outside the hours is refused with the time
+    flow.tap_service("G")
+    effects = flow.on_refused(flow.token, "outside_hours", "", opens_at="2026-12-03T08:30+08:00")
+    assert flow.view.screen is Screen.MESSAGE and flow.view.ticket is None
+    assert "12月3日 08:30" in flow.view.message and "12月3日 08:30" in said(effects)
+    flow.lang = "en"
+    flow.on_refused(flow.token, "outside_hours", "", opens_at="2026-12-03T08:30+08:00")
+    assert "opens on 3 Dec at 08:30" in flow.view.message
+    flow.on_refused(flow.token, "outside_hours", "", opens_at=None)
+    assert "not taking tickets now" in flow.view.message
+
+
 def test_printer_fault_keeps_ticket_on_screen_with_qr_and_alerts_hall(flow: KioskFlow) -> None:
     flow.tap_service("G")
     issued(flow)

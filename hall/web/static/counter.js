@@ -71,7 +71,10 @@
           el("div", {}, el("span", { class: "badge " + (cur.status === "serving" ? "open" : "paused") },
             bi("status_" + cur.status, null, true)),
             cur.priority !== "normal" ? el("span", { class: "badge closed" },
-              bi("priority_" + cur.priority, null, true)) : null),
+              bi("priority_" + cur.priority, null, true)) : null,
+            // 人工核验: the citizen declined the face check (or it failed): check the ID card
+            cur.verification === "manual" ? el("span", { class: "badge paused",
+              id: "manual-verification" }, bi("manual_verification", null, true)) : null),
           cur.name_masked ? fact("name_masked", cur.name_masked) : null,
           cur.id_masked ? fact("id_masked", cur.id_masked) : null,
           cur.recall_count ? el("div", {}, GH.zh("recall_count", { n: cur.recall_count })) : null,
