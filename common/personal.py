@@ -57,8 +57,32 @@ def validate_id_number(raw: str) -> str:
     return number
 
 
-def birth_date_of(number: str) -> dt.date:
-    """Birth date encoded in digits 7–14 of an 18-character ID number."""
+# The 2017 外国人永久居留身份证: nationality (3 letters), region (2 digits), birth YYMMDD,
+# sequence and check (4 digits); the standard gives no check-digit rule for it.
+_FOREIGN_2017_RE = re.compile(r"^[A-Z]{3}[0-9]{12}$")
+
+
+def validate_person_number(raw: str) -> str:
+    """The number of any card the kiosk's reader accepts, normalised: a GB 11643 number
+    (居民身份证, 港澳台居民居住证, the 2023 外国人永久居留身份证) or a 2017 foreign
+    permanent-residence number (15 characters). Raises InvalidIdNumber otherwise."""
+    number = normalize_id_number(raw)
+    if len(number) == 15 and _FOREIGN_2017_RE.match(number):
+        try:
+            birth_date_of(number)
+        except ValueError as err:
+            raise InvalidIdNumber("card number holds an impossible birth date") from err
+        return number
+    return validate_id_number(number)
+
+
+def birth_date_of(number: str, on: dt.date | None = None) -> dt.date:
+    """Birth date in a card number: digits 7–14 of an 18-character number, YYMMDD at 6–11
+    of a 2017 foreign permanent-residence number (a year after ``on``'s is 19YY)."""
+    if len(number) == 15:
+        yy, month, day = int(number[5:7]), int(number[7:9]), int(number[9:11])
+        century = 2000 if 2000 + yy <= (on or dt.date.today()).year else 1900
+        return dt.date(century + yy, month, day)
     return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
@@ -69,7 +93,7 @@ def sex_of(number: str) -> str:
 
 def age_on(number: str, day: dt.date) -> int:
     """Age in whole years on ``day`` of the holder of an ID number."""
-    born = birth_date_of(number)
+    born = birth_date_of(number, day)
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 

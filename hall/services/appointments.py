@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import insert, select, update
 
-from common.personal import InvalidIdNumber, keyed_hash, mask_id_number, validate_id_number
+from common.personal import InvalidIdNumber, keyed_hash, mask_id_number, validate_person_number
 from hall.domain.tickets import Klass
 from hall.errors import Conflict, Invalid, NotFound
 from hall.schemas import Appointment, Ticket
@@ -21,7 +21,7 @@ A = t.appointments
 
 def _hash(ctx: HallContext, id_number: str) -> tuple[str, str]:
     try:
-        number = validate_id_number(id_number)
+        number = validate_person_number(id_number)
     except InvalidIdNumber as err:
         raise Invalid(str(err), code="invalid_id_number") from err
     return keyed_hash(ctx.config.secret, number), mask_id_number(number)

@@ -14,7 +14,7 @@ from common.personal import (
     keyed_hash,
     mask_id_number,
     mask_name,
-    validate_id_number,
+    validate_person_number,
 )
 from hall.config import Service, Token
 from hall.domain.tickets import (
@@ -97,7 +97,7 @@ def _person(ctx: HallContext, id_number: str | None) -> tuple[str | None, str | 
     if not id_number:
         return None, None, None
     try:
-        number = validate_id_number(id_number)
+        number = validate_person_number(id_number)
     except InvalidIdNumber as err:
         raise Invalid(str(err), code="invalid_id_number") from err
     return number, keyed_hash(ctx.config.secret, number), mask_id_number(number)

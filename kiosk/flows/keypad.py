@@ -5,7 +5,7 @@ journey of the mode: take_ticket, lookup or maintenance."""
 
 from __future__ import annotations
 
-from common.personal import InvalidIdNumber, validate_id_number
+from common.personal import InvalidIdNumber, validate_person_number
 from kiosk.flows.base import FlowBase
 from kiosk.flows.model import Effect, KeypadMode, Screen
 from kiosk.flows.numbers import mask_typed_id, normalize_ticket_number
@@ -70,7 +70,7 @@ class Keypad(FlowBase):
         match self._keypad_mode:
             case KeypadMode.ID:
                 try:
-                    number = validate_id_number(self._keys)
+                    number = validate_person_number(self._keys)
                 except InvalidIdNumber:
                     # The typed digits stay: the citizen corrects one digit, not eighteen.
                     return self._go(Screen.KEYPAD, self._txt("invalid_id"), error=True)

@@ -98,3 +98,19 @@ def test_keyed_hash_depends_on_the_key_and_hides_the_number() -> None:
     assert a == keyed_hash(b"k1", VALID.lower())
     assert a != keyed_hash(b"k2", VALID)
     assert VALID not in a
+
+
+def test_a_foreign_permanent_residence_number_is_a_person_too() -> None:
+    # issue "a day in the hall" 5: the 2017 card (3 letters + 12 digits) was refused
+    from common.personal import birth_date_of, validate_person_number
+
+    number = "USA310512150016"  # USA, region 31, born (YYMMDD) 051215, sequence 0016
+    assert validate_person_number(number.lower()) == number
+    assert birth_date_of(number, dt.date(2026, 12, 2)) == dt.date(2005, 12, 15)
+    elder = "CAN114805020011"  # born 1948-05-02
+    assert age_on(elder, dt.date(2026, 12, 2)) == 78
+    assert mask_id_number(number) == "USA********0016"
+    for bad in ("USA31051215001", "US1310512150016", "USA311313150016", "USA31051215001٢"):
+        with pytest.raises(InvalidIdNumber):
+            validate_person_number(bad)
+    assert validate_person_number(VALID) == VALID  # resident numbers as before

@@ -185,3 +185,14 @@ def test_lookup_by_number_and_cancel_by_key(api: Api) -> None:
     r = api.post("/tickets/cancel", role="kiosk", headers={"Idempotency-Key": "k2"})
     assert r.status_code == 409 and r.json()["error"] == "not_cancellable"
     assert api.get(f"/tickets/{u['id']}").json()["status"] == "called"
+
+
+def test_a_foreign_resident_takes_a_ticket_with_the_daily_limit_on_their_card(api: Api) -> None:
+    # issue "a day in the hall" 5: the 2017 foreign permanent-residence card was refused as
+    # an invalid ID number; now any card the reader accepts can take a ticket
+    t = api.issue("A", id_number="USA310512150016", name="John Smith")
+    assert t["id_masked"] == "USA********0016" and t["name_masked"] == "J********"
+    r = api.post("/tickets", {"service": "A", "id_number": "usa310512150016"}, role="kiosk")
+    assert r.status_code == 409 and r.json()["error"] == "daily_limit"
+    elder = api.issue("B", id_number="CAN114805020011")
+    assert elder["priority"] == "priority" and elder["priority_reason"] == "elderly"
