@@ -42,6 +42,7 @@ from kiosk.flows.model import (
     ReadCard,
     Screen,
     TicketView,
+    Tile,
 )
 from kiosk.flows.numbers import spoken_number
 
@@ -70,7 +71,9 @@ class TakeTicket(FlowBase):
         tile = next((s for s in self.tiles if s.code == code), None)
         if tile is None:
             return []
-        if not tile.open:  # outside its hours (it says when it opens), or closed today
+        # Outside its hours (it says when it opens), or closed today. Once the opening time
+        # has come the hall decides, not a service list fetched before it.
+        if not tile.open and not self._opened_since(tile):
             if tile.opens_at:
                 return self.on_refused(self.token, "outside_hours", opens_at=tile.opens_at)
             return self._go(Screen.MESSAGE, self._txt("refused_service_closed"), error=True)
@@ -303,6 +306,14 @@ class TakeTicket(FlowBase):
         if self._purpose is Purpose.CHECKIN or not self._issuing_offline:
             return self.on_hall_unavailable(self.token)
         return self._go(Screen.MESSAGE, self._txt("issue_failed"), error=True)
+
+    def _opened_since(self, tile: Tile) -> bool:
+        if not tile.opens_at:
+            return False
+        try:
+            return self.clock() >= dt.datetime.fromisoformat(tile.opens_at)
+        except ValueError:
+            return False
 
     def on_refused(
         self, token: int, code: str, message: str = "", opens_at: str | None = None

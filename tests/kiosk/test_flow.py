@@ -4,6 +4,7 @@ still hold after it (nothing personal kept, no ticket unseen)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from kiosk.flows.flow import KioskFlow, mask_typed_id, normalize_ticket_number
 from kiosk.flows.model import (
@@ -214,6 +215,23 @@ def test_outside_opening_hours_the_kiosk_says_when_the_service_opens(flow: Kiosk
     assert "opens on 3 Dec at 08:30" in flow.view.message
     flow.on_refused(flow.token, "outside_hours", "", opens_at=None)
     assert "not taking tickets now" in flow.view.message
+
+
+def test_a_service_opens_on_time_even_with_a_service_list_from_before(
+    flow: KioskFlow, clock: FakeClock
+) -> None:
+    # found by tests/e2e/test_day.py: the list fetched at 07:50 said "closed, opens 08:30",
+    # and at 08:30 the kiosk still refused by itself until the next poll
+    opens = clock.now + dt.timedelta(minutes=40)
+    flow.tiles = tuple(
+        replace(t, open=False, opens_at=opens.isoformat()) if t.code == "G" else t
+        for t in flow.tiles
+    )
+    flow.tap_service("G")
+    assert flow.view.screen is Screen.MESSAGE and flow.view.ticket is None
+    clock.advance(40 * 60)
+    effects = flow.tap_service("G")
+    assert any(isinstance(e, IssueTicket) for e in effects)  # the hall decides now
 
 
 def test_printer_fault_keeps_ticket_on_screen_with_qr_and_alerts_hall(flow: KioskFlow) -> None:
