@@ -8,12 +8,9 @@ state in ``status``). The text for each code is in ``common/assets/locales/print
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from devices.errors import DeviceError
-
-if TYPE_CHECKING:
-    from devices.printer.codec import PrinterStatus
 
 
 class PrinterError(DeviceError):
@@ -25,10 +22,10 @@ class PrinterError(DeviceError):
 
     code = "printer.error"
 
-    def __init__(
-        self, message: str, *, code: str | None = None, status: PrinterStatus | None = None
-    ) -> None:
+    def __init__(self, message: str, *, code: str | None = None, status: Any = None) -> None:
         super().__init__(message, code=code)
+        # a devices.printer.codec.PrinterStatus; not imported, so that the codec may import
+        # its errors from here without a cycle
         self.status = status
 
 
