@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from common import sdnotify
     from hall.app import create_app
+    from hall.connections import protocol_with_deadline, raise_open_files_limit
     from hall.storage.check import StorageDamaged, check_sqlite
 
     try:
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:  # sections validated by their owners, e.g. [web]
         print(f"govhall hall: {err}", file=sys.stderr)
         return 2
+    limits = config.server
+    raise_open_files_limit(limits.max_connections)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -54,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
             log_level=args.log_level,
             access_log=False,
             timeout_graceful_shutdown=3,
+            # Every open connection counts, an event stream for as long as it runs: past
+            # the limit each new request is answered 503 at once (hall/connections.py).
+            limit_concurrency=limits.max_connections,
+            timeout_keep_alive=limits.keep_alive_s,
+            # httptools, with a deadline on reading each request: uvicorn has none, so a
+            # connection that sends nothing, or its headers a byte at a time, stays for ever
+            http=protocol_with_deadline(limits.request_timeout_s),
         )
     )
     health = app.state.health

@@ -150,7 +150,6 @@ class SseEvent:
     data: dict[str, Any]
 
 
-_TICKETS = TypeAdapter(list[Ticket])
 _SERVICES = TypeAdapter(list[ServiceInfo])
 _HELP_REQUESTS = TypeAdapter(list[HelpRequest])
 _DEVICES = TypeAdapter(list[DeviceHealth])
@@ -407,6 +406,12 @@ class HallClient:
         if comment:
             body["comment"] = comment
         return self._call(Evaluation, "POST", f"/tickets/{ticket_id}/evaluation", json_body=body)
+
+    def reprint(self, ticket_id: int, id_number: str) -> Ticket:
+        """补打 a ticket the card's holder already has (``daily_limit`` names it), once."""
+        return self._call(
+            Ticket, "POST", f"/tickets/{ticket_id}/reprint", json_body={"id_number": id_number}
+        )
 
     def requeue(self, ticket_id: int) -> Ticket:
         return self._call(Ticket, "POST", f"/tickets/{ticket_id}/requeue")

@@ -57,6 +57,18 @@ class OutsideHours(Conflict):
         self.details = {"opens_at": opens_at}
 
 
+class DailyLimit(Conflict):
+    """The person already holds the day's open tickets for this service: ``held_number``
+    is the one they hold (a number, no personal data), ``held_ticket`` its id, so the
+    kiosk can offer to reprint it."""
+
+    code = "daily_limit"
+
+    def __init__(self, message: str, *, held_number: str, held_ticket: int) -> None:
+        super().__init__(message)
+        self.details = {"held_number": held_number, "held_ticket": str(held_ticket)}
+
+
 class Invalid(HallError):
     status = 422
     code = "invalid"

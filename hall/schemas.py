@@ -45,6 +45,10 @@ class ErrorBody(Model):
     en: str = ""
     opens_at: str | None = None
     """For ``outside_hours``: when the service next takes tickets (local time, ISO 8601)."""
+    held_number: str | None = None
+    """For ``daily_limit``: the number the person already holds for this service today."""
+    held_ticket: str | None = None
+    """For ``daily_limit``: its id, for ``POST /tickets/{id}/reprint`` (once)."""
     locked_until: str | None = None
     """For ``login_locked``: when the account may log in again (local time, ISO 8601)."""
 

@@ -64,6 +64,11 @@ class AppointmentIn(Body):
     slot_start: Moment
 
 
+class ReprintIn(Body):
+    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    """The card that took the ticket, read again at the kiosk."""
+
+
 class CheckInIn(Body):
     id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
 

@@ -219,6 +219,11 @@ def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) 
     return evaluations.evaluate(ctx, ticket_id, body.score, body.comment)
 
 
+@post("/tickets/{ticket_id}/reprint", summary="补打: print a held ticket again, once")
+def reprint(ctx: Ctx, _: KioskOnly, ticket_id: TicketId, body: m.ReprintIn) -> s.Ticket:
+    return tickets.reprint(ctx, ticket_id, body.id_number)
+
+
 @post("/tickets/{ticket_id}/requeue", summary="Put a 过号 ticket back in the queue")
 def requeue(
     ctx: Ctx,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from common.errors import text
 from common.personal import (
@@ -24,7 +24,15 @@ from hall.domain.tickets import (
     Status,
     is_offline_number,
 )
-from hall.errors import Conflict, Forbidden, HallError, Invalid, NotFound, OutsideHours
+from hall.errors import (
+    Conflict,
+    DailyLimit,
+    Forbidden,
+    HallError,
+    Invalid,
+    NotFound,
+    OutsideHours,
+)
 from hall.schemas import ImportItemResult, ImportOutcome, Ticket
 from hall.services import closing
 from hall.services.appointments import check_in_row
@@ -172,12 +180,16 @@ def _issue_row(
         return row, True
 
 
-_HELD = select(func.count()).where(
-    T.c.hall_id == bindparam("hall"),
-    T.c.day == bindparam("day"),
-    T.c.id_hash == bindparam("id_hash"),
-    T.c.service == bindparam("service"),
-    or_(*(T.c.status == s.value for s in OPEN_STATES)),
+_HELD = (
+    select(T.c.id, T.c.number)
+    .where(
+        T.c.hall_id == bindparam("hall"),
+        T.c.day == bindparam("day"),
+        T.c.id_hash == bindparam("id_hash"),
+        T.c.service == bindparam("service"),
+        or_(*(T.c.status == s.value for s in OPEN_STATES)),
+    )
+    .order_by(T.c.id)
 )
 
 
@@ -186,12 +198,14 @@ def _check_limit(
 ) -> None:
     limit = service_limit if service_limit is not None else ctx.config.policy.daily_limit
     params = {"hall": ctx.hall_id, "day": day, "id_hash": id_hash, "service": service}
-    held: int = tx.conn.execute(_HELD, params).scalar_one()
-    if held >= limit:
-        raise Conflict(
-            f"this person already holds {held} open ticket(s) for service "
-            f"{service!r} today (limit {limit})",
-            code="daily_limit",
+    held = tx.conn.execute(_HELD, params).all()
+    if len(held) >= limit:
+        # the citizen is told the number they hold (and may have it reprinted, once)
+        raise DailyLimit(
+            f"this person already holds {len(held)} open ticket(s) for service "
+            f"{service!r} today (limit {limit}): {held[0].number}",
+            held_number=held[0].number,
+            held_ticket=held[0].id,
         )
 
 
@@ -360,6 +374,24 @@ def _import_row(
     )
     emit_ticket(ctx, tx, "ticket.issued", row, extra={"offline": True})
     return row, True
+
+
+def reprint(ctx: HallContext, ticket_id: int, id_number: str) -> Ticket:
+    """补打: the holder (shown by the card that took it) gets a lost ticket printed again,
+    once; a ``ticket.reprinted`` event records it (no personal data)."""
+    _, id_hash, _ = _person(ctx, id_number)
+    with ctx.write() as tx:
+        row = load(tx.conn, ctx, ticket_id)
+        if row.id_hash is None or row.id_hash != id_hash:
+            raise NotFound(f"no ticket with id {ticket_id} for this card", code="ticket_not_found")
+        if Status(row.status) not in OPEN_STATES or row.day != ctx.today(tx.now):
+            raise Conflict(f"ticket {row.number} is {row.status}", code="not_reprintable")
+        if row.reprinted_at is not None:
+            raise Conflict(f"ticket {row.number} was reprinted already", code="already_reprinted")
+        tx.conn.execute(update(T).where(T.c.id == row.id).values(reprinted_at=tx.now))
+        row = reload(tx, row.id)
+        emit_ticket(ctx, tx, "ticket.reprinted", row)
+        return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
 def requeue(ctx: HallContext, ticket_id: int) -> Ticket:

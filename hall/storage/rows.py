@@ -52,6 +52,7 @@ class TicketRow(_FromRow):
     id_masked: str | None
     name_masked: str | None
     verification: str | None
+    reprinted_at: dt.datetime | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -108,6 +108,7 @@ tickets = Table(
     Column("name_masked", String(64)),
     # face | manual (人工核验 at the counter) | NULL: no check asked for
     Column("verification", String(8)),
+    Column("reprinted_at", UTCDateTime),  # 补打: a lost ticket is reprinted once
     UniqueConstraint("hall_id", "idempotency_key", name="uq_tickets_idempotency"),
     UniqueConstraint("hall_id", "day", "kiosk", "offline_number", name="uq_tickets_offline"),
     UniqueConstraint("public_token", name="uq_tickets_public_token"),

@@ -196,3 +196,21 @@ def test_a_foreign_resident_takes_a_ticket_with_the_daily_limit_on_their_card(ap
     assert r.status_code == 409 and r.json()["error"] == "daily_limit"
     elder = api.issue("B", id_number="CAN114805020011")
     assert elder["priority"] == "priority" and elder["priority_reason"] == "elderly"
+
+
+def test_a_duplicate_is_told_its_number_and_may_reprint_it_once(api: Api) -> None:
+    # issue "a day in the hall" 11: the refusal names the ticket the person holds, and
+    # offers 补打 (once, logged)
+    held = api.issue("A", id_number=YOUNG)
+    r = api.post("/tickets", {"service": "A", "id_number": YOUNG}, role="kiosk")
+    assert r.status_code == 409 and r.json()["error"] == "daily_limit"
+    assert r.json()["held_number"] == held["number"] == "A001"
+    ticket_id = int(r.json()["held_ticket"])
+    wrong = api.post(f"/tickets/{ticket_id}/reprint", {"id_number": YOUNG2}, role="kiosk")
+    assert wrong.status_code == 404  # another card cannot fetch it
+    again = api.post(f"/tickets/{ticket_id}/reprint", {"id_number": YOUNG}, role="kiosk")
+    assert again.status_code == 200 and again.json()["number"] == "A001"
+    assert again.json()["public_token"] == held["public_token"]
+    twice = api.post(f"/tickets/{ticket_id}/reprint", {"id_number": YOUNG}, role="kiosk")
+    assert twice.status_code == 409 and twice.json()["error"] == "already_reprinted"
+    assert YOUNG not in r.text + again.text

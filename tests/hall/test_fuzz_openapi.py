@@ -53,7 +53,16 @@ def test_no_server_errors_and_json_errors(case: schemathesis.Case) -> None:
         assert (
             {"error", "message", "zh", "en"}
             <= set(body)
-            <= {"error", "message", "zh", "en", "opens_at", "locked_until"}
+            <= {
+                "error",
+                "message",
+                "zh",
+                "en",
+                "opens_at",
+                "locked_until",
+                "held_number",
+                "held_ticket",
+            }
         ), body
         assert body["message"] and body["zh"] and body["en"], body
     case.validate_response(
