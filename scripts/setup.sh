@@ -9,6 +9,8 @@ APT_PACKAGES=(
   python3-venv xvfb xauth libmtdev1 libgl1 libgl1-mesa-dri libegl1 fonts-wqy-microhei
   espeak-ng sox alsa-utils socat postgresql chromium
   systemd  # systemd-analyze verifies the unit files in tests/ops
+  libxtst6  # tests/e2e/test_demo.py taps the demo's kiosk on its virtual display (XTest)
+  nginx openssl  # tests/ops/test_nginx.py: deploy/nginx/govhall.conf in front of a hall
 )
 
 missing=()
