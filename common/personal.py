@@ -156,6 +156,15 @@ def _mask_phone(phone: str) -> str:
     return digits[:3] + "****" + digits[-4:]
 
 
+def mask_phone(contact: str) -> str:
+    """A phone number (or any contact) as staff see it in lists: 138****5678; anything
+    shorter than 7 digits shows only its last two characters."""
+    digits = re.sub(r"[^0-9]", "", contact)
+    if len(digits) >= 7:
+        return digits[:3] + "****" + digits[-4:]
+    return "*" * max(0, len(contact) - 2) + contact[-2:]
+
+
 def keyed_hash(secret: bytes, number: str) -> str:
     """HMAC-SHA256 of a normalised ID number: lets the hall match a person (daily limit,
     appointment check-in) without storing the number."""

@@ -294,6 +294,10 @@ class Token(ConfigModel):
     offline_prefix: Code | None = None
     """Kiosk tokens: the start of the kiosk's offline numbers (K1-A001); default: from the
     device id, as the kiosk derives it."""
+    location: Annotated[Text, Field(max_length=64)] | None = None
+    """Kiosk and display tokens: where the device stands, in words staff know
+    ("一楼大厅东侧"); the staff pages show it beside the device id (help requests, device
+    health)."""
 
     @model_validator(mode="after")
     def _bound(self) -> Token:
@@ -346,6 +350,26 @@ class Policy(ConfigModel):
     """Check-in opens this long before the slot."""
     device_silent_s: float = Field(default=30.0, gt=0)
     """A device whose heartbeat is older than this is shown offline."""
+
+
+class Cases(ConfigModel):
+    """``[cases]``: working days (法定节假日 not counted, 调休 days counted) a case has, from
+    the day after it opened, before it is overdue (local rules differ; some cities give a
+    差评 5)."""
+
+    bad_review_days: int = Field(default=15, ge=1, le=60)
+    """差评 整改 (rectification)."""
+    cannot_handle_days: int = Field(default=15, ge=1, le=60)
+    """办不成事: the handling opinion."""
+    complaint_days: int = Field(default=15, ge=1, le=60)
+    """投诉: the reply."""
+    suggestion_days: int = Field(default=15, ge=1, le=60)
+    """建议: the reply."""
+    phone_rating_days: int = Field(default=3, ge=0, le=30)
+    """Days the citizen's /t/ page offers the rating after service (calendar days)."""
+
+    def days_for(self, kind: str) -> int:
+        return int(getattr(self, f"{kind}_days"))
 
 
 class ServerConfig(ConfigModel):
@@ -410,6 +434,7 @@ class HallFile(ConfigModel):
     server: ServerConfig = ServerConfig()
     policy: Policy = Policy()
     hours: Hours = Hours()
+    cases: Cases = Cases()
     service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
         default=(), strict=False, validate_default=True
     )
@@ -492,6 +517,7 @@ class HallConfig(ConfigModel):
     server: ServerConfig
     policy: Policy
     hours: Hours = Hours()
+    cases: Cases = Cases()
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     tokens: tuple[Token, ...]
@@ -732,6 +758,7 @@ def parse_config(
         server=server,
         policy=model.policy,
         hours=model.hours,
+        cases=model.cases,
         services=model.service,
         counters=model.counter,
         tokens=model.token,

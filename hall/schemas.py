@@ -170,6 +170,62 @@ class Evaluation(Model):
     number: str
     score: int
     counter: str | None
+    grade: str = ""
+    """好评 (good, 4–5), 中评 (neutral, 3) or 差评 (bad, 1–2)."""
+    channel: str = "api"
+    matter_no: str | None = None
+    """The 办件编号 rated (一次一评)."""
+    case: int | None = None
+    """The case a 差评 opened."""
+
+
+class CaseStepOut(Model):
+    step: str
+    by: str
+    at: str
+    note: str
+    fields: dict[str, Any]
+
+
+class Case(Model):
+    """A 差评, 办不成事, complaint or suggestion with its deadline and steps."""
+
+    id: int
+    kind: str
+    status: str
+    ticket: int | None
+    service: str | None
+    counter: str | None
+    contact_masked: str | None
+    description: str
+    opened_on: str
+    due_on: str
+    """The working day it must be done by (local date)."""
+    extended_to: str | None
+    extension_reason: str | None
+    overdue: bool
+    closed_at: str | None
+    steps: list[CaseStepOut]
+
+
+class PublicFigures(Model):
+    """What GB/T 39734 Annex B says is disclosed, for the hall or one department."""
+
+    ratings: int
+    good: int
+    neutral: int
+    bad: int
+    good_rate_pct: float | None
+    bad_cases: int
+    rectified_on_time_pct: float | None
+    followed_up_pct: float | None
+
+
+class PublicEvaluations(Model):
+    hall: str
+    month: str
+    total: PublicFigures
+    by_service: dict[str, PublicFigures]
 
 
 class Appointment(Model):

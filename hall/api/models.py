@@ -3,10 +3,14 @@ lengths are bounded so a garbage field cannot grow the database."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from common.personal import scrub_free_text
+from hall.domain.evaluation import CaseKind, Channel, Step
+from hall.domain.evaluation import Reason as BadReason
 from hall.inputs import Comment, Id, Moment, Note, Reason
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=8, strip_whitespace=True)]
@@ -53,9 +57,55 @@ class PauseIn(Body):
     reason: Reason
 
 
+class IndicatorsIn(Body):
+    """The fixed on-site indicators (GB/T 39734), 1–5 each, all optional."""
+
+    efficiency: Annotated[int, Field(ge=1, le=5)] | None = None
+    competence: Annotated[int, Field(ge=1, le=5)] | None = None
+    attitude: Annotated[int, Field(ge=1, le=5)] | None = None
+
+
 class EvaluationIn(Body):
     score: Annotated[int, Field(ge=1, le=5)]
+    """整体满意度: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意."""
+    indicators: IndicatorsIn | None = None
+    reasons: Annotated[list[BadReason], Field(max_length=9)] = []
+    """A 差评's reasons (GB/T 39734 Annex A categories)."""
     comment: Comment | None = None
+    channel: Channel = Channel.API
+    matter_no: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,40}$")] | None = None
+    """The 办件编号 the business system gave; default: one in the hall's format."""
+
+
+class CaseIn(Body):
+    kind: CaseKind
+    ticket: Id | None = None
+    service: Code | None = None
+    contact: Annotated[str, StringConstraints(max_length=40)] | None = None
+    """For 回访: a phone number (shown masked; purged with the retention period)."""
+    description: Annotated[
+        str,
+        StringConstraints(max_length=2000),
+        AfterValidator(scrub_free_text),
+        StringConstraints(min_length=1, max_length=1000),
+    ]
+
+
+class CaseStepIn(Body):
+    step: Step
+    note: Annotated[
+        str,
+        StringConstraints(max_length=2000),
+        AfterValidator(scrub_free_text),
+        StringConstraints(max_length=1000),
+    ] = ""
+    fields: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=32)], str | bool | int],
+        Field(max_length=16),
+    ] = {}
+    """The six-step guidance (calm, cause, expectations, solution, agreement,
+    follow_through), a follow-up's ``satisfied``, an appeal's ``upheld``…"""
+    extend_to: dt.date | None = None
 
 
 class AppointmentIn(Body):

@@ -19,9 +19,19 @@ from hall.api import models as m
 from hall.api.auth import require
 from hall.api.errors import describe_validation
 from hall.config import Token
+from hall.domain.evaluation import CaseKind, CaseStatus, Indicator
 from hall.errors import Forbidden, Invalid
 from hall.inputs import PathId
-from hall.services import appointments, counters, evaluations, hallinfo, stats, tickets
+from hall.services import (
+    appointments,
+    cases,
+    counters,
+    evaluations,
+    hallinfo,
+    public,
+    stats,
+    tickets,
+)
 from hall.services.context import HallContext
 
 router = APIRouter(prefix="/api/v1", responses=s.ERROR_RESPONSES)
@@ -216,7 +226,69 @@ def get_ticket(ctx: Ctx, _: Any_, ticket_id: TicketId) -> s.Ticket:
 
 @post("/tickets/{ticket_id}/evaluation", status_code=201, summary="好差评, once")
 def evaluate(ctx: Ctx, _: Evaluator, ticket_id: TicketId, body: m.EvaluationIn) -> s.Evaluation:
-    return evaluations.evaluate(ctx, ticket_id, body.score, body.comment)
+    given = body.indicators.model_dump(exclude_none=True) if body.indicators else {}
+    return evaluations.evaluate(
+        ctx,
+        ticket_id,
+        body.score,
+        body.comment,
+        indicators={Indicator(k): v for k, v in given.items()},
+        reasons=body.reasons,
+        channel=body.channel,
+        matter_no=body.matter_no,
+        by=_.name,
+    )
+
+
+@post("/cases", status_code=201, summary="Open a case: 办不成事, complaint, suggestion")
+def open_case(
+    ctx: Ctx, token: Annotated[Token, Depends(require("kiosk", "counter", "admin"))], body: m.CaseIn
+) -> s.Case:
+    return cases.create(
+        ctx,
+        kind=body.kind,
+        description=body.description,
+        by=token.name,
+        ticket_id=body.ticket,
+        service=body.service,
+        contact=body.contact,
+    )
+
+
+@get("/cases", summary="Cases with their deadlines")
+def list_cases(
+    ctx: Ctx,
+    _: Admin,
+    kind: CaseKind | None = None,
+    status: CaseStatus | None = None,
+    overdue: bool | None = None,
+) -> list[s.Case]:
+    return cases.list_cases(ctx, kind=kind, status=status, overdue=overdue)
+
+
+@get("/cases/{case_id}", summary="A case and its steps")
+def get_case(ctx: Ctx, _: Admin, case_id: PathId) -> s.Case:
+    return cases.get(ctx, case_id)
+
+
+@post("/cases/{case_id}/steps", status_code=201, summary="Record a step of a case")
+def case_step(ctx: Ctx, token: Admin, case_id: PathId, body: m.CaseStepIn) -> s.Case:
+    return cases.add_step(
+        ctx,
+        case_id,
+        step=body.step,
+        note=body.note,
+        by=token.name,
+        fields=dict(body.fields),
+        extend_to=body.extend_to,
+    )
+
+
+@get("/public/evaluations", summary="好差评 figures of a month (public, no token)")
+def public_evaluations(
+    ctx: Ctx, month: Annotated[str, Query(min_length=7, max_length=7)]
+) -> s.PublicEvaluations:
+    return public.monthly(ctx, month)
 
 
 @post("/tickets/{ticket_id}/reprint", summary="补打: print a held ticket again, once")

@@ -181,8 +181,69 @@ evaluations = Table(
     Column("service", String(8), nullable=False),
     Column("counter_id", String(16)),
     Column("created_at", UTCDateTime, nullable=False),
+    # 好差评 (GB/T 39734): the 办件编号 rated (一次一评), the channel, the three fixed
+    # indicators (1–5 each, optional) and a 差评's reasons
+    Column("matter_no", String(40)),
+    Column("channel", String(8)),
+    Column("efficiency", Integer),
+    Column("competence", Integer),
+    Column("attitude", Integer),
+    Column("reasons", JSON),
     UniqueConstraint("hall_id", "ticket_id", name="uq_evaluations_ticket"),
 )
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # hall.domain.evaluation.CaseKind
+    Column("status", String(16), nullable=False),  # CaseStatus
+    Column("ticket_id", Id),
+    Column("evaluation_id", Id),
+    Column("service", String(8)),
+    Column("counter_id", String(16)),
+    Column("contact", String(64)),  # for 回访; purged with the retention period
+    Column("description", String(1000), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("extended_to", Date),
+    Column("extension_reason", String(500)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+)
+Index("ix_cases_hall", cases.c.hall_id, cases.c.status, cases.c.due_on)
+
+case_steps = Table(
+    "case_steps",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", Id, ForeignKey("cases.id"), nullable=False),
+    Column("step", String(16), nullable=False),  # hall.domain.evaluation.Step
+    Column("by", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", String(1000), nullable=False),
+    Column("fields", JSON, nullable=False),  # the six-step guidance, a follow-up's outcome…
+)
+Index("ix_case_steps_case", case_steps.c.case_id, case_steps.c.id)
+
+# Every rating and case change for the provincial 好差评 system, written in the same
+# transaction as the change; a sender delivers each once by its key.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("key", String(80), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    UniqueConstraint("hall_id", "key", name="uq_outbox_key"),
+)
+Index("ix_outbox_pending", outbox.c.hall_id, outbox.c.sent_at, outbox.c.id)
 
 appointments = Table(
     "appointments",
@@ -251,6 +312,7 @@ web_accounts = Table(
     Column("locked_until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("password_changed_at", UTCDateTime, nullable=False),
+    Column("staff_no", String(32)),  # 工号, shown on the evaluation pad; optional (0007)
     UniqueConstraint("hall_id", "username", name="uq_web_accounts_username"),
 )
 
