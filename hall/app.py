@@ -22,7 +22,7 @@ from hall.api import errors, metrics, routes, sse
 from hall.config import HallConfig
 from hall.errors import StorageUnavailable
 from hall.schemas import Health
-from hall.services import retention
+from hall.services import delivery, retention
 from hall.services.context import Clock, HallContext, utc_now
 from hall.storage import migrate
 from hall.storage import tables as t
@@ -97,10 +97,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.bus.bind(asyncio.get_running_loop(), ctx.last_event_id())
         task = asyncio.create_task(_housekeeping(ctx))
+        sender = delivery.Sender(ctx, config.province).start() if config.province.url else None
+        app.state.sender = sender
         try:
             yield
         finally:
             task.cancel()
+            if sender is not None:
+                await run_in_threadpool(sender.stop)
             engine.dispose()
 
     app = FastAPI(

@@ -372,6 +372,22 @@ class Cases(ConfigModel):
         return int(getattr(self, f"{kind}_days"))
 
 
+class Province(ConfigModel):
+    """``[province]``: the provincial 好差评 system the outbox is delivered to (none: the
+    outbox keeps the records until one is configured)."""
+
+    url: Annotated[str, AfterValidator(_public_url)] = ""
+    """Where each record is POSTed as JSON (docs/evaluation-data.md); empty: not sent."""
+    token: str = Field(default="", repr=False)
+    """Bearer token for the receiver; may come from GOVHALL_PROVINCE_TOKEN."""
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    retry_min_s: float = Field(default=1.0, gt=0, le=600)
+    """First wait after a failed delivery; doubles up to ``retry_max_s``."""
+    retry_max_s: float = Field(default=300.0, gt=0, le=3600)
+    poll_s: float = Field(default=5.0, gt=0, le=600)
+    """How often the outbox is looked at when nothing woke the sender."""
+
+
 class ServerConfig(ConfigModel):
     """``[server]``: where the hall server listens and keeps its data."""
 
@@ -435,6 +451,7 @@ class HallFile(ConfigModel):
     policy: Policy = Policy()
     hours: Hours = Hours()
     cases: Cases = Cases()
+    province: Province = Province()
     service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
         default=(), strict=False, validate_default=True
     )
@@ -518,6 +535,7 @@ class HallConfig(ConfigModel):
     policy: Policy
     hours: Hours = Hours()
     cases: Cases = Cases()
+    province: Province = Province()
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     tokens: tuple[Token, ...]
@@ -651,6 +669,8 @@ class SecretsFromEnvironment(BaseSettings):
     """GOVHALL_KIOSK_ADMIN_PIN: ``[kiosk].admin_pin``."""
     signage_token: SecretStr | None = None
     """GOVHALL_SIGNAGE_TOKEN: ``[signage].token``."""
+    province_token: SecretStr | None = None
+    """GOVHALL_PROVINCE_TOKEN: ``[province].token``."""
 
 
 _FIXED = {
@@ -659,6 +679,7 @@ _FIXED = {
     ("kiosk", "token"): "kiosk_token",
     ("kiosk", "admin_pin"): "kiosk_admin_pin",
     ("signage", "token"): "signage_token",
+    ("province", "token"): "province_token",
 }
 
 
@@ -759,6 +780,7 @@ def parse_config(
         policy=model.policy,
         hours=model.hours,
         cases=model.cases,
+        province=model.province,
         services=model.service,
         counters=model.counter,
         tokens=model.token,
