@@ -44,7 +44,8 @@ commands:
   hall      --config FILE [--host H] [--port P] [--database URL]   run the hall server
   kiosk     --config FILE                                         run a self-service kiosk
   signage   --config FILE                                         run the lobby board and announcer
-  demo      --config FILE                                         hall + kiosk + board on simulators
+  demo      --config FILE [--hours]                               hall + kiosk + board on simulators
+  demo card resident|elderly|foreign|remove                       a card on the demo's reader
   backup    FILE --config FILE / restore FILE --config FILE       hall database backup
   doctor    [--config FILE]                                       check an installation
   web       add-user|set-password|list-users --config FILE        staff accounts of the web pages
