@@ -12,11 +12,19 @@ Guarantees (tested on the recording player, with real WAV audio):
 - a recall (or a second call) of a ticket still queued updates that entry, never doubles it;
 - an event id seen before (a replay after reconnect) is ignored;
 - in silent hours a call is recorded as ``silenced`` and not spoken;
-- a speaker or synthesis failure fails that announcement only; the next ones still play.
+- a speaker or synthesis failure fails that announcement only; the next ones still play;
+- no call waits long to be heard when calls queue up (the opening minute, 22 counters
+  calling at once): as soon as playing everything in full would make a queued call wait more
+  than ``max_delay_s / 2``, the announcement playing stops after its first Chinese sentence
+  (no repeat, no English), and the queued calls are said ``brief``: once, number and counter
+  only ("A 零 零 一，三号窗口"), at ``hurry_rate`` × the voice's rate, with no chime between
+  calls that follow each other. ``bench/signage_latency.py --opening`` measures the worst
+  delay (call made → its own sentence starts) against ``max_delay_s`` (30 s).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -31,9 +39,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from devices.voice.errors import VoiceInputError
-from devices.voice.normalize import call_sentence
+from devices.voice.normalize import brief_call_sentence, call_sentence
 from devices.voice.player import Player
 from devices.voice.synth import Audio, read_wav
+from signage.board_state import english_counter_name
 from signage.config import SilentHours
 
 QUEUED, PLAYING, DONE, SILENCED, FAILED, DROPPED = (
@@ -47,7 +56,14 @@ QUEUED, PLAYING, DONE, SILENCED, FAILED, DROPPED = (
 
 
 class Synth(Protocol):
-    def audio(self, text: str, lang: str | None = None) -> Audio: ...
+    def audio(self, text: str, lang: str | None = None, *, rate_scale: float = 1.0) -> Audio: ...
+
+
+# Until clips have been measured: seconds of one call sentence (chime excluded).
+_SENTENCE_S_GUESS = 4.5
+# A brief call that follows the previous clip within this many seconds gets no chime: the
+# speaker is already talking, and a chime per call would cost 1.7 s each in a backlog.
+_RUN_S = 1.0
 
 
 @dataclass
@@ -59,17 +75,25 @@ class Announcement:
     recall: bool
     event_id: int
     queued_at: float = field(default_factory=time.perf_counter)
-    started_at: float | None = None  # first chime sample handed to the player
+    started_at: float | None = None  # first sample (chime, or the sentence) handed on
+    voiced_at: float | None = None  # first sample of its own sentence handed to the player
     finished_at: float | None = None
     status: str = QUEUED
     merged: int = 0  # later calls/recalls of the same ticket folded into this one
     error: str | None = None
     texts: tuple[str, ...] = ()
+    brief: bool = False  # said once, short (calls had queued up); ``texts`` is what was said
+    cut: bool = False  # its repeats / English were skipped because calls had queued up
     done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def latency_s(self) -> float | None:
         return None if self.started_at is None else self.started_at - self.queued_at
+
+    @property
+    def voice_delay_s(self) -> float | None:
+        """From the call reaching the announcer to its own sentence starting."""
+        return None if self.voiced_at is None else self.voiced_at - self.queued_at
 
 
 class Announcer:
@@ -87,9 +111,16 @@ class Announcer:
         clock: Callable[[], float] = time.time,
         gap_s: float = 0.5,
         letters: Mapping[str, str] | None = None,
+        max_delay_s: float = 30.0,
+        hurry_rate: float = 1.2,
+        monotonic: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``monotonic``: the announcer's seconds (``queued_at``, ``voiced_at``…), compared
+        with audio durations; a test or bench playing audio at N× passes N × perf_counter."""
         self.synth, self.player = synth, player
         self.repeat, self.english, self.volume = repeat, english, volume
+        self.max_delay_s, self.hurry_rate = max_delay_s, hurry_rate
+        self.monotonic = monotonic
         self.silent_hours = tuple(silent_hours)
         self.tz = ZoneInfo(timezone)
         self.clock = clock
@@ -105,6 +136,8 @@ class Announcer:
         self.last_error: str | None = None
         self._queue: deque[Announcement] = deque()
         self._current: Announcement | None = None
+        self._last_end = float("-inf")  # when the speaker last finished a clip
+        self._sentence_s = _SENTENCE_S_GUESS
         self._last_event_id = 0
         self._cond = threading.Condition()
         self._closed = False
@@ -128,13 +161,16 @@ class Announcer:
             if not (isinstance(ticket_id, int) and isinstance(number, str) and counter):
                 raise TypeError("ticket id, number and counter are required")
             name = str(tk.get("counter_name") or counter)
-            name_en = str(tk.get("counter_name_en") or counter)
+            name_en = english_counter_name(
+                str(tk.get("counter_name") or ""), tk.get("counter_name_en"), str(counter)
+            )
         except (KeyError, TypeError) as err:
             self.last_error = f"event {event_id}: malformed call ({err!r})"
             return None
+        recall = event_type == "ticket.recalled"
         return self.announce(
             Announcement(
-                ticket_id, number, name, name_en, event_type == "ticket.recalled", event_id
+                ticket_id, number, name, name_en, recall, event_id, queued_at=self.monotonic()
             )
         )
 
@@ -156,6 +192,8 @@ class Announcer:
                         item.counter_name_en,
                     )
                     queued.recall = queued.recall and item.recall
+                    with contextlib.suppress(VoiceInputError, ValueError):
+                        queued.texts = tuple(text for _, text in self.sentences(queued))
                     self._prepared[id(queued)] = self._prep.submit(self._prepare, queued)
                     return queued
             self.history.append(item)
@@ -170,7 +208,7 @@ class Announcer:
                 return item
             if self._silent():
                 item.status = SILENCED
-                item.finished_at = time.perf_counter()
+                item.finished_at = self.monotonic()
                 item.done.set()
                 return item
             self._prepared[id(item)] = self._prep.submit(self._prepare, item)
@@ -218,10 +256,17 @@ class Announcer:
             out += [(lang, text)] * self.repeat
         return out
 
+    def brief_sentence(self, item: Announcement) -> str:
+        """What a queued-up call is said as: once, Chinese, number and counter only."""
+        return brief_call_sentence(item.number, item.counter_name, "zh", self.letters)
+
     def _prepare(self, item: Announcement) -> list[Audio]:
-        pairs = self.sentences(item)
-        item.texts = tuple(text for _, text in pairs)
-        return [self._gain(self.synth.audio(text, lang)) for lang, text in pairs]
+        return [self._gain(self.synth.audio(text, lang)) for lang, text in self.sentences(item)]
+
+    def _prepare_brief(self, item: Announcement) -> Audio:
+        text = self.brief_sentence(item)
+        item.texts = (text,)
+        return self._gain(self.synth.audio(text, "zh", rate_scale=self.hurry_rate))
 
     def _gain(self, audio: Audio) -> Audio:
         if self.volume >= 0.999:
@@ -229,34 +274,107 @@ class Announcer:
         samples = np.frombuffer(audio.frames, dtype="<i2").astype(np.float32) * self.volume
         return replace(audio, frames=samples.astype("<i2").tobytes())
 
-    def _next(self) -> Announcement | None:
+    # --- keeping the queue short (called with ``_cond`` held) -----------------------------
+
+    def _full_s(self, item: Announcement) -> float:
+        """How long ``item`` takes in full: measured once its clips are ready, else guessed."""
+        future = self._prepared.get(id(item))
+        clips = len(item.texts) or self.repeat * (2 if self.english else 1)
+        if (
+            future is not None
+            and future.done()
+            and not future.cancelled()
+            and not future.exception()
+        ):
+            audio = future.result()
+            return self.chime.duration_s + sum(self.gap.duration_s + a.duration_s for a in audio)
+        return self.chime.duration_s + clips * (self.gap.duration_s + self._sentence_s)
+
+    def _late(self, now: float, busy_s: float) -> bool:
+        """Would a queued call wait more than half of ``max_delay_s`` for its sentence if
+        the speaker, busy for ``busy_s`` more, then played everything queued in full?
+        Half: calls still to come wait behind the queued ones."""
+        at = now + busy_s
+        for queued in self._queue:
+            if at + self.chime.duration_s + self.gap.duration_s - queued.queued_at > (
+                self.max_delay_s / 2
+            ):
+                return True
+            at += self._full_s(queued)
+        return False
+
+    def _next(self) -> tuple[Announcement, bool] | None:
         with self._cond:
             self._cond.wait_for(lambda: self._closed or bool(self._queue))
             if self._closed:
                 return None
             item = self._queue.popleft()
+            now = self.monotonic()
+            waited = now - item.queued_at
+            brief = (
+                self._late(now, self._full_s(item))
+                or (waited > self.max_delay_s / 2 and bool(self._queue))
+                # its chime would take it past the limit
+                or waited + self.chime.duration_s + self.gap.duration_s > self.max_delay_s
+            )
             self._current = item
             item.status = PLAYING
-            return item
+            item.brief = brief
+            return item, brief
+
+    def _keep_going(self, left_s: float) -> bool:
+        """After the first sentence of a full announcement: play the rest (``left_s``)?"""
+        with self._cond:
+            return not self._late(self.monotonic(), left_s)
+
+    def _play(self, audio: Audio) -> None:
+        self.player.play(audio, self._cancel)
+        self._last_end = self.monotonic()
 
     def _run(self) -> None:
-        while (item := self._next()) is not None:
-            future = self._prepared.pop(id(item))
+        while (picked := self._next()) is not None:
+            item, brief = picked
+            with self._cond:
+                future = self._prepared.pop(id(item))
             try:
-                item.started_at = time.perf_counter()
-                self.player.play(self.chime, self._cancel)
-                clips = future.result(timeout=30)
-                for clip in clips:
-                    if self._cancel.is_set():
-                        break
-                    self.player.play(self.gap, self._cancel)
-                    self.player.play(clip, self._cancel)
+                if brief:
+                    self._run_brief(item, future)
+                else:
+                    self._run_full(item, future)
                 item.status = DONE
             except Exception as err:  # one bad announcement must not silence the hall
                 item.status, item.error = FAILED, f"{type(err).__name__}: {err}"
                 self.last_error = item.error
             with self._cond:
-                item.finished_at = time.perf_counter()
+                item.finished_at = self.monotonic()
                 self._current = None
                 item.done.set()
                 self._cond.notify_all()
+
+    def _run_full(self, item: Announcement, future: Future[list[Audio]]) -> None:
+        item.started_at = self.monotonic()
+        self._play(self.chime)
+        clips = future.result(timeout=30)
+        self._sentence_s = sum(c.duration_s for c in clips) / max(1, len(clips))
+        for i, clip in enumerate(clips):
+            if self._cancel.is_set():
+                break
+            left = sum(self.gap.duration_s + c.duration_s for c in clips[i:])
+            if i and not self._keep_going(left):
+                item.cut = True
+                item.texts = item.texts[:i]
+                break
+            self._play(self.gap)
+            if i == 0:
+                item.voiced_at = self.monotonic()
+            self._play(clip)
+
+    def _run_brief(self, item: Announcement, future: Future[list[Audio]]) -> None:
+        future.cancel()  # the full clips are not needed (a running synthesis just finishes)
+        clip = self._prepare_brief(item)
+        item.started_at = self.monotonic()
+        if item.started_at - self._last_end > _RUN_S:
+            self._play(self.chime)  # the first of a run: call attention to it
+            self._play(self.gap)
+        item.voiced_at = self.monotonic()
+        self._play(clip)

@@ -41,7 +41,11 @@ _COUNTER_STATE = {
     "counter.closed": "closed",
 }
 COUNTER_STATES = frozenset({"open", "paused", "closed"})
-_NUMBER_RE = re.compile(r"^[A-Z]{0,3}[0-9]{1,6}$")
+# Every number the hall and its kiosks print: a service prefix (up to four of A–Z, 0–9) then
+# the sequence (A001, A1000, B12001), optionally behind an offline kiosk's prefix and a dash
+# (K1-J001). The same grammar as devices/voice/normalize.py TICKET_NUMBER_RE (the board does
+# not depend on the voice); tests/signage/test_numbers.py checks both on every format.
+_NUMBER_RE = re.compile(r"^(?:[A-Z0-9]{1,6}-)?[A-Z0-9]{0,4}?[0-9]{1,8}$")
 # The hall masks names as 张*三 / 张*; anything with more than two visible characters is not
 # a masked name, and the board refuses to show it.
 _MASKED_RE = re.compile(r"^\S\*+\S?$")
@@ -137,7 +141,7 @@ def from_snapshot(
             CounterState(
                 str(c["id"]),
                 str(c["name"]),
-                str(c.get("name_en") or ""),
+                english_counter_name(str(c["name"]), c.get("name_en"), str(c["id"])),
                 _counter_state(c.get("state")),
                 _reason(c.get("reason")),
                 tuple(str(x) for x in c.get("services", ())),
@@ -244,7 +248,7 @@ def _apply(state: BoardState, kind: str, data: Any, event_id: int, now: float) -
 def _call(ticket: Mapping[str, Any], event_id: int, now: float, show_names: bool) -> Call:
     number = ticket["number"]
     if not isinstance(number, str) or not _NUMBER_RE.match(number):
-        raise BadEvent(f"ticket number {number!r} is not like A012")
+        raise BadEvent(f"ticket number {number!r} is not like A012 or K1-A012")
     counter = ticket["counter"]
     if not isinstance(counter, str) or not counter:
         raise BadEvent("a call without a counter")
@@ -257,13 +261,30 @@ def _call(ticket: Mapping[str, Any], event_id: int, now: float, show_names: bool
         service=str(ticket.get("service") or ""),
         counter=counter,
         counter_name=str(ticket.get("counter_name") or counter),
-        counter_name_en=str(ticket.get("counter_name_en") or ""),
+        counter_name_en=english_counter_name(
+            str(ticket.get("counter_name") or ""), ticket.get("counter_name_en"), counter
+        ),
         status=str(ticket.get("status") or "called"),
         recall_count=_count(recalls),
         name_masked=masked,
         event_id=event_id,
         at=now,
     )
+
+
+def english_counter_name(name: str, name_en: Any, counter_id: str) -> str:
+    """The counter's English name: the hall's ``name_en``, else "Counter 13" built from its
+    number — the id when it is one, else the number in its Chinese name (13号窗口), else the
+    id as it is. Shared by the board and the English announcement (signage/announcer.py)."""
+    if isinstance(name_en, str) and name_en.strip():
+        return name_en.strip()
+    if counter_id.isascii() and counter_id.isdigit():
+        number = str(int(counter_id))
+    elif (digits := re.search(r"[0-9]+", name)) is not None:
+        number = str(int(digits.group()))
+    else:
+        number = counter_id
+    return t("signage", "counter_name_en", "en", number=number)
 
 
 def _ticket_id(ticket: Mapping[str, Any]) -> int:
@@ -363,7 +384,7 @@ def board_view(state: BoardState, now: float) -> BoardView:
             "call_headline",
             "en",
             number=current.number,
-            counter=current.counter_name_en or current.counter_name,
+            counter=current.counter_name_en,
         )
         flashing = now - current.at < state.flash_s
     else:

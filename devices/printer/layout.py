@@ -52,6 +52,9 @@ class TicketInfo:
     name_masked: str | None = None
     counter_hint: str | None = None
     qr_payload: str | None = None
+    """What the QR code holds: the ticket's page, ``<public_url>/t/<public_token>`` (the
+    kiosk builds it, kiosk/flows/take_ticket.py); None or "" prints no code (an offline
+    ticket has no page yet)."""
     footer: str = ""
     offline: bool = False
 
@@ -130,7 +133,8 @@ def _wait_elements(info: TicketInfo, paper: str, encoding: str) -> list[Element]
     elif info.waiting_ahead <= 0:
         out += _bilingual("waiting_none", paper, encoding)
     else:
-        out += _bilingual("waiting_ahead", paper, encoding, n=info.waiting_ahead)
+        key = "waiting_ahead_one" if info.waiting_ahead == 1 else "waiting_ahead"  # 1 person
+        out += _bilingual(key, paper, encoding, n=info.waiting_ahead)
     if info.estimated_wait_s is None:
         out += _bilingual("estimated_wait_unknown", paper, encoding)
     elif info.estimated_wait_s < 60:

@@ -4,6 +4,12 @@ espeak-ng reads "012" as 零十二 and a lone English "A" as "uh", so ticket num
 token by token; counts and durations become natural Chinese (十二人, 约二十五分钟). All words
 and sentence templates come from ``common/assets/locales/voice.toml``; this module only decides
 which template and how numbers are spelled.
+
+Ticket numbers (``TICKET_NUMBER_RE``): the hall's ``<prefix><sequence>`` — a service prefix of
+up to four of A–Z, 0–9 then at least one digit (A001, A1000, B12001) — optionally behind an
+offline kiosk's prefix (1–6 of A–Z, 0–9) and a dash (K1-J001). signage/board_state.py keeps
+the same grammar for the board; tests/signage/test_numbers.py checks both accept every number
+the hall and the kiosk can format.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from devices.voice.errors import VoiceInputError
 
 _DIGITS_ZH = "零一二三四五六七八九"
 _SECTION_UNITS = ("", "十", "百", "千")
-_TICKET_RE = re.compile(r"^([A-Z]{0,3})([0-9]{1,6})$")
+TICKET_NUMBER_RE = re.compile(r"^(?:([A-Z0-9]{1,6})-)?([A-Z0-9]{0,4}?)([0-9]{1,8})$")
 _MAX_CHINESE_NUMBER = 99_999_999
 
 
@@ -83,25 +89,54 @@ def _letter_names(lang: str) -> dict[str, str]:
     return dict(p.split("=", 1) for p in pairs)
 
 
+def spell(chars: str, lang: str = "zh", letters: Mapping[str, str] | None = None) -> str:
+    """Letters and digits one by one, as a listener says them: "K1" → "K 一" (zh), "K one"
+    (en); "J" → "杰" in Chinese (voice.toml [letter_names]: espeak-ng reads a bare J as
+    zhèi). ``letters``: the hall's own names, over the catalogue's."""
+    _check_lang(lang)
+    names = _letter_names(lang) | {k.upper(): v for k, v in (letters or {}).items()}
+    digit_names = _digit_names(lang)
+    out: list[str] = []
+    for ch in chars.upper():
+        if ch.isascii() and ch.isdigit():
+            out.append(digit_names[int(ch)])
+        elif ch.isascii() and ch.isalpha():
+            out.append(names.get(ch, ch))
+        else:
+            raise VoiceInputError(f"cannot spell {ch!r} in {chars!r}")
+    return " ".join(out)
+
+
 def speak_ticket_number(
     number: str, lang: str = "zh", letters: Mapping[str, str] | None = None
 ) -> str:
-    """ "A012" → "A 零 一 二" (zh) / "eh, zero one two" (en).
+    """ "A012" → "A 零 一 二" (zh) / "eh, zero one two" (en); an offline "K1-J001" →
+    "K 一 号机，杰 零 零 一" / "K one dash J, zero zero one" (voice.toml [offline_number]).
 
     ``letters`` are the hall's own letter names (e.g. {"A": "诶"}); they override the
     catalogue's, and a letter named nowhere is spoken as itself."""
     _check_lang(lang)
-    match = _TICKET_RE.match(number.strip().upper()) if isinstance(number, str) else None
+    match = TICKET_NUMBER_RE.match(number.strip().upper()) if isinstance(number, str) else None
     if match is None:
-        raise VoiceInputError(f"not a ticket number (letters then digits, e.g. A012): {number!r}")
-    prefix, digits = match.groups()
-    names = _letter_names(lang) | {k.upper(): v for k, v in (letters or {}).items()}
-    digit_names = _digit_names(lang)
-    spoken_digits = " ".join(digit_names[int(d)] for d in digits)
+        raise VoiceInputError(f"not a ticket number (A012, B12001, or offline K1-A001): {number!r}")
+    kiosk, prefix, digits = match.groups()
+    spoken = _hall_number(prefix, digits, lang, letters)
+    if kiosk is None:
+        return spoken
+    return t("voice", "offline_number", lang, kiosk=spell(kiosk, lang, letters), number=spoken)
+
+
+def _hall_number(prefix: str, digits: str, lang: str, letters: Mapping[str, str] | None) -> str:
+    spoken_digits = spell(digits, lang)
     if not prefix:
         return spoken_digits
-    spoken_letters = " ".join(names.get(ch, ch) for ch in prefix)
-    return t("voice", "ticket_number", lang, letters=spoken_letters, digits=spoken_digits)
+    return t(
+        "voice",
+        "ticket_number",
+        lang,
+        letters=spell(prefix, lang, letters),
+        digits=spoken_digits,
+    )
 
 
 def speak_counter(name_or_number: str | int, lang: str = "zh") -> str:
@@ -119,6 +154,13 @@ def speak_counter(name_or_number: str | int, lang: str = "zh") -> str:
         return t("voice", "counter_numbered", lang, number=spoken)
     if lang == "zh":
         return re.sub(r"[0-9]+", lambda m: chinese_number(int(m.group())), text)
+    if not text.isascii():
+        # A Chinese name would be read out letter-less or as pinyin by the English voice:
+        # "13号窗口" is "counter 13" in English (the board builds the same, "Counter 13").
+        digits = re.search(r"[0-9]+", text)
+        if digits is None:
+            return t("voice", "counter_unnamed", lang)
+        return t("voice", "counter_numbered", lang, number=str(int(digits.group())))
     return text
 
 
@@ -134,6 +176,21 @@ def call_sentence(
     return t(
         "voice",
         "recall" if recall else "call",
+        lang,
+        number=speak_ticket_number(number, lang, letters),
+        counter=speak_counter(counter, lang),
+    )
+
+
+def brief_call_sentence(
+    number: str, counter: str | int, lang: str = "zh", letters: Mapping[str, str] | None = None
+) -> str:
+    """ "A 零 一 二，三号窗口" — the call as the announcer says it when calls have queued up
+    (signage/announcer.py): the number and the counter only, about 1 s shorter than
+    :func:`call_sentence`, so a backlog drains before anyone waits 30 s."""
+    return t(
+        "voice",
+        "call_brief",
         lang,
         number=speak_ticket_number(number, lang, letters),
         counter=speak_counter(counter, lang),

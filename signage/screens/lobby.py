@@ -29,6 +29,7 @@ class CallRowWidget(BoxLayout):
     u = NumericProperty(1.0)
     number = StringProperty("")
     counter = StringProperty("")
+    counter_en = StringProperty("")
     name = StringProperty("")
 
 
@@ -41,6 +42,7 @@ class ServiceRowWidget(BoxLayout):
 class CounterTileWidget(BoxLayout):
     u = NumericProperty(1.0)
     label = StringProperty("")
+    label_en = StringProperty("")
     detail = StringProperty("")
     state = StringProperty("open")
 
@@ -81,7 +83,15 @@ class LobbyBoard(FloatLayout):
             self.ids.recent_box,
             CallRowWidget,
             self.u,
-            [{"number": r.number, "counter": r.counter, "name": r.name} for r in view.recent],
+            [
+                {
+                    "number": r.number,
+                    "counter": r.counter,
+                    "counter_en": r.counter_en,
+                    "name": r.name,
+                }
+                for r in view.recent
+            ],
         )
         _sync(
             self.ids.services_box,
@@ -93,7 +103,10 @@ class LobbyBoard(FloatLayout):
             self.ids.counters_box,
             CounterTileWidget,
             self.u,
-            [{"label": c.label, "detail": c.detail, "state": c.state} for c in view.counters],
+            [
+                {"label": c.label, "label_en": c.label_en, "detail": c.detail, "state": c.state}
+                for c in view.counters
+            ],
         )
 
     def _toggle_flash(self, _dt: float) -> None:

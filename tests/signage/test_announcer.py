@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 import sys
 import threading
 import time
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from devices.voice.errors import VoiceError
+from devices.voice.normalize import brief_call_sentence
 from devices.voice.player import Played, RecordingPlayer
 from devices.voice.synth import Audio, read_wav
 from devices.voice.voice import Voice
@@ -51,8 +53,13 @@ def chime(tmp_path: Path) -> Path:
     return ensure_chime(tmp_path)
 
 
+def clock() -> float:
+    """The announcer's seconds are audio seconds: the player plays them at SPEED×."""
+    return time.perf_counter() * SPEED
+
+
 def make(voice: Voice, chime: Path, player: RecordingPlayer, **kw: object) -> Announcer:
-    return Announcer(voice, player, chime, gap_s=0.3, **kw)  # type: ignore[arg-type]
+    return Announcer(voice, player, chime, gap_s=0.3, monotonic=clock, **kw)  # type: ignore[arg-type]
 
 
 def speech(played: list[Played]) -> list[Played]:
@@ -90,6 +97,7 @@ def test_one_call_is_chime_then_sentence_twice(voice: Voice, chime: Path) -> Non
         ann.close()
 
 
+@pytest.mark.slow  # ten calls, each chime and sentence played out
 def test_burst_of_ten_calls_in_one_second_in_order_no_overlap(voice: Voice, chime: Path) -> None:
     player = RecordingPlayer(speed=SPEED)
     ann = make(voice, chime, player, repeat=1)
@@ -97,17 +105,105 @@ def test_burst_of_ten_calls_in_one_second_in_order_no_overlap(voice: Voice, chim
         numbers = [f"B{n:03d}" for n in range(1, 11)]
         for i, number in enumerate(numbers):
             ann.on_event(i + 1, "ticket.called", call(i + 1, number, str(i + 1)))
-            time.sleep(0.09)
+            time.sleep(0.09 / SPEED)
         assert ann.idle(60)
         said = [c.text for c in speech(player.played) if c.text != "[chime]"]
-        assert [s.split(" 号")[0] for s in said] == [
-            "请 B " + " ".join("零一二三四五六七八九"[int(d)] for d in n[1:]) for n in numbers
-        ]
-        assert sum(c.text == "[chime]" for c in player.played) == 10  # one chime each
+        spelled = ["B " + " ".join("零一二三四五六七八九"[int(d)] for d in n[1:]) for n in numbers]
+        # In order, each once: the first in full, the queued ones brief (number, counter)
+        # but for the last, which keeps nobody waiting.
+        assert said[0] == f"请 {spelled[0]} 号，到 一号窗口 办理"
+        assert [x.split("，")[0].removeprefix("请 ").removesuffix(" 号") for x in said] == spelled
+        assert [a.brief for a in ann.history[:-1]] == [False] + [True] * 8
+        assert said[1] == f"{spelled[1]}，二号窗口"
+        # Brief calls follow each other without a chime; a full announcement has its own.
+        chimes = 1 + sum(not a.brief for a in ann.history[1:])
+        assert [c.text for c in player.played].count("[chime]") == chimes
         ordered = sorted(player.played, key=lambda p: p.started_at)
         for a, b in itertools.pairwise(ordered):
             assert b.started_at >= a.ended_at - 0.001  # never two clips at once
         assert all(a.status == DONE for a in ann.history) and len(ann.history) == 10
+    finally:
+        ann.close()
+
+
+def opening(seed: int, calls: int = 22, spread_s: float = 60.0) -> list[tuple[float, int]]:
+    """When each counter makes its first call at opening (audio seconds from the start)."""
+    rng = random.Random(seed)
+    return sorted((rng.uniform(0, spread_s), counter) for counter in range(1, calls + 1))
+
+
+@pytest.mark.slow  # 22 announcements played out at 8× (about 12 s each)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_opening_rush_shortens_so_no_call_waits_more_than_30_s(
+    voice: Voice, chime: Path, seed: int
+) -> None:
+    """22 counters call within the first minute, with the longest announcement a hall can
+    configure (twice, then twice in English: ~20 s each, 22 of them would take 7 minutes).
+    Every call is still heard within 30 s of being made, in order; once calls queue up they
+    are said once, without English."""
+    player = RecordingPlayer(speed=SPEED)
+    ann = make(voice, chime, player, repeat=2, english=True)
+    try:
+        start = clock()
+        for i, (at, counter) in enumerate(opening(seed), start=1):
+            time.sleep(max(0.0, start + at - clock()) / SPEED)
+            ann.on_event(i, "ticket.called", call(i, f"G{i:03d}", str(counter)))
+        assert ann.idle(120)
+        items = ann.history
+        assert len(items) == 22 and all(a.status == DONE for a in items)
+        delays = [a.voice_delay_s for a in items]
+        assert all(d is not None and d <= 30.0 for d in delays), delays
+        assert any(a.brief for a in items) and any(a.cut for a in items)
+        voiced = sorted(items, key=lambda a: a.voiced_at or 0.0)
+        assert [a.ticket_id for a in voiced] == list(range(1, 23))  # in the order called
+        spoken = [c.text for c in speech(player.played) if c.text != "[chime]"]
+        for a in items:
+            if a.brief:  # once, in Chinese, number and counter
+                assert a.texts == (brief_call_sentence(a.number, a.counter_name),)
+                assert spoken.count(a.texts[0]) == 1
+            elif a.cut:  # its first Chinese sentence only
+                assert len(a.texts) == 1 and a.texts[0].startswith("请 ")
+        english = [x for x in spoken if x.startswith("Number")]
+        whole = [a for a in items if not a.brief and not a.cut]
+        assert len(english) == 2 * len(whole)  # English only in announcements played whole
+    finally:
+        ann.close()
+
+
+def test_a_quiet_hall_keeps_the_full_announcement(voice: Voice, chime: Path) -> None:
+    """Two calls a second apart: nobody would wait long, so both are said in full."""
+    player = RecordingPlayer(speed=SPEED)
+    ann = make(voice, chime, player, repeat=2)
+    try:
+        ann.on_event(1, "ticket.called", call(1, "A001", "1"))
+        time.sleep(1.0 / SPEED)
+        ann.on_event(2, "ticket.called", call(2, "A002", "2"))
+        assert ann.idle(30)
+        assert [c.text for c in speech(player.played)] == [
+            "[chime]",
+            "请 A 零 零 一 号，到 一号窗口 办理",
+            "请 A 零 零 一 号，到 一号窗口 办理",
+            "[chime]",
+            "请 A 零 零 二 号，到 二号窗口 办理",
+            "请 A 零 零 二 号，到 二号窗口 办理",
+        ]
+        assert not any(a.brief or a.cut for a in ann.history)
+    finally:
+        ann.close()
+
+
+def test_offline_ticket_and_a_counter_without_english_name(voice: Voice, chime: Path) -> None:
+    player = RecordingPlayer(speed=SPEED)
+    ann = make(voice, chime, player, repeat=1, english=True)
+    try:
+        data = call(1, "K1-J001", "13")
+        data["ticket"]["counter_name_en"] = None  # the hall has no English name for it
+        item = ann.on_event(1, "ticket.called", data)
+        assert ann.idle(30) and item is not None and item.status == DONE
+        assert [c.text for c in speech(player.played)][1:] == [
+            "请 K 一 号机，杰 零 零 一 号，到 十三号窗口 办理",
+            "Number K one dash J, zero zero one, please go to Counter 13",
+        ]
     finally:
         ann.close()
 

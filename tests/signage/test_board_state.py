@@ -13,6 +13,7 @@ from signage.board_state import (
     apply,
     board_view,
     counter_view,
+    english_counter_name,
     from_snapshot,
     set_connected,
 )
@@ -259,3 +260,60 @@ def test_a_closed_day_leaves_the_board_empty_for_the_morning(state: BoardState) 
     )
     assert s.calls == () and {x.code: x.waiting for x in s.services} == {"A": 0, "B": 0}
     assert board_view(s, NOW).headline == "欢迎光临，请取号等候"
+
+
+def test_counters_without_an_english_name_get_one_from_their_number(state: BoardState) -> None:
+    # The snapshot's counters and calls carry name_en "": the English line must not fall
+    # back to the Chinese name ("please go to 3号窗口").
+    view = board_view(state, NOW)
+    assert view.headline_en == "Number A002, please go to Counter 3"
+    assert [(c.label, c.label_en) for c in view.counters] == [
+        ("3号窗口", "Counter 3"),
+        ("5号窗口", "Counter 5"),
+    ]
+    assert [(r.counter, r.counter_en) for r in view.recent] == [("3号窗口", "Counter 3")]
+    assert counter_view(state, "3", NOW).name_en == "Counter 3"
+    s = apply(state, 11, "ticket.called", called(3, "B001", "5"), now=NOW)
+    assert board_view(s, NOW).headline_en == "Number B001, please go to Counter 5"
+
+
+@pytest.mark.parametrize(
+    ("counter_id", "name", "name_en", "english"),
+    [
+        ("13", "13号窗口", "", "Counter 13"),
+        ("13", "综合窗口", None, "Counter 13"),  # the id is the counter's number
+        ("c12", "12号窗口", "", "Counter 12"),  # else the number in its name
+        ("desk", "综合窗口", "", "Counter desk"),  # else the id itself
+        ("13", "13号窗口", "  Enquiries ", "Enquiries"),  # the hall's own name wins
+    ],
+)
+def test_english_counter_name(
+    counter_id: str, name: str, name_en: str | None, english: str
+) -> None:
+    assert english_counter_name(name, name_en, counter_id) == english
+    board = snapshot(
+        counters=[
+            {"id": counter_id, "name": name, "name_en": name_en, "state": "open", "services": []}
+        ],
+        recent_calls=[],
+    )
+    s = from_snapshot(board, now=NOW)
+    assert board_view(s, NOW).counters[0].label_en == english
+    ticket = {
+        "id": 9,
+        "number": "A009",
+        "counter": counter_id,
+        "counter_name": name,
+        "counter_name_en": name_en,
+    }
+    s = apply(s, 11, "ticket.called", {"ticket": ticket}, now=NOW)
+    assert board_view(s, NOW).headline_en == f"Number A009, please go to {english}"
+
+
+def test_offline_and_long_numbers_are_shown(state: BoardState) -> None:
+    s = state
+    for i, number in enumerate(["K1-J001", "A1000", "B12001"], start=11):
+        s = apply(s, i, "ticket.called", called(i, number, "3"), now=NOW)
+        assert s.rejected == 0 and s.calls[0].number == number
+        assert board_view(s, NOW).headline == f"请 {number} 号 到 3号窗口"
+    assert s.counter("3").current == "B12001"

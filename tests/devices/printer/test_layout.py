@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -308,3 +309,65 @@ def test_any_materials_give_a_guide_that_decodes_back(materials: list[str], enco
     body = "".join("".join(el.text for el in d.elements if isinstance(el, Line)).split())
     for item in materials:
         assert expected_block(item, encoding) in body  # each item, in order, nothing lost
+
+
+TICKET_URL = "https://hall.example.gov.cn/t/Xy3_kLmN0pQrStUvWxYz01ab"  # a token_urlsafe(18)
+
+
+def scanned(image: object) -> str:
+    """What a phone reads from the paper: OpenCV's QR detector on the printed image."""
+    import cv2
+    import numpy as np
+
+    pixels = np.array(image.convert("L"))  # type: ignore[attr-defined]
+    text, points, _ = cv2.QRCodeDetector().detectAndDecode(pixels)
+    assert points is not None, "no QR code found on the ticket"
+    return str(text)
+
+
+@pytest.mark.parametrize("paper", ["58", "80"])
+def test_printed_qr_code_scans_as_the_ticket_page(paper: str) -> None:
+    """The code under 扫码查看排队进度 is the ticket's page, whichever way it is printed."""
+    from devices.printer.elements import Raster
+    from devices.printer.image import _qr_image, image_job, render_elements
+
+    info = full(qr_payload=TICKET_URL)
+    # Text mode: the printer draws the code from GS ( k; decode the job, draw it as the
+    # printer's QR model 2 level M does, and scan it.
+    (qr,) = [el for el in decode(render_ticket(info, paper)).elements if isinstance(el, Qr)]
+    assert qr.payload == TICKET_URL
+    assert scanned(_qr_image(qr.payload, qr.module).point(lambda v: 255 - v)) == TICKET_URL
+    # Image mode: the whole ticket as raster bands, read back from the job's bytes.
+    job = image_job(ticket_elements(info, paper), paper)  # type: ignore[arg-type]
+    bands = [el for el in decode(job).elements if isinstance(el, Raster)]
+    assert scanned(render_elements(bands, paper)) == TICKET_URL
+    assert "扫码查看排队进度" in decode_text(render_ticket(info, paper))
+
+
+def test_no_qr_code_and_no_scan_caption_without_a_page() -> None:
+    text = decode_text(render_ticket(full(qr_payload=""), "80"))
+    assert "[QR" not in text and "扫码查看排队进度" not in text
+    assert not [el for el in ticket_elements(full(qr_payload=None)) if isinstance(el, Qr)]
+
+
+@pytest.mark.parametrize(
+    ("ahead", "zh", "en"),
+    [
+        (1, "前面还有 1 人", "1 person ahead of you"),
+        (2, "前面还有 2 人", "2 people ahead of you"),
+        (0, "前面没有人", "You are next"),
+    ],
+)
+def test_people_ahead_in_singular_and_plural(ahead: int, zh: str, en: str) -> None:
+    text = decode_text(render_ticket(full(waiting_ahead=ahead), "80"))
+    assert zh in text and en in text
+    assert not re.search(r"\b1 people", text)
+
+
+@given(ahead=st.integers(0, 5000), wait=st.integers(0, 86_400))
+@settings(max_examples=200, deadline=None)
+def test_english_counts_are_never_about_zero_or_one_people(ahead: int, wait: int) -> None:
+    text = decode_text(render_ticket(full(waiting_ahead=ahead, estimated_wait_s=wait), "80"))
+    assert "about 0 min" not in text and not re.search(r"\b1 people", text)
+    if ahead and wait >= 60:
+        assert f"about {round(wait / 60)} min" in text

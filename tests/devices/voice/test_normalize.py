@@ -6,6 +6,7 @@ import pytest
 
 from devices.voice.errors import VoiceInputError
 from devices.voice.normalize import (
+    brief_call_sentence,
     call_sentence,
     chinese_number,
     speak_counter,
@@ -54,18 +55,78 @@ def test_chinese_number(n: int, plain: str, counting: str) -> None:
         ("AB001", "zh", None, "A B 零 零 一"),
         ("012", "zh", None, "零 一 二"),
         ("A012", "zh", {"A": "诶"}, "诶 零 一 二"),  # the hall's own letter names win
-        ("C100", "zh", {"a": "诶"}, "C 一 零 零"),  # …only for the letters they name
+        ("B100", "zh", {"a": "诶"}, "B 一 零 零"),  # …only for the letters they name
+        ("J001", "zh", None, "杰 零 零 一"),  # espeak-ng reads a bare J as zhèi
+        ("J001", "zh", {"J": "J"}, "J 零 零 一"),  # a hall may still want espeak's own
+        ("CGRVJ9", "zh", None, None),  # five letters: no hall prefix is that long
+        ("CGR009", "zh", None, "西 吉 阿尔 零 零 九"),
+        ("A1000", "zh", None, "A 一 零 零 零"),  # past 999 the number grows
+        ("B12001", "zh", None, "B 一 二 零 零 一"),
+        ("A2B001", "zh", None, "A 二 B 零 零 一"),  # a prefix may hold digits
+        ("12001", "zh", None, "一 二 零 零 一"),
         ("A012", "en", None, "eh, zero one two"),  # espeak's English reads a lone "A" as "uh"
         ("B7", "en", None, "B, seven"),
+        ("J001", "en", None, "J, zero zero one"),  # English keeps the letter
+        ("A2B001", "en", None, "eh two B, zero zero one"),
     ],
 )
 def test_ticket_number_digit_by_digit(
-    number: str, lang: str, letters: dict[str, str] | None, spoken: str
+    number: str, lang: str, letters: dict[str, str] | None, spoken: str | None
 ) -> None:
-    assert speak_ticket_number(number, lang, letters) == spoken
+    if spoken is None:
+        with pytest.raises(VoiceInputError):
+            speak_ticket_number(number, lang, letters)
+    else:
+        assert speak_ticket_number(number, lang, letters) == spoken
 
 
-@pytest.mark.parametrize("bad", ["", "A", "A-12", "ABCD1", "A1234567", "零一二", "A 12", None, 12])
+@pytest.mark.parametrize(
+    ("number", "lang", "spoken"),
+    [
+        ("K1-J001", "zh", "K 一 号机，杰 零 零 一"),
+        ("k1-a012", "zh", "K 一 号机，A 零 一 二"),
+        ("KIOSK2-B12001", "zh", "K I O S K 二 号机，B 一 二 零 零 一"),
+        ("K1-J001", "en", "K one dash J, zero zero one"),
+        ("K1-A012", "en", "K one dash eh, zero one two"),
+    ],
+)
+def test_offline_number_says_the_kiosk_then_the_number(number: str, lang: str, spoken: str) -> None:
+    assert speak_ticket_number(number, lang) == spoken
+
+
+def test_offline_call_sentences_in_both_languages() -> None:
+    assert call_sentence("K1-J001", "3") == "请 K 一 号机，杰 零 零 一 号，到 三号窗口 办理"
+    assert (
+        call_sentence("K1-J001", "Counter 3", "en")
+        == "Number K one dash J, zero zero one, please go to Counter 3"
+    )
+
+
+def test_brief_call_is_number_and_counter() -> None:
+    assert brief_call_sentence("A001", "12号窗口") == "A 零 零 一，十二号窗口"
+    assert brief_call_sentence("K1-J001", "3") == "K 一 号机，杰 零 零 一，三号窗口"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "A",
+        "ABCDE1",  # prefixes have at most four characters
+        "A1234567890123",  # more digits than any day can number
+        "零一二",
+        "A 12",
+        "-A001",
+        "K1-",
+        "K1--A001",
+        "KIOSK12-A001",  # kiosk prefixes have at most six
+        "K1-A001-2",
+        "K1_A001",
+        "Ａ001",  # a full-width letter is not a hall letter
+        None,
+        12,
+    ],
+)
 def test_bad_ticket_number_is_a_clear_error(bad: object) -> None:
     with pytest.raises(VoiceInputError) as info:
         speak_ticket_number(bad, "zh")  # type: ignore[arg-type]
@@ -85,6 +146,8 @@ def test_bad_ticket_number_is_a_clear_error(bad: object) -> None:
         ("A区3号窗口", "zh", "A区三号窗口"),
         (3, "en", "counter 3"),
         ("Enquiries", "en", "Enquiries"),
+        ("13号窗口", "en", "counter 13"),  # never Chinese characters to the English voice
+        ("综合窗口", "en", "the counter shown on the screen"),
     ],
 )
 def test_counter(counter: str | int, lang: str, spoken: str) -> None:

@@ -36,7 +36,7 @@ def voice(tmp_path: Path, player: RecordingPlayer) -> Voice:
     v.close()
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # speech played in real time
 def test_say_plays_the_whole_clip_in_real_time(tmp_path: Path) -> None:
     player = RecordingPlayer()  # speed 1: the simulated speaker takes as long as a real one
     with Voice(cache_dir=tmp_path, player=player) as v:
@@ -115,7 +115,7 @@ def test_only_the_latest_waiting_prompt_survives(voice: Voice, player: Recording
     assert not player.played[0].interrupted
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # three calls played in real time
 def test_calls_queue_and_never_interrupt_each_other(voice: Voice, player: RecordingPlayer) -> None:
     calls = [voice.say(text, "call") for text in (CALL_1, CALL_2, CALL_1)]
     for u in calls:
@@ -140,7 +140,7 @@ def test_a_call_interrupts_a_prompt_and_the_prompt_does_not_come_back(
     assert player.played[0].interrupted and not player.played[1].interrupted
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # four calls played in real time
 def test_say_from_many_threads_never_overlaps(voice: Voice, player: RecordingPlayer) -> None:
     texts = [waiting_sentence(n, 60 * n) for n in range(1, 5)]
     threads = [threading.Thread(target=voice.say, args=(txt, "call")) for txt in texts]
@@ -154,7 +154,7 @@ def test_say_from_many_threads_never_overlaps(voice: Voice, player: RecordingPla
     assert all(b[0] >= a[1] for a, b in itertools.pairwise(spans))
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # speech played in real time
 def test_player_failure_is_reported_not_silent(tmp_path: Path) -> None:
     broken = RecordingPlayer(fail="speaker unplugged")
     with Voice(cache_dir=tmp_path, player=broken) as v:
