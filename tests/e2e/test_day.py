@@ -441,7 +441,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
         d.staff.counter_action(counter, "resume")
 
     # -- the afternoon: the counters work through part of the queue --------------------------
-    for _ in range(6):
+    for _ in range(12):
         for counter in COUNTERS:
             serve(d, counter, 3, minutes=3)
     d.clock.set(at(16, 0))
