@@ -355,8 +355,11 @@ class HallClient:
         priority: str | None = None,
         appointment_id: int | None = None,
         idempotency_key: str | None = None,
+        verification: str | None = None,
     ) -> Ticket:
-        """Retried safely: the Idempotency-Key makes a repeat return the same ticket."""
+        """Retried safely: the Idempotency-Key makes a repeat return the same ticket.
+        ``verification``: ``"face"`` (the kiosk's face check passed) or ``"manual"`` (staff
+        check the ID at the counter: declined, failed or unavailable)."""
         body = {
             k: v
             for k, v in {
@@ -365,6 +368,7 @@ class HallClient:
                 "name": name,
                 "priority": priority,
                 "appointment_id": appointment_id,
+                "verification": verification,
             }.items()
             if v is not None
         }

@@ -141,6 +141,7 @@ def build_parts(config_path: str | Path, *, load_face_models: bool = True) -> Pa
         clock=runtime.now,
         elderly_age=cfg.policy.elderly_age,
         hall_id=cfg.hall_id,
+        public_url=cfg.public_url,
         hall_wait=wait,
     )
     flow.pending_uploads = len(journal.pending())
@@ -162,6 +163,7 @@ def make_app(parts: Parts) -> Any:
     from kiosk.screens import load_kv
     from kiosk.screens.attract import AttractScreen
     from kiosk.screens.face import FaceScreen
+    from kiosk.screens.face_consent import FaceConsentScreen
     from kiosk.screens.guide import GuideScreen
     from kiosk.screens.guide_list import GuideListScreen
     from kiosk.screens.home import HomeScreen
@@ -179,6 +181,7 @@ def make_app(parts: Parts) -> Any:
         IdCardScreen,
         KeypadScreen,
         FaceScreen,
+        FaceConsentScreen,
         IssuingScreen,
         TicketScreen,
         MessageScreen,
@@ -284,6 +287,9 @@ def make_app(parts: Parts) -> Any:
                 "corner": f.corner_tap,
                 "maintenance": f.maintenance_action,
                 "still_here": f.still_here,
+                "consent_agree": f.consent_agree,
+                "consent_decline": f.consent_decline,
+                "face_withdraw": f.face_withdraw,
             }
             self.run_effects(handlers[name](*args))
 

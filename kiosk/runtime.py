@@ -17,10 +17,11 @@ import collections
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.i18n import t
 from devices.open import Opened, open_camera, open_idcard, open_player, open_printer
@@ -40,12 +41,14 @@ from kiosk.flows.model import (
     CaptureFace,
     CardData,
     CheckIn,
+    CountFace,
     Effect,
     FaceDecision,
     Heartbeat,
     HelpRequest,
     IssueOffline,
     IssueTicket,
+    LivenessChallenge,
     LoadServices,
     PartState,
     PollDevices,
@@ -56,18 +59,27 @@ from kiosk.flows.model import (
     Quit,
     ReadCard,
     Say,
+    StartCamera,
     StopVoice,
     TestReader,
     UploadJournal,
+    Verification,
 )
 from kiosk.journal import OfflineJournal
 from kiosk.settings import DeviceSettings, KioskSettings
 
+if TYPE_CHECKING:  # cv2 and NumPy load only with a camera (the memory budget)
+    from devices.camera.liveness import LivenessConfig
+
 log = logging.getLogger(__name__)
 
 Continuation = Callable[[KioskFlow], list[Effect]]
-FACE_FRAMES = 5  # live frames gathered per attempt; the checker compares the best 3
-FACE_GATHER_S = 4.0
+FACE_FRAMES = 5  # good live frames kept per attempt; the checker compares the best 3
+CAMERA_START_S = 5.0  # the camera must deliver this soon after the citizen agreed
+CAMERA_MISSING_S = 300.0  # a camera found missing is reported offline this long (it is off
+# between face checks, so nothing else notices it coming back)
+MODEL_WAIT_S = 10.0  # for face models still loading when the movement is to be watched
+FRAME_WAIT_S = 2.0  # a camera that delivers nothing this long is missing
 # A "no such ticket" for a lost-answer key is believed only this long after the failed
 # issue: a request stuck in a frozen hall's socket may still be processed after the cancel.
 WITHDRAW_SETTLE_S = 30.0
@@ -179,6 +191,18 @@ class Runtime:
         self._checker_ready = threading.Event()
         self._checker_started = threading.Lock()
         self.spoken: collections.deque[str] = collections.deque(maxlen=200)
+        self.liveness: LivenessConfig | None = None
+        """The liveness challenge's settings; None: the defaults (a test may narrow
+        ``challenges``)."""
+        self.face_counts: collections.Counter[str] = collections.Counter()
+        """Consents, refusals and outcomes of the face step since start (``CountFace``)."""
+        self._camera_lock = threading.Lock()
+        self._camera_token: int | None = None  # the session the camera is on for
+        self._camera_missing_at: float | None = None
+        # The camera is off until a citizen agrees to the face check (devices.open starts
+        # it): nothing is captured of whoever passes the kiosk.
+        if devices.camera.driver is not None:
+            devices.camera.driver.stop()
         # The models (dlib, ~40 MB) are loaded when a citizen first chooses a face-checked
         # service, not at start: kept under the 300 MB RSS budget, and the ~1.5 s load runs
         # while the card is read and the live frames are gathered (~4 s), so nobody waits.
@@ -268,6 +292,10 @@ class Runtime:
                 return None
             case CaptureFace():
                 return self.capture_face(effect)
+            case StartCamera():
+                return self.start_camera(effect)
+            case CountFace():
+                return self.count_face(effect)
             case IssueTicket():
                 return self.issue_ticket(effect)
             case IssueOffline():
@@ -336,14 +364,61 @@ class Runtime:
 
     def cancel_face(self, e: CancelFace) -> Continuation | None:
         self._cancel_event(self._face_cancels, e.token).set()
+        self._stop_camera(e.token)  # consent withdrawn, or the citizen left: off at once
         return None
 
+    # -- the face check: the camera is on only from consent to the end of the check ---------
+    def start_camera(self, e: StartCamera) -> Continuation:
+        """The citizen agreed: start the camera, then choose the movement to ask for."""
+        from devices.camera.driver import READY_STATES
+        from devices.camera.liveness import random_challenge
+
+        camera = self.devices.camera.driver
+        cancel = self._cancel_event(self._face_cancels, e.token)
+        if camera is None:
+            return lambda f: f.on_face(e.token, FaceDecision.UNAVAILABLE)
+        if cancel.is_set():
+            return lambda f: f.on_face(e.token, FaceDecision.CANCELLED)
+        with self._camera_lock:
+            self._camera_token = e.token
+            camera.start()
+        if not camera.wait_state(READY_STATES, CAMERA_START_S):
+            self._camera_missing_at = time.monotonic()
+            self._stop_camera(e.token)
+            return lambda f: f.on_face(e.token, FaceDecision.UNAVAILABLE)
+        self._camera_missing_at = None
+        if cancel.is_set():  # left while it started
+            self._stop_camera(e.token)
+            return lambda f: f.on_face(e.token, FaceDecision.CANCELLED)
+        challenge = LivenessChallenge(random_challenge(self._liveness()).value)
+        return lambda f: f.on_camera_ready(e.token, challenge)
+
+    def _liveness(self) -> LivenessConfig:
+        from devices.camera.liveness import LivenessConfig
+
+        return self.liveness or LivenessConfig()
+
+    def _stop_camera(self, token: int) -> None:
+        """Stop the camera, and drop its last frame, if session ``token`` started it: a
+        late cancel of an earlier session must not stop the next citizen's camera."""
+        camera = self.devices.camera.driver
+        with self._camera_lock:
+            if camera is None or self._camera_token != token:
+                return
+            self._camera_token = None
+            camera.stop()
+
     def capture_face(self, e: CaptureFace) -> Continuation | None:
-        decision = self.face_decision(e.photo_wlt, self._cancel_event(self._face_cancels, e.token))
+        try:
+            decision = self.face_decision(e, self._cancel_event(self._face_cancels, e.token))
+        finally:
+            self._stop_camera(e.token)
         memory.release_free_memory()  # the frames and their copies (~10 MB) are freed now
         return lambda f: f.on_face(e.token, decision)
 
-    def face_decision(self, photo_wlt: bytes, cancel: threading.Event) -> FaceDecision:
+    def face_decision(self, e: CaptureFace, cancel: threading.Event) -> FaceDecision:
+        """The asked movement first (``watch_liveness``), then the frames seen before it
+        against the card photo. Frames and embeddings stay in memory, and go with it."""
         from devices.camera.errors import CameraMissing, FaceError, NoFace
         from devices.camera.face import card_photo
 
@@ -351,34 +426,92 @@ class Runtime:
         if camera is None:
             return FaceDecision.UNAVAILABLE
         self.prepare_face()  # normally done at the tap already (PrepareFace)
-        if self._checker_ready.is_set() and self._checker is None:
-            return FaceDecision.UNAVAILABLE
         try:
             photo = card_photo(
                 self.devices.reader.driver.photo_decoder if self.devices.reader.driver else None,
-                photo_wlt,
+                e.photo_wlt,
             )
-            frames = []
-            seq = 0
-            for _ in range(FACE_FRAMES):
-                if cancel.is_set():
-                    return FaceDecision.CANCELLED
-                frame = camera.wait_frame(seq, timeout=FACE_GATHER_S / FACE_FRAMES + 1)
-                seq = frame.seq
-                frames.append(frame.image)
-            # Frames first, models second: a load still running overlaps the gathering.
-            self._checker_ready.wait(60)
-            if self._checker is None:
+            # The movement is judged on the models' landmarks: they must be there first
+            # (loading since the tap on the service, ~1.5 s, long done by now).
+            self._checker_ready.wait(MODEL_WAIT_S)
+            checker = self._checker
+            if checker is None:
                 return FaceDecision.UNAVAILABLE
-            result = self._checker.verify(photo, frames)
+            watched = self.watch_liveness(checker, camera, e, cancel)
+            if isinstance(watched, FaceDecision):
+                return watched
+            result = checker.verify(photo, watched)
         except NoFace:
             return FaceDecision.NO_FACE
         except (CameraMissing, TimeoutError):
+            if cancel.is_set():  # stopped under it: the citizen left or withdrew consent
+                return FaceDecision.CANCELLED
+            self._camera_missing_at = time.monotonic()
             return FaceDecision.UNAVAILABLE
         except FaceError as err:
             log.warning("face check unavailable: %s", err)
             return FaceDecision.UNAVAILABLE
         return FaceDecision(str(result.decision))
+
+    def watch_liveness(
+        self, checker: Any, camera: Any, e: CaptureFace, cancel: threading.Event
+    ) -> list[Any] | FaceDecision:
+        """Watch the camera until the asked movement is seen or its time is up; the
+        sharpest good frames of the same face from before it, for the comparison
+        (``LIVENESS_FAILED`` when it is not seen). A face lost or swapped on the way
+        (``FaceTrack``) starts the watch again, within the same deadline."""
+        from devices.camera.errors import NoFace
+        from devices.camera.liveness import (
+            DONE_STATES,
+            Challenge,
+            FaceTrack,
+            LivenessCheck,
+            LivenessState,
+            eye_openness,
+            random_challenge,
+        )
+        from devices.camera.quality import to_grey
+
+        base = self._liveness()
+        challenge = Challenge(e.challenge.value) if e.challenge else random_challenge(base)
+        config = replace(base, timeout_s=e.timeout_s or base.timeout_s)
+        check = LivenessCheck(challenge, time.monotonic(), config)
+        track = FaceTrack()
+        good: list[Any] = []
+        seq = 0
+        while check.state not in DONE_STATES:
+            if cancel.is_set():
+                return FaceDecision.CANCELLED
+            frame = camera.wait_frame(seq, timeout=FRAME_WAIT_S)
+            seq = frame.seq
+            analysis = checker.analyse(frame.image)
+            face = analysis.faces[0] if len(analysis.faces) == 1 else None
+            if not track.feed(face):
+                check = LivenessCheck(challenge, check.started_at, config)
+                good.clear()
+            marks = analysis.landmarks if face is not None else None
+            openness = None
+            if challenge is Challenge.BLINK and marks is not None:
+                openness = eye_openness(to_grey(frame.image), marks)
+            if check.feed(frame.at, marks, openness) is LivenessState.PASSED:
+                break
+            if analysis.quality.ok:
+                good.append(analysis)
+                good.sort(key=lambda a: a.quality.sharpness, reverse=True)
+                del good[FACE_FRAMES:]
+        if check.state is not LivenessState.PASSED:
+            return FaceDecision.LIVENESS_FAILED
+        if not good:
+            raise NoFace("no frame before the movement passed the quality gate")
+        return good
+
+    def count_face(self, e: CountFace) -> Continuation | None:
+        """A number per outcome, no image and no identity, in the log."""
+        with self._camera_lock:
+            self.face_counts[e.event.value] += 1
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(self.face_counts.items()))
+        log.info("face check: %s (since start: %s)", e.event.value, counts)
+        return None
 
     def issue_ticket(self, e: IssueTicket) -> Continuation:
         return self._ticket_call(
@@ -389,6 +522,7 @@ class Runtime:
                 name=e.name,
                 priority=e.priority,
                 idempotency_key=e.idempotency_key or None,
+                verification=e.verification.value if e.verification else None,
             ),
         )
 
@@ -430,7 +564,14 @@ class Runtime:
         from devices.printer.layout import TicketInfo
 
         tk = e.ticket
-        footer = t("kiosk", "query_code_line", "zh", code=tk.ticket_id) if tk.ticket_id else ""
+        lines = []
+        if tk.verification is Verification.MANUAL:  # 人工核验: said on the paper too
+            lines.append(
+                f"{t('kiosk', 'manual_line', 'zh')}（{t('kiosk', 'manual_line', 'en')}）。"
+            )
+        if tk.ticket_id:
+            lines.append(t("kiosk", "query_code_line", "zh", code=tk.ticket_id))
+        footer = " ".join(lines)
         return TicketInfo(
             hall_name=self.hall_name,
             service_name=e.service_name or tk.service_name,
@@ -545,7 +686,9 @@ class Runtime:
         if camera is None or (self._checker_ready.is_set() and self._checker is None):
             parts["camera"] = PartState.ABSENT if camera is None else PartState.ERROR
         else:
-            parts["camera"] = PartState.OFFLINE if camera.is_error() else PartState.OK
+            missing_at = self._camera_missing_at
+            recently = missing_at is not None and time.monotonic() - missing_at < CAMERA_MISSING_S
+            parts["camera"] = PartState.OFFLINE if camera.is_error() or recently else PartState.OK
         if d.player.driver is None:
             parts["speaker"] = PartState.ABSENT
         else:

@@ -7,8 +7,10 @@
         decision (match / no_match / uncertain / unavailable) and distance; exit 0 when a
         decision was made, 2 when an input could not be used.
     govhall sim camera PATH [--fps 15] [--port 8554] [--host 127.0.0.1] [--size 640x480]
+                            [--mode loop|still|replay|turn_left|turn_right] [--face L,T,R,B]
         a simulated network camera (MJPEG over HTTP) playing PATH in a loop; a kiosk uses
-        it with camera = "http://127.0.0.1:8554/video.mjpg".
+        it with camera = "http://127.0.0.1:8554/video.mjpg". --mode plays what the liveness
+        challenge must tell apart (a printed photo, a replayed clip, a real head turn).
 
 Nothing here writes an image or an embedding anywhere.
 """
@@ -150,12 +152,16 @@ def sim_main(argv: list[str]) -> int:
     parser.add_argument("--port", type=int, default=8554)
     parser.add_argument("--size", type=_size, help="resize frames, e.g. 640x480")
     parser.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    parser.add_argument("--mode", default="loop", help="loop, still, replay, turn_left, turn_right")
+    parser.add_argument("--face", help="where the face is in the photo: L,T,R,B (px)")
     args = parser.parse_args(argv)
 
-    from devices.camera.simulator import MjpegServer, load_frames
+    from devices.camera.simulator import MjpegServer, load_frames, sim_capture_scene
 
     try:
-        frames = load_frames(args.path, args.size)
+        frames = sim_capture_scene(
+            load_frames(args.path, args.size), args.mode, args.face, args.fps
+        )
         server = MjpegServer(frames, args.fps, args.host, args.port).start()
     except (ValueError, OSError) as err:
         print(f"sim camera: {err}", file=sys.stderr)

@@ -6,7 +6,8 @@ Source strings (the ``camera`` setting of a kiosk):
     "/dev/video0"                 device path
     "rtsp://…", "http://…"        network stream (FFmpeg, with open/read time-outs)
     "/path/clip.mp4"              video file (played to the end, then reopened: a loop)
-    "sim:/path/folder?fps=15"     in-process simulator (``simulator.SimulatedCapture``)
+    "sim:/path/folder?fps=15"     in-process simulator (``simulator.SimulatedCapture``;
+                                  ``&mode=still|replay|turn_left|…``, see ``simulator``)
 
 The worker keeps only the latest frame (latest-frame-wins): the preview and the face
 check never queue up stale frames, and a slow consumer never slows the camera. A camera
@@ -31,7 +32,7 @@ import cv2
 import numpy as np
 
 from devices.camera.errors import BadCameraSource, CameraMissing
-from devices.camera.simulator import SimulatedCapture, load_frames
+from devices.camera.simulator import sim_capture
 
 log = logging.getLogger(__name__)
 # OpenCV warns on every failed open; the worker retries a missing camera every second,
@@ -93,9 +94,8 @@ def open_source(config: str) -> FrameSource:
     scheme = urlsplit(source).scheme.lower()
     if scheme == "sim":
         parts = urlsplit(source)
-        fps = float(parse_qs(parts.query).get("fps", ["15"])[0])
         try:
-            return SimulatedCapture(load_frames(parts.path), fps)
+            return sim_capture(parts.path, parse_qs(parts.query))
         except ValueError as err:
             raise BadCameraSource(str(err)) from err
     if scheme in STREAM_SCHEMES:
@@ -202,10 +202,13 @@ class Camera:
             return self._latest
 
     def wait_frame(self, after_seq: int = 0, timeout: float = 2.0) -> Frame:
-        """The next frame newer than ``after_seq``; CameraMissing if none comes in time."""
+        """The next frame newer than ``after_seq``; CameraMissing if none comes in time, or
+        at once when the camera is (or gets) stopped: a stopped camera sends nothing."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while self._latest is None or self._latest.seq <= after_seq:
+                if self._state is CameraState.STOPPED:
+                    raise CameraMissing(f"camera {_safe(self.source)} is stopped")
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise CameraMissing(
@@ -276,6 +279,8 @@ class Camera:
                         continue
                     failures = 0
                 ok, image = cap.read()
+                if self._stop.is_set():
+                    break  # stopped while it read: that frame is not kept
                 if ok and image is not None and image.size:
                     failures = 0
                     self._publish(image)

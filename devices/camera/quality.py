@@ -122,19 +122,46 @@ class QualityReport:
 
 
 def yaw_ratio(landmarks: np.ndarray) -> float:
-    """Head turn from 5 landmarks: nose offset from the eyes' midpoint / eye distance.
+    """Head turn from 5 landmarks: the nose's offset from the eyes' midpoint *along the eye
+    line*, over the eye distance.
 
-    About 0 facing the camera; positive when the nose moves to the image's right, i.e.
-    the person turns to their own left (frames are analysed unmirrored).
+    About 0 facing the camera; positive when the nose moves towards the image's right eye,
+    i.e. the person turns to their own left (frames are analysed unmirrored). Measured along
+    the eye line, not the image's x axis, so a tilted head (or a tilted photo: roll) is not
+    taken for a turned one: with the x axis, a frontal face tilted by 20° measured as a
+    0.23 "turn" (the nose sits below the eyes, so a tilt moves it sideways).
     """
     pts = np.asarray(landmarks, dtype=float).reshape(5, 2)
     eye_a = pts[0:2].mean(axis=0)
     eye_b = pts[2:4].mean(axis=0)
-    eye_dist = float(np.linalg.norm(eye_a - eye_b))
+    axis = eye_a - eye_b
+    eye_dist = float(np.linalg.norm(axis))
     if eye_dist < 1e-6:
         return 0.0
-    mid_x = (eye_a[0] + eye_b[0]) / 2
-    return float((pts[4, 0] - mid_x) / eye_dist)
+    mid = (eye_a + eye_b) / 2
+    return float(np.dot(pts[4] - mid, axis) / (eye_dist * eye_dist))
+
+
+def eye_width_ratio(landmarks: np.ndarray) -> float:
+    """Width of the eye on the image's right (corners 0–1) over the other eye's (2–3).
+
+    A head turning to its own left foreshortens that eye (it turns away from the camera) and
+    widens the other: the ratio falls; turning right, it rises. A flat picture moved in any
+    way (tilted, swung, brought closer) keeps it: lengths along one line keep their ratio
+    under the affine distortion a flat photo or screen undergoes. 1.0 when unmeasurable.
+    """
+    pts = np.asarray(landmarks, dtype=float).reshape(5, 2)
+    axis = pts[0:2].mean(axis=0) - pts[2:4].mean(axis=0)
+    length = float(np.linalg.norm(axis))
+    if length < 1e-6:
+        return 1.0
+    # Widths along the eye line: the corners lie near it, and lengths along one line keep
+    # their ratio under an affine map where the corners' small offsets from it would not.
+    unit = axis / length
+    width_b = abs(float(np.dot(pts[2] - pts[3], unit)))
+    if width_b < 1e-6:
+        return 1.0
+    return abs(float(np.dot(pts[0] - pts[1], unit))) / width_b
 
 
 def to_grey(frame: np.ndarray) -> np.ndarray:

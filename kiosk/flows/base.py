@@ -21,12 +21,14 @@ from kiosk.flows.model import (
     CardData,
     Effect,
     KeypadMode,
+    LivenessChallenge,
     PartState,
     Purpose,
     Say,
     Screen,
     TicketView,
     Tile,
+    Verification,
     View,
 )
 from kiosk.settings import KioskSettings
@@ -40,6 +42,7 @@ class FlowBase(abc.ABC):
     hall_name: str
     hall_name_en: str
     hall_id: str
+    public_url: str  # the ticket page is <public_url>/t/<token>
     clock: Clock
     elderly_age: int
     busy_deadline_s: float
@@ -80,6 +83,10 @@ class FlowBase(abc.ABC):
     _status_lines: tuple[str, ...]
     _idle_warned: bool
     _face_attempts: int
+    _face_since: dt.datetime | None  # when the face screen began to wait for the runtime
+    _challenge: LivenessChallenge | None  # the movement asked for on the face screen
+    _challenge_s: float
+    _verification: Verification | None  # how the holder is verified (face-checked service)
     _issue_key: str
     _issuing_offline: bool  # the ticket being issued comes from the offline journal
 

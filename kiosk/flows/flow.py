@@ -51,6 +51,7 @@ from kiosk.flows.model import (
     QueryTicket,
     ReadCard,
     Screen,
+    StartCamera,
     TestReader,
     Tile,
     View,
@@ -71,6 +72,7 @@ __all__ = [
 _TITLES = {
     Screen.ID_CARD: "title_id_card",
     Screen.FACE: "title_face",
+    Screen.FACE_CONSENT: "title_face_consent",
     Screen.TICKET: "title_ticket",
     Screen.GUIDE_LIST: "title_guide",
     Screen.GUIDE: "title_guide",
@@ -92,11 +94,14 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
         elderly_age: int = 60,
         hall_id: str = "hall",
         hall_wait: HallWait = HALL_WAIT,
+        public_url: str = "",
     ) -> None:
         """``hall_wait``: how the runtime's hall client waits, which sets the deadline of
-        the busy screens."""
+        the busy screens. ``public_url``: ``[hall].public_url``, where phones reach the
+        ticket pages; empty: the hall server address the kiosk uses."""
         self.settings = settings
         self.hall_name, self.hall_name_en, self.hall_id = hall_name, hall_name_en, hall_id
+        self.public_url = (public_url or settings.server).rstrip("/")
         self.clock = clock
         self.elderly_age = elderly_age
         self.busy_deadline_s = hall_wait.busy_deadline_s
@@ -136,6 +141,10 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
         self._status_lines = ()
         self._idle_warned = False
         self._face_attempts = 0
+        self._face_since = None
+        self._challenge = None
+        self._challenge_s = 0.0
+        self._verification = None
         self._issue_key = ""
         self._issuing_offline = False
 
@@ -194,6 +203,8 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
             can_manual=self._screen is Screen.ID_CARD,
             pending_uploads=self.pending_uploads,
             parts=self._parts(),
+            challenge=self._challenge if self._screen is Screen.FACE else None,
+            challenge_s=self._challenge_s,
         )
 
     # -- home and navigation ---------------------------------------------------------------
@@ -250,7 +261,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
                 return self.on_guide_printed(effect.token, False)
             case ReadCard():
                 return self.on_card_failed(effect.token, "idcard.error")
-            case CaptureFace():
+            case CaptureFace() | StartCamera():
                 return self.on_face(effect.token, FaceDecision.UNAVAILABLE)
             case QueryTicket():
                 return self.on_status_failed(effect.token, "unavailable")
@@ -283,6 +294,8 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
             return effects
         if self._screen in RESTING_SCREENS:
             return effects
+        if self._screen is Screen.FACE and (overdue := self._face_overdue(now)):
+            return effects + overdue  # the camera or the check never answered: 人工核验
         if self._screen is Screen.MAINTENANCE:
             limit = self.settings.idle_timeout_s * 5  # technicians read; still never stuck
             if idle >= limit:

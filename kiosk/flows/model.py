@@ -22,6 +22,7 @@ class Screen(enum.StrEnum):
     GUIDE = "guide"
     STATUS = "status"
     MAINTENANCE = "maintenance"
+    FACE_CONSENT = "face_consent"  # what the face check does, agree / decline (人工核验)
 
 
 # Screens where nothing is being done for a citizen: no idle warning, nothing to forget.
@@ -77,6 +78,35 @@ class FaceDecision(enum.StrEnum):
     UNAVAILABLE = "unavailable"  # no camera, no models, no card photo
     NO_FACE = "no_face"  # no good frame of a face
     CANCELLED = "cancelled"  # the citizen left meanwhile
+    LIVENESS_FAILED = "liveness_failed"  # the asked movement was not seen in time
+
+
+class Verification(enum.StrEnum):
+    """How a ticket's holder was verified, as the hall records it (``verification`` of
+    ``POST /api/v1/tickets``)."""
+
+    FACE = "face"  # the face check passed: card photo and live face, on this machine
+    MANUAL = "manual"  # 人工核验: staff check the ID card at the counter (declined, failed,
+    # or the face check could not run)
+
+
+class LivenessChallenge(enum.StrEnum):
+    """The movement the citizen is asked for (``devices.camera.liveness.Challenge``)."""
+
+    TURN_LEFT = "turn_left"
+    TURN_RIGHT = "turn_right"
+    BLINK = "blink"
+
+
+class FaceEvent(enum.StrEnum):
+    """What the face step counts (``CountFace``): never an image, never who."""
+
+    CONSENT_GIVEN = "consent_given"
+    CONSENT_DECLINED = "consent_declined"
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # "到窗口核验" on the face screen
+    PASSED = "passed"
+    FAILED = "failed"  # liveness or match failed twice, or uncertain: manual
+    UNAVAILABLE = "unavailable"  # no camera, no models, no card photo: manual
 
 
 @dataclass(frozen=True)
@@ -146,6 +176,8 @@ class TicketView:
     name_masked: str | None = None
     printing: bool = True
     print_failed: bool = False
+    verification: Verification | None = None
+    """``manual``: the ticket and its paper say the ID is checked at the counter."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +202,10 @@ class View:
     can_manual: bool = False
     pending_uploads: int = 0
     parts: dict[str, PartState] = field(default_factory=dict)
+    challenge: LivenessChallenge | None = None
+    """The movement asked for on the face screen (its arrow and large text), None before."""
+    challenge_s: float = 0.0
+    """Seconds the citizen has for it (the screen counts them down)."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +254,26 @@ class CancelCard(Effect):
 @dataclass(frozen=True)
 class CaptureFace(Effect):
     photo_wlt: bytes = field(repr=False)
+    challenge: LivenessChallenge | None = None
+    """The liveness movement to see first (frames from before it are compared); None: no
+    liveness challenge, the frames are compared at once."""
+    timeout_s: float = 0.0
+    """Seconds for the movement, from when the camera delivers."""
+
+
+@dataclass(frozen=True)
+class StartCamera(Effect):
+    """The citizen agreed to the face check: start the camera (it is off until then) and
+    choose the liveness challenge; answered by ``on_camera_ready``. The camera stops again
+    when the face check ends (``CaptureFace`` answered, ``CancelFace``)."""
+
+
+@dataclass(frozen=True)
+class CountFace(Effect):
+    """Count a face-step outcome (consent, refusal, pass, fail): a number, no image and no
+    identity, for the log and the maintenance figures."""
+
+    event: FaceEvent
 
 
 @dataclass(frozen=True)
@@ -238,6 +294,8 @@ class IssueTicket(Effect):
     name: str | None = field(default=None, repr=False)
     priority: str | None = None
     idempotency_key: str = ""
+    verification: Verification | None = None
+    """For a face-checked service: how the holder was verified (the hall records it)."""
 
 
 @dataclass(frozen=True)

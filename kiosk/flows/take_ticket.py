@@ -2,6 +2,23 @@
 with the offline journal when the hall cannot answer; and the appointment check-in, which
 shares the card, the issuing screen and the ticket screen.
 
+The face check (人证核验) of a ``requires_face`` service, under PIPL Art. 26/28/29 and the
+face-recognition rules in force since 2025-06-01 — face data is sensitive, face recognition
+may not be the only way, it needs separate consent and stays on the device:
+
+    card read → FACE_CONSENT (said and shown: your face against your card photo, on this
+    machine, nothing stored or sent; or 人工核验 by staff at the counter)
+      agree   → FACE: the camera starts (``StartCamera``, off until now), a random movement
+                is asked (spoken, arrow and large text, a countdown), then the frames from
+                before it are compared with the card photo (``CaptureFace``); the camera
+                stops. One retry; then, or when it is uncertain or cannot run, 人工核验.
+      decline → 人工核验
+    人工核验: the ticket is still issued, ``verification="manual"``, and the screen, the
+    voice and the paper say 请到窗口人工核验身份. A passed check issues ``"face"``.
+    A typed number (no card photo) or a camera that is not working goes to 人工核验 at once.
+
+Consent, refusal and outcomes are counted (``CountFace``) with no image and no identity.
+
 Rules it keeps:
 - a ticket the hall issued is shown: before it is printed, and with a QR code when the
   printer fails. The one exception is an issue given up at its deadline: the offline ticket
@@ -26,23 +43,28 @@ from common.personal import age_on
 from kiosk.flows.base import FlowBase
 from kiosk.flows.model import (
     CancelCard,
+    CancelFace,
     CaptureFace,
     CardData,
     CheckIn,
+    CountFace,
     Effect,
     FaceDecision,
-    HelpRequest,
+    FaceEvent,
     IssueOffline,
     IssueTicket,
     KeypadMode,
+    LivenessChallenge,
     PartState,
     PrepareFace,
     PrintTicket,
     Purpose,
     ReadCard,
     Screen,
+    StartCamera,
     TicketView,
     Tile,
+    Verification,
 )
 from kiosk.flows.numbers import spoken_number
 
@@ -62,6 +84,13 @@ REFUSALS = (
 # Reader failures after which trying the card again can help.
 CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
 ABANDONED_KEPT = 20  # given-up sessions remembered (their late answers are dropped)
+FACE_ATTEMPTS = 2  # the first try and one retry, then 人工核验
+LIVENESS_S = 8.0  # seconds for the asked movement (the instruction itself takes ~2 s)
+LIVENESS_ELDERLY_S = 12.0
+CAMERA_START_S = 15.0  # the face screen waits this long for the camera to start
+FACE_CHECK_GRACE_S = 20.0  # … and the movement's time plus this for the check's answer
+# Face check results after which another try can help (a movement missed, a bad frame).
+FACE_RETRY = frozenset({FaceDecision.LIVENESS_FAILED, FaceDecision.NO_MATCH, FaceDecision.NO_FACE})
 
 
 class TakeTicket(FlowBase):
@@ -80,6 +109,8 @@ class TakeTicket(FlowBase):
         self._purpose = Purpose.TICKET
         self._service = tile
         self._issue_key = uuid.uuid4().hex
+        self._verification = None
+        self._face_attempts = 0
         if tile.requires_face:
             return [PrepareFace(self.token), *self._start_card()]
         if tile.requires_id:
@@ -155,44 +186,121 @@ class TakeTicket(FlowBase):
         if self._purpose is Purpose.TICKET and tile is not None and tile.requires_face:
             if self._card is None or not self._card.photo_wlt:
                 # A typed number has no photo to compare a face with.
-                return self._face_unavailable("face_needs_card")
+                return self._manual("face_manual_no_card", FaceEvent.UNAVAILABLE)
             camera = self._part("camera")
             if camera is not None and not camera.is_working():
-                return self._face_unavailable("camera_missing")
-            self._face_attempts += 1
-            effects = self._go(Screen.FACE, self._txt("face_prompt"))
-            return [*effects, CaptureFace(self.token, self._card.photo_wlt)]
+                return self._manual("face_manual_unavailable", FaceEvent.UNAVAILABLE)
+            # Separate consent before the camera starts, said as well as shown.
+            effects = self._go(Screen.FACE_CONSENT, speak=False)
+            return [*effects, self._say(self._txt("consent_say"))]
         if self._purpose is Purpose.CHECKIN:
             return self._check_in()
         return self._issue()
 
     # -- face check ---------------------------------------------------------------------------
-    def _face_unavailable(self, key: str) -> list[Effect]:
-        if self.settings.face_fallback == "skip":
-            return [self._say(self._txt("face_skipped")), *self._issue()]
-        return self._go(Screen.MESSAGE, self._txt(key), error=True)
+    def consent_agree(self) -> list[Effect]:
+        """同意: the camera starts, a movement is asked, the faces are compared."""
+        if self._screen is not Screen.FACE_CONSENT:
+            return []
+        self._touch()
+        return [CountFace(self.token, FaceEvent.CONSENT_GIVEN), *self._start_face()]
+
+    def consent_decline(self) -> list[Effect]:
+        """不同意: no camera; the ticket is issued for 人工核验 at the counter."""
+        if self._screen is not Screen.FACE_CONSENT:
+            return []
+        self._touch()
+        return self._manual("face_manual_declined", FaceEvent.CONSENT_DECLINED)
+
+    def face_withdraw(self) -> list[Effect]:
+        """The face screen's 改为人工核验: consent withdrawn, the camera stops at once."""
+        if self._screen is not Screen.FACE:
+            return []
+        self._touch()
+        return [
+            CancelFace(self.token),
+            *self._manual("face_manual_declined", FaceEvent.CONSENT_WITHDRAWN),
+        ]
+
+    def _start_face(self, retry_note: str = "") -> list[Effect]:
+        """One attempt: the camera starts; its instruction comes with ``on_camera_ready``
+        (said with the retry note, if any: a new prompt cuts the one playing)."""
+        self._face_attempts += 1
+        self._challenge = None
+        self._face_since = self.clock()
+        text = retry_note or self._txt("face_starting")
+        effects = self._go(Screen.FACE, text, error=bool(retry_note), speak=False)
+        return [*effects, StartCamera(self.token)]
+
+    def on_camera_ready(self, token: int, challenge: LivenessChallenge) -> list[Effect]:
+        """The camera delivers: ask for the movement, then watch and compare."""
+        if token != self.token or self._screen is not Screen.FACE or self._card is None:
+            return []
+        if self._challenge is not None:
+            return []  # this attempt's camera is already watching
+        self._challenge = LivenessChallenge(challenge)
+        self._challenge_s = LIVENESS_ELDERLY_S if self.elderly else LIVENESS_S
+        self._face_since = self.clock()
+        note = self._message if self._message_error else ""
+        text = t("camera", f"challenge_{self._challenge.value}", self.lang)
+        # after a miss the note stays on screen with the new instruction: the second try
+        self._go(Screen.FACE, f"{note} {text}".strip(), speak=False)
+        return [
+            self._say(f"{note} {text}".strip()),
+            CaptureFace(self.token, self._card.photo_wlt, self._challenge, self._challenge_s),
+        ]
 
     def on_face(self, token: int, decision: FaceDecision) -> list[Effect]:
         if token != self.token or self._screen is not Screen.FACE:
             return []
         decision = FaceDecision(decision)
         self._touch()
+        if decision is FaceDecision.CANCELLED:
+            return []
         if decision is FaceDecision.MATCH:
-            return [self._say(self._txt("face_ok")), *self._issue()]
-        retry = decision in (FaceDecision.NO_MATCH, FaceDecision.NO_FACE)
-        if retry and self._face_attempts < 2:
-            self._face_attempts += 1
-            key = "face_retry" if decision is FaceDecision.NO_MATCH else "face_no_face"
-            assert self._card is not None
+            self._verification = Verification.FACE
+            self._challenge = None
+            self._face_since = None
             return [
-                *self._go(Screen.FACE, self._txt(key), error=True),
-                CaptureFace(self.token, self._card.photo_wlt),
+                CountFace(self.token, FaceEvent.PASSED),
+                self._say(self._txt("face_ok")),
+                *self._issue(),
             ]
+        if decision in FACE_RETRY and self._face_attempts < FACE_ATTEMPTS:
+            key = {
+                FaceDecision.LIVENESS_FAILED: "face_retry_liveness",
+                FaceDecision.NO_MATCH: "face_retry",
+                FaceDecision.NO_FACE: "face_no_face",
+            }[decision]
+            return self._start_face(self._txt(key))
         if decision is FaceDecision.UNAVAILABLE:
-            return self._face_unavailable("face_unavailable")
-        # Uncertain or repeated failure: a person decides, never the machine alone.
-        effects = self._go(Screen.MESSAGE, self._txt("face_staff"), error=True)
-        return [*effects, HelpRequest(self.token, "face_check_review")]
+            return self._manual("face_manual_unavailable", FaceEvent.UNAVAILABLE)
+        # Uncertain, or failed twice: a person decides, never the machine alone — staff
+        # check the ID card at the counter.
+        return self._manual("face_manual_failed", FaceEvent.FAILED)
+
+    def _face_overdue(self, now: dt.datetime) -> list[Effect]:
+        """The face screen's deadline: the camera did not start, or the check did not answer
+        (a camera that hangs, a worker that died). 人工核验, and the camera is stopped."""
+        if self._face_since is None:
+            return []
+        if self._challenge is None:
+            limit = CAMERA_START_S
+        else:
+            limit = self._challenge_s + FACE_CHECK_GRACE_S
+        if (now - self._face_since).total_seconds() < limit:
+            return []
+        return [
+            CancelFace(self.token),
+            *self._manual("face_manual_unavailable", FaceEvent.UNAVAILABLE),
+        ]
+
+    def _manual(self, key: str, event: FaceEvent) -> list[Effect]:
+        """人工核验: the ticket is issued all the same, marked for staff to check the ID."""
+        self._verification = Verification.MANUAL
+        self._challenge = None
+        self._face_since = None
+        return [CountFace(self.token, event), self._say(self._txt(key)), *self._issue()]
 
     # -- issue ------------------------------------------------------------------------------
     def _issue(self) -> list[Effect]:
@@ -204,7 +312,17 @@ class TakeTicket(FlowBase):
             return [self._offline_issue()]
         id_number = self._card.id_number if self._card else self._manual_id
         name = self._card.name if self._card and self._card.name else None
-        return [IssueTicket(self.token, tile.code, id_number, name, None, self._issue_key)]
+        return [
+            IssueTicket(
+                self.token,
+                tile.code,
+                id_number,
+                name,
+                None,
+                self._issue_key,
+                verification=self._verification,
+            )
+        ]
 
     def _offline_issue(self, withdraw_key: str = "") -> IssueOffline:
         assert self._service is not None
@@ -234,11 +352,10 @@ class TakeTicket(FlowBase):
         if isinstance(issued_at, str):
             issued_at = dt.datetime.fromisoformat(issued_at)
         tid = ticket.get("id")
-        payload = (
-            f"GH1|{self.hall_id}|{tid}|{ticket['number']}"
-            if tid is not None
-            else f"GH1|{self.hall_id}|offline|{self.settings.kiosk_id}|{ticket['number']}"
-        )
+        # The QR code is the ticket's page, <public_url>/t/<token> (the kiosk's own address
+        # of the hall when no public_url is set); an offline ticket has no page yet: no code.
+        page = ticket.get("public_token")
+        payload = f"{self.public_url}/t/{page}" if page else ""
         view = TicketView(
             number=ticket["number"],
             service_name=name,
@@ -250,6 +367,7 @@ class TakeTicket(FlowBase):
             ticket_id=tid,
             priority=ticket.get("priority"),
             name_masked=ticket.get("name_masked"),
+            verification=_verification(ticket.get("verification") or self._verification),
         )
         self._ticket = view
         if offline:
@@ -373,6 +491,8 @@ class TakeTicket(FlowBase):
                 parts.append(self._txt("say_next"))
             else:
                 parts.append(self._txt("say_ahead", ahead=tk.waiting_ahead, minutes=minutes))
+        if tk.verification is Verification.MANUAL:
+            parts.append(self._txt("manual_line"))
         if printed:
             parts.append(self._txt("say_take_ticket"))
         return " ".join(parts)
@@ -382,6 +502,7 @@ class TakeTicket(FlowBase):
         self._touch()
         self._purpose = Purpose.CHECKIN
         self._service = None
+        self._verification = None
         return self._start_card()
 
     def _check_in(self) -> list[Effect]:
@@ -391,3 +512,13 @@ class TakeTicket(FlowBase):
         id_number = self._card.id_number if self._card else self._manual_id
         assert id_number is not None
         return [CheckIn(self.token, id_number)]
+
+
+def _verification(value: object) -> Verification | None:
+    """The ticket's verification as the hall answered it (or as the flow decided it, for an
+    offline ticket or a hall that does not record it); a value this kiosk does not know is
+    shown as none, never a crash."""
+    try:
+        return Verification(str(value)) if value else None
+    except ValueError:
+        return None

@@ -14,6 +14,7 @@ SCREENS = (
     "id_card",
     "keypad",
     "face",
+    "face_consent",
     "issuing",
     "ticket",
     "message",

@@ -1,4 +1,5 @@
-"""Attract/idle screen: hall name, clock and waiting counts; any touch starts."""
+"""Attract/idle screen: hall name, clock and waiting counts, and — on a kiosk with a
+camera — when the camera is used; any touch starts."""
 
 from __future__ import annotations
 
@@ -20,3 +21,5 @@ class AttractScreen(KioskScreen):
         self.ids.counts.text = "\n".join(lines[:half])
         self.ids.counts2.text = "\n".join(lines[half:])
         self.ids.start.text = self.tr("touch_to_start")
+        camera = App.get_running_app().camera is not None
+        self.ids.camera_notice.text = self.tr("camera_notice") if camera else ""

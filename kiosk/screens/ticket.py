@@ -30,6 +30,8 @@ class TicketScreen(KioskScreen):
             lines.append(self.tr("query_code_line", code=tk.ticket_id))
         self.ids.info.text = "\n".join(lines)
         self.ids.number.text = tk.number
+        manual = tk.verification is not None and tk.verification.value == "manual"
+        self.ids.verify_note.text = self.tr("manual_line") if manual else ""
         if tk.printing:
             state = self.tr("printing")
         elif tk.print_failed:
@@ -49,4 +51,5 @@ class TicketScreen(KioskScreen):
         super().forget()
         # The last citizen's number and QR code are not left for the next to see.
         self.ids.number.text = self.ids.info.text = self.ids.state.text = ""
+        self.ids.verify_note.text = ""
         self.ids.qr.payload = ""

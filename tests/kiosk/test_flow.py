@@ -9,7 +9,6 @@ from dataclasses import replace
 from kiosk.flows.flow import KioskFlow, mask_typed_id, normalize_ticket_number
 from kiosk.flows.model import (
     CancelCard,
-    CaptureFace,
     CardData,
     CheckIn,
     HallWait,
@@ -19,7 +18,6 @@ from kiosk.flows.model import (
     IssueTicket,
     LoadServices,
     PollDevices,
-    PrepareFace,
     PrintGuide,
     PrintTicket,
     QueryTicket,
@@ -52,6 +50,7 @@ def issued(flow: KioskFlow, number: str = "G001", **extra: object) -> list:
         "waiting_ahead": 2,
         "estimated_wait_s": 600,
         "priority": "normal",
+        "public_token": "tok-7",
         **extra,
     }
     return flow.on_issued(flow.token, ticket)
@@ -67,11 +66,12 @@ def test_service_without_id_issues_at_once_then_shows_and_prints(flow: KioskFlow
     assert flow.view.screen is Screen.TICKET and flow.view.ticket.printing
     (job,) = [e for e in effects if isinstance(e, PrintTicket)]
     assert job.ticket.number == "G001" and job.service_name == "企业开办"
-    assert job.ticket.qr_payload == "GH1|xc|7|G001"
+    assert job.ticket.qr_payload == "http://127.0.0.1:1/t/tok-7"  # no public_url: the server
     effects = flow.on_printed(flow.token)
     assert not flow.view.ticket.printing and not flow.view.ticket.print_failed
     text = said(effects)
-    assert "G 零 零 一" in text and "前面还有 2 人" in text and "10 分钟" in text
+    # G is spelled 吉 (jí) for espeak-ng, which reads a bare G as zhì (voice.toml letter_names)
+    assert "吉 零 零 一" in text and "前面还有 2 人" in text and "10 分钟" in text
 
 
 def test_id_service_reads_card_and_sends_the_number_only_to_the_hall(flow: KioskFlow) -> None:
@@ -139,61 +139,6 @@ def test_read_failure_retries_and_a_stale_result_is_ignored(flow: KioskFlow) -> 
     assert flow.view.screen is Screen.HOME and flow.view.greeting == ""
 
 
-def test_face_service_checks_face_then_issues(flow: KioskFlow) -> None:
-    # the face models load while the card is read, and only for a face-checked service
-    assert PrepareFace not in kinds(flow.tap_service("A"))
-    flow.home()
-    assert kinds(flow.tap_service("D"))[:2] == [PrepareFace, Say]
-    effects = flow.on_card(flow.token, YOUNG)
-    assert flow.view.screen is Screen.FACE
-    (cap,) = [e for e in effects if isinstance(e, CaptureFace)]
-    assert cap.photo_wlt == YOUNG.photo_wlt
-    effects = flow.on_face(flow.token, "match")
-    assert IssueTicket in kinds(effects)
-
-
-def test_face_no_match_retries_once_then_calls_staff(flow: KioskFlow) -> None:
-    flow.tap_service("F")
-    flow.on_card(flow.token, YOUNG)
-    effects = flow.on_face(flow.token, "no_match")
-    assert CaptureFace in kinds(effects) and flow.view.screen is Screen.FACE
-    effects = flow.on_face(flow.token, "no_match")
-    assert HelpRequest in kinds(effects) and IssueTicket not in kinds(effects)
-    assert flow.view.screen is Screen.MESSAGE and "工作人员" in flow.view.message
-
-
-def test_face_uncertain_never_issues(flow: KioskFlow) -> None:
-    flow.tap_service("D")
-    flow.on_card(flow.token, YOUNG)
-    effects = flow.on_face(flow.token, "uncertain")
-    assert IssueTicket not in kinds(effects) and HelpRequest in kinds(effects)
-
-
-def test_camera_missing_refuses_face_service_clearly(flow: KioskFlow) -> None:
-    flow.parts["camera"] = "offline"
-    flow.tap_service("D")
-    effects = flow.on_card(flow.token, YOUNG)
-    assert flow.view.screen is Screen.MESSAGE and "摄像头不可用" in said(effects)
-    assert IssueTicket not in kinds(effects)
-
-
-def test_camera_missing_is_skipped_where_config_allows(clock: FakeClock) -> None:
-    f = KioskFlow(make_settings(face_fallback="skip"), "h", "h", sample_tiles(), clock=clock)
-    f.parts["camera"] = "absent"
-    f.tap_service("D")
-    effects = f.on_card(f.token, YOUNG)
-    assert IssueTicket in kinds(effects) and "跳过" in said(effects)
-
-
-def test_typed_number_cannot_pass_a_face_check(flow: KioskFlow) -> None:
-    flow.tap_service("D")
-    flow.manual_entry()
-    for ch in "110105198503171231":
-        flow.key(ch)
-    effects = flow.key_ok()
-    assert flow.view.screen is Screen.MESSAGE and IssueTicket not in kinds(effects)
-
-
 def test_refusal_is_said_and_nothing_is_shown_as_issued(flow: KioskFlow) -> None:
     flow.tap_service("A")
     flow.on_card(flow.token, YOUNG)
@@ -243,7 +188,7 @@ def test_printer_fault_keeps_ticket_on_screen_with_qr_and_alerts_hall(flow: Kios
     assert tk.print_failed and tk.number == "G001" and tk.qr_payload
     (hb,) = [e for e in effects if isinstance(e, Heartbeat)]
     assert hb.parts["printer"] == "error"
-    assert "打印机故障" in said(effects) and "G 零 零 一" in said(effects)
+    assert "打印机故障" in said(effects) and "吉 零 零 一" in said(effects)
 
 
 def test_hall_down_issues_offline_and_uploads_when_back(flow: KioskFlow) -> None:
@@ -491,3 +436,50 @@ def test_mask_typed_id_hides_birth_date() -> None:
     assert mask_typed_id("110105198503171231") == "110105 ******** 1231"
     assert mask_typed_id("11010519") == "110105 **"
     assert mask_typed_id("") == ""
+
+
+def test_ticket_qr_code_is_the_ticket_page_at_the_public_url(clock: FakeClock) -> None:
+    """Scanned from the paper, the QR code opens <[hall].public_url>/t/<public_token>."""
+    import cv2
+    import numpy as np
+
+    from devices.printer.image import image_job, render_elements
+    from devices.printer.layout import TicketInfo, ticket_elements
+
+    flow = KioskFlow(
+        make_settings(),
+        "西城区政务服务中心",
+        "Xicheng",
+        sample_tiles(),
+        clock=clock,
+        hall_id="xc",
+        public_url="https://hall.example.gov.cn/",
+    )
+    flow.parts.update(printer="ok", reader="ok", camera="ok", speaker="ok")
+    flow.wake()
+    flow.tap_service("G")
+    (job,) = [
+        e
+        for e in issued(flow, public_token="Xy3_kLmN0pQrStUvWxYz01ab")
+        if isinstance(e, PrintTicket)
+    ]
+    url = "https://hall.example.gov.cn/t/Xy3_kLmN0pQrStUvWxYz01ab"
+    assert job.ticket.qr_payload == url
+    tk = job.ticket
+    info = TicketInfo(
+        "大厅", "企业开办", "", tk.number, 2, 600, tk.issued_at, qr_payload=tk.qr_payload
+    )
+    elements = ticket_elements(info, "80")
+    paper = render_elements(elements, "80")
+    assert image_job(elements, "80")  # the same elements go to the printer
+    text, points, _ = cv2.QRCodeDetector().detectAndDecode(np.array(paper.convert("L")))
+    assert points is not None and text == url
+    # An offline ticket has no page at the hall yet: no code rather than a dead one.
+    flow.on_hall_unavailable(flow.token)
+    offline = flow.on_issued(
+        flow.token,
+        {"number": "K1-G001", "service": "G", "issued_at": "2025-05-06T10:00:00+08:00"},
+        offline=True,
+    )
+    (job,) = [e for e in offline if isinstance(e, PrintTicket)]
+    assert job.ticket.qr_payload == ""
