@@ -41,6 +41,8 @@ class ImportTicketIn(Body):
     issued_at: Moment
     priority: Priority | None = None
     name_masked: Annotated[str, StringConstraints(max_length=64)] | None = None
+    verification: Literal["face", "manual"] | None = None
+    """As for a ticket issued online: 人工核验 marks it for the counter."""
 
 
 class CallIn(Body):

@@ -279,6 +279,7 @@ class OfflineTicket:
     issued_at: dt.datetime
     priority: str | None = None
     name_masked: str | None = None
+    verification: str | None = None
 
 
 MAX_IMPORT = 200
@@ -371,6 +372,7 @@ def _import_row(
         kiosk=item.kiosk,
         offline_number=item.offline_number,
         name_masked=mask_name(item.name_masked)[:64] if item.name_masked else None,
+        verification=item.verification,
     )
     emit_ticket(ctx, tx, "ticket.issued", row, extra={"offline": True})
     return row, True

@@ -138,3 +138,9 @@ def test_a_counter_token_acts_only_for_its_counters(api: Api) -> None:
     r = api.post("/counters/3/call-next", role="counter3")
     assert r.status_code == 200 and r.json()["number"] == "C001"
     assert api.post("/counters/3/finish", role="counter3").status_code == 200
+
+
+def test_an_offline_ticket_keeps_its_manual_verification_mark(api: Api, clock: FakeClock) -> None:
+    r = api.post("/tickets/import", [item(clock, "K1-B001", verification="manual")], role="kiosk")
+    (result,) = r.json()["results"]
+    assert result["outcome"] == "imported" and result["ticket"]["verification"] == "manual"
