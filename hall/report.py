@@ -23,6 +23,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from common.i18n import t as text
 from hall.storage import tables as t
 from hall.storage.engine import make_engine
 
@@ -182,11 +183,16 @@ def render_text(rows: list[dict[str, Any]], start: dt.date, end: dt.date) -> str
 
 
 def render_csv(rows: list[dict[str, Any]]) -> str:
+    """For the city's manager in Excel: two header rows, the column names in Chinese and
+    then in English (``city_<column>`` in common/assets/locales/web.toml), one row per
+    hall. RFC 4180, UTF-8 with a BOM (Excel opens Chinese hall names correctly only
+    with it). A program reads the columns by position, in ``COLUMNS`` order."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return "\ufeff" + out.getvalue()  # BOM: Excel opens UTF-8 Chinese hall names correctly
+    writer = csv.writer(out, lineterminator="\r\n")
+    for lang in ("zh", "en"):
+        writer.writerow([text("web", f"city_{c}", lang) for c in COLUMNS])
+    writer.writerows([["" if r[c] is None else r[c] for c in COLUMNS] for r in rows])
+    return "\ufeff" + out.getvalue()
 
 
 def _day(text: str) -> dt.date:

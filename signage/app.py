@@ -3,7 +3,8 @@ announcer (default) or the HDMI screen over one counter.
 
 Wiring only: ``BoardFeed`` follows the hall on its own thread and hands each new state to
 the Kivy thread with ``Clock.schedule_once``; the screens render ``board_view`` /
-``counter_view``; the announcer and the LED strips are event sinks of the same feed.
+``counter_view``; the announcer and the LED strips are event sinks of the same feed; a
+``signage.heartbeat.Heartbeat`` tells the hall how the board, speaker and strips are.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hall.config import ConfigError, load_config
 from signage.board_state import BoardState, board_view, counter_view
 from signage.config import SignageConfig, load_signage
 from signage.feed import BoardFeed, EventSink
+from signage.heartbeat import Heartbeat, PartStates, device_id, interval_s
 
 # Kivy reads sys.argv and writes ~/.kivy/logs unless told otherwise before its first import
 # (none of the imports above imports Kivy).
@@ -224,9 +226,16 @@ def main(argv: list[str] | None = None) -> int:
         Config.set("graphics", "fullscreen", "auto")
     Config.set("graphics", "show_cursor", "0")
 
-    sinks = build_sinks(cfg, cache_dir, lobby=not (args.counter or args.silent))
-    feed = BoardFeed(HallClient(cfg.server, cfg.token), cfg, sinks=tuple(sinks))
+    lobby = not (args.counter or args.silent)
+    sinks = build_sinks(cfg, cache_dir, lobby=lobby)
+    client = HallClient(cfg.server, cfg.token)
+    feed = BoardFeed(client, cfg, sinks=tuple(sinks))
+    # the dashboard's device health: this board (or counter screen), its speaker and strips
+    parts = PartStates(feed, sinks, counter=args.counter, speaker_wanted=lobby and cfg.announce)
+    device = device_id(hall_cfg, cfg.token, args.counter)
+    beat = Heartbeat(client, device, parts, interval_s(hall_cfg)).start()
     make_app(feed, args.counter, args.screenshot, args.after).run()
+    beat.stop()
     for sink in sinks:
         close = getattr(sink, "close", None)
         if close:

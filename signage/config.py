@@ -122,7 +122,8 @@ class SignageConfig(ConfigModel):
     announce_english: bool = False
     """After the Chinese sentences, say them in English too."""
     repeat: int = Field(default=2, ge=1, le=3)
-    """Times each sentence is spoken."""
+    """Times each sentence is spoken. When calls queue up (the opening minute), the
+    announcer says them once, without English, so none waits over 30 s (announcer.py)."""
     volume: float = Field(default=1.0, ge=0, le=1)
     """Linear gain 0..1 applied to every clip the announcer plays."""
     voice_profile: Literal["normal", "elderly"] = "normal"

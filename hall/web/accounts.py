@@ -33,6 +33,8 @@ A = t.web_accounts
 S = t.web_sessions
 ROLES = ("admin", "counter")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# 工号: what the hall's HR gives a staff member ("0231", "XC-1024"); shown on the pad
+STAFF_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both cases take the same time.
 _DUMMY_HASH = _hasher.hash("govhall-no-such-user")
@@ -48,6 +50,7 @@ class Session:
     counters: tuple[str, ...]
     csrf: str
     expires_at: dt.datetime
+    staff_no: str | None = None
 
     def may_act_for(self, counter_id: str) -> bool:
         """Admins may step in at any counter; counter staff only at their own."""
@@ -57,6 +60,7 @@ class Session:
         return {
             "username": self.username,
             "display_name": self.display_name,
+            "staff_no": self.staff_no,
             "role": self.role,
             "counters": list(self.counters),
             "csrf": self.csrf,
@@ -89,11 +93,21 @@ def _check_counters(ctx: HallContext, role: str, counters: list[str]) -> tuple[s
     return tuple(dict.fromkeys(counters))
 
 
+def _staff_no(staff_no: str | None) -> str | None:
+    """``None`` for none; a 工号 of letters, digits and '-' (at most 32)."""
+    if staff_no is None or not staff_no.strip():
+        return None
+    if not STAFF_NO_RE.match(staff_no.strip()):
+        raise Invalid("staff number (工号): 1–32 letters, digits or '-'")
+    return staff_no.strip()
+
+
 def account_json(row: Any) -> dict[str, Any]:
     return {
         "id": row.id,
         "username": row.username,
         "display_name": row.display_name,
+        "staff_no": row.staff_no,
         "role": row.role,
         "counters": list(row.counters),
         "active": bool(row.active),
@@ -110,9 +124,11 @@ def create_account(
     role: str,
     counters: list[str],
     display_name: str = "",
+    staff_no: str | None = None,
 ) -> dict[str, Any]:
     if not USERNAME_RE.match(username):
         raise Invalid("username: 1–64 letters, digits, '.', '_' or '-'", code="invalid_username")
+    number = _staff_no(staff_no)
     _check_password(settings, password)
     allowed = _check_counters(ctx, role, counters)
     hashed = _hasher.hash(password)
@@ -127,6 +143,7 @@ def create_account(
                 hall_id=ctx.hall_id,
                 username=username,
                 display_name=(display_name or username)[:64],
+                staff_no=number,
                 role=role,
                 counters=list(allowed),
                 password_hash=hashed,
@@ -194,10 +211,14 @@ def update_account(
     active: bool | None = None,
     counters: list[str] | None = None,
     display_name: str | None = None,
+    staff_no: str | None = None,
 ) -> dict[str, Any]:
+    """``None`` leaves a field as it is; ``staff_no=""`` removes the 工号."""
     with ctx.write() as tx:
         row = _account(tx.conn, ctx, username)
         values: dict[str, Any] = {}
+        if staff_no is not None:
+            values["staff_no"] = _staff_no(staff_no)
         if counters is not None:
             values["counters"] = list(_check_counters(ctx, row.role, counters))
         if display_name is not None:
@@ -355,6 +376,7 @@ def login(
         tuple(row.counters),
         csrf,
         expires,
+        row.staff_no,
     )
 
 
@@ -381,7 +403,15 @@ def session_for(ctx: HallContext, settings: WebSettings, cookie: str | None) -> 
     now = ctx.now()
     with ctx.read() as conn:
         row = conn.execute(
-            select(S, A.c.username, A.c.display_name, A.c.role, A.c.counters, A.c.active)
+            select(
+                S,
+                A.c.username,
+                A.c.display_name,
+                A.c.staff_no,
+                A.c.role,
+                A.c.counters,
+                A.c.active,
+            )
             .join(A, A.c.id == S.c.account_id)
             .where(S.c.id == key, S.c.hall_id == ctx.hall_id)
         ).first()
@@ -402,6 +432,7 @@ def session_for(ctx: HallContext, settings: WebSettings, cookie: str | None) -> 
         tuple(row.counters),
         row.csrf,
         row.expires_at,
+        row.staff_no,
     )
 
 

@@ -2,6 +2,8 @@
 
     python -m hall.web add-user --config hall.toml --username admin --role admin
     python -m hall.web add-user --config hall.toml --username wang --role counter --counters 1,2
+    python -m hall.web add-user --config hall.toml --username zhao --role counter --counters 3
+                                --display-name 赵六 --staff-no 0231   (the pad shows both)
     python -m hall.web set-password --config hall.toml --username wang
     python -m hall.web list-users --config hall.toml
 
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                 help="comma-separated counter ids a counter account may act for",
             )
             p.add_argument("--display-name", default="")
+            p.add_argument("--staff-no", default="", help="工号, shown on the evaluation pad")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
@@ -78,7 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "add-user":
             counters = [c.strip() for c in args.counters.split(",") if c.strip()]
             accounts.create_account(
-                ctx, settings, args.username, password, args.role, counters, args.display_name
+                ctx,
+                settings,
+                args.username,
+                password,
+                args.role,
+                counters,
+                args.display_name,
+                args.staff_no,
             )
             print(f"account {args.username} created ({args.role})")
         else:

@@ -5,6 +5,7 @@ the ticket an evaluation pad should ask about. Aggregates only, no personal data
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
@@ -30,6 +31,71 @@ def service_queues(ctx: HallContext) -> list[dict[str, Any]]:
         s.model_dump(include={"code", "name", "name_en", "open", "waiting"})
         for s in hallinfo.services(ctx)
     ]
+
+
+def device_places(ctx: HallContext) -> dict[str, str]:
+    """Device id → where it stands, from the ``location`` of the ``[[token]]`` that speaks
+    for it ("K1" → "一楼大厅东侧")."""
+    return {
+        tk.device: tk.location
+        for tk in ctx.config.tokens
+        if tk.device and tk.device != "*" and tk.location
+    }
+
+
+def help_requests(ctx: HallContext) -> list[dict[str, Any]]:
+    """The open help requests, each with ``location``: where its kiosk stands (or None).
+    ``reason`` is what the kiosk sent (a code like ``citizen_asked``, or words); the pages
+    put it in words (``help_reason_<code>`` in web.toml)."""
+    places = device_places(ctx)
+    return [
+        {**h.model_dump(), "location": places.get(h.kiosk)}
+        for h in hallinfo.open_help_requests(ctx)
+    ]
+
+
+def _device_kind(role: str, parts: Mapping[str, str]) -> str:
+    if role == "kiosk":
+        return "kiosk"
+    if "board" in parts:
+        return "board"
+    if "screen" in parts:
+        return "counter_screen"
+    return "display"
+
+
+def devices(ctx: HallContext) -> list[dict[str, Any]]:
+    """Every device the hall knows: those that sent a heartbeat (``online`` while their
+    last one is younger than ``[policy].device_silent_s``), and those a ``[[token]]`` names
+    that never did (``last_seen`` None: a box that never came up). Each with its ``kind``
+    (kiosk, board, counter_screen, display) and ``location``."""
+    places = device_places(ctx)
+    out = [
+        {
+            **d.model_dump(),
+            "kind": _device_kind(d.role, d.parts),
+            "location": places.get(d.device),
+        }
+        for d in hallinfo.device_health(ctx)
+    ]
+    seen = {d["device"] for d in out}
+    for tk in ctx.config.tokens:
+        if tk.role in ("kiosk", "display") and tk.device and tk.device != "*":
+            if tk.device in seen:
+                continue
+            seen.add(tk.device)
+            out.append(
+                {
+                    "device": tk.device,
+                    "role": tk.role,
+                    "parts": {},
+                    "online": False,
+                    "last_seen": None,
+                    "kind": "kiosk" if tk.role == "kiosk" else "display",
+                    "location": tk.location,
+                }
+            )
+    return sorted(out, key=lambda d: (d["kind"] != "kiosk", d["device"]))
 
 
 def longest_waits(ctx: HallContext) -> dict[str, int]:

@@ -5,7 +5,8 @@ the ``web`` catalogue (``common/assets/locales/web.toml``), Chinese first, Engli
 - ``{{ bi("key") }}`` both languages, ``<span class="zh">…</span><span class="en">…</span>``
   (the English span is left out when it says the same);
 - ``{{ zh("key") }}`` Chinese only (the window title, the shortcut line);
-- ``{{ hall_name }}`` the hall's name from its config.
+- ``{{ hall_name }}`` the hall's name from its config; ``{{ timezone }}`` its time zone
+  (``<body data-tz>``: the clocks of the pages show the hall's time, not the browser's).
 
 The page's script builds its dynamic texts from the same catalogue, embedded as JSON in
 ``<script type="application/json" id="i18n">``. A key missing from the catalogue or a
@@ -79,13 +80,13 @@ templates = _environment()
 
 
 @cache
-def render(page: str, hall_name: str) -> str:
+def render(page: str, hall_name: str, timezone: str = "Asia/Shanghai") -> str:
     if page not in PAGES:
         raise ValueError(f"no page {page!r}")
     return templates.get_template(f"{page}.html").render(
-        page=page, hall_name=hall_name, texts=browser_texts()
+        page=page, hall_name=hall_name, timezone=timezone, texts=browser_texts()
     )
 
 
-def page_response(page: str, hall_name: str) -> HTMLResponse:
-    return HTMLResponse(render(page, hall_name), headers=SECURITY_HEADERS)
+def page_response(page: str, hall_name: str, timezone: str = "Asia/Shanghai") -> HTMLResponse:
+    return HTMLResponse(render(page, hall_name, timezone), headers=SECURITY_HEADERS)

@@ -4,6 +4,8 @@ both. On PostgreSQL the hall ids are fresh per test, as in the storage tests."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hall.app import create_app
+from hall.report import COLUMNS
 from tests.ops.conftest import PG_URL, govhall
 from tests.support.clock import FakeClock
 from tests.support.hall import Api, make_config
@@ -97,8 +100,13 @@ def test_halls_share_a_database_but_not_their_queues(
         a,
         "--csv",
     )
-    assert csv_run.stdout.startswith("\ufeffhall,name,issued")
-    assert f"{a},测试政务服务中心,3,1,1,0," in csv_run.stdout
+    # for Excel: a BOM, then the column names in Chinese, then in English, then the halls
+    assert csv_run.stdout.startswith("\ufeff中心编号,中心名称,取号数,")
+    head_zh, head_en, *halls = csv.reader(io.StringIO(csv_run.stdout.removeprefix("\ufeff")))
+    assert len(head_zh) == len(head_en) == len(COLUMNS)
+    assert head_en[:3] == ["Hall id", "Hall name", "Tickets issued"]
+    assert [row[:6] for row in halls] == [[a, "测试政务服务中心", "3", "1", "1", "0"]]
+    assert halls[0][COLUMNS.index("satisfied_pct")] == "100.0"
 
     other_day = govhall(
         "report", "--database", url, "--from", "2026-11-24", "--to", "2026-11-30", "--hall", a

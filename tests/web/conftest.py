@@ -44,6 +44,10 @@ SHOTS = ROOT / "build" / "screenshots" / "web"
 PASSWORD = "correct-horse-9"
 # Staff of the sample hall: counter 1 serves A, B, C, J.
 USERS = {"wang": ("counter", ["1"]), "li": ("counter", ["2"]), "boss": ("admin", [])}
+# wang as the pad shows him: name and 工号 (li has neither: the pad shows the username)
+STAFF = {"wang": ("王五", "0231")}
+# where the sample hall's kiosk K1 stands (its [[token]]'s location)
+KIOSK_PLACE = "一楼大厅东侧"
 ID_NUMBER = "110105200001010016"  # a valid test number; must never appear whole anywhere
 NAME = "张三丰"
 
@@ -56,19 +60,36 @@ def add_accounts(config_path: Path, database: str) -> None:
         ctx = HallContext(config, engine)
         ctx.ensure_rows()
         for user, (role, counters) in USERS.items():
-            accounts.create_account(ctx, web_settings(config), user, PASSWORD, role, counters)
+            name, number = STAFF.get(user, ("", None))
+            accounts.create_account(
+                ctx, web_settings(config), user, PASSWORD, role, counters, name, number
+            )
     finally:
         engine.dispose()
 
 
-@pytest.fixture
-def hall(tmp_path: Path) -> Iterator[HallProcess]:
+def start_web_hall(
+    tmp_path: Path, policy: dict[str, Any] | None = None, extra: str = ""
+) -> HallProcess:
+    """The sample hall with the staff accounts, kiosk K1 placed at ``KIOSK_PLACE``, and no
+    recall cooldown (the tests press 重呼 right after 下一位)."""
     port = free_port()
-    # no recall cooldown: the test presses 重呼 right after 下一位
-    cfg = write_config(tmp_path / "hall.toml", port, policy={"recall_cooldown_s": 0})
+    policy = {"recall_cooldown_s": 0, **(policy or {})}
+    cfg = write_config(tmp_path / "hall.toml", port, policy=policy, extra=extra)
+    text = cfg.read_text(encoding="utf-8")
+    kiosk_token = '\nrole = "kiosk"\ndevice = "K1"'
+    assert text.count(kiosk_token) == 1, "the sample's kiosk [[token]] changed"
+    cfg.write_text(
+        text.replace(kiosk_token, kiosk_token + f'\nlocation = "{KIOSK_PLACE}"'), encoding="utf-8"
+    )
     database = f"sqlite:///{tmp_path / 'hall.db'}"
     add_accounts(cfg, database)
-    proc = start_slowly(HallProcess(cfg, port, database))
+    return start_slowly(HallProcess(cfg, port, database))
+
+
+@pytest.fixture
+def hall(tmp_path: Path) -> Iterator[HallProcess]:
+    proc = start_web_hall(tmp_path)
     yield proc
     proc.stop()
 

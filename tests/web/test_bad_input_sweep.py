@@ -49,6 +49,9 @@ def good_bodies(ticket_id: int) -> dict[tuple[str, str], Any]:
             {"kiosk": "K1", "offline_number": "K1-B001", "service": "B", "issued_at": now}
         ],
         ("post", "/api/v1/tickets/{ticket_id}/evaluation"): {"score": 5},
+        ("post", "/api/v1/tickets/{ticket_id}/reprint"): {"id_number": YOUNG},
+        ("post", "/api/v1/cases"): {"kind": "complaint", "description": "窗口排队太久"},
+        ("post", "/api/v1/cases/{case_id}/steps"): {"step": "verify", "note": "核实中"},
         ("post", "/api/v1/counters/{counter_id}/call"): {"ticket": ticket_id},
         ("post", "/api/v1/counters/{counter_id}/transfer"): {"service": "C"},
         ("post", "/api/v1/counters/{counter_id}/pause"): {"reason": "午休"},
@@ -145,6 +148,11 @@ def test_every_route_refuses_bad_input_without_a_500(web: Web, app: Any) -> None
         json={"kiosk": "K1", "reason": "需要帮助"},
         headers={"Authorization": f"Bearer {TOKENS['kiosk']}"},
     ).json()["id"]
+    case_id = client.post(
+        "/api/v1/cases",
+        json={"kind": "suggestion", "description": "多设座椅"},
+        headers={"Authorization": f"Bearer {TOKENS['kiosk']}"},
+    ).json()["id"]
     counter_web = web
     assert counter_web.login("wang").status_code == 200
     admin_web = Web(TestClient(app))
@@ -159,6 +167,7 @@ def test_every_route_refuses_bad_input_without_a_500(web: Web, app: Any) -> None
         "number": "B001",
         "username": "wang",
         "action": "recall",
+        "case_id": str(case_id),
     }
     login_last = sorted(spec["paths"].items(), key=lambda kv: kv[0] == "/web/api/login")
     routes = 0

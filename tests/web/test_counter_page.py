@@ -3,17 +3,29 @@ real hall process: every call the staff make is seen on the lobby board's event 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from playwright.sync_api import expect
+from sqlalchemy import create_engine, text
 
 from hall.client import HallClient
 from tests.support.hall_server import TOKENS, HallProcess
-from tests.web.conftest import ID_NUMBER, NAME, EventLog, kiosk, login, shot
+from tests.web.conftest import (
+    ID_NUMBER,
+    KIOSK_PLACE,
+    NAME,
+    EventLog,
+    kiosk,
+    login,
+    shot,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +95,9 @@ def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
     pad = context.new_page()
     pad.goto(f"{hall.url}/web/pad?c=1")
     pad.wait_for_selector("#pad-welcome:not(.hidden)")
+    # who serves: wang's name and 工号, from his account
+    expect(pad.locator("#pad-staff")).to_contain_text("为您服务：王五")
+    expect(pad.locator("#pad-staff")).to_contain_text("工号 0231")
     shot(pad, "pad-welcome")
     page.keyboard.press("f")
     page.wait_for_selector("#current-number.empty")
@@ -136,10 +151,19 @@ def test_help_request_shows_live_on_counter_page(hall: HallProcess, context: Any
     page = context.new_page()
     login(page, hall, "li", "/web/counter")
     page.wait_for_selector("#help-panel.none")
-    kiosk(hall).help_request("K1", "老人需要帮办")
+    kiosk(hall).help_request("K1", "citizen_asked")  # what the kiosk's 求助 button sends
     page.wait_for_selector("#help-panel:not(.none)")
-    assert "老人需要帮办" in page.inner_text("#help-list")
+    # where the kiosk stands and why, in words: never the kiosk's code
+    item = page.locator("#help-list .help-item").first
+    expect(item.locator(".help-where")).to_have_text(f"自助机 K1 · {KIOSK_PLACE}")
+    expect(item.locator(".help-reason")).to_contain_text("群众在自助机上请求帮助")
+    assert "citizen_asked" not in page.inner_text("body")
+    kiosk(hall).help_request("K1", "老人需要帮办")  # words a person typed stay as they are
+    expect(page.locator("#help-list .help-item")).to_have_count(2)
+    expect(page.locator("#help-list")).to_contain_text("老人需要帮办")
     shot(page, "counter-help")
+    page.click("#help-list button >> nth=0")
+    expect(page.locator("#help-list .help-item")).to_have_count(1)
     page.click("#help-list button")
     page.wait_for_selector("#help-panel.none")
     r = requests.get(
@@ -148,3 +172,65 @@ def test_help_request_shows_live_on_counter_page(hall: HallProcess, context: Any
         timeout=5,
     )
     assert r.json() == []
+
+
+def test_pad_asks_why_after_a_low_score(hall: HallProcess, context: Any) -> None:
+    """不满意: the pad asks why (tappable reasons and the citizen's own words) before it
+    thanks, and the reasons reach the hall with the score."""
+    ticket = kiosk(hall).issue_ticket("J")
+    counter = HallClient(hall.url, TOKENS["counter"])
+    pad = context.new_page()
+    login(pad, hall, "wang", "/web/pad?c=1")
+    pad.wait_for_selector("#pad-welcome:not(.hidden)")
+    counter.call_next("1")
+    counter.counter_action("1", "finish")
+    pad.wait_for_selector("#pad-ask:not(.hidden)")
+    pad.click("button.face.s2")
+    pad.wait_for_selector("#pad-reasons:not(.hidden)")
+    assert not pad.is_visible("#pad-thanks")  # nothing sent yet: the reasons come first
+    pad.click("[data-reason='long_wait']")
+    pad.click("[data-reason='unclear_requirements']")
+    pad.click("[data-reason='other']")
+    pad.click("[data-reason='other']")  # a second tap takes it back
+    expect(pad.locator("[data-reason='long_wait']")).to_have_attribute("aria-pressed", "true")
+    expect(pad.locator("[data-reason='other']")).to_have_attribute("aria-pressed", "false")
+    pad.fill("#pad-comment", "没有提前告知需要户口本")
+    shot(pad, "pad-reasons")
+    pad.click("#pad-send")
+    pad.wait_for_selector("#pad-thanks:not(.hidden)")
+    admin = HallClient(hall.url, TOKENS["admin"])
+    wait_for(lambda: admin.stats().by_counter["1"].evaluations == 1)
+    assert admin.stats().by_counter["1"].satisfaction_avg == 2
+    engine = create_engine(hall.database)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT comment, reasons, channel FROM evaluations WHERE ticket_id = :id"),
+                {"id": ticket.id},
+            ).one()
+    finally:
+        engine.dispose()
+    assert row.comment == "没有提前告知需要户口本" and row.channel == "pad"
+    assert json.loads(row.reasons) == ["long_wait", "unclear_requirements"]
+
+
+def test_the_clock_shows_the_halls_time_not_the_browsers(hall: HallProcess, browser: Any) -> None:
+    """A browser set to another zone (a laptop brought from elsewhere, a PC left on UTC)
+    still shows the hall's time: [hall].timezone, Asia/Shanghai in the sample."""
+    context = browser.new_context(
+        viewport={"width": 1600, "height": 900}, locale="zh-CN", timezone_id="America/New_York"
+    )
+    try:
+        page = context.new_page()
+        login(page, hall, "wang", "/web/counter")
+        page.wait_for_selector("body[data-ready]")
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == (
+            "America/New_York"
+        )
+        shown = page.inner_text("#clock").strip()
+        hall_now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+        near = {(hall_now + dt.timedelta(seconds=s)).strftime("%H:%M") for s in (-60, 0, 60)}
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", shown) and shown[:5] in near, shown
+        expect(page.locator("#who")).to_have_text("王五 · 工号 0231")
+    finally:
+        context.close()

@@ -90,6 +90,7 @@ def test_login_throttling_locks_the_account_then_a_reset_unlocks_it(
     assert web.login("wang", PASSWORD).status_code == 401
 
 
+@pytest.mark.slow  # ~35 logins, each a deliberately slow password hash
 def test_guessing_is_slowed_per_account_and_address_not_for_the_whole_desk(
     web: Web, clock: FakeClock
 ) -> None:

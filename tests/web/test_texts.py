@@ -18,7 +18,9 @@ KEY_CALL = re.compile(r"""\b(?:bi|zh|en)\(\s*"([a-z0-9_]+)"[,)]""")
 # Everything a template prints, {{ … }}, and what it may be: a text by a literal key (so
 # KEY_CALL sees every key a template uses) or a variable render() passes.
 PRINTED = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
-MAY_PRINT = re.compile(r"""(?:bi|zh)\("[a-z0-9_]+"\)|hall_name|page|body_class|texts\|tojson""")
+MAY_PRINT = re.compile(
+    r"""(?:bi|zh)\("[a-z0-9_]+"\)|hall_name|timezone|page|body_class|texts\|tojson"""
+)
 
 
 def template_source(name: str) -> str:

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from hall.web.export import read_report_csv
 from tests.support.clock import FakeClock
 from tests.support.hall_server import ROOT, write_config
 from tests.web.conftest import PASSWORD, Web
@@ -76,11 +79,23 @@ def test_report_range_distribution_and_csv(web: Web, clock: FakeClock) -> None:
     assert r["distributions"]["wait_minutes"]["counts"] == [1, 0, 1, 0, 0, 0]
     assert r["by_service"]["B"]["no_show"] == 1
     csv = web.get("/report.csv", params={"from": "2026-11-23", "to": "2026-11-23"})
-    assert csv.status_code == 200 and csv.text.startswith("\ufeffdimension,key,issued")
+    # for Excel: a BOM, the column names in Chinese, then the same in English below
+    assert csv.status_code == 200 and csv.text.startswith("\ufeff统计维度,代码,名称,取号数,")
+    assert csv.text.splitlines()[1].startswith("Dimension,Code,Name,Tickets issued,")
     assert "attachment" in csv.headers["content-disposition"]
+    rows = read_report_csv(csv.text)
+    total = next(r for r in rows if r["csv_dimension"] == "合计 Total")
+    assert (total["metric_issued"], total["metric_called"], total["metric_no_show"]) == (
+        "3",
+        "2",
+        "1",
+    )
+    b = next(r for r in rows if r["csv_dimension"] == "业务 Service" and r["csv_key"] == "B")
+    assert b["csv_name"] == "医保" and b["metric_no_show"] == "1"
     assert web.get("/report", params={"from": "2026-11-24", "to": "2026-11-23"}).status_code == 422
 
 
+@pytest.mark.slow  # several `govhall web` processes, each importing the hall
 def test_account_cli_creates_resets_and_lists(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "hall.toml", 8799)
     db = f"sqlite:///{tmp_path / 'hall.db'}"

@@ -23,6 +23,8 @@ def accounts_list(web: Web, _: Admin) -> list[dict[str, Any]]:
 class AccountIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     display_name: str = Field(default="", max_length=64)
+    staff_no: str = Field(default="", max_length=32)
+    """工号, shown on the evaluation pad; empty: none."""
     role: Literal["admin", "counter"]
     counters: list[str] = Field(default_factory=list, max_length=100)
     password: str = Field(min_length=1, max_length=256)
@@ -38,6 +40,7 @@ def accounts_create(web: Web, _: AdminWrite, body: AccountIn) -> dict[str, Any]:
         body.role,
         body.counters,
         body.display_name,
+        body.staff_no,
     )
 
 
@@ -56,6 +59,8 @@ class AccountPatch(BaseModel):
     active: bool | None = None
     counters: list[str] | None = Field(default=None, max_length=100)
     display_name: str | None = Field(default=None, max_length=64)
+    staff_no: str | None = Field(default=None, max_length=32)
+    """A new 工号; "" removes it."""
 
 
 @router.post("/accounts/{username}/unlock")
@@ -75,4 +80,5 @@ def accounts_update(
         active=body.active,
         counters=body.counters,
         display_name=body.display_name,
+        staff_no=body.staff_no,
     )

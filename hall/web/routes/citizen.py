@@ -46,7 +46,7 @@ def _check_token(token: str) -> str:
 @router.get("/t/{token}")
 def ticket_page(web: Web, token: str) -> HTMLResponse:
     _check_token(token)  # an unknown but well-formed token shows the page's own message
-    return page_response("ticket", web.ctx.config.name)
+    return page_response("ticket", web.ctx.config.name, web.ctx.config.timezone)
 
 
 def _public_ticket(web: WebState, token: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def counter_snapshot(web: Web, session: Staff, counter_id: str) -> dict[str, Any
             "service_avg_s": mine.service_avg_s if mine else None,
         },
         "services": queries.service_queues(web.ctx),
-        "help": hallinfo.open_help_requests(web.ctx),
+        "help": queries.help_requests(web.ctx),
         "last_event_id": web.ctx.bus.last_id,
     }
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from hall.services import hallinfo, stats
-from hall.web import queries
+from hall.web import export, queries
 from hall.web.deps import Admin, Web
 
 router = APIRouter()
@@ -27,8 +27,9 @@ def live(web: Web, _: Admin) -> dict[str, Any]:
         "recent_calls": board.recent_calls,
         "today": day.total,
         "calls_per_hour": {h: v.called for h, v in day.by_hour.items()},
-        "help": hallinfo.open_help_requests(ctx),
-        "devices": hallinfo.device_health(ctx),
+        "help": queries.help_requests(ctx),
+        "devices": queries.devices(ctx),
+        "device_silent_s": ctx.config.policy.device_silent_s,
         "last_event_id": ctx.bus.last_id,
     }
 
@@ -45,11 +46,12 @@ def report(web: Web, _: Admin, from_: From = None, to: Day = None) -> dict[str, 
 
 @router.get("/report.csv")
 def report_csv(web: Web, _: Admin, from_: From = None, to: Day = None) -> PlainTextResponse:
+    """The report for Excel: see :mod:`hall.web.export` (two header rows, Chinese then
+    English; UTF-8 with a BOM)."""
     result = stats.compute(web.ctx, from_, to)
     name = f"govhall-{result.from_[:10]}-{result.to[:10]}.csv"
-    # BOM: Excel on a Chinese Windows opens UTF-8 CSV correctly only with it.
     return PlainTextResponse(
-        "\ufeff" + stats.to_csv(result),
+        export.report_csv(web.ctx.config, result),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -98,6 +100,9 @@ def config_view(web: Web, _: Admin) -> dict[str, Any]:
             for c in cfg.counters
         ],
         "policy": dict(cfg.policy.__dict__),
-        "tokens": [{"name": tk.name, "role": tk.role} for tk in cfg.tokens],
+        "tokens": [
+            {"name": tk.name, "role": tk.role, "device": tk.device, "location": tk.location}
+            for tk in cfg.tokens
+        ],
         "devices": _redact({k: v for k, v in cfg.sections.items() if k != "web"}),
     }

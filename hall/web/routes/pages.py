@@ -30,7 +30,7 @@ def web_home(request: Request, web: Web) -> RedirectResponse:
 
 @router.get("/web/login")
 def login_page(web: Web) -> HTMLResponse:
-    return page_response("login", web.ctx.config.name)
+    return page_response("login", web.ctx.config.name, web.ctx.config.timezone)
 
 
 def _staff_page(request: Request, web: WebState, name: str, admin_only: bool = False) -> Response:
@@ -39,7 +39,7 @@ def _staff_page(request: Request, web: WebState, name: str, admin_only: bool = F
         return _login_redirect(f"/web/{name}")
     if admin_only and session.role != "admin":
         return RedirectResponse("/web/counter", status_code=303)
-    return page_response(name, web.ctx.config.name)
+    return page_response(name, web.ctx.config.name, web.ctx.config.timezone)
 
 
 @router.get("/web/counter", response_model=None)

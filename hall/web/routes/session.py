@@ -54,6 +54,7 @@ def me(web: Web, session: Staff) -> dict[str, Any]:
         **session.public(),
         "hall": cfg.name,
         "hall_en": cfg.name_en,
+        "timezone": cfg.timezone,
         "pad_thanks_s": web.settings.pad_thanks_s,
         "today": web.ctx.today().isoformat(),
         "counters_info": [

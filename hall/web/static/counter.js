@@ -42,7 +42,9 @@
   function listen() {
     if (stream) stream.close();
     stream = GH.events("/web/api/events?last_event_id=" + snap.last_event_id, (type, data) => {
-      if (type === "help.requested") toast(bi("help_requests"), true);
+      if (type === "help.requested") {
+        toast(el("span", {}, bi("help_requests", null, true), " · ", GH.helpWhere(data)), true);
+      }
       refreshSoon();
     });
   }
@@ -113,8 +115,10 @@
     const help = snap.help;
     $("help-panel").classList.toggle("none", help.length === 0);
     $("help-list").replaceChildren(...(help.length ? help.map((h) =>
-      el("div", { class: "help-item" },
-        el("span", {}, el("b", {}, h.kiosk), " · ", h.reason, " · ", h.created_at.slice(11, 16)),
+      el("div", { class: "help-item", "data-help": h.id },
+        el("span", {}, el("b", { class: "help-where" }, GH.helpWhere(h)),
+          el("span", { class: "help-time" }, h.created_at.slice(11, 16)),
+          el("span", { class: "help-reason" }, GH.helpReason(h))),
         el("button", { class: "btn small green", type: "button",
           onclick: () => resolveHelp(h.id) }, bi("resolve", null, true))))
       : [el("div", { class: "shortcuts" }, bi("no_help", null, true))]));
@@ -203,7 +207,8 @@
   GH.startClock($("clock"));
   GH.me().then((m) => {
     me = m;
-    $("who").textContent = m.display_name;
+    $("who").textContent = m.display_name +
+      (m.staff_no ? " · " + GH.zh("pad_staff_no", { no: m.staff_no }) : "");
     if (m.counters_info.length > 1) $("switch-counter").classList.remove("hidden");
     chooseCounter();
   }).catch((err) => toast(GH.errorLabel(err), true));

@@ -43,10 +43,6 @@
     for (let h = lo; h <= hi; h++) hours.push(String(h).padStart(2, "0"));
     return hours;
   }
-  function partLabel(part, state) {
-    const p = GH.zh("part_" + part), s = GH.zh("part_state_" + state);
-    return (p !== "part_" + part ? p : part) + " " + (s !== "part_state_" + state ? s : state);
-  }
 
   function kpi(key, value) {
     return el("div", { class: "kpi", "data-kpi": key }, el("div", { class: "v" }, value),
@@ -85,21 +81,37 @@
     $("live-hours").replaceChildren(bars(hours, hours.map((h) => live.calls_per_hour[h] || 0)));
     $("live-help-panel").classList.toggle("none", live.help.length === 0);
     $("live-help").replaceChildren(...(live.help.length ? live.help.map((h) =>
-      el("div", { class: "help-item" },
-        el("span", {}, el("b", {}, h.kiosk), " · ", h.reason), h.created_at.slice(11, 16)))
+      el("div", { class: "help-item", "data-help": h.id },
+        el("span", {}, el("b", { class: "help-where" }, GH.helpWhere(h)),
+          el("span", { class: "help-time" }, h.created_at.slice(11, 16)),
+          el("span", { class: "help-reason" }, GH.helpReason(h)))))
       : [el("div", { class: "shortcuts" }, bi("no_help", null, true))]));
-    $("live-devices").replaceChildren(...(live.devices.length ? live.devices.map((d) =>
-      el("tr", { "data-device": d.device },
-        el("td", {}, el("b", {}, d.device), " ", d.role),
-        el("td", {}, el("span", { class: "badge " + (d.online ? "open" : "offline") },
-          bi(d.online ? "device_online" : "device_offline", null, true))),
-        el("td", {}, ...Object.entries(d.parts).map(([part, state]) =>
-          el("span", { class: "part " + (d.online ? state : "offline") },
-            partLabel(part, d.online ? state : "offline"))))))
+    $("live-devices").replaceChildren(...(live.devices.length ? [
+      el("tr", {}, ...["device_name", "device_state", "device_parts"].map((k) =>
+        el("th", {}, bi(k, null, true)))),
+      ...live.devices.map(deviceRow)]
       : [el("tr", {}, el("td", {}, bi("no_data", null, true)))]));
     return live;
   }
   const refreshLiveSoon = GH.debounce(refreshLive, 500);
+
+  // A kiosk, board or counter screen: what and where it is, 在线/失联 (silent longer than
+  // [policy].device_silent_s), and its parts in words ("读卡器 故障").
+  function deviceRow(d) {
+    const heard = d.last_seen === null ? bi("device_never", null, true)
+      : d.online ? null : bi("device_last_seen", { time: d.last_seen.slice(11, 19) }, true);
+    const parts = Object.entries(d.parts);
+    return el("tr", { "data-device": d.device, "data-online": d.online ? "1" : "0" },
+      el("td", {}, el("b", {}, d.device),
+        el("div", { class: "where" }, GH.words("device_kind_", d.kind, true)),
+        d.location ? el("div", { class: "where" }, d.location) : null),
+      el("td", {}, el("span", { class: "badge " + (d.online ? "open" : "offline") },
+        bi(d.online ? "device_online" : "device_offline", null, true)),
+        heard ? el("div", { class: "where" }, heard) : null),
+      el("td", {}, ...(parts.length ? parts.map(([part, state]) =>
+        el("span", { class: "part " + (d.online ? state : "offline"), "data-part": part },
+          GH.partLabel(part, d.online ? state : "offline"))) : ["—"])));
+  }
 
   // -- reports ---------------------------------------------------------------------------
   function range() {
@@ -132,25 +144,54 @@
   }
 
   // -- config ----------------------------------------------------------------------------
+  // head: text keys (bi, inline); items: rows of cells (text or nodes); a row that is a
+  // node is put in as it is (a section's heading row).
   function rows(table, head, items) {
-    $(table).replaceChildren(el("tr", {}, ...head.map((h) => el("th", {}, h))),
-      ...items.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c)))));
+    $(table).replaceChildren(
+      el("tr", {}, ...head.map((k) => el("th", {}, k ? bi(k, null, true) : ""))),
+      ...items.map((cells) => cells instanceof Node ? cells
+        : el("tr", {}, ...cells.map((c) => el("td", {}, c)))));
+  }
+  // A setting's label in words, Chinese first, its key small beside it (for whoever edits
+  // the file): "老年人绿色通道年龄（周岁） elderly_age".
+  function setting(labelKey, key) {
+    return el("span", { "data-key": key },
+      GH.has(labelKey) ? bi(labelKey, null, true) : biText(key, ""),
+      el("code", { class: "key" }, key));
+  }
+  // A setting's value: yes/no in words, lists and tables written out, "—" for none.
+  function value(v) {
+    if (typeof v === "boolean") return bi(v ? "yes" : "no", null, true);
+    if (v === null || v === "" || (Array.isArray(v) && !v.length)) return "—";
+    if (Array.isArray(v)) return el("code", {}, v.join(", "));
+    if (typeof v === "object") {
+      const pairs = Object.entries(v);
+      return pairs.length ? el("code", {}, pairs.map(([k, x]) => k + " → " + x).join(", ")) : "—";
+    }
+    return el("code", {}, String(v));
   }
   async function showConfig() {
     const c = await api("GET", "/web/api/config");
-    rows("cfg-services", ["", "", zh("requires_id"), zh("requires_face")], c.services.map((s) =>
-      [s.code, biText(s.name, s.name_en), s.requires_id ? "✓" : "", s.requires_face ? "✓" : ""]));
-    rows("cfg-counters", ["", "", ""], c.counters.map((k) =>
+    rows("cfg-services", ["cfg_code", "cfg_name", "requires_id", "requires_face"],
+      c.services.map((s) => [s.code, biText(s.name, s.name_en), s.requires_id ? "✓" : "",
+        s.requires_face ? "✓" : ""]));
+    rows("cfg-counters", ["cfg_counter_id", "cfg_name", "services"], c.counters.map((k) =>
       [k.id, biText(k.name, k.name_en), k.services.join(", ")]));
-    rows("cfg-policy", ["", ""], Object.entries(c.policy).map(([k, v]) => [k, String(v)]));
-    rows("cfg-tokens", ["", ""], c.tokens.map((t) => [t.name, t.role]));
+    rows("cfg-policy", ["cfg_setting", "cfg_value"], Object.entries(c.policy).map(([k, v]) =>
+      [setting("policy_" + k, k), String(v)]));
+    rows("cfg-tokens", ["cfg_token_name", "role", "cfg_token_device"], c.tokens.map((t) =>
+      [t.name, GH.words("token_role_", t.role, true),
+        t.device === "*" ? bi("token_any_device", null, true)
+          : (t.device || "") + (t.location ? " · " + t.location : "")]));
     const flat = [];
     for (const [section, table] of Object.entries(c.devices)) {
+      flat.push(el("tr", { class: "section" }, el("th", { colspan: 2 },
+        setting("cfg_section_" + section, "[" + section + "]"))));
       for (const [k, v] of Object.entries(table)) {
-        flat.push([`[${section}] ${k}`, el("code", {}, typeof v === "string" ? v : JSON.stringify(v))]);
+        flat.push([setting(`cfg_${section}_${k}`, k), value(v)]);
       }
     }
-    rows("cfg-devices", ["", ""], flat);
+    rows("cfg-devices", ["cfg_setting", "cfg_value"], flat);
   }
 
   // -- accounts --------------------------------------------------------------------------
@@ -158,10 +199,10 @@
   async function showAccounts() {
     const list = await api("GET", "/web/api/accounts");
     $("accounts").replaceChildren(
-      el("tr", {}, ...["username", "display_name", "role", "counter_ids", "active", ""].map((k) =>
-        el("th", {}, k ? bi(k, null, true) : ""))),
+      el("tr", {}, ...["username", "display_name", "staff_no", "role", "counter_ids", "active",
+        ""].map((k) => el("th", {}, k ? bi(k, null, true) : ""))),
       ...list.map((a) => el("tr", { "data-account": a.username },
-        el("td", {}, a.username), el("td", {}, a.display_name),
+        el("td", {}, a.username), el("td", {}, a.display_name), el("td", {}, a.staff_no || ""),
         el("td", {}, bi("role_" + a.role, null, true)), el("td", {}, a.counters.join(", ")),
         el("td", {}, el("span", { class: "badge " + (a.active ? "open" : "closed") },
           bi(a.active ? "account_active" : "account_disabled", null, true)),
@@ -210,6 +251,7 @@
     try {
       await api("POST", "/web/api/accounts", {
         username: $("acc-username").value.trim(), display_name: $("acc-display").value.trim(),
+        staff_no: $("acc-staff-no").value.trim(),
         role: $("acc-role").value, password: $("acc-password").value,
         counters: $("acc-counters").value.split(/[,，\s]+/).filter(Boolean) });
       $("account-form").reset();

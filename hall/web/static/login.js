@@ -22,7 +22,7 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
     } else {
       const key = { login_locked: "login_locked", login_throttled: "login_throttled",
         login_failed: "login_failed" }[err.code] || (err.status === 401 ? "login_failed" : null);
-      out.replaceChildren(key ? GH.bi(key) : GH.biText(err.message, ""));
+      out.replaceChildren(key ? GH.bi(key) : GH.errorLabel(err));
     }
     document.getElementById("password").value = "";
     document.getElementById("password").focus();

@@ -1,22 +1,37 @@
 "use strict";
 // 评价器: a tablet or second screen bound to one counter. It asks about the ticket the
-// server says was just finished there and not rated yet; one tap rates, then thanks.
+// server says was just finished there and not rated yet, and shows who served (the name
+// and 工号 of the account logged in on the pad). One tap rates; after 不满意 or 非常不满意
+// (score 1–2) it asks why (tappable reasons, optional words) before it thanks.
 (() => {
   const { el, bi, biText, api } = GH;
   const $ = (id) => document.getElementById(id);
+  const LOW_SCORE = 2;
+  const ASK_S = 45;  // a citizen who walks away from the reasons: the score still counts
   let me = null, counterId = null, ticket = null, thanksUntil = 0, stream = null;
+  let asking = null, askTimer = null;  // {ticket, score} while the reasons are asked
 
   function show(id) {
-    for (const s of ["pad-choose", "pad-welcome", "pad-ask", "pad-thanks"]) {
+    for (const s of ["pad-choose", "pad-welcome", "pad-ask", "pad-reasons", "pad-thanks"]) {
       $(s).classList.toggle("hidden", s !== id);
     }
   }
 
+  function showStaff(staff) {
+    const box = $("pad-staff");
+    if (!staff || !staff.name) return box.replaceChildren();
+    box.replaceChildren(
+      el("span", { id: "pad-staff-name" }, bi("pad_staff", { name: staff.name }, true)),
+      staff.staff_no ? el("span", { id: "pad-staff-no" },
+        bi("pad_staff_no", { no: staff.staff_no }, true)) : null);
+  }
+
   async function refresh() {
-    if (Date.now() < thanksUntil) return;
+    if (Date.now() < thanksUntil || asking) return;
     try {
       const state = await api("GET", "/web/api/counters/" + encodeURIComponent(counterId) + "/pad");
       $("pad-counter").replaceChildren(biText(state.counter_name, state.counter_name_en));
+      showStaff(state.staff);
       ticket = state.ticket;
       if (ticket) {
         $("pad-ticket").replaceChildren(bi("pad_ticket", { number: ticket.number }, true));
@@ -29,15 +44,43 @@
   }
   const refreshSoon = GH.debounce(refresh, 200);
 
-  async function rate(score) {
+  function rate(score) {
     if (!ticket) return;
     const rated = ticket;
     ticket = null;
+    if (score <= LOW_SCORE) return askReasons(rated, score);
+    return send(rated, score, [], null);
+  }
+
+  function askReasons(rated, score) {
+    asking = { ticket: rated, score };
+    for (const b of document.querySelectorAll("[data-reason]")) b.setAttribute("aria-pressed", "false");
+    $("pad-comment").value = "";
+    show("pad-reasons");
+    waitForReasons();
+  }
+  function waitForReasons() {
+    clearTimeout(askTimer);
+    askTimer = setTimeout(sendReasons, ASK_S * 1000);
+  }
+  function sendReasons() {
+    if (!asking) return;
+    clearTimeout(askTimer);
+    const { ticket: rated, score } = asking;
+    asking = null;
+    const reasons = [...document.querySelectorAll("[data-reason][aria-pressed='true']")]
+      .map((b) => b.dataset.reason);
+    return send(rated, score, reasons, $("pad-comment").value.trim() || null);
+  }
+
+  async function send(rated, score, reasons, comment) {
     thanksUntil = Date.now() + me.pad_thanks_s * 1000;
     show("pad-thanks");
+    const body = { ticket: rated.id, score };
+    if (reasons.length) body.reasons = reasons;
+    if (comment) body.comment = comment;
     try {
-      await api("POST", "/web/api/counters/" + encodeURIComponent(counterId) + "/evaluate",
-        { ticket: rated.id, score });
+      await api("POST", "/web/api/counters/" + encodeURIComponent(counterId) + "/evaluate", body);
     } catch (err) {
       if (err.code !== "already_evaluated") GH.toast(GH.errorLabel(err), true);
     }
@@ -60,6 +103,12 @@
 
   document.querySelectorAll("[data-score]").forEach((b) =>
     b.addEventListener("click", () => rate(Number(b.dataset.score))));
+  document.querySelectorAll("[data-reason]").forEach((b) => b.addEventListener("click", () => {
+    b.setAttribute("aria-pressed", b.getAttribute("aria-pressed") === "true" ? "false" : "true");
+    waitForReasons();
+  }));
+  $("pad-comment").addEventListener("input", waitForReasons);
+  $("pad-send").addEventListener("click", sendReasons);
 
   GH.me().then((m) => {
     me = m;

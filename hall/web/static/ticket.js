@@ -44,7 +44,7 @@
     $("t-ahead").textContent = waiting ? String(t.waiting_ahead) : "—";
     $("t-wait").textContent = waiting ? Math.max(1, Math.round(t.estimated_wait_s / 60)) + " " +
       GH.zh("minutes") : "—";
-    const time = new Date().toLocaleTimeString("zh-CN", { hour12: false });
+    const time = GH.clockTime();  // the hall's time, as on its board
     $("t-updated").replaceChildren(bi("ticket_updated", { time }, true));
   }
 

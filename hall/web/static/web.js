@@ -5,6 +5,9 @@
 
 const GH = (() => {
   const catalogue = JSON.parse(document.getElementById("i18n").textContent);
+  // The hall's time zone (<body data-tz>, from its config): every clock shows hall time,
+  // whatever the browser's machine is set to.
+  const timeZone = document.body.dataset.tz || undefined;
   let csrf = "";
 
   function fill(template, vars) {
@@ -12,6 +15,7 @@ const GH = (() => {
   }
   function zh(key, vars) { return fill((catalogue[key] || { zh: key }).zh, vars); }
   function en(key, vars) { const e = catalogue[key]; return e ? fill(e.en || e.zh, vars) : ""; }
+  function has(key) { return Object.prototype.hasOwnProperty.call(catalogue, key); }
 
   // element builder: el("div", {class: "x"}, child, "text", …)
   function el(tag, attrs, ...children) {
@@ -40,6 +44,25 @@ const GH = (() => {
     if (enText && enText !== zhText) span.append(el("span", { class: "en" }, enText));
     return span;
   }
+  // The words for a value the server sends as a code: bi(prefix + value) when the
+  // catalogue has it, else the value itself (free text a kiosk or a config file wrote).
+  function words(prefix, value, inline) {
+    return has(prefix + value) ? bi(prefix + value, null, inline) : biText(String(value), "");
+  }
+  // A device part and its state in words: "读卡器 故障" (inline English after it).
+  function partLabel(part, state) {
+    const z = (has("part_" + part) ? zh("part_" + part) : part) + " " +
+      (has("part_state_" + state) ? zh("part_state_" + state) : state);
+    const e = (has("part_" + part) ? en("part_" + part) : part) + " " +
+      (has("part_state_" + state) ? en("part_state_" + state) : state);
+    return el("span", { class: "inline" }, el("span", { class: "zh" }, z),
+      el("span", { class: "en" }, e));
+  }
+  // Where a help request came from: "自助机 K1 · 一楼大厅东侧", and why, in words.
+  function helpWhere(h) {
+    return zh("help_kiosk", { kiosk: h.kiosk }) + (h.location ? " · " + h.location : "");
+  }
+  function helpReason(h) { return words("help_reason_", h.reason, true); }
 
   let toastTimer = null;
   function toast(content, isError) {
@@ -57,10 +80,18 @@ const GH = (() => {
       super(message); this.status = status; this.code = code; this.data = data || {};
     }
   }
+  // What staff read when something is refused: the page's own text for the code
+  // (err_<code>), else the hall's words for it (every error body has "zh" and "en"), else
+  // a general line; the technical message only in the tooltip, for a technician.
   function errorLabel(err) {
-    const key = "err_" + (err.code || "");
-    if (catalogue[key]) return bi(key);
-    return biText(err.message || String(err), "");
+    const key = "err_" + ((err && err.code) || "");
+    let label;
+    if (has(key)) label = bi(key);
+    else if (err && err.code === "network") label = bi("network_error");
+    else if (err && err.data && err.data.zh) label = biText(err.data.zh, err.data.en);
+    else label = bi("error_generic");
+    if (err && err.message) label.title = err.message;
+    return label;
   }
 
   async function api(method, path, body) {
@@ -118,10 +149,14 @@ const GH = (() => {
     return Math.round(s / 60) + zh("minutes");
   }
 
+  // Now in the hall's time zone: "09:30:05" (seconds: false gives "09:30").
+  function clockTime(seconds) {
+    const opts = { hour12: false, timeZone, hour: "2-digit", minute: "2-digit" };
+    if (seconds !== false) opts.second = "2-digit";
+    return new Date().toLocaleTimeString("zh-CN", opts);
+  }
   function startClock(node) {
-    const tick = () => {
-      node.textContent = new Date().toLocaleTimeString("zh-CN", { hour12: false });
-    };
+    const tick = () => { node.textContent = clockTime(); };
     tick();
     setInterval(tick, 1000);
   }
@@ -132,6 +167,7 @@ const GH = (() => {
 
   function param(name) { return new URLSearchParams(location.search).get(name); }
 
-  return { zh, en, el, bi, biText, toast, api, me, events, debounce, duration, startClock,
-    logout, param, errorLabel, ApiError };
+  return { zh, en, has, el, bi, biText, words, partLabel, helpWhere, helpReason, toast, api,
+    me, events, debounce, duration, clockTime, startClock, logout, param, errorLabel, ApiError,
+    timeZone };
 })();
