@@ -148,7 +148,9 @@ class OfflineJournal:
         """Issued and not yet confirmed by the hall, oldest first."""
         with self._lock:
             lines = self._lines()
-        done = {(r["day"], r["offline_number"]) for r in lines if r["kind"] == "uploaded"}
+        done = {
+            (r["day"], r["offline_number"]) for r in lines if r["kind"] in ("uploaded", "refused")
+        }
         out = []
         for r in lines:
             if r["kind"] == "issued" and (r["day"], r["offline_number"]) not in done:
@@ -190,6 +192,31 @@ class OfflineJournal:
             raise ValueError(f"unknown withdrawal outcome {outcome!r}")
         with self._lock:
             self._append({"kind": "withdrawn", "day": w.day, "key": w.key, "outcome": outcome})
+
+    def mark_refused(self, ticket: OfflineTicket, code: str, message: str) -> None:
+        """The hall refused this ticket for good (another day, a wrong prefix, …): it leaves
+        the pending set, so it is not sent for ever, and stays here with its reason for
+        staff (the maintenance page counts it; the hall's dashboard lists it)."""
+        with self._lock:
+            self._append(
+                {
+                    "kind": "refused",
+                    "day": ticket.issued_at.date().isoformat(),
+                    "offline_number": ticket.offline_number,
+                    "code": code,
+                    "message": message[:200],
+                }
+            )
+
+    def refused(self, day: dt.date) -> list[tuple[str, str]]:
+        """(offline number, code) of the tickets of ``day`` the hall refused."""
+        with self._lock:
+            lines = self._lines()
+        return [
+            (r["offline_number"], r["code"])
+            for r in lines
+            if r["kind"] == "refused" and r["day"] == day.isoformat()
+        ]
 
     def mark_uploaded(self, tickets: list[OfflineTicket], ids: list[int | None]) -> None:
         with self._lock:

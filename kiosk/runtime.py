@@ -735,6 +735,9 @@ class Runtime:
             for ticket, result in zip(chunk, answer.results, strict=True):
                 if result.outcome == ImportOutcome.REFUSED:
                     refused += 1
+                    self.journal.mark_refused(
+                        ticket, result.error or "refused", result.message or ""
+                    )
                     log.error(
                         "offline ticket %s refused by the hall: %s: %s",
                         ticket.offline_number,
@@ -745,7 +748,8 @@ class Runtime:
                     taken.append(ticket)
                     ids.append(result.ticket.id if result.ticket else None)
             self.journal.mark_uploaded(taken, ids)
-        return lambda f: f.on_uploaded(refused, left)
+        n_refused = len(self.journal.refused(self.now().date()))
+        return lambda f: f.on_uploaded(0, left, refused=n_refused)
 
     def withdraw_lost(self) -> bool:
         """Cancel at the hall every ticket whose issue answer was lost. False when the hall

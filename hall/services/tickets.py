@@ -305,6 +305,11 @@ def _import_one(ctx: HallContext, tx: Tx, token: Token, item: OfflineTicket) -> 
     try:
         row, created = _import_row(ctx, tx, token, item)
     except HallError as err:
+        # for the dashboard: which kiosk's paper ticket did not join, and why
+        tx.emit(
+            "ticket.import_refused",
+            {"kiosk": item.kiosk, "offline_number": item.offline_number, "error": err.code},
+        )
         return ImportItemResult(
             offline_number=item.offline_number,
             outcome=ImportOutcome.REFUSED,

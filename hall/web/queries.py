@@ -5,12 +5,14 @@ the ticket an evaluation pad should ask about. Aggregates only, no personal data
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import func, select
 
+from common.errors import text
 from hall.domain.tickets import Status
 from hall.services import hallinfo
 from hall.services.context import HallContext
@@ -52,6 +54,37 @@ def help_requests(ctx: HallContext) -> list[dict[str, Any]]:
         {**h.model_dump(), "location": places.get(h.kiosk)}
         for h in hallinfo.open_help_requests(ctx)
     ]
+
+
+def import_refusals(ctx: HallContext, limit: int = 50) -> list[dict[str, Any]]:
+    """Today's offline tickets the hall refused (which kiosk, which number, why): a citizen
+    holds that paper ticket, and staff must take care of them."""
+    e = t.events
+    since = dt.datetime.combine(ctx.today(), dt.time(), tzinfo=ctx.config.tz)
+    with ctx.read() as conn:
+        rows = conn.execute(
+            select(e.c.data, e.c.created_at)
+            .where(
+                e.c.hall_id == ctx.hall_id,
+                e.c.type == "ticket.import_refused",
+                e.c.created_at >= since,
+            )
+            .order_by(e.c.id.desc())
+            .limit(limit)
+        ).all()
+    out = []
+    for r in rows:
+        data = json.loads(r.data)
+        code = str(data.get("error", "error"))
+        out.append(
+            {
+                **data,
+                "zh": text(code, "zh"),
+                "en": text(code, "en"),
+                "at": ctx.local(r.created_at).isoformat(),
+            }
+        )
+    return out
 
 
 def _device_kind(role: str, parts: Mapping[str, str]) -> str:

@@ -82,10 +82,12 @@ class Background(FlowBase):
             return [UploadJournal(0), LoadServices(0)] if was_offline else [UploadJournal(0)]
         return []
 
-    def on_uploaded(self, remaining: int, withdrawals: int = 0) -> list[Effect]:
+    def on_uploaded(self, remaining: int, withdrawals: int = 0, refused: int = 0) -> list[Effect]:
         """``remaining`` offline tickets not yet in the hall's queue; ``withdrawals``
-        lost-answer tickets not yet settled (both retried at the next heartbeat)."""
+        lost-answer tickets not yet settled (both retried at the next heartbeat);
+        ``refused`` today's offline tickets the hall refused for good (shown to staff)."""
         self.pending_uploads = remaining
         self.pending_withdrawals = withdrawals
+        self.refused_uploads = refused
         self.view = self._render()
         return []

@@ -52,6 +52,7 @@ class FlowBase(abc.ABC):
     offline: bool
     parts: dict[str, PartState]
     pending_uploads: int
+    refused_uploads: int
     pending_withdrawals: int  # lost-answer tickets to cancel at the hall
     token: int
     """The citizen session effects belong to; results for an older one are ignored."""

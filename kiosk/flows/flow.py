@@ -111,6 +111,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
         self.offline = False
         self.parts = {}
         self.pending_uploads = 0
+        self.refused_uploads = 0
         self.pending_withdrawals = 0
         self.token = 1
         self._screen = Screen.ATTRACT
@@ -202,6 +203,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
             greeting=self._txt("greeting", name=person) if person else "",
             can_manual=self._screen is Screen.ID_CARD,
             pending_uploads=self.pending_uploads,
+            refused_uploads=self.refused_uploads,
             parts=self._parts(),
             challenge=self._challenge if self._screen is Screen.FACE else None,
             challenge_s=self._challenge_s,

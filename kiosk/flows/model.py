@@ -201,6 +201,7 @@ class View:
     greeting: str = ""  # "张*三，您好" from the card: masked, gone at the next reset
     can_manual: bool = False
     pending_uploads: int = 0
+    refused_uploads: int = 0
     parts: dict[str, PartState] = field(default_factory=dict)
     challenge: LivenessChallenge | None = None
     """The movement asked for on the face screen (its arrow and large text), None before."""

@@ -14,6 +14,7 @@ class MaintenanceScreen(KioskScreen):
         lines = [
             self.tr("hall_offline" if view.offline else "hall_online"),
             self.tr("pending_uploads", n=view.pending_uploads),
+            *([self.tr("refused_uploads", n=view.refused_uploads)] if view.refused_uploads else []),
         ]
         for part in ("printer", "reader", "camera", "speaker"):
             state = view.parts.get(part, PartState.ABSENT)

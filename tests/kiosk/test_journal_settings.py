@@ -165,3 +165,17 @@ def test_bad_devices_table() -> None:
     assert parse_devices({"printer": " tcp://10.0.0.5:9100 "}).printer == "tcp://10.0.0.5:9100"
     with pytest.raises(ConfigError):  # what every command catches
         parse_devices([])
+
+
+def test_a_ticket_the_hall_refused_leaves_the_pending_set_with_its_reason(tmp_path: Path) -> None:
+    # issue "reliability" 3: a refused item was resent with every heartbeat for ever
+    j = OfflineJournal(tmp_path / "j.jsonl", "K1")
+    a = j.issue("A", "A", NOW)
+    b = j.issue("A", "A", NOW)
+    j.mark_refused(a, "stale_ticket", "offline ticket K1-A001 is from another day")
+    assert [t.offline_number for t in j.pending()] == [b.offline_number]
+    assert j.refused(NOW.date()) == [(a.offline_number, "stale_ticket")]
+    # it survives a restart of the kiosk, and a number is never given twice
+    again = OfflineJournal(tmp_path / "j.jsonl", "K1")
+    assert again.refused(NOW.date()) == [(a.offline_number, "stale_ticket")]
+    assert again.issue("A", "A", NOW).offline_number == "K1-A003"

@@ -11,6 +11,7 @@ import pytest
 
 from hall.web.export import read_report_csv
 from tests.support.clock import FakeClock
+from tests.support.hall import TOKENS as API_TOKENS
 from tests.support.hall_server import ROOT, write_config
 from tests.web.conftest import PASSWORD, Web
 
@@ -149,3 +150,25 @@ def test_account_cli_creates_resets_and_lists(tmp_path: Path) -> None:
     r = run("list-users")
     assert r.stdout.splitlines() == ["admin\tadmin\t-\tactive"]  # failed adds left nothing
     assert PASSWORD not in r.stdout + r.stderr
+
+
+def test_the_dashboard_lists_offline_tickets_the_hall_refused(web: Web, clock: FakeClock) -> None:
+    # issue "reliability" 3: a citizen holds that paper ticket; staff must see it
+    import datetime as dt
+
+    yesterday = (clock.now - dt.timedelta(days=1)).isoformat()
+    item = {"kiosk": "K1", "offline_number": "K1-B009", "service": "B", "issued_at": yesterday}
+    r = web.client.post(
+        "/api/v1/tickets/import",
+        json=[item],
+        headers={"Authorization": f"Bearer {API_TOKENS['kiosk']}"},
+    )
+    assert r.json()["results"][0]["error"] == "stale_ticket"
+    assert web.login("boss").status_code == 200
+    (refusal,) = web.get("/live").json()["import_refusals"]
+    assert (refusal["kiosk"], refusal["offline_number"], refusal["error"]) == (
+        "K1",
+        "K1-B009",
+        "stale_ticket",
+    )
+    assert refusal["zh"] and refusal["en"]

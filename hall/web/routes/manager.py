@@ -28,6 +28,7 @@ def live(web: Web, _: Admin) -> dict[str, Any]:
         "today": day.total,
         "calls_per_hour": {h: v.called for h, v in day.by_hour.items()},
         "help": queries.help_requests(ctx),
+        "import_refusals": queries.import_refusals(ctx),
         "devices": queries.devices(ctx),
         "device_silent_s": ctx.config.policy.device_silent_s,
         "last_event_id": ctx.bus.last_id,

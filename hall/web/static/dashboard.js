@@ -86,6 +86,12 @@
           el("span", { class: "help-time" }, h.created_at.slice(11, 16)),
           el("span", { class: "help-reason" }, GH.helpReason(h)))))
       : [el("div", { class: "shortcuts" }, bi("no_help", null, true))]));
+    $("live-refused-panel").classList.toggle("none", live.import_refusals.length === 0);
+    $("live-refused").replaceChildren(...live.import_refusals.map((r) =>
+      el("div", { class: "help-item", "data-refused": r.offline_number },
+        el("span", {}, el("b", {}, r.kiosk + " · " + r.offline_number),
+          el("span", { class: "help-time" }, r.at.slice(11, 16)),
+          el("span", { class: "help-reason" }, GH.biText(r.zh, r.en))))));
     $("live-devices").replaceChildren(...(live.devices.length ? [
       el("tr", {}, ...["device_name", "device_state", "device_parts"].map((k) =>
         el("th", {}, bi(k, null, true)))),
