@@ -10,9 +10,12 @@ run: setup
 test: setup
 	bash scripts/test.sh
 
-# The inner loop: no GUI, end-to-end or slow tests (pytest prints the time it took).
+# The inner loop: no GUI, end-to-end or slow tests, the storage tests on SQLite only (make test
+# runs them on PostgreSQL too) and a few hypothesis examples per property
+# (tests/support/examples.py); prints its wall time at the end.
 test-fast: setup
-	bash scripts/test.sh -q -m "not gui and not e2e and not slow"
+	GOVHALL_HYPOTHESIS_PROFILE=fast GOVHALL_TEST_POSTGRES=off \
+	  bash scripts/test.sh -q -m "not gui and not e2e and not slow and not postgres"
 
 lint: setup
 	bash scripts/lint.sh

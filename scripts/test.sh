@@ -7,19 +7,25 @@ cd "$(dirname "$0")/.."
 export KIVY_NO_ARGS=1 KIVY_NO_CONSOLELOG=1 KIVY_NO_FILELOG=1
 export SDL_AUDIODRIVER="${SDL_AUDIODRIVER:-dummy}"
 
-bash scripts/lint.sh
-
+started_ns=$(date +%s%N)
 pg_dir=""
 cleanup() {
   if [ -n "$pg_dir" ] && [ -d "$pg_dir" ]; then
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$pg_dir"
   fi
+  local ms=$((($(date +%s%N) - started_ns) / 1000000))
+  printf 'test: wall time %d.%01d s\n' $((ms / 1000)) $((ms % 1000 / 100))
 }
 trap cleanup EXIT
 
+bash scripts/lint.sh
+
+# GOVHALL_TEST_POSTGRES=off (make test-fast, which deselects the postgres tests): none started.
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-if [ -z "${GOVHALL_TEST_POSTGRES_URL:-}" ] && [ -n "$PG_BIN" ] && [ "$(id -u)" -eq 0 ]; then
+if [ "${GOVHALL_TEST_POSTGRES:-on}" = off ]; then
+  echo "test: no PostgreSQL (GOVHALL_TEST_POSTGRES=off)"
+elif [ -z "${GOVHALL_TEST_POSTGRES_URL:-}" ] && [ -n "$PG_BIN" ] && [ "$(id -u)" -eq 0 ]; then
   pg_dir=$(mktemp -d /tmp/govhall-pg.XXXXXX)
   chown postgres "$pg_dir"
   port=$((20000 + RANDOM % 20000))
@@ -34,7 +40,10 @@ if [ -z "${GOVHALL_TEST_POSTGRES_URL:-}" ] && [ -n "$PG_BIN" ] && [ "$(id -u)" -
 fi
 
 if [ "$#" -gt 0 ]; then
-  exec .venv/bin/python -m pytest "$@"
+  # not exec: the EXIT trap must still stop PostgreSQL and print the time
+  status=0
+  .venv/bin/python -m pytest "$@" || status=$?
+  exit $status
 fi
 
 # Kivy allows one window per process: each app's GUI tests run in a pytest process of their

@@ -22,6 +22,7 @@ from hall.storage import migrate
 from hall.storage import tables as t
 from hall.storage.engine import make_engine
 from tests.support.clock import FakeClock
+from tests.support.examples import examples
 from tests.support.hall import make_config
 
 COUNTERS = ["1", "2", "3"]
@@ -206,7 +207,7 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 QueueMachine.TestCase.settings = settings(
-    max_examples=int(__import__("os").environ.get("GOVHALL_PROPERTY_EXAMPLES", "40")),
+    max_examples=examples(int(__import__("os").environ.get("GOVHALL_PROPERTY_EXAMPLES", "40"))),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -1,12 +1,18 @@
 """The flow driven through the real runtime: a real hall server process on loopback, the
 real HallClient, the printer and ID-card simulators behind their real drivers, and the
-offline journal on disk. Asserts the printed bytes and the hall's state."""
+offline journal on disk. Asserts the printed bytes and the hall's state.
+
+One server per module (tests/support/multi_hall.py); every test has a hall of its
+own in it (its own ``hall_id``: numbers start at 001, queues and daily limits are empty), so
+no test depends on another. Stopping or freezing "the hall" stops or freezes the server
+process; the ``hall`` fixture brings it back up for the next test whatever a failed one left."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -25,20 +31,29 @@ from kiosk.flows.model import Heartbeat, PollDevices, Screen, tile_from_api
 from kiosk.journal import OfflineJournal
 from kiosk.runtime import DeviceSet, Runtime, SyncRunner
 from tests.kiosk.conftest import make_settings
-from tests.support.hall_server import TOKENS, HallProcess, start_hall
+from tests.support.hall_server import TOKENS
+from tests.support.multi_hall import Hall, MultiHallServer, start_multi_hall
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHallServer]:
+    halls = start_multi_hall(tmp_path_factory.mktemp("halls"))
+    yield halls
+    halls.close()
+
+
 @pytest.fixture
-def hall(tmp_path: Path) -> Iterator[HallProcess]:
-    proc = start_hall(tmp_path)
-    yield proc
-    proc.stop()
+def hall(server: MultiHallServer, request: pytest.FixtureRequest) -> Hall:
+    """A hall of this test's own, in the module's server (running, not frozen)."""
+    server.ensure_running()
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name.removeprefix("test_"))
+    return server.new_hall(f"kiosk-{name[:40]}")
 
 
 class Kiosk:
-    def __init__(self, tmp: Path, hall: HallProcess, *, timeout: float = 5.0) -> None:
+    def __init__(self, tmp: Path, hall: Hall, *, timeout: float = 5.0) -> None:
         self.settings = make_settings(tmp, server=hall.url, token=TOKENS["kiosk"])
         self.client = HallClient(
             hall.url, TOKENS["kiosk"], timeout=timeout, retries=2, backoff_s=0.05
@@ -66,7 +81,7 @@ class Kiosk:
             "Xicheng",
             tiles,
             clock=self.runtime.now,
-            hall_id="xc",
+            hall_id=hall.hall_id,
         )
         self.runner = SyncRunner(self.flow, self.runtime)
         self.run(self.flow.tick())  # first poll + heartbeat, as at start-up
@@ -92,7 +107,7 @@ class Kiosk:
 
 
 @pytest.fixture
-def kiosk(tmp_path: Path, hall: HallProcess) -> Iterator[Kiosk]:
+def kiosk(tmp_path: Path, hall: Hall) -> Iterator[Kiosk]:
     k = Kiosk(tmp_path, hall)
     yield k
     k.close()
@@ -121,7 +136,7 @@ def test_ticket_with_id_card_sends_number_and_masks_it_everywhere(kiosk: Kiosk) 
     tk = kiosk.flow.view.ticket
     assert tk.number == "A001" and not tk.print_failed
     state = kiosk.client.ticket(tk.ticket_id)
-    assert state.id_masked == "110***********1231" and state.name_masked == "张*三"
+    assert state.id_masked == "110***********1231" and state.name_masked == "张**"
     text = kiosk.printed()[0]
     assert "110105198503171231" not in text and "张小三" not in text
     # the same person again: the hall's daily limit, said and nothing printed
@@ -142,7 +157,7 @@ def test_printer_out_of_paper_shows_ticket_and_tells_the_hall(kiosk: Kiosk) -> N
     assert kiosk.client.ticket(tk.ticket_id).status == "waiting"  # valid though unprinted
 
 
-def drain_queue(hall: HallProcess, counter: str) -> list[str]:
+def drain_queue(hall: Hall, counter: str) -> list[str]:
     staff = HallClient(hall.url, TOKENS["counter"])
     numbers = []
     while (ticket := staff.call_next(counter)) is not None:
@@ -153,7 +168,7 @@ def drain_queue(hall: HallProcess, counter: str) -> list[str]:
 
 
 def test_offline_tickets_survive_and_join_the_queue_once(
-    kiosk: Kiosk, hall: HallProcess, tmp_path: Path
+    kiosk: Kiosk, hall: Hall, tmp_path: Path
 ) -> None:
     kiosk.run(kiosk.flow.tap_service("G"))  # online: G001
     kiosk.run(kiosk.flow.home())
@@ -222,7 +237,7 @@ def query_status(kiosk: Kiosk, typed: str) -> None:
     kiosk.run(kiosk.flow.key_ok())
 
 
-def test_status_by_the_number_printed_big_on_the_ticket(kiosk: Kiosk, hall: HallProcess) -> None:
+def test_status_by_the_number_printed_big_on_the_ticket(kiosk: Kiosk, hall: Hall) -> None:
     for _ in range(3):
         kiosk.run(kiosk.flow.tap_service("J"))
         kiosk.run(kiosk.flow.home())
@@ -268,7 +283,7 @@ def test_reader_unplugged_falls_back_to_keypad(kiosk: Kiosk) -> None:
     assert kiosk.flow.view.ticket.number == "E001"
 
 
-def frozen_issue(kiosk: Kiosk, hall: HallProcess, service: str) -> str:
+def frozen_issue(kiosk: Kiosk, hall: Hall, service: str) -> str:
     """Tap ``service`` while the hall process is frozen (SIGSTOP: a stalled disk, a long GC).
     The kernel still accepts the connection and buffers the request, so the kiosk's read
     times out; on SIGCONT the hall processes the buffered request and issues a ticket whose
@@ -284,7 +299,7 @@ def frozen_issue(kiosk: Kiosk, hall: HallProcess, service: str) -> str:
     return tk.number
 
 
-def hall_ticket(hall: HallProcess, number: str) -> Ticket:
+def hall_ticket(hall: Hall, number: str) -> Ticket:
     """The hall's own view of ``number`` once it has caught up with buffered requests."""
     staff = HallClient(hall.url, TOKENS["admin"], timeout=5.0)
     deadline = time.monotonic() + 10
@@ -303,7 +318,7 @@ def reconnect(kiosk: Kiosk) -> None:
 
 
 def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
-    tmp_path: Path, hall: HallProcess
+    tmp_path: Path, hall: Hall
 ) -> None:
     kiosk = Kiosk(tmp_path, hall, timeout=0.5)
     try:
@@ -333,7 +348,7 @@ def test_lost_answer_ticket_is_withdrawn_before_the_offline_one_joins(
         kiosk.close()
 
 
-def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path, hall: HallProcess) -> None:
+def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path, hall: Hall) -> None:
     kiosk = Kiosk(tmp_path, hall, timeout=0.5)
     try:
         offline_number = frozen_issue(kiosk, hall, "G")
@@ -353,9 +368,7 @@ def test_lost_answer_ticket_already_called_is_left_alone(tmp_path: Path, hall: H
         kiosk.close()
 
 
-def test_unreached_hall_leaves_a_key_that_settles_as_not_issued(
-    tmp_path: Path, hall: HallProcess
-) -> None:
+def test_unreached_hall_leaves_a_key_that_settles_as_not_issued(tmp_path: Path, hall: Hall) -> None:
     kiosk = Kiosk(tmp_path, hall, timeout=0.5)
     try:
         hall.stop()  # refused: the request never left, but the kiosk cannot know that

@@ -123,6 +123,7 @@ def test_backup_while_the_hall_issues_tickets_then_restore(tmp_path: Path) -> No
         hall.stop()
 
 
+@pytest.mark.slow  # eight `govhall backup`/`restore` processes
 def test_restore_refuses_what_is_not_this_halls_backup(tmp_path: Path) -> None:
     cfg, db = make_hall_db(tmp_path)
     before = digest(db)

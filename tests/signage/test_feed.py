@@ -45,6 +45,7 @@ def test_no_kivy() -> None:
     assert "kivy" not in sys.modules
 
 
+@pytest.mark.slow  # a hall process, stopped and started again
 def test_calls_reach_the_board_and_survive_a_server_restart(hall: HallProcess) -> None:
     kiosk = HallClient(hall.url, TOKENS["kiosk"])
     counter = HallClient(hall.url, TOKENS["counter"])
@@ -85,6 +86,7 @@ def test_calls_reach_the_board_and_survive_a_server_restart(hall: HallProcess) -
         feed.stop()
 
 
+@pytest.mark.slow  # a second of refused retries, then a hall process start
 def test_hall_down_at_start_is_retried(tmp_path: Path) -> None:
     from tests.support.hall_server import free_port, write_config
 

@@ -178,11 +178,63 @@ def test_board_at_4k_from_the_command_line(app: Any, hall: HallProcess) -> None:
     assert shot.stat().st_size > 150_000  # a full board, not a blank frame
 
 
+def ink(image: Any) -> Any:
+    """Where something is drawn on a screenshot (BGR): pixels far from the background, the
+    colour of its top-left corner (black, or yellow while a call flashes)."""
+    import numpy as np
+
+    background = image[2, 2].astype(int)
+    return ((np.abs(image.astype(int) - background).sum(axis=2) > 150) * 255).astype(np.uint8)
+
+
+def drawn(text: str, font_size: float) -> Any:
+    """``text`` as the board draws it (its CJK font, bold): 255 where the glyphs are."""
+    import numpy as np
+    from kivy.core.text import Label as CoreLabel
+
+    from signage.app import register_fonts
+
+    register_fonts()
+    label = CoreLabel(text=text, font_name="CJK", font_size=font_size, bold=True)
+    label.refresh()
+    tex = label.texture
+    alpha = np.frombuffer(tex.pixels, np.uint8).reshape(tex.height, tex.width, 4)[..., 3]
+    glyphs = ((alpha > 127) * 255).astype(np.uint8)
+    rows, cols = np.nonzero(glyphs)  # cropped to the ink: the label pads its texture
+    return glyphs[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+
+
+def shows(image: Any, text: str, font_size: float) -> float:
+    """How well ``text`` at ``font_size`` px matches somewhere on the screenshot (1: exactly)."""
+    import cv2
+
+    template = drawn(text, font_size)
+    scores = [
+        cv2.matchTemplate(ink(image), t, cv2.TM_CCOEFF_NORMED).max()
+        for t in (template, template[::-1])  # whichever way up the texture is stored
+    ]
+    return float(max(scores))
+
+
 def test_counter_screen_from_the_command_line(app: Any, hall: HallProcess) -> None:
+    """``govhall signage --counter 22`` shows counter 22's name and the number it serves now
+    (found in the screenshot by drawing both with the board's font at the screen's sizes,
+    signage/screens/counter.kv), and the screen of counter 21 shows neither."""
+    import cv2
+
+    HallClient(hall.url, TOKENS["kiosk"]).issue_ticket("J")
+    serving = HallClient(hall.url, TOKENS["counter"]).call_next("22")
+    assert serving is not None and serving.counter_name == "22号咨询台"
     shot = SHOTS / "counter_22_1280x720.png"
     run_signage(hall, shot, "--counter", "22", "--size", "1280x720")
     shot2 = SHOTS / "counter_21_1280x720.png"
     run_signage(hall, shot2, "--counter", "21", "--size", "1280x720")
+    c22, c21 = cv2.imread(str(shot)), cv2.imread(str(shot2))
+    assert c22.shape == c21.shape == (720, 1280, 3)
+    assert 0.02 < (ink(c22) > 0).mean() < 0.5  # neither blank nor one colour
+    assert shows(c22, "22号咨询台", 64) > 0.9 and shows(c22, serving.number, 260) > 0.9
+    assert shows(c21, "21号窗口", 64) > 0.9
+    assert shows(c21, "22号咨询台", 64) < 0.6 and shows(c21, serving.number, 260) < 0.6
 
 
 def test_server_cut_shows_reconnecting_then_recovers(app: Any, hall: HallProcess) -> None:
@@ -192,8 +244,10 @@ def test_server_cut_shows_reconnecting_then_recovers(app: Any, hall: HallProcess
     frames(0.3)
     screenshot("lobby_1920x1080_reconnecting")
     hall.start()
+    HallClient(hall.url, TOKENS["kiosk"]).issue_ticket("J")  # someone to call, whatever ran before
     counter = HallClient(hall.url, TOKENS["counter"])
     called = counter.call_next("22")
+    assert called is not None
     pump(
         lambda: (
             app.screen.view.status == ""
