@@ -137,7 +137,8 @@ class TakeTicket(FlowBase):
         self._touch()
         self._card = card
         self._elderly_by_id(card.id_number)
-        return self._after_identity()
+        # said first, before the next screen's own words: the card must not be left behind
+        return [self._say(self._txt("take_card_back")), *self._after_identity()]
 
     def _id_typed(self, id_number: str) -> list[Effect]:
         self._manual_id = id_number
@@ -490,7 +491,11 @@ class TakeTicket(FlowBase):
             if tk.waiting_ahead == 0:
                 parts.append(self._txt("say_next"))
             else:
-                parts.append(self._txt("say_ahead", ahead=tk.waiting_ahead, minutes=minutes))
+                # "1 person", never "about 0 minutes" with someone ahead
+                key = "say_ahead_one" if tk.waiting_ahead == 1 else "say_ahead"
+                if minutes < 1:
+                    key += "_soon"
+                parts.append(self._txt(key, ahead=tk.waiting_ahead, minutes=minutes))
         if tk.verification is Verification.MANUAL:
             parts.append(self._txt("manual_line"))
         if printed:

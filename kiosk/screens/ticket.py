@@ -24,7 +24,9 @@ class TicketScreen(KioskScreen):
                 else self.tr("ahead_none")
             )
             if tk.waiting_ahead:
-                lines.append(self.tr("wait_line", minutes=round((tk.estimated_wait_s or 0) / 60)))
+                minutes = round((tk.estimated_wait_s or 0) / 60)
+                key = "wait_line" if minutes >= 1 else "wait_soon"
+                lines.append(self.tr(key, minutes=minutes))
         lines.append(self.tr("issued_at_line", time=tk.issued_at.strftime("%H:%M")))
         if tk.ticket_id:
             lines.append(self.tr("query_code_line", code=tk.ticket_id))

@@ -77,7 +77,7 @@ def test_service_without_id_issues_at_once_then_shows_and_prints(flow: KioskFlow
 def test_id_service_reads_card_and_sends_the_number_only_to_the_hall(flow: KioskFlow) -> None:
     effects = flow.tap_service("A")
     assert flow.view.screen is Screen.ID_CARD and ReadCard in kinds(effects)
-    assert "请将身份证放在感应区" in said(effects)
+    assert "请将身份证放在读卡区" in said(effects)
     effects = flow.on_card(flow.token, YOUNG)
     (issue,) = [e for e in effects if isinstance(e, IssueTicket)]
     assert issue.id_number == YOUNG.id_number and issue.name == "张小三"
@@ -483,3 +483,24 @@ def test_ticket_qr_code_is_the_ticket_page_at_the_public_url(clock: FakeClock) -
     )
     (job,) = [e for e in offline if isinstance(e, PrintTicket)]
     assert job.ticket.qr_payload == ""
+
+
+def test_english_counts_are_singular_and_never_about_zero_minutes(flow: KioskFlow) -> None:
+    # issue "a day in the hall" 8: "1 people", "about 0 minutes" with someone ahead
+    flow.lang = "en"
+    flow.tap_service("G")
+    issued(flow, waiting_ahead=1, estimated_wait_s=20)
+    effects = flow.on_printed(flow.token)
+    assert "1 person ahead of you; you will be called shortly" in said(effects)
+    flow.home()
+    flow.tap_service("G")
+    issued(flow, "G002", waiting_ahead=3, estimated_wait_s=600)
+    assert "3 people ahead of you, about 10 minutes" in said(flow.on_printed(flow.token))
+
+
+def test_after_the_card_is_read_the_citizen_is_told_to_take_it_back(flow: KioskFlow) -> None:
+    # issue "a day in the hall" 7, and one word for the reader (读卡区) on screen and in voice
+    effects = flow.tap_service("A")
+    assert "读卡区" in said(effects) and "读卡区" in flow.view.message
+    effects = flow.on_card(flow.token, YOUNG)
+    assert said(effects).startswith("已读取，请取回您的身份证")

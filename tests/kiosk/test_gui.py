@@ -344,7 +344,7 @@ def test_ticket_with_id_card_consent_and_face_check_is_printed_with_the_number_m
     gui.tap(gui.tile("D"))
     gui.pump(lambda: gui.screen == "id_card")
     gui.shot("id_card")
-    assert "请将身份证放在感应区" in gui.app.runtime.spoken
+    assert "请将身份证放在读卡区" in gui.app.runtime.spoken
     # the tap started loading the face models (lazily, ~1.5 s, while the card is read)
     runtime = gui.app.runtime
     assert runtime._checker_ready.wait(30) and runtime._checker is not None
