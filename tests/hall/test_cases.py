@@ -36,7 +36,9 @@ def served(api: Api, service: str = "B") -> dict:
 def outbox(api: Api) -> list[tuple[str, str, dict]]:
     ctx: HallContext = api.client.app.state.ctx  # type: ignore[attr-defined]
     with ctx.engine.connect() as conn:
-        rows = conn.execute(select(t.outbox).order_by(t.outbox.c.id)).all()
+        rows = conn.execute(
+            select(t.outbox).where(t.outbox.c.hall_id == ctx.hall_id).order_by(t.outbox.c.id)
+        ).all()
     return [(r.key, r.kind, json.loads(r.payload)) for r in rows]
 
 

@@ -46,7 +46,9 @@ def events(api: Api, kind: str) -> list[dict]:
     ctx: HallContext = api.client.app.state.ctx  # type: ignore[attr-defined]
     e = t.events
     with ctx.engine.connect() as conn:
-        rows = conn.execute(select(e.c.data).where(e.c.type == kind).order_by(e.c.id)).all()
+        rows = conn.execute(
+            select(e.c.data).where(e.c.hall_id == ctx.hall_id, e.c.type == kind).order_by(e.c.id)
+        ).all()
     return [json.loads(r.data) for r in rows]
 
 

@@ -28,9 +28,26 @@ def test_purge_clears_names_and_hashes_after_retention(ctx: HallContext, clock: 
     assert retention.purge(ctx) > 1
     with ctx.read() as conn:
         rows = {r.id: r for r in conn.execute(select(t.tickets)).all()}
-        events = conn.execute(select(t.events.c.data)).scalars().all()
-        comments = conn.execute(select(t.evaluations.c.comment)).scalars().all()
-        helps = conn.execute(select(t.help_requests.c.id)).scalars().all()
+        # this test's hall only (on PostgreSQL many tests' halls share the database)
+        events = (
+            conn.execute(select(t.events.c.data).where(t.events.c.hall_id == ctx.hall_id))
+            .scalars()
+            .all()
+        )
+        comments = (
+            conn.execute(
+                select(t.evaluations.c.comment).where(t.evaluations.c.hall_id == ctx.hall_id)
+            )
+            .scalars()
+            .all()
+        )
+        helps = (
+            conn.execute(
+                select(t.help_requests.c.id).where(t.help_requests.c.hall_id == ctx.hall_id)
+            )
+            .scalars()
+            .all()
+        )
     # the event log keeps only the recent ticket's events; the old ones named 李*
     assert events and all(str(recent.id) in e for e in events if "ticket" in e)
     assert sum("李*" in e for e in events) == 1  # the recent ticket.issued
