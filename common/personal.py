@@ -148,18 +148,14 @@ def scrub_free_text(text: str) -> str:
     comment may hold what a citizen typed (``110***********123X``, ``138****5678``)."""
     cleaned = clean_text(text)
     cleaned = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group()), cleaned)
-    return _PHONE_IN_TEXT.sub(lambda m: _mask_phone(m.group()), cleaned)
-
-
-def _mask_phone(phone: str) -> str:
-    digits = re.sub(r"[^0-9]", "", phone)[-11:]
-    return digits[:3] + "****" + digits[-4:]
+    return _PHONE_IN_TEXT.sub(lambda m: mask_phone(m.group()), cleaned)
 
 
 def mask_phone(contact: str) -> str:
-    """A phone number (or any contact) as staff see it in lists: 138****5678; anything
-    shorter than 7 digits shows only its last two characters."""
-    digits = re.sub(r"[^0-9]", "", contact)
+    """A phone number (or any contact) as staff see it: 138****5678 (a +86 in front is
+    dropped: the last 11 digits are the number); anything shorter than 7 digits shows only
+    its last two characters."""
+    digits = re.sub(r"[^0-9]", "", contact)[-11:]
     if len(digits) >= 7:
         return digits[:3] + "****" + digits[-4:]
     return "*" * max(0, len(contact) - 2) + contact[-2:]

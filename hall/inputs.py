@@ -47,3 +47,17 @@ Comment = Annotated[
     AfterValidator(scrub_free_text),
     StringConstraints(max_length=500),
 ]
+Description = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    AfterValidator(scrub_free_text),
+    StringConstraints(min_length=1, max_length=1000),
+]
+"""What a case is about (a complaint, a matter that could not be done)."""
+StepNote = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    AfterValidator(scrub_free_text),
+    StringConstraints(max_length=1000),
+]
+"""What a handler did in a step of a case."""

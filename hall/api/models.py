@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from common.personal import scrub_free_text
 from hall.domain.evaluation import CaseKind, Channel, Step
 from hall.domain.evaluation import Reason as BadReason
-from hall.inputs import Comment, Id, Moment, Note, Reason
+from hall.inputs import Comment, Description, Id, Moment, Note, Reason, StepNote
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=8, strip_whitespace=True)]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
@@ -85,22 +84,12 @@ class CaseIn(Body):
     service: Code | None = None
     contact: Annotated[str, StringConstraints(max_length=40)] | None = None
     """For 回访: a phone number (shown masked; purged with the retention period)."""
-    description: Annotated[
-        str,
-        StringConstraints(max_length=2000),
-        AfterValidator(scrub_free_text),
-        StringConstraints(min_length=1, max_length=1000),
-    ]
+    description: Description
 
 
 class CaseStepIn(Body):
     step: Step
-    note: Annotated[
-        str,
-        StringConstraints(max_length=2000),
-        AfterValidator(scrub_free_text),
-        StringConstraints(max_length=1000),
-    ] = ""
+    note: StepNote = ""
     fields: Annotated[
         dict[Annotated[str, StringConstraints(max_length=32)], str | bool | int],
         Field(max_length=16),
