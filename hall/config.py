@@ -57,6 +57,7 @@ from hall.configkit import (
     format_problems,
     format_validation_error,
 )
+from hall.domain.booking import Limits, ServiceRules, Window
 from hall.domain.hours import WEEKDAYS, Period, Week, parse_period
 from hall.domain.tickets import offline_prefix_of
 
@@ -388,6 +389,79 @@ class Province(ConfigModel):
     """How often the outbox is looked at when nothing woke the sender."""
 
 
+class BookingService(ConfigModel):
+    """``[booking.service.<code>]``: one service's booking where it differs from ``[booking]``."""
+
+    slot_minutes: int | None = Field(default=None, ge=5, le=240)
+    capacity: int | None = Field(default=None, ge=1, le=500)
+    walk_in_share: float | None = Field(default=None, ge=0, le=1)
+    weekdays: Annotated[dict[str, Periods], AfterValidator(_weekdays)] = Field(
+        default_factory=dict
+    )
+    """Booking periods per weekday (``mon`` … ``sun``) where they differ from the service's
+    opening hours, e.g. ``{ sat = [] }``; a 调休 working weekend day has working-day hours."""
+
+
+class Booking(ConfigModel):
+    """``[booking]``: online booking (预约) on the citizen's phone, at the desk and by the
+    API; slots from the services' opening hours, days from the Chinese working-day calendar
+    (no bookings on 法定节假日, bookings on 调休 working days)."""
+
+    enabled: bool = True
+    services: Strings = ()
+    """Codes of the services that can be booked; empty: every open service."""
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    """Length of a slot in minutes."""
+    capacity: int = Field(default=4, ge=1, le=500)
+    """People a service can take per slot (all its counters together)."""
+    walk_in_share: float = Field(default=0.25, ge=0, le=1)
+    """Share of each slot's capacity kept for walk-ins (rounded up): 4 × 0.25 → 3 bookable."""
+    first_day: int = Field(default=1, ge=0, le=30)
+    """Days after today the first bookable day is: 1 = from tomorrow, 0 = today's later slots."""
+    working_days_ahead: int = Field(default=5, ge=1, le=60)
+    """The last bookable day is this many working days after today."""
+    weekends: bool = False
+    """Also book Saturdays/Sundays the service is open (周末不打烊); never 法定节假日."""
+    cancel_before_min: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    """A booking can be cancelled or moved until this many minutes before its slot."""
+    no_show_grace_min: int = Field(default=15, ge=0, le=24 * 60)
+    """Minutes after its slot's end a booking not checked in becomes a no-show (爽约)."""
+    per_service_per_day: int = Field(default=1, ge=1, le=10)
+    """Bookings one person may hold for one service on one day."""
+    max_open: int = Field(default=3, ge=1, le=50)
+    """Open (not yet due) bookings one person may hold in all."""
+    no_show_limit: int = Field(default=2, ge=1, le=100)
+    """No-shows in a calendar month that block booking for the rest of the month."""
+    cancel_limit: int = Field(default=5, ge=1, le=100)
+    """Cancellations by the citizen in a calendar month that block booking likewise."""
+    rate_per_minute: int = Field(default=30, ge=1, le=10000)
+    """Requests per minute one address may make to the public booking API and pages."""
+    service: dict[str, BookingService] = Field(default_factory=dict)
+    """Per service: ``[booking.service.D]`` slot_minutes = 60, capacity = 2, …"""
+
+    def bookable(self, svc: Service) -> bool:
+        return self.enabled and svc.open and (not self.services or svc.code in self.services)
+
+    def rules(self, code: str) -> ServiceRules:
+        own = self.service.get(code) or BookingService()
+        return ServiceRules(
+            slot_minutes=own.slot_minutes or self.slot_minutes,
+            capacity=own.capacity or self.capacity,
+            walk_in_share=self.walk_in_share if own.walk_in_share is None else own.walk_in_share,
+            weekdays={
+                day: tuple(parse_period(p) for p in texts) for day, texts in own.weekdays.items()
+            },
+        )
+
+    def window(self) -> Window:
+        return Window(self.first_day, self.working_days_ahead, self.weekends)
+
+    def limits(self) -> Limits:
+        return Limits(
+            self.per_service_per_day, self.max_open, self.no_show_limit, self.cancel_limit
+        )
+
+
 class ServerConfig(ConfigModel):
     """``[server]``: where the hall server listens and keeps its data."""
 
@@ -452,6 +526,7 @@ class HallFile(ConfigModel):
     hours: Hours = Hours()
     cases: Cases = Cases()
     province: Province = Province()
+    booking: Booking = Booking()
     service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
         default=(), strict=False, validate_default=True
     )
@@ -518,6 +593,12 @@ class HallFile(ConfigModel):
             names.setdefault(tok.name, tok.name)
             variables.setdefault(variable, tok.name)
             values.setdefault(tok.token, tok.name)
+        for i, code in enumerate(self.booking.services):  # [booking]: known services only
+            if code not in codes:
+                problems.append((("booking", "services", i), f"no service with code {code!r}"))
+        for code in self.booking.service:
+            if code not in codes:
+                problems.append((("booking", "service", code), f"no service with code {code!r}"))
         if problems:
             raise conflicts(problems)
         return self
@@ -536,6 +617,7 @@ class HallConfig(ConfigModel):
     hours: Hours = Hours()
     cases: Cases = Cases()
     province: Province = Province()
+    booking: Booking = Booking()
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     tokens: tuple[Token, ...]
@@ -781,6 +863,7 @@ def parse_config(
         hours=model.hours,
         cases=model.cases,
         province=model.province,
+        booking=model.booking,
         services=model.service,
         counters=model.counter,
         tokens=model.token,
