@@ -1,0 +1,45 @@
+"""The printed wait range (issue 22): rounded outwards for reading, wider with more people
+ahead, narrower with more counters, and its nominal level holds where its model does."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hall.domain.estimate import coverage, estimated_wait_s, wait_range_s
+
+
+def test_examples() -> None:
+    assert wait_range_s(0, 300, 3) == (0, 240)  # called shortly: within 4 min
+    lo, hi = wait_range_s(10, 300, 3)
+    assert (lo, hi) == (10 * 60, 30 * 60)  # "10–30 min" for an estimate of 16.7 min
+    assert lo <= estimated_wait_s(10, 300, 3) <= hi
+
+
+@given(st.integers(0, 300), st.floats(30, 3600), st.integers(0, 30))
+def test_the_range_is_ordered_rounded_and_holds_the_estimate(
+    ahead: int, service_s: float, counters: int
+) -> None:
+    lo, hi = wait_range_s(ahead, service_s, counters)
+    assert 0 <= lo < hi and lo % 60 == 0 and hi % 60 == 0
+    if ahead >= 1:
+        assert lo <= estimated_wait_s(ahead, service_s, counters) <= hi + 60
+    more = wait_range_s(ahead + 5, service_s, counters)
+    assert more[1] >= hi
+    if counters >= 1:
+        assert wait_range_s(ahead, service_s, counters + 1)[1] <= hi
+
+
+def test_coverage_of_its_own_model_is_at_least_nominal() -> None:
+    rng = random.Random(4)
+    cases = []
+    for _ in range(4000):
+        ahead, counters = rng.randrange(0, 40), rng.randrange(1, 6)
+        theta = 400 / counters
+        wait = sum(rng.expovariate(1 / theta) for _ in range(ahead + 1))
+        cases.append((wait, *wait_range_s(ahead, 400, counters)))
+    share, n = coverage(cases)
+    assert n == 4000 and share is not None and 0.8 <= share <= 0.92
+    assert coverage([]) == (None, 0)
