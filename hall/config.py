@@ -462,6 +462,41 @@ class Booking(ConfigModel):
         )
 
 
+class CockpitService(ConfigModel):
+    """``[cockpit.service.<code>]``: one service's waiting-time promise where it differs."""
+
+    wait_target_min: float | None = Field(default=None, gt=0, le=600)
+    target_level: float | None = Field(default=None, gt=0, lt=1)
+
+
+class Cockpit(ConfigModel):
+    """``[cockpit]``: the manager's cockpit — the waiting-time promise per service (e.g.
+    90 % of citizens called within 20 minutes), the printed wait range and the live advice
+    to open counters."""
+
+    wait_target_min: float = Field(default=20.0, gt=0, le=600)
+    """Minutes from taking a ticket to being called that the promise allows."""
+    target_level: float = Field(default=0.9, gt=0, lt=1)
+    """Share (0–1) of citizens to be called within ``wait_target_min``."""
+    range_level: float = Field(default=0.8, ge=0.5, le=0.98)
+    """Nominal share (0–1) of citizens whose real wait falls inside their printed range."""
+    advise_at: float = Field(default=0.8, gt=0, le=1)
+    """The dashboard advises 增开窗口 when a queue's estimated wait reaches this share
+    (0–1) of its target: early enough to act."""
+    forecast_days: int = Field(default=5, ge=1, le=20)
+    """Working days the staffing plan covers."""
+    history_days: int = Field(default=365, ge=28, le=730)
+    """Calendar days of history the forecast is fitted on."""
+    service: dict[str, CockpitService] = Field(default_factory=dict)
+    """Per service: ``[cockpit.service.D]`` wait_target_min = 40."""
+
+    def target(self, code: str) -> tuple[float, float]:
+        """(wait target in seconds, level) of a service."""
+        own = self.service.get(code) or CockpitService()
+        minutes = own.wait_target_min or self.wait_target_min
+        return minutes * 60.0, own.target_level or self.target_level
+
+
 class ServerConfig(ConfigModel):
     """``[server]``: where the hall server listens and keeps its data."""
 
@@ -527,6 +562,7 @@ class HallFile(ConfigModel):
     cases: Cases = Cases()
     province: Province = Province()
     booking: Booking = Booking()
+    cockpit: Cockpit = Cockpit()
     service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
         default=(), strict=False, validate_default=True
     )
@@ -599,6 +635,9 @@ class HallFile(ConfigModel):
         for code in self.booking.service:
             if code not in codes:
                 problems.append((("booking", "service", code), f"no service with code {code!r}"))
+        for code in self.cockpit.service:  # [cockpit.service.X]: known services only
+            if code not in codes:
+                problems.append((("cockpit", "service", code), f"no service with code {code!r}"))
         if problems:
             raise conflicts(problems)
         return self
@@ -618,6 +657,7 @@ class HallConfig(ConfigModel):
     cases: Cases = Cases()
     province: Province = Province()
     booking: Booking = Booking()
+    cockpit: Cockpit = Cockpit()
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
     tokens: tuple[Token, ...]
@@ -864,6 +904,7 @@ def parse_config(
         cases=model.cases,
         province=model.province,
         booking=model.booking,
+        cockpit=model.cockpit,
         services=model.service,
         counters=model.counter,
         tokens=model.token,
