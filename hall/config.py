@@ -368,6 +368,12 @@ class Cases(ConfigModel):
     """建议: the reply."""
     phone_rating_days: int = Field(default=3, ge=0, le=30)
     """Days the citizen's /t/ page offers the rating after service (calendar days)."""
+    matter_no_format: str = Field(
+        default="{hall}-{date}-{number}", min_length=1, max_length=60, pattern=r"^[^\s]+$"
+    )
+    """The 办件编号 the hall makes when the business system gave none: ``{hall}`` (hall id),
+    ``{date}`` (YYYYMMDD), ``{number}`` (ticket), ``{counter}``, ``{service}``; a second
+    matter of one ticket gets ``-2``, a third ``-3``."""
 
     def days_for(self, kind: str) -> int:
         return int(getattr(self, f"{kind}_days"))

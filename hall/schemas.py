@@ -188,6 +188,25 @@ class CaseStepOut(Model):
 
 
 class Case(Model):
+class Matter(Model):
+    """A 办件编号 registered for a ticket at a counter (一次一评: each is rated once)."""
+
+    matter_no: str
+    service: str
+    counter: str | None
+    source: str
+    """``entered`` (typed or scanned by staff) or ``generated`` (the hall's format)."""
+    rated: bool
+
+
+class CounterMatters(Model):
+    """The ticket at a counter (current, or the one just finished) and its matters."""
+
+    ticket: int | None
+    number: str | None
+    matters: list[Matter]
+
+
     """A 差评, 办不成事, complaint or suggestion with its deadline and steps."""
 
     id: int

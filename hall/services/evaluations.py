@@ -5,17 +5,223 @@ goes to the outbox for the province."""
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+import datetime as dt
+import json
+from typing import Any
 
-from hall.domain.evaluation import CaseKind, Channel, Grade, Indicator, Reason, grade_of
-from hall.domain.tickets import EVALUABLE_STATES, Status
-from hall.errors import Conflict, Invalid
-from hall.schemas import Evaluation
+from sqlalchemy import Connection, insert, or_, select
+
+from hall.domain.evaluation import (
+    CaseKind,
+    Channel,
+    Grade,
+    Indicator,
+    Reason,
+    grade_of,
+    matter_number,
+)
+from hall.domain.tickets import AT_COUNTER_STATES, EVALUABLE_STATES, Status
+from hall.errors import Conflict, Invalid, NotFound
+from hall.schemas import CounterMatters, Evaluation, Matter
 from hall.services import cases, outbox
 from hall.services.context import HallContext
-from hall.services.ticket_rows import load
+from hall.services.ticket_rows import TicketRow, load
 from hall.services.views import event_ticket
 from hall.storage import tables as t
+
+T, E, M = t.tickets, t.evaluations, t.ticket_matters
+# A counter registers 办件编号 for its current ticket, or for the one it finished this
+# long ago at most (staff often key in the business system's number right after 办结)
+MATTER_AFTER_FINISH_S = 600
+
+
+def _matters(conn: Connection, ctx: HallContext, ticket_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(M).where(M.c.hall_id == ctx.hall_id, M.c.ticket_id == ticket_id).order_by(M.c.id)
+        )
+    )
+
+
+def _rated(conn: Connection, ctx: HallContext, ticket_id: int) -> set[str]:
+    return set(
+        conn.execute(
+            select(E.c.matter_no).where(E.c.hall_id == ctx.hall_id, E.c.ticket_id == ticket_id)
+        ).scalars()
+    )
+
+
+def _default_matter(ctx: HallContext, row: TicketRow, n: int = 1) -> str:
+    return matter_number(
+        ctx.config.cases.matter_no_format,
+        n,
+        hall=ctx.hall_id,
+        date=f"{row.day:%Y%m%d}",
+        number=row.number,
+        counter=row.counter_id or "",
+        service=row.service,
+    )
+
+
+def _counter_ticket(conn: Connection, ctx: HallContext, counter_id: str, now: dt.datetime) -> Any:
+    """The ticket at the counter now, else the one it finished in the last few minutes."""
+    since = now - dt.timedelta(seconds=MATTER_AFTER_FINISH_S)
+    return conn.execute(
+        select(T.c.id)
+        .where(
+            T.c.hall_id == ctx.hall_id,
+            T.c.counter_id == counter_id,
+            or_(
+                T.c.status.in_([s.value for s in AT_COUNTER_STATES]),
+                (T.c.status == Status.DONE.value) & (T.c.finished_at >= since),
+            ),
+        )
+        .order_by(T.c.status.in_([s.value for s in AT_COUNTER_STATES]).desc(), T.c.id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def _counter_matters(conn: Connection, ctx: HallContext, ticket_id: int | None) -> CounterMatters:
+    if ticket_id is None:
+        return CounterMatters(ticket=None, number=None, matters=[])
+    row = load(conn, ctx, ticket_id)
+    rated = _rated(conn, ctx, ticket_id)
+    return CounterMatters(
+        ticket=ticket_id,
+        number=row.number,
+        matters=[
+            Matter(
+                matter_no=m.matter_no,
+                service=m.service,
+                counter=m.counter_id,
+                source=m.source,
+                rated=m.matter_no in rated,
+            )
+            for m in _matters(conn, ctx, ticket_id)
+        ],
+    )
+
+
+def counter_matters(ctx: HallContext, counter_id: str) -> CounterMatters:
+    with ctx.read() as conn:
+        return _counter_matters(conn, ctx, _counter_ticket(conn, ctx, counter_id, ctx.now()))
+
+
+def add_matter(
+    ctx: HallContext, counter_id: str, matter_no: str | None, *, by: str
+) -> CounterMatters:
+    """Register a 办件编号 for the counter's ticket: the one staff typed or scanned from
+    their business system, or (``None``) one the hall makes in its format."""
+    with ctx.write() as tx:
+        ticket_id = _counter_ticket(tx.conn, ctx, counter_id, tx.now)
+        if ticket_id is None:
+            raise Conflict(f"counter {counter_id} has no current ticket", code="no_current_ticket")
+        row = load(tx.conn, ctx, ticket_id)
+        known = _matters(tx.conn, ctx, ticket_id)
+        if matter_no is None:
+            n = len(known) + 1
+            matter_no = _default_matter(ctx, row, n)
+            while tx.conn.execute(
+                select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
+            ).first():
+                n += 1
+                matter_no = _default_matter(ctx, row, n)
+            source = "generated"
+        else:
+            source = "entered"
+            if tx.conn.execute(
+                select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
+            ).first():
+                raise Conflict(f"办件编号 {matter_no} is registered already", code="matter_exists")
+        tx.conn.execute(
+            insert(M).values(
+                hall_id=ctx.hall_id,
+                ticket_id=ticket_id,
+                matter_no=matter_no,
+                service=row.service,
+                counter_id=counter_id,
+                source=source,
+                created_by=by,
+                created_at=tx.now,
+            )
+        )
+        tx.emit(
+            "ticket.matter_added",
+            {"ticket": {"id": ticket_id, "counter": counter_id}, "matter_no": matter_no},
+        )
+        return _counter_matters(tx.conn, ctx, ticket_id)
+
+
+# Staff may ask the pad to invite a rating of a ticket they finished this long ago at most
+INVITE_AFTER_FINISH_S = 1800
+INVITED = "ticket.rating_invited"
+
+
+def _invited(conn: Connection, ctx: HallContext, counter_id: str, since: dt.datetime) -> int | None:
+    """The ticket staff last asked this counter's pad to invite a rating of, if recent."""
+    ev = t.events
+    for data in conn.execute(
+        select(ev.c.data)
+        .where(ev.c.hall_id == ctx.hall_id, ev.c.type == INVITED, ev.c.created_at >= since)
+        .order_by(ev.c.id.desc())
+        .limit(20)
+    ).scalars():
+        ticket = json.loads(data).get("ticket") or {}
+        if ticket.get("counter") == counter_id:
+            return int(ticket["id"])
+    return None
+
+
+def invite(ctx: HallContext, counter_id: str, *, by: str) -> int:
+    """Staff trigger the pad (邀请评价): it asks the citizen about the ticket this counter
+    finished last. Staff never give the score themselves (GB/T 39734 §4.1: voluntary and
+    authentic); the pad only asks."""
+    since = ctx.now() - dt.timedelta(seconds=INVITE_AFTER_FINISH_S)
+    with ctx.write() as tx:
+        row = tx.conn.execute(
+            select(T.c.id, T.c.number)
+            .where(
+                T.c.hall_id == ctx.hall_id,
+                T.c.counter_id == counter_id,
+                T.c.status == Status.DONE.value,
+                T.c.finished_at >= since,
+            )
+            .order_by(T.c.finished_at.desc(), T.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise Conflict(
+                f"counter {counter_id} has finished no ticket to be rated", code="nothing_to_rate"
+            )
+        tx.emit(INVITED, {"ticket": {"id": row.id, "counter": counter_id}, "by": by})
+        return int(row.id)
+
+
+def pad_ask(ctx: HallContext, counter_id: str, window_s: float) -> dict[str, Any] | None:
+    """What the pad at this counter asks about: the ticket finished here last (within the
+    window) and its first matter not rated yet (``matter_no``, ``matter_index`` of
+    ``matters``); None when nothing is left to rate."""
+    since = ctx.now() - dt.timedelta(seconds=window_s)
+    with ctx.read() as conn:
+        invited = _invited(conn, ctx, counter_id, since)
+        q = select(T.c.id, T.c.number, T.c.service).where(
+            T.c.hall_id == ctx.hall_id,
+            T.c.counter_id == counter_id,
+            T.c.status == Status.DONE.value,
+        )
+        q = q.where(T.c.id == invited if invited is not None else T.c.finished_at >= since)
+        row = conn.execute(q.order_by(T.c.finished_at.desc(), T.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        rated = _rated(conn, ctx, row.id)
+        known = [m.matter_no for m in _matters(conn, ctx, row.id)]
+    ask = {"id": row.id, "number": row.number, "service": row.service}
+    if not known:
+        return None if rated else ask | {"matter_no": None, "matter_index": 1, "matters": 1}
+    left = [i for i, m in enumerate(known) if m not in rated]
+    if not left:
+        return None
+    return ask | {"matter_no": known[left[0]], "matter_index": left[0] + 1, "matters": len(known)}
 
 
 def evaluate(
@@ -44,13 +250,21 @@ def evaluate(
                 code="not_served",
             )
         e = t.evaluations
-        if tx.conn.execute(
-            select(e.c.id).where(e.c.hall_id == ctx.hall_id, e.c.ticket_id == ticket_id)
-        ).first():
+        # 一次一评: each matter registered for the ticket is rated once; a ticket with none
+        # registered is one matter (the business system's number, or the hall's own)
+        known = [m.matter_no for m in _matters(tx.conn, ctx, ticket_id)]
+        rated = _rated(tx.conn, ctx, ticket_id)
+        if known and matter_no is not None and matter_no not in known:
+            raise NotFound(
+                f"办件编号 {matter_no} is not registered for ticket {row.number}",
+                code="unknown_matter",
+            )
+        left = [m for m in known if m not in rated]
+        if (known and not left) or (not known and rated) or (matter_no in rated):
             raise Conflict(
                 f"ticket {row.number} has already been evaluated", code="already_evaluated"
             )
-        matter = matter_no or f"{ctx.hall_id}-{row.day:%Y%m%d}-{row.number}"
+        matter = matter_no or (left[0] if known else _default_matter(ctx, row))
         given = {i.value: v for i, v in (indicators or {}).items()}
         evaluation_id: int = tx.conn.execute(
             insert(e)

@@ -189,8 +189,27 @@ evaluations = Table(
     Column("competence", Integer),
     Column("attitude", Integer),
     Column("reasons", JSON),
-    UniqueConstraint("hall_id", "ticket_id", name="uq_evaluations_ticket"),
+    # 一次一评: one rating per matter handled (0009; was one per ticket)
+    UniqueConstraint("hall_id", "ticket_id", "matter_no", name="uq_evaluations_matter"),
 )
+
+# 好差评: the 办件编号 a counter registered for a ticket (entered, scanned or generated in the
+# hall's format); a visit of several matters, or a transfer, is rated once per matter (0009)
+ticket_matters = Table(
+    "ticket_matters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("ticket_id", Id, nullable=False),
+    Column("matter_no", String(40), nullable=False),
+    Column("service", String(8), nullable=False),
+    Column("counter_id", String(16)),
+    Column("source", String(10), nullable=False),  # entered | generated
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("hall_id", "matter_no", name="uq_ticket_matters_no"),
+)
+Index("ix_ticket_matters_ticket", ticket_matters.c.hall_id, ticket_matters.c.ticket_id)
 
 cases = Table(
     "cases",
@@ -329,3 +348,6 @@ web_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 Index("ix_web_sessions_account", web_sessions.c.account_id)
+    # a supervisor's (department head's) departments: the service codes whose cases it
+    # sees and handles (0009); null for other roles
+    Column("departments", JSON),

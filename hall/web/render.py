@@ -40,12 +40,37 @@ SECURITY_HEADERS = {
 PAGES = ("login", "counter", "pad", "dashboard", "ticket")
 
 
+# The catalogues the pages read: web.toml and one file per part built beside it (cases.toml
+# for 好差评 and the cases hub, …); a key lives in exactly one of them.
+CATALOGUES = ("web", "cases")
+
+
+@cache
+def _domain_of() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for domain in CATALOGUES:
+        for key in catalogue(domain):
+            if key in found:
+                raise ValueError(f"text {key!r} is in both {found[key]}.toml and {domain}.toml")
+            found[key] = domain
+    return found
+
+
+def page_catalogue() -> dict[str, dict[str, str]]:
+    """Every text a page may use: the catalogues of :data:`CATALOGUES`, merged."""
+    return {k: v for domain in CATALOGUES for k, v in catalogue(domain).items()}
+
+
+def text(key: str, lang: str) -> str:
+    return t(_domain_of().get(key, "web"), key, lang)
+
+
 def zh(key: str) -> str:
-    return t("web", key, "zh")
+    return text(key, "zh")
 
 
 def bi(key: str) -> Markup:
-    chinese, english = zh(key), t("web", key, "en")
+    chinese, english = zh(key), text(key, "en")
     out = Markup('<span class="zh">{}</span>').format(chinese)
     if english != chinese:
         out += Markup('<span class="en">{}</span>').format(english)
@@ -57,7 +82,7 @@ def browser_texts() -> dict[str, dict[str, str]]:
     English filled in with Chinese where it is missing."""
     return {
         k: {"zh": v.get("zh", ""), "en": v.get("en", v.get("zh", ""))}
-        for k, v in catalogue("web").items()
+        for k, v in page_catalogue().items()
     }
 
 

@@ -106,6 +106,8 @@ def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
     assert "A001" in pad.inner_text("#pad-ask")
     shot(pad, "pad-ask")
     pad.click("button.face.s5")
+    pad.wait_for_selector("#pad-indicators:not(.hidden)")  # the optional second step
+    pad.click("#pad-skip")
     pad.wait_for_selector("#pad-thanks:not(.hidden)")
     shot(pad, "pad-thanks")
     wait_for(lambda: len(board_events.of("ticket.evaluated")) == 1)
@@ -197,6 +199,8 @@ def test_pad_asks_why_after_a_low_score(hall: HallProcess, context: Any) -> None
     pad.fill("#pad-comment", "没有提前告知需要户口本")
     shot(pad, "pad-reasons")
     pad.click("#pad-send")
+    pad.wait_for_selector("#pad-indicators:not(.hidden)")  # the optional second step
+    pad.click("#pad-skip")
     pad.wait_for_selector("#pad-thanks:not(.hidden)")
     admin = HallClient(hall.url, TOKENS["admin"])
     wait_for(lambda: admin.stats().by_counter["1"].evaluations == 1)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from common.i18n import catalogue
 from hall.web import STATIC
-from hall.web.render import PAGES, render, templates
+from hall.web.render import PAGES, page_catalogue, render, templates
 
 # bi("key"…), zh("key"…), GH.zh("key"…), GH.en("key"…) with a literal key: the same calls
 # in the scripts and in the templates.
@@ -65,7 +64,7 @@ def test_templates_print_only_literal_keys_and_known_variables(name: str) -> Non
 
 
 def test_every_literal_key_in_the_templates_and_scripts_exists() -> None:
-    texts = catalogue("web")
+    texts = page_catalogue()
     sources = {f"static/{js.name}": js.read_text(encoding="utf-8") for js in STATIC.glob("*.js")}
     sources |= {f"templates/{name}": template_source(name) for name in TEMPLATES}
     found = {where: KEY_CALL.findall(source) for where, source in sources.items()}
@@ -80,7 +79,7 @@ def test_every_literal_key_in_the_templates_and_scripts_exists() -> None:
 
 def test_runtime_keys_cover_every_state() -> None:
     """Keys the scripts build from server values ("status_" + ticket.status, …)."""
-    texts = catalogue("web")
+    texts = page_catalogue()
     from hall.domain.tickets import Klass, Status
 
     for s in Status:

@@ -24,7 +24,11 @@ def test_pad_asks_once_about_the_ticket_finished_at_its_counter(web: Web, clock:
     assert web.get("/counters/1/pad").json()["ticket"] is None  # being served, not finished
     web.post("/counters/1/do/finish")
     asked = web.get("/counters/1/pad").json()["ticket"]
-    assert asked == {"id": ticket["id"], "number": ticket["number"], "service": "B"}
+    assert asked == {"id": ticket["id"], "number": ticket["number"], "service": "B"} | {
+        "matter_no": None,  # none registered: the ticket is one matter (the hall's number)
+        "matter_index": 1,
+        "matters": 1,
+    }
     r = web.post("/counters/1/evaluate", {"ticket": ticket["id"], "score": 4})
     assert r.status_code == 201 and r.json()["score"] == 4
     assert web.get("/counters/1/pad").json()["ticket"] is None  # rated: back to welcome

@@ -1,17 +1,20 @@
-"""The evaluation pad beside a counter (评价器): which ticket to ask about, who served (the
-name and 工号 of the account logged in on the pad), and the score, with the reasons for a
-low one (不满意, 非常不满意)."""
+"""The evaluation pad beside a counter (评价器): which ticket and matter (办件编号) to ask
+about, who served (the name and 工号 of the account logged in on the pad), the score with
+the reasons for a low one (不满意, 非常不满意) and, as an optional second step, the three
+fixed indicators (服务效率, 服务水平, 服务态度). The counter page registers the matters of
+its ticket (entered, scanned or generated) and may ask the pad to invite a rating; it never
+gives a score itself."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from hall.domain.evaluation import Channel, Reason
+from hall.domain.evaluation import Channel, Indicator, Reason
 from hall.inputs import Id, Note
-from hall.schemas import Evaluation
+from hall.schemas import CounterMatters, Evaluation
 from hall.services import evaluations
 from hall.web import queries
 from hall.web.deps import Staff, StaffWrite, Web, counter_for
@@ -29,7 +32,7 @@ def pad_state(web: Web, session: Staff, counter_id: str) -> dict[str, Any]:
         "counter": counter_id,
         "counter_name": counter.name,
         "counter_name_en": counter.name_en,
-        "ticket": queries.pad_ticket(web.ctx, counter_id),
+        "ticket": evaluations.pad_ask(web.ctx, counter_id, queries.PAD_WINDOW_S),
         "staff": {"name": session.display_name, "staff_no": session.staff_no},
         "last_event_id": web.ctx.bus.last_id,
     }
@@ -38,9 +41,18 @@ def pad_state(web: Web, session: Staff, counter_id: str) -> dict[str, Any]:
 LOW_SCORE = 2  # 不满意, 非常不满意: a 差评, whose reasons the pad asks for
 
 
+MatterNo = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{1,40}$")]
+Level = Annotated[int, Field(ge=1, le=5)]
+
+
 class EvaluationIn(BaseModel):
     ticket: Id
     score: int = Field(ge=1, le=5)
+    """整体满意度: 5 非常满意 … 1 非常不满意."""
+    matter_no: MatterNo | None = None
+    """The matter the pad asked about (a visit of several is rated once per matter)."""
+    indicators: dict[Indicator, Level] = Field(default_factory=dict, max_length=len(Indicator))
+    """The optional second step: 服务效率, 服务水平, 服务态度, 1–5 each, any of them."""
     reasons: list[Reason] = Field(default_factory=list, max_length=len(Reason))
     """Tapped after 不满意 or 非常不满意 (score 1–2) only: the GB/T 39734 categories
     (``pad_reason_<code>`` in web.toml), stored as the evaluation's reasons."""
@@ -66,5 +78,36 @@ def pad_evaluate(web: Web, session: StaffWrite, counter_id: str, body: Evaluatio
         body.score,
         (body.comment or "").strip() or None,
         reasons=list(dict.fromkeys(body.reasons)),
+        indicators=body.indicators or None,
         channel=Channel.PAD,
+        matter_no=body.matter_no,
     )
+
+
+class MatterIn(BaseModel):
+    matter_no: MatterNo | None = None
+    """The 办件编号 from the business system (typed, or scanned: a scanner types it and
+    Enter); none: the hall makes one in its format (``[cases] matter_no_format``)."""
+
+
+@router.get("/counters/{counter_id}/matters")
+def counter_matters(web: Web, session: Staff, counter_id: str) -> CounterMatters:
+    counter_for(session, web, counter_id)
+    return evaluations.counter_matters(web.ctx, counter_id)
+
+
+@router.post("/counters/{counter_id}/matters", status_code=201)
+def add_matter(web: Web, session: StaffWrite, counter_id: str, body: MatterIn) -> CounterMatters:
+    counter_for(session, web, counter_id)
+    return evaluations.add_matter(web.ctx, counter_id, body.matter_no, by=session.username)
+
+
+class Invited(BaseModel):
+    ticket: int
+
+
+@router.post("/counters/{counter_id}/pad/invite")
+def invite_rating(web: Web, session: StaffWrite, counter_id: str) -> Invited:
+    """邀请评价: the pad asks the citizen; staff cannot give the score."""
+    counter_for(session, web, counter_id)
+    return Invited(ticket=evaluations.invite(web.ctx, counter_id, by=session.username))

@@ -35,6 +35,8 @@
     try {
       snap = await api("GET", "/web/api/counters/" + encodeURIComponent(counterId));
       render();
+      // the 办件编号 panel (matters.js) follows the counter's snapshot
+      document.dispatchEvent(new CustomEvent("gh:counter", { detail: { counterId, snap } }));
       document.body.dataset.ready = "1";  // shortcuts work from now on (tests wait for it)
     } catch (err) { toast(GH.errorLabel(err), true); }
   }

@@ -2,17 +2,20 @@
 // 评价器: a tablet or second screen bound to one counter. It asks about the ticket the
 // server says was just finished there and not rated yet, and shows who served (the name
 // and 工号 of the account logged in on the pad). One tap rates; after 不满意 or 非常不满意
-// (score 1–2) it asks why (tappable reasons, optional words) before it thanks.
+// (score 1–2) it asks why (tappable reasons, optional words); then, as an optional second
+// step, the three fixed indicators (服务效率, 服务水平, 服务态度), which may be skipped. A
+// visit of several matters (办件编号) is rated once per matter, one after the other.
 (() => {
   const { el, bi, biText, api } = GH;
   const $ = (id) => document.getElementById(id);
   const LOW_SCORE = 2;
   const ASK_S = 45;  // a citizen who walks away from the reasons: the score still counts
   let me = null, counterId = null, ticket = null, thanksUntil = 0, stream = null;
-  let asking = null, askTimer = null;  // {ticket, score} while the reasons are asked
+  let asking = null, askTimer = null;  // {ticket, score, reasons, comment} while asking more
 
   function show(id) {
-    for (const s of ["pad-choose", "pad-welcome", "pad-ask", "pad-reasons", "pad-thanks"]) {
+    for (const s of ["pad-choose", "pad-welcome", "pad-ask", "pad-reasons", "pad-indicators",
+      "pad-thanks"]) {
       $(s).classList.toggle("hidden", s !== id);
     }
   }
@@ -35,6 +38,9 @@
       ticket = state.ticket;
       if (ticket) {
         $("pad-ticket").replaceChildren(bi("pad_ticket", { number: ticket.number }, true));
+        $("pad-matter").replaceChildren(ticket.matter_no && ticket.matters > 1
+          ? bi("pad_matter", { index: ticket.matter_index, count: ticket.matters,
+            matter: ticket.matter_no }, true) : "");
         show("pad-ask");
       } else {
         show("pad-welcome");
@@ -48,37 +54,66 @@
     if (!ticket) return;
     const rated = ticket;
     ticket = null;
-    if (score <= LOW_SCORE) return askReasons(rated, score);
-    return send(rated, score, [], null);
+    asking = { ticket: rated, score, reasons: [], comment: null };
+    if (score <= LOW_SCORE) return askReasons();
+    return askIndicators();
   }
 
-  function askReasons(rated, score) {
-    asking = { ticket: rated, score };
+  function askReasons() {
     for (const b of document.querySelectorAll("[data-reason]")) b.setAttribute("aria-pressed", "false");
     $("pad-comment").value = "";
     show("pad-reasons");
     waitForReasons();
   }
+  // A citizen who walks away: what was given is sent, the score still counts.
   function waitForReasons() {
     clearTimeout(askTimer);
-    askTimer = setTimeout(sendReasons, ASK_S * 1000);
+    askTimer = setTimeout(() => { takeReasons(); sendNow(); }, ASK_S * 1000);
   }
-  function sendReasons() {
-    if (!asking) return;
-    clearTimeout(askTimer);
-    const { ticket: rated, score } = asking;
-    asking = null;
-    const reasons = [...document.querySelectorAll("[data-reason][aria-pressed='true']")]
+  function takeReasons() {
+    asking.reasons = [...document.querySelectorAll("[data-reason][aria-pressed='true']")]
       .map((b) => b.dataset.reason);
-    return send(rated, score, reasons, $("pad-comment").value.trim() || null);
+    asking.comment = $("pad-comment").value.trim() || null;
+  }
+  function reasonsDone() {
+    if (!asking) return;
+    takeReasons();
+    askIndicators();
   }
 
-  async function send(rated, score, reasons, comment) {
+  function askIndicators() {
+    for (const b of document.querySelectorAll("[data-level]")) b.setAttribute("aria-pressed", "false");
+    show("pad-indicators");
+    waitForIndicators();
+  }
+  function waitForIndicators() {
+    clearTimeout(askTimer);
+    askTimer = setTimeout(sendNow, ASK_S * 1000);
+  }
+  function indicators() {
+    const out = {};
+    for (const row of document.querySelectorAll("[data-indicator]")) {
+      const on = row.querySelector("[data-level][aria-pressed='true']");
+      if (on) out[row.dataset.indicator] = Number(on.dataset.level);
+    }
+    return out;
+  }
+  function sendNow(skip) {
+    if (!asking) return;
+    clearTimeout(askTimer);
+    const { ticket: rated, score, reasons, comment } = asking;
+    asking = null;
+    return send(rated, score, reasons, comment, skip ? {} : indicators());
+  }
+
+  async function send(rated, score, reasons, comment, given) {
     thanksUntil = Date.now() + me.pad_thanks_s * 1000;
     show("pad-thanks");
     const body = { ticket: rated.id, score };
+    if (rated.matter_no) body.matter_no = rated.matter_no;
     if (reasons.length) body.reasons = reasons;
     if (comment) body.comment = comment;
+    if (Object.keys(given).length) body.indicators = given;
     try {
       await api("POST", "/web/api/counters/" + encodeURIComponent(counterId) + "/evaluate", body);
     } catch (err) {
@@ -108,7 +143,16 @@
     waitForReasons();
   }));
   $("pad-comment").addEventListener("input", waitForReasons);
-  $("pad-send").addEventListener("click", sendReasons);
+  $("pad-send").addEventListener("click", reasonsDone);
+  document.querySelectorAll("[data-indicator]").forEach((row) =>
+    row.querySelectorAll("[data-level]").forEach((b) => b.addEventListener("click", () => {
+      const was = b.getAttribute("aria-pressed") === "true";
+      row.querySelectorAll("[data-level]").forEach((o) => o.setAttribute("aria-pressed", "false"));
+      b.setAttribute("aria-pressed", was ? "false" : "true");
+      waitForIndicators();
+    })));
+  $("pad-ind-send").addEventListener("click", () => sendNow(false));
+  $("pad-skip").addEventListener("click", () => sendNow(true));
 
   GH.me().then((m) => {
     me = m;
