@@ -18,7 +18,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall.api import errors, metrics, routes, sse
+from hall.api import booking, errors, metrics, routes, sse
 from hall.config import HallConfig
 from hall.errors import StorageUnavailable
 from hall.schemas import Health
@@ -121,6 +121,7 @@ def create_app(
     app.state.sse_heartbeat_s = sse_heartbeat_s
     errors.install(app)
     app.include_router(routes.router)
+    app.include_router(booking.router)  # 预约 (issue 21): /booking/…, /bookings…
     app.include_router(sse.router)
     app.include_router(metrics.router)
     mount_web(app, ctx)  # staff and citizen pages (hall/web)

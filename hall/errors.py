@@ -91,3 +91,14 @@ class StorageUnavailable(HallError):
             "数据库暂时不可用，请稍后重试 / the hall's database is not answering; try again shortly"
         )
         self.retry_after_s = retry_after_s
+
+
+class BookingBlocked(Conflict):
+    """Booking is blocked for this person until ``blocked_until`` (the month's last day)
+    because they reached the month's no-show or cancellation limit (``block_reason``)."""
+
+    code = "blocked"
+
+    def __init__(self, message: str, *, reason: str, until: str) -> None:
+        super().__init__(message)
+        self.details = {"block_reason": reason, "blocked_until": until}

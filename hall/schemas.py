@@ -51,6 +51,10 @@ class ErrorBody(Model):
     """For ``daily_limit``: its id, for ``POST /tickets/{id}/reprint`` (once)."""
     locked_until: str | None = None
     """For ``login_locked``: when the account may log in again (local time, ISO 8601)."""
+    block_reason: str | None = None
+    """For ``blocked`` (booking): ``no_show`` or ``cancelled``, the limit the person reached."""
+    blocked_until: str | None = None
+    """For ``blocked``: the last day booking is blocked (local date, ISO 8601)."""
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -357,3 +361,111 @@ class Stats(Model):
     by_service: dict[str, Figures]
     by_counter: dict[str, Figures]
     by_hour: dict[str, Figures]
+
+
+# -- online booking (预约, issue 21) ---------------------------------------------------------
+
+
+class BookingSlot(Model):
+    start: str
+    end: str
+    capacity: int
+    """Places open to booking (the slot's capacity less the walk-in share)."""
+    left: int
+
+
+class BookingDay(Model):
+    day: str
+    state: str
+    """``open``, or why not: ``holiday`` (法定节假日), ``weekend``, ``closed``, ``no_slots``,
+    ``outside_window``."""
+    notice: str | None
+    """The hall's notice when an admin closed the day."""
+    slots: list[BookingSlot]
+
+
+class BookingSlots(Model):
+    service: str
+    service_name: str
+    service_name_en: str
+    materials: list[str]
+    materials_en: list[str]
+    first_day: str
+    last_day: str
+    days: list[BookingDay]
+
+
+class BookableService(Model):
+    code: str
+    name: str
+    name_en: str
+    materials: list[str]
+    materials_en: list[str]
+    requires_id: bool
+
+
+class Booking(Model):
+    """A booking as its holder sees it: masked name, ID and phone only."""
+
+    code: str
+    """10 characters; shown grouped (ABCDE-23456) and in the QR code."""
+    service: str
+    service_name: str
+    service_name_en: str
+    slot_start: str
+    slot_end: str
+    status: str
+    """booked, checked_in, cancelled, no_show."""
+    name_masked: str | None
+    id_masked: str | None
+    phone_masked: str | None
+    channel: str | None
+    """online (citizen's phone), desk (staff for a citizen), api."""
+    cancel_until: str
+    can_change: bool
+    """Whether it may still be cancelled or moved (before ``cancel_until``)."""
+    cancel_reason: str | None
+    """citizen, staff or closed (the hall closed the day)."""
+    notice: str | None
+    check_in_from: str
+    ticket_id: int | None
+
+
+class BookingCount(Model):
+    service: str
+    service_name: str
+    booked: int
+    """Still to come."""
+    arrived: int
+    no_show: int
+    cancelled: int
+    capacity: int
+    """Places open to booking that day."""
+
+
+class BookingEntry(Model):
+    code: str
+    service: str
+    slot_start: str
+    status: str
+    name_masked: str | None
+    id_masked: str | None
+    channel: str | None
+
+
+class BookingClosure(Model):
+    day: str
+    service: str | None
+    notice: str
+    created_by: str
+    cancelled: int
+    """Bookings it cancelled (their holders see the notice on their booking page)."""
+
+
+class BookingDaySummary(Model):
+    """The day's bookings for staff: counts per service, closures, the list (masked)."""
+
+    day: str
+    services: list[BookingCount]
+    closures: list[BookingClosure]
+    bookings: list[BookingEntry]

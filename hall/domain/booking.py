@@ -239,3 +239,25 @@ def parse_code(text: str) -> str | None:
     if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
         return None
     return code
+
+
+class PerAddress:
+    """At most ``limit`` requests per address in any ``window_s`` (a sliding window), for
+    the public booking routes; addresses not seen for a window are forgotten. ``now`` is a
+    monotonic second count given by the caller (pure)."""
+
+    def __init__(self, limit: int, window_s: float = 60.0, max_addresses: int = 100_000) -> None:
+        self.limit, self.window_s, self.max_addresses = limit, window_s, max_addresses
+        self._seen: dict[str, list[float]] = {}
+
+    def allow(self, address: str, now: float) -> bool:
+        since = now - self.window_s
+        if len(self._seen) >= self.max_addresses:  # a flood of addresses: drop the idle ones
+            self._seen = {a: ts for a, ts in self._seen.items() if ts and ts[-1] > since}
+        times = [x for x in self._seen.get(address, ()) if x > since]
+        if len(times) >= self.limit:
+            self._seen[address] = times
+            return False
+        times.append(now)
+        self._seen[address] = times
+        return True

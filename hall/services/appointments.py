@@ -8,9 +8,11 @@ import datetime as dt
 from sqlalchemy import insert, select, update
 
 from common.personal import InvalidIdNumber, keyed_hash, mask_id_number, validate_person_number
+from hall.domain import booking as b
 from hall.domain.tickets import Klass
 from hall.errors import Conflict, Invalid, NotFound
 from hall.schemas import Appointment, Ticket
+from hall.services import bookings
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import by_idempotency_key, emit_ticket, insert_ticket, ticket_json
 from hall.storage import tables as t
@@ -63,12 +65,16 @@ def create(ctx: HallContext, service: str, id_number: str, slot_start: dt.dateti
                 "this person already has an appointment for this service that day",
                 code="duplicate_appointment",
             )
+        minutes = ctx.config.booking.rules(service).slot_minutes
         new_id = tx.conn.execute(
             insert(A)
             .values(
                 hall_id=ctx.hall_id,
                 service=service,
                 slot_start=slot_start,
+                slot_end=slot_start + dt.timedelta(minutes=minutes),
+                code=bookings.new_code(tx, ctx),
+                channel="api",
                 day=day,
                 status="booked",
                 id_hash=id_hash,
@@ -126,12 +132,15 @@ def check_in_row(
         AppointmentRow.of(r)
         for r in tx.conn.execute(select(A).where(*where).order_by(A.c.slot_start)).all()
     ]
-    booked = [r for r in rows if r.status == "booked"]
+    states = [bookings.effective_status(ctx, r, tx.now) for r in rows]
+    booked = [r for r, state in zip(rows, states, strict=True) if state == b.Status.BOOKED]
     if not booked:
-        if any(r.status == "checked_in" for r in rows):
+        if b.Status.CHECKED_IN in states:
             raise Conflict(
                 "this appointment has already been checked in", code="already_checked_in"
             )
+        if b.Status.NO_SHOW in states:  # not checked in by its slot's end + grace
+            raise Conflict("the booked time has passed", code="booking_missed")
         raise NotFound("no appointment today for this ID card", code="no_appointment")
     appt = booked[0]
     if service is not None and service != appt.service:
@@ -166,3 +175,29 @@ def check_in_row(
     )
     emit_ticket(ctx, tx, "ticket.issued", row, extra={"appointment": appt.id})
     return row
+
+
+def check_in_by_code(
+    ctx: HallContext, code: str, idempotency_key: str | None = None
+) -> tuple[Ticket, bool]:
+    """Arrival by the booking's QR code at the kiosk camera: the code is the key (50
+    random bits), as the ID card is for :func:`check_in`."""
+    with ctx.write() as tx:
+        if idempotency_key:
+            prior = by_idempotency_key(tx.conn, ctx, idempotency_key)
+            if prior is not None:
+                return ticket_json(ctx, tx.conn, prior, now=tx.now), False
+        row = bookings.by_code(tx.conn, ctx, code)
+        status = bookings.effective_status(ctx, row, tx.now)
+        if status == b.Status.CHECKED_IN:
+            raise Conflict("this booking has already been checked in", code="already_checked_in")
+        if status == b.Status.NO_SHOW:
+            raise Conflict("the booked time has passed", code="booking_missed")
+        if status != b.Status.BOOKED:
+            raise Conflict("this booking is no longer open", code="booking_not_open")
+        if row.day != ctx.today(tx.now):
+            raise Conflict(f"this booking is for {row.day.isoformat()}", code="booking_not_today")
+        ticket = check_in_row(
+            ctx, tx, id_hash=row.id_hash, appointment_id=row.id, idempotency_key=idempotency_key
+        )
+        return ticket_json(ctx, tx.conn, ticket, now=tx.now), True

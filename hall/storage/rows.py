@@ -77,3 +77,11 @@ class AppointmentRow(_FromRow):
     created_at: dt.datetime
     checked_in_at: dt.datetime | None
     ticket_id: int | None
+    code: str | None = None
+    slot_end: dt.datetime | None = None
+    channel: str | None = None
+    name_masked: str | None = None
+    phone_masked: str | None = None
+    cancelled_at: dt.datetime | None = None
+    cancel_reason: str | None = None
+    notice: str | None = None

@@ -278,8 +278,44 @@ appointments = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("checked_in_at", UTCDateTime),
     Column("ticket_id", Id),
+    # online booking (0010): the citizen's code (QR), the slot's end, where it was made,
+    # masked name and phone, why it ended (citizen | staff | closed) and the hall's notice
+    Column("code", String(16)),
+    Column("slot_end", UTCDateTime),
+    Column("channel", String(8)),  # api | online | desk
+    Column("name_masked", String(64)),
+    Column("phone_masked", String(24)),
+    Column("cancelled_at", UTCDateTime),
+    Column("cancel_reason", String(16)),
+    Column("notice", String(200)),
+    UniqueConstraint("hall_id", "code", name="uq_appointments_code"),
 )
 Index("ix_appointments_person", appointments.c.hall_id, appointments.c.day, appointments.c.id_hash)
+# A slot's bookings are counted under the write lock on every booking (capacity).
+Index(
+    "ix_appointments_slot",
+    appointments.c.hall_id,
+    appointments.c.service,
+    appointments.c.slot_start,
+    appointments.c.status,
+)
+# A person's open bookings, no-shows and cancellations (the limits and the month's block).
+Index("ix_appointments_hash", appointments.c.hall_id, appointments.c.id_hash, appointments.c.status)
+
+# Days (or one service's day) an admin closed for booking, with the notice shown to those
+# who had booked (0010).
+booking_closures = Table(
+    "booking_closures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("service", String(8)),  # NULL: every service
+    Column("notice", String(200), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_booking_closures_day", booking_closures.c.hall_id, booking_closures.c.day)
 
 help_requests = Table(
     "help_requests",
