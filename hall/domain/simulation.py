@@ -49,6 +49,8 @@ class Outcome:
     waits: list[float | None]
     """Per arrival: seconds until called, None when never called that day."""
     busy_s: dict[str, float] = field(default_factory=dict)
+    served_by: list[str | None] = field(default_factory=list)
+    """Per arrival: the counter that called it."""
 
     def attainment(
         self, targets: Mapping[str, Target], default: Target = DEFAULT_TARGET
@@ -100,6 +102,7 @@ def simulate(
     env = simpy.Environment()
     order = sorted(range(len(arrivals)), key=lambda i: arrivals[i].t_s)
     waits: list[float | None] = [None] * len(arrivals)
+    served_by: list[str | None] = [None] * len(arrivals)
     waiting: dict[int, Candidate] = {}
     idle: dict[str, tuple[float, simpy.Event]] = {}
     specs = {c.id: c for c in counters}
@@ -138,6 +141,7 @@ def simulate(
                     continue
                 del waiting[pick.id]
                 waits[pick.id] = env.now - arrivals[pick.id].t_s
+                served_by[pick.id] = spec.id
                 took = arrivals[pick.id].service_s
                 busy[spec.id] += took
                 yield env.timeout(took)
@@ -147,7 +151,7 @@ def simulate(
         if schedule.get(spec.id):
             env.process(counter(spec))
     env.run()
-    return Outcome(arrivals=arrivals, waits=waits, busy_s=busy)
+    return Outcome(arrivals=arrivals, waits=waits, busy_s=busy, served_by=served_by)
 
 
 def schedule_of(
