@@ -82,6 +82,7 @@ def outbox_keys(ctx: HallContext) -> list[tuple[str, bool]]:
         return [(r.key, r.sent_at is not None) for r in rows]
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_nothing_lost_nothing_twice_order_kept(tmp_path: Path, receiver: Receiver) -> None:
     config = make_config()
     province = Province(

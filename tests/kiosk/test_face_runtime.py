@@ -147,6 +147,7 @@ def make_kiosk(tmp_path: Path, hall: Hall) -> Iterator[Any]:
         k.close()
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_agreeing_and_turning_as_asked_gives_a_face_verified_ticket(
     make_kiosk: Any, checker: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -189,6 +190,7 @@ def test_declining_gives_a_manual_ticket_and_never_starts_the_camera(
     assert kiosk.runtime.face_counts == {"consent_declined": 1}
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_a_photo_held_up_fails_twice_and_gets_a_manual_ticket(
     make_kiosk: Any, checker: Any
 ) -> None:

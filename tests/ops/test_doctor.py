@@ -179,6 +179,7 @@ def test_bad_config_is_one_precise_cross(tmp_path: Path) -> None:
     assert marks["font"] == "✓" and marks["disk"] == "✓"
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_every_section_s_problems_in_one_cross_with_the_commands_messages(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "hall.toml", free_port())
     text = cfg.read_text(encoding="utf-8")
@@ -207,6 +208,7 @@ def test_every_section_s_problems_in_one_cross_with_the_commands_messages(tmp_pa
     assert f"{cfg}: [kiosk].colour: unknown key (misspelt?)" in kiosk.stderr
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_the_sample_as_shipped_is_refused_like_govhall_hall_refuses_it(tmp_path: Path) -> None:
     cfg = tmp_path / "hall.toml"
     cfg.write_text(SAMPLE_FILE.read_text(encoding="utf-8"), encoding="utf-8")

@@ -17,6 +17,7 @@ import datetime as dt
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.hall import TOKENS, YOUNG
@@ -140,6 +141,7 @@ def fill(path: str, values: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_every_route_refuses_bad_input_without_a_500(web: Web, app: Any) -> None:
     client = web.client
     ticket = web.issue("B")

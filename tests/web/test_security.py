@@ -64,6 +64,7 @@ def test_admin_pages_need_an_admin(web: Web) -> None:
     assert r.status_code == 303 and r.headers["location"].startswith("/web/login")
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_login_throttling_locks_the_account_then_a_reset_unlocks_it(
     web: Web, app: Any, clock: FakeClock
 ) -> None:

@@ -105,6 +105,7 @@ def test_a_real_turn_passes_its_own_movement_and_fails_the_other(
     assert watch(marks, other) is LivenessState.WRONG_MOVE
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
 def test_the_modes_through_the_real_driver(photos: Path, checker: FaceChecker) -> None:
     """``sim:PATH?mode=…&face=…`` frames the photo like a citizen at the kiosk and plays the
     clip from its start each time the camera is opened, paced like a camera; the check
