@@ -149,6 +149,11 @@ class ServiceInfo(Model):
     materials_en: list[str]
     waiting: int
     estimated_wait_s: int
+    counters: list[str] = []
+    """Ids of the counters (窗口) that call this service, for the ticket's 办理窗口 line."""
+    rejoin_min: int = 0
+    """A missed (过号) ticket may rejoin the queue at a counter within this many minutes
+    ([policy].no_show_requeue_s): the ticket prints the rule."""
 
 
 class ParkedTicket(Model):
@@ -183,15 +188,6 @@ class Evaluation(Model):
     """The case a 差评 opened."""
 
 
-class CaseStepOut(Model):
-    step: str
-    by: str
-    at: str
-    note: str
-    fields: dict[str, Any]
-
-
-class Case(Model):
 class Matter(Model):
     """A 办件编号 registered for a ticket at a counter (一次一评: each is rated once)."""
 
@@ -211,6 +207,15 @@ class CounterMatters(Model):
     matters: list[Matter]
 
 
+class CaseStepOut(Model):
+    step: str
+    by: str
+    at: str
+    note: str
+    fields: dict[str, Any]
+
+
+class Case(Model):
     """A 差评, 办不成事, complaint or suggestion with its deadline and steps."""
 
     id: int
@@ -469,3 +474,140 @@ class BookingDaySummary(Model):
     services: list[BookingCount]
     closures: list[BookingClosure]
     bookings: list[BookingEntry]
+
+
+# -- 智能导办 (issue 20): the guide's search and the 办事指南 of a matter ------------------------
+class GuideHit(Model):
+    """One ranked answer of ``GET /guide``: a matter (事项) or a 一件事一次办 bundle."""
+
+    code: str
+    name: str
+    name_en: str
+    kind: Literal["matter", "bundle"]
+    service: str
+    """the queue that handles it: a ticket for this service is the right ticket"""
+    service_name: str | None
+    """the service's name in this hall; None when this hall does not configure it"""
+    counters: list[str]
+    score: float = Field(ge=0, le=1)
+
+
+class GuideElsewhere(Model):
+    """The query names something this hall does not handle: where to go instead."""
+
+    where: str
+    where_en: str
+
+
+class GuideAnswer(Model):
+    query: str
+    results: list[GuideHit]
+    elsewhere: GuideElsewhere | None
+
+
+class GuideMaterial(Model):
+    name: str
+    form: Literal["原件", "复印件", "原件及复印件"]
+    copies: int
+    e_license: bool
+    """an 电子证照 may replace it"""
+    note: str
+    when: list[str]
+    """the situation tags it depends on (all must be chosen); empty: always needed"""
+
+
+class GuideOption(Model):
+    tag: str
+    text: str
+    text_en: str
+
+
+class GuideQuestion(Model):
+    """One step of the 情形引导."""
+
+    id: str
+    text: str
+    text_en: str
+    options: list[GuideOption]
+
+
+class GuideFaq(Model):
+    q: str
+    a: str
+
+
+class GuideCounter(Model):
+    id: str
+    name: str
+    name_en: str | None
+
+
+class GuideMatter(Model):
+    """``GET /matters/{code}`` for a matter: its whole 办事指南, and the checklist for the
+    situation given by ``?tags=`` (the unconditional materials when none is given)."""
+
+    kind: Literal["matter"]
+    code: str
+    name: str
+    name_en: str
+    category: str
+    service: str
+    service_name: str | None
+    counters: list[GuideCounter]
+    aliases: list[str]
+    conditions: list[str]
+    materials: list[GuideMaterial]
+    questions: list[GuideQuestion]
+    tags: list[str]
+    """the situation tags the checklist was made for"""
+    checklist: list[GuideMaterial]
+    time_limit_legal_days: int | None
+    """法定办结时限, working days; None when no law sets one"""
+    time_limit_promised_days: int
+    """承诺办结时限, working days; 0 = 即办"""
+    fee: str
+    fee_en: str
+    visits: int
+    """到现场次数; 0 = 全程网办"""
+    online: bool
+    online_note: str
+    basis: list[str]
+    faq: list[GuideFaq]
+    url: str
+    """this guide on the hall's citizen pages (the QR code of the printed 告知单)"""
+
+
+class GuideBundleMember(Model):
+    code: str
+    name: str
+    name_en: str
+    time_limit_promised_days: int
+
+
+class GuideBundle(Model):
+    """``GET /matters/{code}`` for a 一件事一次办 bundle: one ticket to the 综合窗口, its
+    matters, and the merged, de-duplicated checklist."""
+
+    kind: Literal["bundle"]
+    code: str
+    name: str
+    name_en: str
+    service: str
+    service_name: str | None
+    counters: list[GuideCounter]
+    note: str
+    matters: list[GuideBundleMember]
+    checklist: list[GuideMaterial]
+    url: str
+
+
+class GuideEntry(Model):
+    """A line of the catalogue (``GET /matters``)."""
+
+    code: str
+    name: str
+    name_en: str
+    kind: Literal["matter", "bundle"]
+    category: str
+    service: str
+    service_name: str | None

@@ -151,6 +151,16 @@ def flow_ticket(ticket: Ticket) -> dict[str, Any]:
     return ticket.model_dump(mode="json")
 
 
+def counters_hint(counters: tuple[str, ...]) -> str | None:
+    """办理窗口 on the paper: ``1、2、5号`` for numbered windows, names as they are otherwise;
+    None when the kiosk does not know (issued offline from its own copy of the config)."""
+    if not counters:
+        return None
+    if all(c.isdigit() for c in counters):
+        return "、".join(counters) + "号"
+    return "、".join(counters)
+
+
 def flow_services(services: list[ServiceInfo]) -> list[dict[str, Any]]:
     return [s.model_dump(mode="json") for s in services]
 
@@ -569,8 +579,6 @@ class Runtime:
             lines.append(
                 f"{t('kiosk', 'manual_line', 'zh')}（{t('kiosk', 'manual_line', 'en')}）。"
             )
-        if tk.ticket_id:
-            lines.append(t("kiosk", "query_code_line", "zh", code=tk.ticket_id))
         footer = " ".join(lines)
         return TicketInfo(
             hall_name=self.hall_name,
@@ -584,6 +592,8 @@ class Runtime:
             qr_payload=tk.qr_payload,
             footer=footer,
             offline=tk.offline,
+            counter_hint=counters_hint(e.counters),
+            rejoin_min=e.rejoin_min,
         )
 
     def print_ticket(self, e: PrintTicket) -> Continuation | None:

@@ -57,6 +57,11 @@ class TicketInfo:
     ticket has no page yet)."""
     footer: str = ""
     offline: bool = False
+    valid_today: bool = True
+    """当日有效: a number is for the day it was issued (the hall expires it at closing)."""
+    rejoin_min: int = 0
+    """The 过号 rule: a missed ticket may rejoin at a counter within this many minutes;
+    0 prints the rule without a time (ask at a counter)."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,12 @@ def ticket_elements(
     if info.counter_hint:
         els += _labelled("counter_label", info.counter_hint, paper, encoding)
     els += _labelled("issued_label", info.issued_at.strftime("%Y-%m-%d %H:%M"), paper, encoding)
+    if info.valid_today:
+        els += _bilingual("valid_today", paper, encoding)
+    if info.rejoin_min > 0:
+        els += _bilingual("missed_rule", paper, encoding, minutes=info.rejoin_min)
+    else:
+        els += _bilingual("missed_rule_ask", paper, encoding)
     if info.qr_payload:
         els.append(Feed(1))
         els.append(Qr(info.qr_payload, module=6 if paper == "58" else 8))

@@ -54,6 +54,8 @@ def services(ctx: HallContext) -> list[ServiceInfo]:
                     estimated_wait_s=queries.estimate_for(
                         conn, ctx.config, day, s.code, waiting.get(s.code, 0)
                     ),
+                    counters=[c.id for c in ctx.config.counters if s.code in c.services],
+                    rejoin_min=int(ctx.config.policy.no_show_requeue_s // 60),
                 )
             )
         return out

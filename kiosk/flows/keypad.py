@@ -40,6 +40,9 @@ class Keypad(FlowBase):
             return mask_typed_id(self._keys)
         return self._keys
 
+    def _known_prefixes(self) -> tuple[str, ...]:
+        return tuple(tile.prefix for tile in self.tiles)
+
     def _status_letters(self) -> str:
         """Only the letters a ticket number can hold here (the hall's prefixes and this
         kiosk's offline prefix): fewer, bigger keys than a whole alphabet."""
@@ -78,10 +81,9 @@ class Keypad(FlowBase):
                 self._keypad_mode = None
                 return self._id_typed(number)
             case KeypadMode.STATUS:
-                code = self._keys
-                if code.isdigit():
-                    return self._status_typed(int(code), "")  # the 查询码 path
-                ticket_number = normalize_ticket_number(code)
+                # By the printed number only: a database id would let anyone walk through
+                # other people's tickets (the ticket's QR code opens its own page instead).
+                ticket_number = normalize_ticket_number(self._keys, self._known_prefixes())
                 if ticket_number is None:
                     return self._go(Screen.KEYPAD, self._txt("status_enter"), error=True)
                 return self._status_typed(None, ticket_number)

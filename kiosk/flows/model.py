@@ -157,6 +157,8 @@ class Tile:
     materials: tuple[str, ...] = ()
     materials_en: tuple[str, ...] = ()
     opens_at: str | None = None  # closed now: when it next takes tickets (hall's local ISO)
+    counters: tuple[str, ...] = ()  # ids of the counters that call it (the ticket says so)
+    rejoin_min: int = 0  # the hall's 过号 rule: rejoin at a counter within this many minutes
 
     def label(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -319,6 +321,8 @@ class PrintTicket(Effect):
     ticket: TicketView
     service_name: str = ""  # Chinese name for the paper, whatever the screen language
     service_name_en: str = ""
+    counters: tuple[str, ...] = ()  # the windows that serve it, printed as 办理窗口
+    rejoin_min: int = 0
 
 
 @dataclass(frozen=True)
@@ -397,4 +401,6 @@ def tile_from_api(s: dict[str, Any]) -> Tile:
         materials=tuple(s.get("materials", ())),
         materials_en=tuple(s.get("materials_en", ())),
         opens_at=s.get("opens_at"),
+        counters=tuple(str(c) for c in s.get("counters", ())),
+        rejoin_min=int(s.get("rejoin_min", 0)),
     )

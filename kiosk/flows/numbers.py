@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 
 from devices.voice.errors import VoiceInputError
 from devices.voice.normalize import speak_ticket_number
 
-# A number as printed on the ticket: service prefix letters then digits (A012), optionally
-# behind a kiosk's offline prefix and a dash (K1-A003).
-_TICKET_NUMBER_RE = re.compile(r"^(?:([A-Z][A-Z0-9]{0,5})-)?([A-Z]{1,3})(\d{1,4})$")
+# The hall's numbers (hall/domain/tickets.py): a service prefix of 1–6 letters and digits
+# (A, J, A2B), then the day's sequence of at least three digits (A012, A2B001, A1000);
+# offline ones behind the kiosk's prefix and a dash (K1-A003).
+_OFFLINE_RE = re.compile(r"^[A-Z0-9]{1,6}$")
+# Without the hall's list of prefixes: the prefix ends at its last letter (A2B001).
+_NUMBER_RE = re.compile(r"^([A-Z](?:[A-Z0-9]{0,4}[A-Z])?)([0-9]{1,8})$")
 
 
-def normalize_ticket_number(typed: str) -> str | None:
+def normalize_ticket_number(typed: str, prefixes: Iterable[str] = ()) -> str | None:
     """What the citizen typed → the hall's spelling: ``a12`` → ``A012`` (numbers have at
-    least three digits), ``K1-A3`` → ``K1-A003``; None when it cannot be a number."""
-    m = _TICKET_NUMBER_RE.match(typed.strip().upper())
+    least three digits), ``a2b1`` → ``A2B001``, ``K1-A3`` → ``K1-A003``; None when it
+    cannot be a number. ``prefixes`` (the hall's service prefixes) settle a prefix that
+    ends in a digit: with ``A2`` known, ``A21`` is ``A2`` + 1."""
+    text = unicodedata.normalize("NFKC", typed).strip().upper()  # full-width Ａ１２ too
+    offline = ""
+    if "-" in text:
+        offline, _, text = text.partition("-")
+        if not _OFFLINE_RE.match(offline):
+            return None
+    for prefix in sorted({p.upper() for p in prefixes if p}, key=len, reverse=True):
+        rest = text[len(prefix) :]
+        if text.startswith(prefix) and rest.isascii() and rest.isdigit() and len(rest) <= 8:
+            return _spelt(offline, prefix, rest)
+    m = _NUMBER_RE.match(text)
     if m is None:
         return None
-    offline, letters, digits = m.groups()
-    number = f"{letters}{int(digits):03d}"
+    return _spelt(offline, m.group(1), m.group(2))
+
+
+def _spelt(offline: str, prefix: str, digits: str) -> str:
+    number = f"{prefix}{int(digits):03d}"
     return f"{offline}-{number}" if offline else number
 
 

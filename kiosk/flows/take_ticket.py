@@ -375,7 +375,14 @@ class TakeTicket(FlowBase):
             self.pending_uploads += 1
         self._go(Screen.TICKET, speak=False)
         return [
-            PrintTicket(self.token, view, tile.name if tile else name, tile.name_en if tile else "")
+            PrintTicket(
+                self.token,
+                view,
+                tile.name if tile else name,
+                tile.name_en if tile else "",
+                counters=tile.counters if tile else (),
+                rejoin_min=tile.rejoin_min if tile else 0,
+            )
         ]
 
     def on_hall_unavailable(self, token: int) -> list[Effect]:

@@ -28,8 +28,6 @@ class TicketScreen(KioskScreen):
                 key = "wait_line" if minutes >= 1 else "wait_soon"
                 lines.append(self.tr(key, minutes=minutes))
         lines.append(self.tr("issued_at_line", time=tk.issued_at.strftime("%H:%M")))
-        if tk.ticket_id:
-            lines.append(self.tr("query_code_line", code=tk.ticket_id))
         self.ids.info.text = "\n".join(lines)
         self.ids.number.text = tk.number
         manual = tk.verification is not None and tk.verification.value == "manual"

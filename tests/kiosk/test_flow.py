@@ -342,10 +342,10 @@ def test_checkin_offline_is_refused_clearly(flow: KioskFlow) -> None:
 
 def test_queue_status(flow: KioskFlow) -> None:
     flow.tap_status()
-    for ch in "17":
+    for ch in "A3":
         flow.key(ch)
     (q,) = [e for e in flow.key_ok() if isinstance(e, QueryTicket)]
-    assert q.ticket_id == 17
+    assert q.number == "A003" and q.ticket_id is None
     flow.on_ticket_status(flow.token, {"number": "A003", "status": "waiting", "waiting_ahead": 4})
     assert flow.view.status_lines == ("号码 A003", "等候中", "前面还有 4 人")
     flow.back()
@@ -389,8 +389,28 @@ def test_normalize_ticket_number() -> None:
     assert normalize_ticket_number("b7") == "B007"
     assert normalize_ticket_number("A1234") == "A1234"
     assert normalize_ticket_number("K1-A003") == "K1-A003"
-    for bad in ("", "12A", "A", "-A001", "A-001", "AB12C"):
+    for bad in ("", "12A", "A", "-A001", "A-001", "AB12C", "12", "A123456789", "A١٢"):
         assert normalize_ticket_number(bad) is None, bad
+
+
+def test_every_number_the_hall_can_print_can_be_typed_back() -> None:
+    # prefixes of letters and digits (hall/domain/tickets.py format_number), offline ones
+    assert normalize_ticket_number("a2b1") == "A2B001"
+    assert normalize_ticket_number("K1-A2B7") == "K1-A2B007"
+    assert normalize_ticket_number("Ａ１２") == "A012"  # full-width, as an IME types it
+    # a prefix ending in a digit needs the hall's list: A2 + 1, not A + 21
+    assert normalize_ticket_number("A21", ("A", "A2")) == "A2001"
+    assert normalize_ticket_number("A21", ("A",)) == "A021"
+    assert normalize_ticket_number("A21") == "A021"
+
+
+def test_a_bare_number_is_not_a_way_into_someone_elses_ticket(flow: KioskFlow) -> None:
+    # the old 查询码 was the database id: typing 1, 2, 3… walked through the day's tickets
+    flow.tap_status()
+    for ch in "17":
+        flow.key(ch)
+    effects = flow.key_ok()
+    assert QueryTicket not in kinds(effects) and flow.view.message_error
 
 
 def test_guide_shows_and_prints_materials(flow: KioskFlow) -> None:

@@ -79,6 +79,9 @@ def test_minimal_ticket_exact_bytes_58mm() -> None:
             gb("预计很快为您办理") + b"\nYou will be called shortly\n",
             rule,
             b"\x1ba\x00" + gb("取号时间") + b"/Issued:\n  2026-01-02 03:04\n",
+            # every ticket: for today only, and what to do when the call is missed
+            b"\x1ba\x01" + gb("本号当日有效") + b"\nValid today only\n",
+            gb("过号请到窗口咨询") + b"\nIf missed, ask at a counter\n",
             b"\x1bd\x03\x1dVB\x00",  # feed 3, GS V 66 0: feed to cutter, partial cut
         ]
     )
@@ -111,6 +114,8 @@ def test_full_ticket_has_every_element_and_fits_the_paper(paper: str) -> None:
         "3号窗口",
         "2026-11-23 09:05",
         "扫码查看排队进度",
+        "本号当日有效",
+        "Valid today only",
     ):
         assert needle in joined
     assert [el.payload for el in d.elements if isinstance(el, Qr)] == ["https://hall.example/t/abc"]
@@ -121,6 +126,14 @@ def test_full_ticket_has_every_element_and_fits_the_paper(paper: str) -> None:
             for span in el.spans:
                 assert text_width(span.text) * span.width <= PAPER_COLUMNS[paper]
     assert decode_text(data).endswith("[CUT]")
+
+
+def test_the_missed_call_rule_is_on_the_paper_with_its_time() -> None:
+    text = decode_text(render_ticket(full(rejoin_min=30), "80"))
+    assert "过号后30分钟内可到窗口重新排队" in text and "within 30 min" in text
+    # a hall that lets no one back in still tells the citizen where to ask
+    text = decode_text(render_ticket(full(rejoin_min=0), "58"))
+    assert "过号请到窗口咨询" in text and "分钟内" not in text
 
 
 def test_chinese_comes_before_english() -> None:
