@@ -290,6 +290,7 @@ def make_app(parts: Parts) -> Any:
                 "consent_agree": f.consent_agree,
                 "consent_decline": f.consent_decline,
                 "face_withdraw": f.face_withdraw,
+                "reprint": f.tap_reprint,
             }
             self.run_effects(handlers[name](*args))
 

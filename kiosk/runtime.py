@@ -58,6 +58,7 @@ from kiosk.flows.model import (
     QueryTicket,
     Quit,
     ReadCard,
+    Reprint,
     Say,
     StartCamera,
     StopVoice,
@@ -318,6 +319,8 @@ class Runtime:
                 return self.print_guide(effect)
             case QueryTicket():
                 return self.query_ticket(effect)
+            case Reprint():
+                return self.reprint(effect)
             case HelpRequest():
                 return self.help_request(effect)
             case Heartbeat():
@@ -548,11 +551,28 @@ class Runtime:
         except HallUnavailable:
             return lambda f: f.on_hall_unavailable(token)
         except HallApiError as err:
-            code, msg = err.code, err.message
-            opens = err.body.opens_at if err.body else None
-            return lambda f: f.on_refused(token, code, msg, opens_at=opens)
+            code, msg, body = err.code, err.message, err.body
+            opens = body.opens_at if body else None
+            held = body.held_number if body else None
+            held_id = int(body.held_ticket) if body and body.held_ticket else None
+            return lambda f: f.on_refused(
+                token, code, msg, opens_at=opens, held_number=held, held_ticket=held_id
+            )
         data = flow_ticket(ticket)
         return lambda f: f.on_issued(token, data)
+
+    def reprint(self, e: Reprint) -> Continuation:
+        """补打 through the hall (which allows it once); an unreachable hall is a refusal,
+        never an offline ticket: the citizen already holds a number."""
+        try:
+            ticket = self.hall.reprint(e.ticket_id, e.id_number)
+        except HallUnavailable:
+            return lambda f: f.on_refused(e.token, "hall_unreachable")
+        except HallApiError as err:
+            code, msg = err.code, err.message
+            return lambda f: f.on_refused(e.token, code, msg)
+        data = flow_ticket(ticket)
+        return lambda f: f.on_issued(e.token, data)
 
     def issue_offline(self, e: IssueOffline) -> Continuation | None:
         ticket = self.journal.issue(

@@ -90,6 +90,9 @@ class FlowBase(abc.ABC):
     _verification: Verification | None  # how the holder is verified (face-checked service)
     _issue_key: str
     _issuing_offline: bool  # the ticket being issued comes from the offline journal
+    _reprint: tuple[int, str] | None
+    """After a daily_limit refusal: (the held ticket's id, the ID number that showed it),
+    for 补打; the hall reprints once, for that card only."""
 
     # -- helpers every journey uses ---------------------------------------------------------
     def _txt(self, key: str, **values: Any) -> str:

@@ -133,6 +133,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
         self._service = None
         self._card = None
         self._manual_id = None
+        self._reprint = None
         self._keypad_mode = None
         self._keys = ""
         self._message = ""
@@ -202,6 +203,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
             idle_warning=self._idle_warned,
             greeting=self._txt("greeting", name=person) if person else "",
             can_manual=self._screen is Screen.ID_CARD,
+            can_reprint=self._reprint is not None and self._screen is Screen.MESSAGE,
             pending_uploads=self.pending_uploads,
             refused_uploads=self.refused_uploads,
             parts=self._parts(),

@@ -202,6 +202,7 @@ class View:
     idle_warning: bool = False
     greeting: str = ""  # "张*三，您好" from the card: masked, gone at the next reset
     can_manual: bool = False
+    can_reprint: bool = False  # the message screen offers 补打 (a held ticket, lost)
     pending_uploads: int = 0
     refused_uploads: int = 0
     parts: dict[str, PartState] = field(default_factory=dict)
@@ -328,6 +329,14 @@ class PrintTicket(Effect):
 @dataclass(frozen=True)
 class PrintGuide(Effect):
     service: Tile
+
+
+@dataclass(frozen=True)
+class Reprint(Effect):
+    """补打: the hall prints the ticket this card already holds again (once)."""
+
+    ticket_id: int
+    id_number: str = field(repr=False)
 
 
 @dataclass(frozen=True)

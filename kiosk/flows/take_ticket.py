@@ -60,6 +60,7 @@ from kiosk.flows.model import (
     PrintTicket,
     Purpose,
     ReadCard,
+    Reprint,
     Screen,
     StartCamera,
     TicketView,
@@ -80,6 +81,9 @@ REFUSALS = (
     "too_early",
     "too_late",
     "unknown_service",
+    "already_reprinted",
+    "not_reprintable",
+    "hall_unreachable",
 )
 # Reader failures after which trying the card again can help.
 CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
@@ -442,14 +446,29 @@ class TakeTicket(FlowBase):
             return False
 
     def on_refused(
-        self, token: int, code: str, message: str = "", opens_at: str | None = None
+        self,
+        token: int,
+        code: str,
+        message: str = "",
+        opens_at: str | None = None,
+        held_number: str | None = None,
+        held_ticket: int | None = None,
     ) -> list[Effect]:
         """The hall refused (daily limit, ID required, closed, no appointment…). Nothing was
         issued; the citizen is told why, on screen and by voice — outside opening hours,
-        with the time the service opens (``opens_at``: the hall's local ISO time)."""
+        with the time the service opens (``opens_at``: the hall's local ISO time); for the
+        daily limit, the number the person already holds (``held_number``) and 补打 of it
+        (``held_ticket``), which the hall allows once, to the same card."""
         if token != self.token:
             return []
         self._touch()
+        if code == "daily_limit" and held_number:
+            id_number = self._card.id_number if self._card else self._manual_id
+            self._reprint = (held_ticket, id_number) if held_ticket and id_number else None
+            text = self._txt("refused_daily_limit_held", number=held_number)
+            if self._reprint:
+                text += " " + self._txt("reprint_offer")
+            return self._go(Screen.MESSAGE, text, error=True)
         if code == "outside_hours":
             if opens_at and len(opens_at) >= 16:
                 month, day = int(opens_at[5:7]), int(opens_at[8:10])
@@ -465,6 +484,18 @@ class TakeTicket(FlowBase):
             return self._go(Screen.MESSAGE, self._txt("refused_outside_hours_unknown"), error=True)
         key = f"refused_{code}" if code in REFUSALS else "refused_other"
         return self._go(Screen.MESSAGE, self._txt(key), error=True)
+
+    def tap_reprint(self) -> list[Effect]:
+        """补打 after a daily_limit refusal: the hall reprints the held ticket (once)."""
+        self._touch()
+        if self._reprint is None or self._screen is not Screen.MESSAGE:
+            return []
+        ticket_id, id_number = self._reprint
+        self._reprint = None
+        return [
+            *self._go(Screen.ISSUING, self._txt("reprinting")),
+            Reprint(self.token, ticket_id, id_number),
+        ]
 
     # -- print ------------------------------------------------------------------------------
     def on_printed(self, token: int) -> list[Effect]:

@@ -150,6 +150,30 @@ def test_ticket_with_id_card_sends_number_and_masks_it_everywhere(kiosk: Kiosk) 
     assert len(kiosk.printed()) == 1
 
 
+def test_a_held_ticket_is_named_and_reprinted_once(kiosk: Kiosk) -> None:
+    kiosk.reader_sim.place("resident")
+    kiosk.run(kiosk.flow.tap_service("A"))
+    first = kiosk.flow.view.ticket
+    kiosk.run(kiosk.flow.home())
+    # lost it: the same card again is told the number it holds and offered 补打
+    kiosk.run(kiosk.flow.tap_service("A"))
+    view = kiosk.flow.view
+    assert view.screen is Screen.MESSAGE and first.number in view.message and view.can_reprint
+    kiosk.run(kiosk.flow.tap_reprint())
+    assert kiosk.flow.view.screen is Screen.TICKET
+    assert kiosk.flow.view.ticket.number == first.number
+    _, again = kiosk.printed()
+    assert first.number in again and "办理窗口" in again
+    # the hall logged it, and a second reprint is refused in words, nothing printed
+    kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_service("A"))
+    kiosk.run(kiosk.flow.tap_reprint())
+    view = kiosk.flow.view
+    assert view.screen is Screen.MESSAGE and "已补打过" in view.message and not view.can_reprint
+    assert len(kiosk.printed()) == 2
+    assert kiosk.client.ticket(first.ticket_id).status == "waiting"  # still the one ticket
+
+
 def test_printer_out_of_paper_shows_ticket_and_tells_the_hall(kiosk: Kiosk) -> None:
     kiosk.printer_sim.set_fault("paper_end")
     kiosk.run(kiosk.flow.tap_service("J"))
