@@ -459,3 +459,37 @@ def ticket_range(
     return wait_range_s(
         ahead, avg, queries.open_counters_for(conn, config, service), config.cockpit.range_level
     )
+
+
+def attainment_between(ctx: HallContext, first: dt.date, last: dt.date) -> dict[str, Any]:
+    """The promise over local days ``first``..``last``: per service, citizens (first legs)
+    called within target ÷ those called or left waiting (expired, cancelled before a call
+    are not counted: they were never called late nor in time)."""
+    tg = targets(ctx.config)
+    acc: dict[str, list[float]] = defaultdict(lambda: [0, 0])
+    waits: dict[str, list[float]] = defaultdict(list)
+    q = select(T.c.service, T.c.queue_time, T.c.called_at).where(
+        T.c.hall_id == ctx.hall_id,
+        T.c.day >= first,
+        T.c.day <= last,
+        T.c.origin_id.is_(None),
+        T.c.called_at.is_not(None),
+    )
+    with ctx.read() as conn:
+        for service, queued, called in conn.execute(q):
+            wait = (called - queued).total_seconds()
+            acc[service][1] += 1
+            acc[service][0] += wait <= tg.get(service, Target()).wait_s
+            waits[service].append(wait)
+    by = {}
+    for s, (ok, n) in sorted(acc.items()):
+        w = sorted(waits[s])
+        by[s] = {
+            "share": round(ok / n, 3) if n else None,
+            "called": int(n),
+            "wait_avg_min": round(fmean(w) / 60, 1) if w else None,
+            "wait_p90_min": round(w[min(len(w) - 1, int(0.9 * len(w)))] / 60, 1) if w else None,
+        }
+    ok_all = sum(v[0] for v in acc.values())
+    n_all = sum(v[1] for v in acc.values())
+    return {"share": round(ok_all / n_all, 3) if n_all else None, "by_service": by}
