@@ -190,6 +190,8 @@ class Elsewhere(_Model):
 
 
 class Catalogue(_Model):
+    popular: tuple[Code, ...] = ()
+    """the tiles shown before anything is typed, in order"""
     matter: tuple[Matter, ...] = Field(min_length=1)
     bundle: tuple[Bundle, ...] = ()
     elsewhere: tuple[Elsewhere, ...] = ()
@@ -203,6 +205,9 @@ class Catalogue(_Model):
         names = [m.name for m in self.matter] + [b.name for b in self.bundle]
         if len(set(names)) != len(names):
             raise ValueError("two entries share a name")
+        stray = [c for c in self.popular if c not in codes]
+        if stray:
+            raise ValueError(f"popular names unknown entries {stray}")
         known = {m.code for m in self.matter}
         for b in self.bundle:
             missing = [c for c in b.matters if c not in known]
@@ -235,6 +240,9 @@ class Catalogue(_Model):
                 elif m.copies > seen.copies:
                     merged[m.name] = seen.model_copy(update={"copies": m.copies})
         return tuple(merged.values())
+
+    def popular_entries(self) -> tuple[Matter | Bundle, ...]:
+        return tuple(e for c in self.popular if (e := self.get(c)) is not None)
 
     def entries(self) -> tuple[Matter | Bundle, ...]:
         return (*self.matter, *self.bundle)

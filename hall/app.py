@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hall.api import booking, errors, metrics, routes, sse
+from hall.api import guide as guide_api
 from hall.config import HallConfig
 from hall.errors import StorageUnavailable
 from hall.schemas import Health
@@ -122,6 +123,7 @@ def create_app(
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(booking.router)  # 预约 (issue 21): /booking/…, /bookings…
+    app.include_router(guide_api.router)  # 智能导办 (issue 20): /guide, /matters…
     app.include_router(sse.router)
     app.include_router(metrics.router)
     mount_web(app, ctx)  # staff and citizen pages (hall/web)

@@ -611,3 +611,5 @@ class GuideEntry(Model):
     category: str
     service: str
     service_name: str | None
+    popular: bool
+    """one of the tiles shown before anything is typed"""

@@ -37,12 +37,15 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 # The pages a route may render (``templates/<page>.html``, script ``static/<page>.js``).
-PAGES = ("login", "counter", "pad", "dashboard", "ticket")
+PAGES: tuple[str, ...] = ("login", "counter", "pad", "dashboard", "ticket")
 
 
 # The catalogues the pages read: web.toml and one file per part built beside it (cases.toml
 # for 好差评 and the cases hub, …); a key lives in exactly one of them.
 CATALOGUES = ("web", "cases")
+# 智能导办 (issue 20): the public guide /guide/ and its texts (locales/guide.toml).
+PAGES = (*PAGES, "guide")
+CATALOGUES = (*CATALOGUES, "guide")
 
 
 @cache

@@ -175,13 +175,19 @@ def _dump(data: dict[str, object]) -> str:
             return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
         raise TypeError(v)
 
-    out = []
+    out = [f"{k} = {value(v)}" for k, v in data.items() if not _is_tables(v)]
     for table, rows in data.items():
+        if not _is_tables(rows):
+            continue
         assert isinstance(rows, list)
         for row in rows:
             out.append(f"[[{table}]]")
             out += [f"{k} = {value(v)}" for k, v in row.items()]
     return "\n".join(out) + "\n"
+
+
+def _is_tables(v: object) -> bool:
+    return isinstance(v, list) and bool(v) and isinstance(v[0], dict)
 
 
 def test_the_test_writer_round_trips(tmp_path: Path) -> None:
@@ -198,6 +204,7 @@ def test_the_test_writer_round_trips(tmp_path: Path) -> None:
         (lambda d: d["matter"][0]["materials"][0].update(when=["ghost"]), "no question offers"),
         (lambda d: d["matter"][0].update(time_limit={"legal": 5, "promised": 9}), "promised 9"),
         (lambda d: d["matter"][0].update(aliases=["一"]), "aliases"),
+        (lambda d: d["popular"].append("zz-01"), "popular names unknown entries"),
     ],
 )
 def test_a_broken_catalogue_is_refused_naming_the_entry(
