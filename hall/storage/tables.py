@@ -368,6 +368,9 @@ web_accounts = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("password_changed_at", UTCDateTime, nullable=False),
     Column("staff_no", String(32)),  # 工号, shown on the evaluation pad; optional (0007)
+    # a supervisor's (department head's) departments: the service codes whose cases it
+    # sees and handles (0009); null for other roles
+    Column("departments", JSON),
     UniqueConstraint("hall_id", "username", name="uq_web_accounts_username"),
 )
 
@@ -384,6 +387,3 @@ web_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 Index("ix_web_sessions_account", web_sessions.c.account_id)
-    # a supervisor's (department head's) departments: the service codes whose cases it
-    # sees and handles (0009); null for other roles
-    Column("departments", JSON),
