@@ -80,6 +80,40 @@ class Step(StrEnum):
     EXTEND = "extend"  # the deadline extended once, with a reason and a new date
     REFER = "refer"  # referred elsewhere (涉法/涉诉/信访)
     CLOSE = "close"  # 归档
+    GUIDE = "guide"  # the six-step guidance (GUIDANCE) as the handler filled it in
+
+
+class Referral(StrEnum):
+    """Matters a hall records and refers, and does not handle itself."""
+
+    LAW = "law"  # 涉法
+    LITIGATION = "litigation"  # 涉诉
+    PETITION = "petition"  # 信访
+
+
+# The steps each kind goes through, in order (GB/T 36113; for a 差评 核实 → 整改 → 回访 →
+# 申诉复核); the case page offers them in this order, any may be recorded at any time.
+FLOW: dict[CaseKind, tuple[Step, ...]] = {
+    CaseKind.BAD_REVIEW: (Step.VERIFY, Step.RECTIFY, Step.FOLLOW_UP, Step.APPEAL, Step.CLOSE),
+    CaseKind.CANNOT_HANDLE: (Step.ACCEPT, Step.VERIFY, Step.RECTIFY, Step.FEEDBACK, Step.CLOSE),
+    CaseKind.COMPLAINT: (Step.ACCEPT, Step.VERIFY, Step.RECTIFY, Step.FEEDBACK, Step.CLOSE),
+    CaseKind.SUGGESTION: (Step.ACCEPT, Step.FEEDBACK, Step.CLOSE),
+}
+
+
+def appeal_state(steps: list[tuple[str, dict[str, object]]]) -> str | None:
+    """Where a rating's appeal (申诉复核) stands from the case's steps (step, fields):
+    None (no appeal), ``pending`` (staff appealed), ``upheld`` (a supervisor removed the
+    rating from the figures; it stays in the ledger) or ``rejected``."""
+    state: str | None = None
+    for step, fields in steps:
+        if step != Step.APPEAL.value:
+            continue
+        if "upheld" in fields:
+            state = "upheld" if fields["upheld"] is True else "rejected"
+        elif state is None:
+            state = "pending"
+    return state
 
 
 # The hall's six-step way with an upset citizen: each a field the handler fills.

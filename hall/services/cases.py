@@ -6,17 +6,19 @@ outbox for the province."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from common.personal import mask_phone
-from hall.domain.evaluation import CaseKind, CaseStatus, Step
+from hall.domain.evaluation import GUIDANCE, CaseKind, CaseStatus, Referral, Step, appeal_state
 from hall.domain.workdays import add_working_days
 from hall.errors import Conflict, Invalid, NotFound
 from hall.schemas import Case, CaseStepOut
 from hall.services import outbox
 from hall.services.context import HallContext, Tx
+from hall.services.public import month_bounds
 from hall.storage import tables as t
 
 C, S = t.cases, t.case_steps
@@ -129,8 +131,11 @@ def add_step(
         ).first()
         if row is None:
             raise NotFound(f"no case {case_id}", code="case_not_found")
-        if row.status != CaseStatus.OPEN.value:
+        # an appeal of the rating (申诉复核) may come after the case was archived
+        late_appeal = step is Step.APPEAL and row.status == CaseStatus.CLOSED.value
+        if row.status != CaseStatus.OPEN.value and not late_appeal:
             raise Conflict(f"case {case_id} is {row.status}", code="case_closed")
+        _check_step(tx.conn, row, step, fields or {})
         changes: dict[str, Any] = {}
         if step is Step.EXTEND:
             if row.extended_to is not None:
@@ -170,6 +175,36 @@ def add_step(
         return _case(ctx, tx.conn, case_id, tx.now)
 
 
+def _check_step(conn: Connection, row: Any, step: Step, fields: dict[str, Any]) -> None:
+    """What a step must carry: a 回访 its outcome, a referral what kind of matter it is,
+    the guidance only its six fields; an appeal is of a 差评's rating, decided once."""
+    if step is Step.FOLLOW_UP and not isinstance(fields.get("satisfied"), bool):
+        raise Invalid(
+            "a follow-up (回访) records whether the citizen was satisfied", code="bad_step"
+        )
+    if step is Step.REFER and fields.get("category") not in {r.value for r in Referral}:
+        raise Invalid(
+            "a referral says what it is: law (涉法), litigation (涉诉) or petition (信访)",
+            code="bad_step",
+        )
+    if step is Step.GUIDE and (not fields or set(fields) - set(GUIDANCE)):
+        raise Invalid(f"the guidance fields are {', '.join(GUIDANCE)}", code="bad_step")
+    if step is Step.APPEAL:
+        if row.kind != CaseKind.BAD_REVIEW.value or row.evaluation_id is None:
+            raise Invalid("only a rating (差评) can be appealed", code="bad_step")
+        done = [
+            (s.step, dict(s.fields))
+            for s in conn.execute(select(S.c.step, S.c.fields).where(S.c.case_id == row.id))
+        ]
+        state = appeal_state(done)
+        if state in ("upheld", "rejected"):
+            raise Conflict(
+                f"the appeal of case {row.id} was decided already", code="appeal_decided"
+            )
+        if "upheld" in fields and not isinstance(fields["upheld"], bool):
+            raise Invalid("an appeal's decision is upheld: true or false", code="bad_step")
+
+
 def get(ctx: HallContext, case_id: int) -> Case:
     with ctx.read() as conn:
         return _case(ctx, conn, case_id, ctx.now())
@@ -181,10 +216,18 @@ def list_cases(
     kind: CaseKind | None = None,
     status: CaseStatus | None = None,
     overdue: bool | None = None,
+    services: Collection[str] | None = None,
+    counters: Collection[str] | None = None,
 ) -> list[Case]:
+    """Cases, soonest due first; ``services`` (a supervisor's departments) and ``counters``
+    (counter staff: the ratings of their own counters) narrow them."""
     now = ctx.now()
     with ctx.read() as conn:
         q = select(C.c.id).where(C.c.hall_id == ctx.hall_id)
+        if services is not None:
+            q = q.where(C.c.service.in_(list(services)))
+        if counters is not None:
+            q = q.where(C.c.counter_id.in_(list(counters)))
         if kind is not None:
             q = q.where(C.c.kind == kind.value)
         if status is not None:
@@ -228,3 +271,92 @@ def _case(ctx: HallContext, conn: Connection, case_id: int, now: dt.datetime) ->
             for s in steps
         ],
     )
+
+
+LEDGER_COLUMNS = (
+    "case",
+    "kind",
+    "status",
+    "service",
+    "counter",
+    "matter_no",
+    "channel",
+    "score",
+    "reasons",
+    "description",
+    "contact",
+    "opened_on",
+    "due_on",
+    "extended_to",
+    "extension_reason",
+    "overdue",
+    "closed_on",
+    "follow_up",
+    "appeal",
+    "referral",
+    "steps",
+)
+"""The columns of the ledger (台账), in order; their headers are ``ledger_<column>`` in
+cases.toml (Chinese first)."""
+
+
+def ledger(
+    ctx: HallContext, month: str, services: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """The 台账 of the cases opened in a month: every case with its rating, deadline and
+    steps, an appealed rating included (upheld appeals leave the figures, not the ledger).
+    Personal data masked: the contact's phone; descriptions and notes were scrubbed when
+    they were taken."""
+    lo, hi = month_bounds(ctx, month)
+    now = ctx.now()
+    e = t.evaluations
+    with ctx.read() as conn:
+        q = select(C.c.id).where(
+            C.c.hall_id == ctx.hall_id, C.c.created_at >= lo, C.c.created_at < hi
+        )
+        if services is not None:
+            q = q.where(C.c.service.in_(list(services)))
+        ids = conn.execute(q.order_by(C.c.id)).scalars().all()
+        out = []
+        for case_id in ids:
+            case = _case(ctx, conn, case_id, now)
+            ev = conn.execute(
+                select(e.c.matter_no, e.c.channel, e.c.score, e.c.reasons)
+                .join(C, C.c.evaluation_id == e.c.id)
+                .where(C.c.id == case_id)
+            ).first()
+            steps = [(s.step, s.fields) for s in case.steps]
+            follow = [f for s, f in steps if s == Step.FOLLOW_UP.value]
+            refer = [f for s, f in steps if s == Step.REFER.value]
+            out.append(
+                {
+                    "case": case.id,
+                    "kind": case.kind,
+                    "status": case.status,
+                    "service": case.service or "",
+                    "counter": case.counter or "",
+                    "matter_no": ev.matter_no if ev else "",
+                    "channel": (ev.channel or "") if ev else "",
+                    "score": ev.score if ev else "",
+                    "reasons": list(ev.reasons or []) if ev else [],
+                    "description": case.description,
+                    "contact": case.contact_masked or "",
+                    "opened_on": case.opened_on,
+                    "due_on": case.due_on,
+                    "extended_to": case.extended_to or "",
+                    "extension_reason": case.extension_reason or "",
+                    "overdue": case.overdue,
+                    "closed_on": (case.closed_at or "")[:10],
+                    "follow_up": (
+                        ("satisfied" if follow[-1].get("satisfied") else "dissatisfied")
+                        if follow
+                        else ""
+                    ),
+                    "appeal": appeal_state(steps) or "",
+                    "referral": str(refer[-1].get("category", "")) if refer else "",
+                    "steps": [
+                        {"step": s.step, "by": s.by, "at": s.at, "note": s.note} for s in case.steps
+                    ],
+                }
+            )
+    return out

@@ -235,7 +235,10 @@ def evaluate(
     channel: Channel = Channel.API,
     matter_no: str | None = None,
     by: str = "citizen",
+    contact: str | None = None,
 ) -> Evaluation:
+    """Record a rating (``contact``: a phone number a 差评's citizen left for 回访; kept on
+    the case, shown masked)."""
     if not 1 <= score <= 5:
         raise Invalid("score must be 1 (非常不满意) … 5 (非常满意)", code="invalid_score")
     for value in (indicators or {}).values():
@@ -311,6 +314,7 @@ def evaluate(
                 evaluation_id=evaluation_id,
                 service=row.service,
                 counter_id=row.counter_id,
+                contact=contact,
             )
         ticket = event_ticket(ctx.config, row).model_dump(mode="json")
         tx.emit("ticket.evaluated", {"ticket": ticket, "score": score})

@@ -1,6 +1,7 @@
 """The public monthly figures of 好差评 (no login): for the hall and each department, the
 indicator values GB/T 39734 Annex B says are disclosed. Ratings upheld on appeal are left
-out of the figures (they stay in the ledger)."""
+out of the figures (they stay in the ledger). 整改率 on time counts the 差评 whose 整改
+can be judged: closed, or past their deadline (one still within it is not yet late)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class _Acc:
     def __init__(self) -> None:
         self.grades: list[Grade] = []
         self.cases = 0
+        self.due = 0  # closed, or past the deadline: the ones whose 整改 can be judged
         self.on_time = 0
         self.with_contact = 0
         self.followed_up = 0
@@ -56,7 +58,7 @@ class _Acc:
             bad=self.grades.count(Grade.BAD),
             good_rate_pct=pct(good, n),
             bad_cases=self.cases,
-            rectified_on_time_pct=pct(self.on_time, self.cases),
+            rectified_on_time_pct=pct(self.on_time, self.due),
             followed_up_pct=pct(self.followed_up, self.with_contact),
         )
 
@@ -87,6 +89,7 @@ def monthly(ctx: HallContext, month: str) -> PublicEvaluations:
             if st.step == Step.APPEAL.value and (st.fields or {}).get("upheld") is True:
                 upheld.add(st.case_id)
     removed = {b.evaluation_id for b in bad if b.id in upheld}
+    today = ctx.today(ctx.now())
     total, by = _Acc(), defaultdict[str, _Acc](_Acc)
     for r in ratings:
         if r.id in removed:
@@ -100,6 +103,7 @@ def monthly(ctx: HallContext, month: str) -> PublicEvaluations:
         closed_on = ctx.local(b.closed_at).date() if b.closed_at else None
         for acc in (total, by[b.service or ""]):
             acc.cases += 1
+            acc.due += closed_on is not None or today > deadline
             acc.on_time += closed_on is not None and closed_on <= deadline
             acc.with_contact += b.contact is not None
             acc.followed_up += b.contact is not None and Step.FOLLOW_UP.value in steps[b.id]

@@ -31,7 +31,9 @@ from hall.web.settings import WebSettings
 log = logging.getLogger("hall.web")
 A = t.web_accounts
 S = t.web_sessions
-ROLES = ("admin", "counter")
+# supervisor: a department head, who sees and handles the cases (差评, 办不成事, complaints)
+# of its departments (service codes); admin sees all
+ROLES = ("admin", "counter", "supervisor")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # 工号: what the hall's HR gives a staff member ("0231", "XC-1024"); shown on the pad
 STAFF_NO_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
@@ -51,6 +53,7 @@ class Session:
     csrf: str
     expires_at: dt.datetime
     staff_no: str | None = None
+    departments: tuple[str, ...] = ()
 
     def may_act_for(self, counter_id: str) -> bool:
         """Admins may step in at any counter; counter staff only at their own."""
@@ -63,6 +66,7 @@ class Session:
             "staff_no": self.staff_no,
             "role": self.role,
             "counters": list(self.counters),
+            "departments": list(self.departments),
             "csrf": self.csrf,
             "expires_at": self.expires_at.isoformat(),
         }
@@ -93,6 +97,21 @@ def _check_counters(ctx: HallContext, role: str, counters: list[str]) -> tuple[s
     return tuple(dict.fromkeys(counters))
 
 
+def _check_departments(ctx: HallContext, role: str, departments: list[str]) -> list[str] | None:
+    """A supervisor's departments: service codes of the hall, at least one; None for the
+    other roles."""
+    if role != "supervisor":
+        return None
+    for code in departments:
+        if ctx.config.service(code) is None:
+            raise Invalid(
+                f"no service with code {code!r} in the hall config", code="invalid_counter"
+            )
+    if not departments:
+        raise Invalid("a supervisor account needs at least one department", code="no_counters")
+    return list(dict.fromkeys(departments))
+
+
 def _staff_no(staff_no: str | None) -> str | None:
     """``None`` for none; a 工号 of letters, digits and '-' (at most 32)."""
     if staff_no is None or not staff_no.strip():
@@ -110,6 +129,7 @@ def account_json(row: Any) -> dict[str, Any]:
         "staff_no": row.staff_no,
         "role": row.role,
         "counters": list(row.counters),
+        "departments": list(row.departments or []),
         "active": bool(row.active),
         "locked": row.locked_until is not None,
         "locked_until": row.locked_until.isoformat() if row.locked_until else None,
@@ -125,12 +145,14 @@ def create_account(
     counters: list[str],
     display_name: str = "",
     staff_no: str | None = None,
+    departments: list[str] | None = None,
 ) -> dict[str, Any]:
     if not USERNAME_RE.match(username):
         raise Invalid("username: 1–64 letters, digits, '.', '_' or '-'", code="invalid_username")
     number = _staff_no(staff_no)
     _check_password(settings, password)
     allowed = _check_counters(ctx, role, counters)
+    heads = _check_departments(ctx, role, departments or [])
     hashed = _hasher.hash(password)
     with ctx.write() as tx:
         if tx.conn.execute(
@@ -146,6 +168,7 @@ def create_account(
                 staff_no=number,
                 role=role,
                 counters=list(allowed),
+                departments=heads,
                 password_hash=hashed,
                 active=1,
                 failed_logins=0,
@@ -377,6 +400,7 @@ def login(
         csrf,
         expires,
         row.staff_no,
+        tuple(row.departments or ()),
     )
 
 
@@ -410,6 +434,7 @@ def session_for(ctx: HallContext, settings: WebSettings, cookie: str | None) -> 
                 A.c.staff_no,
                 A.c.role,
                 A.c.counters,
+                A.c.departments,
                 A.c.active,
             )
             .join(A, A.c.id == S.c.account_id)
@@ -433,6 +458,7 @@ def session_for(ctx: HallContext, settings: WebSettings, cookie: str | None) -> 
         row.csrf,
         row.expires_at,
         row.staff_no,
+        tuple(row.departments or ()),
     )
 
 

@@ -4,6 +4,8 @@
     python -m hall.web add-user --config hall.toml --username wang --role counter --counters 1,2
     python -m hall.web add-user --config hall.toml --username zhao --role counter --counters 3
                                 --display-name 赵六 --staff-no 0231   (the pad shows both)
+    python -m hall.web add-user --config hall.toml --username liu --role supervisor
+                                --departments A,B   (a department head: the cases of A, B)
     python -m hall.web set-password --config hall.toml --username wang
     python -m hall.web list-users --config hall.toml
 
@@ -58,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
                 default="",
                 help="comma-separated counter ids a counter account may act for",
             )
+            p.add_argument(
+                "--departments",
+                default="",
+                help="comma-separated service codes whose cases a supervisor handles",
+            )
             p.add_argument("--display-name", default="")
             p.add_argument("--staff-no", default="", help="工号, shown on the evaluation pad")
     args = parser.parse_args(argv)
@@ -89,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 counters,
                 args.display_name,
                 args.staff_no,
+                [d.strip() for d in args.departments.split(",") if d.strip()],
             )
             print(f"account {args.username} created ({args.role})")
         else:

@@ -37,7 +37,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 # The pages a route may render (``templates/<page>.html``, script ``static/<page>.js``).
-PAGES: tuple[str, ...] = ("login", "counter", "pad", "dashboard", "ticket")
+PAGES: tuple[str, ...] = ("login", "counter", "pad", "dashboard", "ticket", "cases", "public")
 
 
 # The catalogues the pages read: web.toml and one file per part built beside it (cases.toml

@@ -174,6 +174,10 @@ def test_the_public_page_discloses_the_month(api: Api, clock: FakeClock) -> None
     total = r.json()["total"]
     assert (total["ratings"], total["good"], total["neutral"], total["bad"]) == (5, 3, 1, 1)
     assert total["good_rate_pct"] == 60.0 and total["bad_cases"] == 1
-    assert total["rectified_on_time_pct"] == 0.0
+    # the one 差评 is within its deadline: not yet late, not counted either way
+    assert total["rectified_on_time_pct"] is None
+    clock.advance(30 * 86400)  # past its 15 working days, still open: late
+    late = api.get(f"/public/evaluations?month={month}", role=None).json()["total"]
+    assert late["rectified_on_time_pct"] == 0.0
     assert api.get("/public/evaluations?month=0001-01", role=None).status_code == 422
     assert api.get("/public/evaluations?month=２０２６-11", role=None).status_code == 422

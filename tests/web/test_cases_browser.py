@@ -8,10 +8,12 @@ import json
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
-from tests.support.hall_server import HallProcess
+from hall.client import HallClient
+from tests.support.hall_server import TOKENS, HallProcess
 from tests.web.conftest import kiosk, login, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -88,3 +90,151 @@ def test_two_matters_two_ratings_with_the_second_step(hall: HallProcess, context
     counter.reload()
     counter.wait_for_selector("body[data-ready]")
     assert counter.locator("[data-score]").count() == 0
+
+
+HEAD = ("head", "赵科长")  # the department head of J (综合咨询) and B
+
+
+def add_supervisor(hall: HallProcess) -> None:
+    from hall.config import load_config
+    from hall.services.context import HallContext
+    from hall.storage.engine import make_engine
+    from hall.web import accounts
+    from hall.web.settings import web_settings
+    from tests.web.conftest import PASSWORD
+
+    config = load_config(hall.config)
+    engine = make_engine(hall.database)
+    try:
+        ctx = HallContext(config, engine)
+        accounts.create_account(
+            ctx,
+            web_settings(config),
+            HEAD[0],
+            PASSWORD,
+            "supervisor",
+            [],
+            HEAD[1],
+            None,
+            ["J", "B"],
+        )
+    finally:
+        engine.dispose()
+
+
+def admin_post(hall: HallProcess, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = requests.post(
+        f"{hall.url}/api/v1{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {TOKENS['admin']}"},
+        timeout=10,
+    )
+    assert r.status_code in (200, 201), r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def test_case_pages_list_overdue_red_and_handle_a_bad_review(
+    hall: HallProcess, context: Any
+) -> None:
+    add_supervisor(hall)
+    counter = HallClient(hall.url, TOKENS["counter"])
+    cases = []
+    for score in (1, 2):
+        ticket = kiosk(hall).issue_ticket("J")
+        counter.call_next("1")
+        counter.counter_action("1", "finish")
+        cases.append(counter.evaluate(ticket.id, score, "等了很久，电话13812345678").case)
+    late = admin_post(
+        hall,
+        "/cases",
+        {
+            "kind": "cannot_handle",
+            "service": "B",
+            "contact": "13900001111",
+            "description": "医保转移办不成",
+        },
+    )
+    # one case opened weeks ago: due long past (the deadline arithmetic is tested elsewhere)
+    engine = create_engine(hall.database)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE cases SET opened_on = '2026-10-09', due_on = '2026-10-30' WHERE id = :id"),
+            {"id": late["id"]},
+        )
+    engine.dispose()
+
+    page = context.new_page()
+    login(page, hall, HEAD[0], "/web/cases")
+    page.wait_for_selector("body[data-ready]")
+    expect(page.locator("#case-table tr[data-case]")).to_have_count(3)
+    overdue = page.locator(f"#case-table tr[data-case='{late['id']}']")
+    expect(overdue).to_have_class("overdue")
+    assert (
+        overdue.locator("td").first.evaluate("e => getComputedStyle(e).color") == "rgb(198, 40, 40)"
+    )
+    expect(overdue).to_contain_text("超期")
+    assert "13812345678" not in page.content() and "13900001111" not in page.content()
+    shot(page, "cases-list")
+    page.select_option("#f-overdue", "true")
+    expect(page.locator("#case-table tr[data-case]")).to_have_count(1)
+    page.select_option("#f-overdue", "")
+
+    # a 差评: the six steps, 核实, one extension, 回访
+    page.click(f"#case-table tr[data-case='{cases[0]}']")
+    page.wait_for_selector("#case-detail-view:not(.hidden)")
+    expect(page.locator("#case-flow li")).to_have_count(5)
+    page.fill("[data-guidance='calm']", "请群众到休息区坐下，致歉")
+    page.fill("[data-guidance='cause']", "高峰期只开一个综合窗口")
+    page.fill("[data-guidance='solution']", "高峰时段增开窗口")
+    page.click("#guidance-save")
+    expect(page.locator("#case-steps tr[data-step='guide']")).to_have_count(1)
+    page.select_option("#step-kind", "verify")
+    page.fill("#step-note", "调取叫号记录，等候 52 分钟属实")
+    page.click("#step-save")
+    expect(page.locator("#case-flow li.done[data-flow='verify']")).to_be_visible()
+    page.fill("#extend-to", "2027-02-26")
+    page.fill("#extend-reason", "需人社局协调增派人员")
+    page.click("#extend-save")
+    expect(page.locator("#case-facts")).to_contain_text("2027-02-26（需人社局协调增派人员）")
+    expect(page.locator("#extend-panel")).to_be_hidden()  # once only
+    page.select_option("#step-kind", "follow_up")
+    page.select_option("#step-satisfied", "true")
+    page.fill("#step-note", "电话回访，群众满意")
+    page.click("#step-save")
+    expect(page.locator("#case-steps tr[data-step='follow_up']")).to_contain_text("满意")
+    shot(page, "cases-detail")
+
+    # staff appeal the second 差评; the head decides
+    staff_context = context.browser.new_context(
+        viewport={"width": 1600, "height": 900}, locale="zh-CN"
+    )
+    staff = staff_context.new_page()
+    login(staff, hall, "wang", f"/web/cases?id={cases[1]}")
+    staff.wait_for_selector("body[data-ready]")
+    expect(staff.locator("#step-panel")).to_be_hidden()  # counter staff do not handle cases
+    staff.fill("#appeal-note", "群众未办理业务即离开后评价")
+    staff.click("#appeal-send")
+    expect(staff.locator("#appeal-state")).to_contain_text("申诉待复核")
+    staff_context.close()
+    page.goto(f"{hall.url}/web/cases?id={cases[1]}")
+    page.wait_for_selector("body[data-ready]")
+    page.fill("#decision-note", "核实监控，误评")
+    page.click("#appeal-uphold")
+    expect(page.locator("#appeal-state")).to_contain_text("申诉成立")
+    shot(page, "cases-appeal")
+
+    # the public page, no login: the upheld 差评 is not counted
+    month = page.evaluate("document.querySelector('#ledger-month').value")
+    public = context.browser.new_context(viewport={"width": 1400, "height": 800}, locale="zh-CN")
+    try:
+        p = public.new_page()
+        p.goto(f"{hall.url}/p/evaluations?month={month}")
+        p.wait_for_selector("body[data-ready]")
+        expect(p.locator("[data-kpi='ratings'] .v")).to_have_text("1")
+        expect(p.locator("[data-kpi='bad'] .v")).to_have_text("1")
+        expect(p.locator("[data-kpi='good_rate_pct'] .v")).to_have_text("0.0%")
+        expect(p.locator("#public-table tr[data-service='J']")).to_be_visible()
+        shot(p, "cases-public")
+    finally:
+        public.close()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from hall.services.context import HallContext
 from hall.storage import tables as t
 from tests.support.clock import FakeClock
+from tests.support.hall import TOKENS as API_TOKENS
 from tests.web.conftest import Web
 
 
@@ -104,3 +105,143 @@ def test_staff_invite_the_pad_to_ask_but_the_score_is_the_citizens(
     clock.advance(301)  # an invitation lasts as long as the pad's window
     assert web.get("/counters/1/pad").json()["ticket"] is None
     assert ratings(web) == []  # inviting gives no score
+
+
+# -- the case pages' API: scope, steps, appeal, ledger -------------------------------------
+
+HEAD = "head"  # supervisor (department head) of B
+
+
+def add_supervisor(web: Web, departments: list[str]) -> None:
+    from hall.web import accounts
+    from tests.web.conftest import PASSWORD
+
+    state = web.client.app.state.web  # type: ignore[attr-defined]
+    accounts.create_account(
+        state.ctx, state.settings, HEAD, PASSWORD, "supervisor", [], "赵科长", None, departments
+    )
+
+
+def bad_review(web: Web, service: str = "B", contact: str | None = None) -> int:
+    """A 差评 on the pad of counter 1 (wang), with a contact left for 回访: its case id."""
+    ticket = web.issue(service, **({"id_number": "110105200001010016"} if service == "A" else {}))
+    web.login("wang")
+    web.post("/counters/1/do/call-next")
+    web.post("/counters/1/do/finish")
+    body: dict[str, Any] = {"ticket": ticket["id"], "score": 1, "reasons": ["attitude"]}
+    if contact:
+        body["contact"] = contact
+    r = web.post("/counters/1/evaluate", body)
+    assert r.status_code == 201, r.text
+    case: int = r.json()["case"]
+    return case
+
+
+def test_a_supervisor_sees_and_handles_the_cases_of_its_departments(
+    web: Web, clock: FakeClock
+) -> None:
+    add_supervisor(web, ["B"])
+    mine = bad_review(web, "B", contact="13812345678")
+    other = bad_review(web, "A")
+    web.login(HEAD)
+    assert web.get("/me").json()["departments"] == ["B"]
+    listed = web.get("/cases").json()
+    assert [c["id"] for c in listed] == [mine]
+    assert listed[0]["contact_masked"] == "138****5678"
+    assert web.get(f"/cases/{other}").status_code == 403
+    r = web.post(f"/cases/{other}/steps", {"step": "verify", "note": "x"})
+    assert r.status_code == 403 and r.json()["error"] == "not_your_department"
+    guidance = {"calm": "先请群众坐下，倒水", "cause": "材料清单不清", "solution": "一次性告知单"}
+    r = web.post(f"/cases/{mine}/steps", {"step": "guide", "guidance": guidance})
+    assert r.status_code == 200, r.text
+    assert r.json()["steps"][-1]["fields"] == guidance
+    bad = web.post(f"/cases/{mine}/steps", {"step": "guide", "guidance": {"mood": "x"}})
+    assert bad.status_code == 422 and bad.json()["error"] == "bad_step"
+    assert web.post(f"/cases/{mine}/steps", {"step": "follow_up"}).json()["error"] == "bad_step"
+    r = web.post(f"/cases/{mine}/steps", {"step": "follow_up", "satisfied": True, "note": "已回电"})
+    assert r.json()["steps"][-1]["fields"] == {"satisfied": True}
+    # counter staff: the cases of their own counter, read-only
+    web.login("wang")
+    assert {c["id"] for c in web.get("/cases").json()} == {mine, other}
+    assert web.post(f"/cases/{mine}/steps", {"step": "close"}).status_code == 403
+    web.login("li")  # counter 2: none of these
+    assert web.get("/cases").json() == []
+    web.login("boss")
+    assert {c["id"] for c in web.get("/cases").json()} == {mine, other}
+
+
+def test_an_upheld_appeal_leaves_the_figures_and_stays_in_the_ledger(
+    web: Web, clock: FakeClock
+) -> None:
+    add_supervisor(web, ["B"])
+    case = bad_review(web, "B")
+    month = web.get("/me").json()["today"][:7]
+    before = web.client.get(f"/p/evaluations.json?month={month}").json()["figures"]["total"]
+    assert (before["ratings"], before["bad"]) == (1, 1)
+    web.login("wang")
+    r = web.post(f"/cases/{case}/appeal", {"note": "该群众未办理即评价，系误评"})
+    assert r.status_code == 200 and r.json()["steps"][-1]["fields"] == {"requested": True}
+    assert (
+        web.post(f"/cases/{case}/appeal/decision", {"upheld": True, "note": "x"}).status_code == 403
+    )
+    web.login(HEAD)
+    r = web.post(f"/cases/{case}/appeal/decision", {"upheld": True, "note": "监控核实，误评"})
+    assert r.status_code == 200, r.text
+    again = web.post(f"/cases/{case}/appeal/decision", {"upheld": False, "note": "x"})
+    assert again.status_code == 409 and again.json()["error"] == "appeal_decided"
+    after = web.client.get(f"/p/evaluations.json?month={month}").json()["figures"]["total"]
+    assert (after["ratings"], after["bad"], after["bad_cases"]) == (0, 0, 0)
+    csv_text = web.get(f"/cases/ledger.csv?month={month}").text
+    assert csv_text.startswith("\ufeff工单编号,类型,状态,事项（部门）")
+    assert (
+        "申诉成立（不计入统计）" in csv_text and "非常不满意" in csv_text and "态度不好" in csv_text
+    )
+
+
+def test_the_ledger_exports_csv_and_xlsx_with_chinese_headers_and_masked_data(
+    web: Web, clock: FakeClock
+) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    add_supervisor(web, ["B"])
+    r = web.client.post(
+        "/api/v1/cases",
+        json={
+            "kind": "cannot_handle",
+            "service": "B",
+            "contact": "+86 139 0000 1111",
+            "description": "身份证110105200001010016补办不了，电话13900001111",
+        },
+        headers={"Authorization": "Bearer " + API_TOKENS["admin"]},
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()["id"]
+    web.login(HEAD)
+    web.post(
+        f"/cases/{case}/steps", {"step": "extend", "note": "需公安协查", "extend_to": "2027-03-31"}
+    )
+    web.post(
+        f"/cases/{case}/steps",
+        {"step": "refer", "category": "petition", "referred_to": "区信访局", "note": "转信访"},
+    )
+    month = web.get("/me").json()["today"][:7]
+    text_ = web.get(f"/cases/ledger.csv?month={month}").text
+    rows = list(csv.reader(io.StringIO(text_.removeprefix("\ufeff"))))
+    head, row = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    assert head[:3] == ["工单编号", "类型", "状态"] and "处理过程" in head
+    assert (row["类型"], row["状态"], row["转办类别"]) == ("办不成事", "已转办", "信访")
+    assert row["联系电话（脱敏）"] == "139****1111" and row["延期至"] == "2027-03-31"
+    assert "110105200001010016" not in text_ and "13900001111" not in text_
+    assert "延期" in row["处理过程"] and "head" in row["处理过程"]
+    r = web.get(f"/cases/ledger.xlsx?month={month}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith(
+        "application/vnd.openxmlformats"
+    )
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert [c.value for c in sheet[1]][:3] == ["工单编号", "类型", "状态"]
+    assert sheet.cell(row=2, column=2).value == "办不成事"
+    web.login("wang")
+    assert web.get(f"/cases/ledger.csv?month={month}").status_code == 403

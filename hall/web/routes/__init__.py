@@ -14,15 +14,26 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hall.schemas import ERROR_RESPONSES
-from hall.web.routes import accounts, citizen, counter, events, manager, pad, pages, session
+from hall.web.routes import (
+    accounts,
+    cases,
+    citizen,
+    counter,
+    events,
+    manager,
+    pad,
+    pages,
+    session,
+)
 from hall.web.routes import guide as guide_pages
 
 api = APIRouter(prefix="/web/api", tags=["web"], responses=ERROR_RESPONSES)
-for part in (session, counter, pad, events, manager, accounts):
+for part in (session, counter, pad, events, manager, accounts, cases):
     api.include_router(part.router)
 
 router = APIRouter()
 router.include_router(pages.router)
 router.include_router(citizen.router)
+router.include_router(cases.pages)
 router.include_router(guide_pages.router)  # 智能导办 (issue 20): /guide/
 router.include_router(api)

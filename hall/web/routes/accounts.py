@@ -25,8 +25,10 @@ class AccountIn(BaseModel):
     display_name: str = Field(default="", max_length=64)
     staff_no: str = Field(default="", max_length=32)
     """工号, shown on the evaluation pad; empty: none."""
-    role: Literal["admin", "counter"]
+    role: Literal["admin", "counter", "supervisor"]
     counters: list[str] = Field(default_factory=list, max_length=100)
+    departments: list[str] = Field(default_factory=list, max_length=100)
+    """A supervisor's (department head's) service codes, whose cases it handles."""
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -41,6 +43,7 @@ def accounts_create(web: Web, _: AdminWrite, body: AccountIn) -> dict[str, Any]:
         body.counters,
         body.display_name,
         body.staff_no,
+        body.departments,
     )
 
 

@@ -43,6 +43,7 @@ LOW_SCORE = 2  # 不满意, 非常不满意: a 差评, whose reasons the pad ask
 
 MatterNo = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{1,40}$")]
 Level = Annotated[int, Field(ge=1, le=5)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 -]{7,20}$")]
 
 
 class EvaluationIn(BaseModel):
@@ -53,6 +54,8 @@ class EvaluationIn(BaseModel):
     """The matter the pad asked about (a visit of several is rated once per matter)."""
     indicators: dict[Indicator, Level] = Field(default_factory=dict, max_length=len(Indicator))
     """The optional second step: 服务效率, 服务水平, 服务态度, 1–5 each, any of them."""
+    contact: Phone | None = None
+    """After a 差评: a mobile number the citizen leaves for the follow-up call (回访)."""
     reasons: list[Reason] = Field(default_factory=list, max_length=len(Reason))
     """Tapped after 不满意 or 非常不满意 (score 1–2) only: the GB/T 39734 categories
     (``pad_reason_<code>`` in web.toml), stored as the evaluation's reasons."""
@@ -61,7 +64,9 @@ class EvaluationIn(BaseModel):
 
     @model_validator(mode="after")
     def _reasons_for_a_low_score(self) -> EvaluationIn:
-        if self.score > LOW_SCORE and (self.reasons or (self.comment or "").strip()):
+        if self.score > LOW_SCORE and (
+            self.reasons or (self.comment or "").strip() or self.contact
+        ):
             raise ValueError("reasons and a comment go with a score of 1 or 2 (不满意)")
         return self
 
@@ -81,6 +86,7 @@ def pad_evaluate(web: Web, session: StaffWrite, counter_id: str, body: Evaluatio
         indicators=body.indicators or None,
         channel=Channel.PAD,
         matter_no=body.matter_no,
+        contact=body.contact,
     )
 
 

@@ -23,9 +23,8 @@ def web_home(request: Request, web: Web) -> RedirectResponse:
     session = session_of(request, web)
     if session is None:
         return _login_redirect("/web/")
-    return RedirectResponse(
-        "/web/dashboard" if session.role == "admin" else "/web/counter", status_code=303
-    )
+    home = {"admin": "/web/dashboard", "supervisor": "/web/cases"}.get(session.role)
+    return RedirectResponse(home or "/web/counter", status_code=303)
 
 
 @router.get("/web/login")

@@ -57,6 +57,7 @@ def me(web: Web, session: Staff) -> dict[str, Any]:
         "timezone": cfg.timezone,
         "pad_thanks_s": web.settings.pad_thanks_s,
         "today": web.ctx.today().isoformat(),
+        "services": {s.code: s.name for s in cfg.services},
         "counters_info": [
             {"id": c.id, "name": c.name, "name_en": c.name_en, "services": list(c.services)}
             for c in allowed

@@ -12,7 +12,7 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
     });
     let next = GH.param("next") || "";
     if (!/^\/(web|t)\/[\w\/\-?=&.]*$/.test(next)) {
-      next = me.role === "admin" ? "/web/dashboard" : "/web/counter";
+      next = { admin: "/web/dashboard", supervisor: "/web/cases" }[me.role] || "/web/counter";
     }
     location.href = next;
   } catch (err) {

@@ -62,6 +62,7 @@
   function askReasons() {
     for (const b of document.querySelectorAll("[data-reason]")) b.setAttribute("aria-pressed", "false");
     $("pad-comment").value = "";
+    $("pad-contact").value = "";
     show("pad-reasons");
     waitForReasons();
   }
@@ -74,6 +75,7 @@
     asking.reasons = [...document.querySelectorAll("[data-reason][aria-pressed='true']")]
       .map((b) => b.dataset.reason);
     asking.comment = $("pad-comment").value.trim() || null;
+    asking.contact = $("pad-contact").value.trim() || null;
   }
   function reasonsDone() {
     if (!asking) return;
@@ -101,12 +103,12 @@
   function sendNow(skip) {
     if (!asking) return;
     clearTimeout(askTimer);
-    const { ticket: rated, score, reasons, comment } = asking;
+    const { ticket: rated, score, reasons, comment, contact } = asking;
     asking = null;
-    return send(rated, score, reasons, comment, skip ? {} : indicators());
+    return send(rated, score, reasons, comment, skip ? {} : indicators(), contact);
   }
 
-  async function send(rated, score, reasons, comment, given) {
+  async function send(rated, score, reasons, comment, given, contact) {
     thanksUntil = Date.now() + me.pad_thanks_s * 1000;
     show("pad-thanks");
     const body = { ticket: rated.id, score };
@@ -114,6 +116,7 @@
     if (reasons.length) body.reasons = reasons;
     if (comment) body.comment = comment;
     if (Object.keys(given).length) body.indicators = given;
+    if (contact && /^\+?[0-9 -]{7,20}$/.test(contact)) body.contact = contact;
     try {
       await api("POST", "/web/api/counters/" + encodeURIComponent(counterId) + "/evaluate", body);
     } catch (err) {
@@ -143,6 +146,7 @@
     waitForReasons();
   }));
   $("pad-comment").addEventListener("input", waitForReasons);
+  $("pad-contact").addEventListener("input", waitForReasons);
   $("pad-send").addEventListener("click", reasonsDone);
   document.querySelectorAll("[data-indicator]").forEach((row) =>
     row.querySelectorAll("[data-level]").forEach((b) => b.addEventListener("click", () => {
