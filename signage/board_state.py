@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -222,8 +223,9 @@ def _apply(state: BoardState, kind: str, data: Any, event_id: int, now: float) -
     if kind in CALL_EVENTS:
         call = _call(ticket, event_id, now, state.show_names)
         calls = (call, *(c for c in state.calls if c.ticket_id != call.ticket_id))
+        # a counter that calls is open, whatever the board last heard of it
         counters = tuple(
-            replace(c, current=call.number, current_id=call.ticket_id)
+            replace(c, current=call.number, current_id=call.ticket_id, state="open", reason=None)
             if c.id == call.counter
             else (
                 replace(c, current=None, current_id=None) if c.current_id == call.ticket_id else c
@@ -315,8 +317,32 @@ def _counter_state(value: Any) -> str:
     return value if value in COUNTER_STATES else "closed"
 
 
+REASON_MAX = 40  # characters of a pause reason the board keeps
+
+
 def _reason(value: Any) -> str | None:
-    return str(value)[:40] if value else None
+    return bounded_text(str(value), REASON_MAX) if value else None
+
+
+def bounded_text(text: str, limit: int) -> str:
+    """At most ``limit`` characters, never ending inside a word: a Latin word is dropped
+    whole (CJK characters stand alone, so any of them may end it); "…" marks the cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if text[limit - 1].isascii() and text[limit - 1].isalnum() and cut[-1:].isascii():
+        # inside a Latin word: back to the last space or CJK character before it
+        i = len(cut)
+        while i > 0 and cut[i - 1].isascii() and cut[i - 1].isalnum():
+            i -= 1
+        cut = cut[:i] if i > 0 else cut
+    return cut.rstrip(" ,.;:，。；：、") + "…"
+
+
+def display_width(text: str) -> int:
+    """Columns on the board: a CJK (wide) character counts two, anything else one."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _trim(calls: tuple[Call, ...], recent: int) -> tuple[Call, ...]:
@@ -345,8 +371,9 @@ class ServiceRow:
 class CounterTile:
     label: str
     label_en: str
-    detail: str  # current number, or the pause reason
+    detail: str  # current number, 空闲, or the pause reason (when it fits)
     state: str  # open, paused, closed
+    serving: bool = False  # open with a citizen called to it (the tile is lit)
 
 
 @dataclass(frozen=True)
@@ -372,9 +399,50 @@ class BoardView:
 _WEEKDAYS = "一二三四五六日"
 
 
+TILE_COLUMNS = 6  # what one line of a counter tile holds at the grid's 40 px: 3 CJK, 6 Latin
+
+
+def live_call(state: BoardState) -> Call | None:
+    """The headline: the latest call its counter is still serving. Once that counter
+    finished, paused or closed, the number leaves the headline (the recent list keeps it):
+    a citizen must not walk to a window that is no longer waiting for them."""
+    counters = {c.id: c for c in state.counters}
+    for call in state.calls:
+        c = counters.get(call.counter)
+        if c is None:  # a counter the board's snapshot does not know: trust the ticket
+            if call.status in ("called", "serving"):
+                return call
+        elif c.state == "open" and c.current_id == call.ticket_id:
+            return call
+    return None
+
+
+def _tile_label(c: CounterState) -> str:
+    """The grid's short label, 21号 for a numbered counter (the full name is in the
+    headline and the recent calls): it must fit a tile at 40 px."""
+    return f"{int(c.id)}号" if c.id.isascii() and c.id.isdigit() else c.name
+
+
+def _tile_detail(c: CounterState) -> str:
+    if c.state == "open":
+        return c.current or t("signage", "counter_free", "zh")
+    if c.reason and display_width(c.reason) <= TILE_COLUMNS:
+        return c.reason
+    return t("signage", f"tile_{c.state}", "zh")
+
+
+def _long_reasons(state: BoardState) -> str:
+    """Reasons too long for a tile go, whole, into the scrolling notice."""
+    return " ".join(
+        t("signage", "counter_reason_notice", "zh", counter=c.name, reason=c.reason)
+        for c in state.counters
+        if c.state != "open" and c.reason and display_width(c.reason) > TILE_COLUMNS
+    )
+
+
 def board_view(state: BoardState, now: float) -> BoardView:
     local = dt.datetime.fromtimestamp(now, ZoneInfo(state.timezone))
-    current = state.calls[0] if state.calls else None
+    current = live_call(state)
     if current is not None:
         headline = t(
             "signage", "call_headline", "zh", number=current.number, counter=current.counter_name
@@ -392,21 +460,21 @@ def board_view(state: BoardState, now: float) -> BoardView:
         flashing = False
     recent = tuple(
         CallRow(c.number, c.counter_name, c.counter_name_en, c.name_masked or "")
-        for c in state.calls[1:]
-    )
+        for c in state.calls
+        if c is not current
+    )[: state.recent]
     services = tuple(ServiceRow(s.name, s.name_en, str(s.waiting)) for s in state.services)
     tiles = tuple(
         CounterTile(
-            label=c.name,
+            label=_tile_label(c),
             label_en=c.name_en,
-            detail=(c.current or "")
-            if c.state == "open"
-            else (c.reason or t("signage", f"counter_{c.state}", "zh")),
+            detail=_tile_detail(c),
             state=c.state,
+            serving=c.state == "open" and c.current is not None,
         )
         for c in state.counters
     )
-    notice = " ".join(x for x in (state.notice, state.extra_notice) if x)
+    notice = " ".join(x for x in (state.notice, state.extra_notice, _long_reasons(state)) if x)
     return BoardView(
         hall_name=state.hall_name,
         hall_name_en=state.hall_name_en,

@@ -270,5 +270,6 @@ def sample_ticket(now: dt.datetime | None = None) -> TicketInfo:
         name_masked="张*三",
         counter_hint="3号窗口",
         qr_payload="https://hall.example/t/7f3a9c",
-        footer=printable("请保管好您的排号小票，过号请到服务台重新取号。"),
+        footer=printable("请保管好您的排号小票。"),
+        rejoin_min=30,
     )

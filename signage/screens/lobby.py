@@ -45,6 +45,7 @@ class CounterTileWidget(BoxLayout):
     label_en = StringProperty("")
     detail = StringProperty("")
     state = StringProperty("open")
+    serving = BooleanProperty(False)
 
 
 class LobbyBoard(FloatLayout):
@@ -104,7 +105,13 @@ class LobbyBoard(FloatLayout):
             CounterTileWidget,
             self.u,
             [
-                {"label": c.label, "label_en": c.label_en, "detail": c.detail, "state": c.state}
+                {
+                    "label": c.label,
+                    "label_en": c.label_en,
+                    "detail": c.detail,
+                    "state": c.state,
+                    "serving": c.serving,
+                }
                 for c in view.counters
             ],
         )

@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 
 from signage.board_state import (
+    TILE_COLUMNS,
     BadEvent,
     BoardState,
     apply,
     board_view,
+    bounded_text,
     counter_view,
+    display_width,
     english_counter_name,
     from_snapshot,
     set_connected,
@@ -174,7 +177,7 @@ def test_replayed_events_are_ignored(state: BoardState) -> None:
 
 def test_counter_pause_resume_and_ticket_leaving(state: BoardState) -> None:
     s = apply(state, 11, "counter.paused", {"counter": "3", "reason": "午休"}, now=NOW)
-    tile = next(x for x in board_view(s, NOW).counters if x.label == "3号窗口")
+    tile = next(x for x in board_view(s, NOW).counters if x.label == "3号")
     assert (tile.state, tile.detail) == ("paused", "午休")
     assert counter_view(s, "3", NOW).line == "暂停服务：午休"
     s = apply(s, 12, "counter.resumed", {"counter": "3"}, now=NOW)
@@ -268,8 +271,8 @@ def test_counters_without_an_english_name_get_one_from_their_number(state: Board
     view = board_view(state, NOW)
     assert view.headline_en == "Number A002, please go to Counter 3"
     assert [(c.label, c.label_en) for c in view.counters] == [
-        ("3号窗口", "Counter 3"),
-        ("5号窗口", "Counter 5"),
+        ("3号", "Counter 3"),
+        ("5号", "Counter 5"),
     ]
     assert [(r.counter, r.counter_en) for r in view.recent] == [("3号窗口", "Counter 3")]
     assert counter_view(state, "3", NOW).name_en == "Counter 3"
@@ -317,3 +320,55 @@ def test_offline_and_long_numbers_are_shown(state: BoardState) -> None:
         assert s.rejected == 0 and s.calls[0].number == number
         assert board_view(s, NOW).headline == f"请 {number} 号 到 3号窗口"
     assert s.counter("3").current == "B12001"
+
+
+def test_the_headline_never_sends_anyone_to_a_counter_that_moved_on(state: BoardState) -> None:
+    s = apply(state, 11, "ticket.called", called(3, "B001", "5"), now=NOW)
+    assert board_view(s, NOW).headline == "请 B001 号 到 5号窗口"
+    # counter 5 finishes B001: the headline falls back to the call still waited for (A002 at
+    # counter 3), and B001 stays in the recent list
+    s = apply(s, 12, "ticket.finished", {"ticket": {"id": 3, "status": "done"}}, now=NOW)
+    view = board_view(s, NOW)
+    assert view.headline == "请 A002 号 到 3号窗口"
+    assert "B001" in [r.number for r in view.recent]
+    # counter 3 pauses with A002 still on it: nobody is sent there either
+    s = apply(s, 13, "counter.paused", {"counter": "3", "reason": "午休"}, now=NOW)
+    assert board_view(s, NOW).headline == "欢迎光临，请取号等候"
+
+
+def test_an_idle_open_counter_says_free_and_only_a_serving_one_is_lit(state: BoardState) -> None:
+    s = apply(state, 11, "ticket.finished", {"ticket": {"id": 2, "status": "done"}}, now=NOW)
+    tiles = {x.label: x for x in board_view(s, NOW).counters}
+    assert (tiles["3号"].detail, tiles["3号"].serving) == ("空闲", False)
+    assert (tiles["5号"].detail, tiles["5号"].state) == ("未开放", "closed")
+    assert all(display_width(x.detail) <= TILE_COLUMNS for x in tiles.values())
+    assert all(display_width(x.detail) <= TILE_COLUMNS for x in tiles.values())
+    s = apply(s, 12, "ticket.called", called(4, "A004", "3"), now=NOW)
+    tiles = {x.label: x for x in board_view(s, NOW).counters}
+    assert (tiles["3号"].detail, tiles["3号"].serving) == ("A004", True)
+
+
+def test_a_long_reason_goes_whole_into_the_notice_and_the_tile_says_paused(
+    state: BoardState,
+) -> None:
+    reason = "系统升级，请到5号窗口办理"
+    s = apply(state, 11, "counter.paused", {"counter": "3", "reason": reason}, now=NOW)
+    view = board_view(s, NOW)
+    tile = next(x for x in view.counters if x.label == "3号")
+    assert tile.detail == "暂停" and reason in view.notice
+    assert view.notice.startswith("请保管好小票")  # the hall's own notice stays first
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("午休", 40, "午休"),
+        ("Training session for the new booking system today", 20, "Training session…"),
+        ("培训" * 30, 10, "培训培训培训培训培…"),
+        ("a" * 50, 10, "aaaaaaaaa…"),  # one endless word: cut, it is all there is
+        ("Lunch,   back   at 13:30", 40, "Lunch, back at 13:30"),
+    ],
+)
+def test_reasons_are_bounded_at_a_word(text: str, limit: int, expected: str) -> None:
+    assert bounded_text(text, limit) == expected
+    assert len(bounded_text(text, limit)) <= limit

@@ -121,10 +121,10 @@ def test_calls_through_the_api_appear_on_the_board(app: Any, hall: HallProcess) 
     assert view.flashing  # a new call flashes
     assert [r.number for r in view.recent] == [c.number for c in reversed(calls[:-1])]
     tiles = {t.label: t for t in view.counters}
-    pump(lambda: {t.label: t for t in app.screen.view.counters}["21号窗口"].state == "paused")
+    pump(lambda: {t.label: t for t in app.screen.view.counters}["21号"].state == "paused")
     tiles = {t.label: t for t in app.screen.view.counters}
-    assert tiles["21号窗口"].detail == "午休"
-    assert tiles["22号咨询台"].detail == calls[0].number
+    assert tiles["21号"].detail == "午休"
+    assert tiles["22号"].detail == calls[0].number
     waiting = {s.name: s.waiting for s in app.screen.view.services}
     # J: 5 issued, 3 called; G: 3 issued, 2 called; H: 4 issued, 2 called.
     assert (waiting["综合咨询"], waiting["企业开办"], waiting["税务业务"]) == ("2", "1", "2")
@@ -138,6 +138,30 @@ def test_calls_through_the_api_appear_on_the_board(app: Any, hall: HallProcess) 
     assert not app.screen.view.flashing and not app.screen.flash_on
     shot = screenshot("lobby_1920x1080")
     assert shot.stat().st_size > 50_000
+
+
+def test_the_counter_grid_is_readable_from_the_seats(app: Any, hall: HallProcess) -> None:
+    """Day in the hall 10: every text of the 22-counter grid ≥ 40 px at 1080p, nothing
+    shortened, every tile on the screen above the notice strip."""
+    from kivy.core.text import Label as CoreLabel
+
+    pump(lambda: app.screen.view is not None and len(app.screen.ids.counters_box.children) == 22)
+    # counter 1 finishes its citizen and waits for the next: its tile says 空闲
+    HallClient(hall.url, TOKENS["counter"]).counter_action("1", "finish")
+    pump(lambda: {t.label: t for t in app.screen.view.counters}["1号"].detail == "空闲")
+    frames(0.5)
+    strip = app.screen.ids.notice_strip
+    for tile in app.screen.ids.counters_box.children:
+        assert tile.y >= strip.top - 1, tile.label  # not under the notice strip
+        for part in (tile.ids.label, tile.ids.detail):
+            assert part.font_size >= 40, (tile.label, part.text)
+            full = CoreLabel(
+                text=part.text, font_size=part.font_size, font_name="CJK", bold=part.bold
+            )
+            full.refresh()
+            width, height = full.texture.size
+            assert width <= part.width and height <= part.height + 2, (part.text, part.size)
+    screenshot("lobby_counter_grid")
 
 
 def run_signage(hall: HallProcess, shot: Path, *args: str) -> None:
