@@ -133,7 +133,7 @@ class LobbyBoard(FloatLayout):
         self._scroll.cancel()
 
 
-def _sync(box: Any, cls: type, u: float, rows: list[dict[str, str]]) -> None:
+def _sync(box: Any, cls: type, u: float, rows: list[dict[str, str | bool]]) -> None:
     """Make ``box`` show ``rows`` (top to bottom), reusing the widgets it already has."""
     widgets = list(reversed(box.children))  # Kivy keeps children last-added first
     for widget in widgets[len(rows) :]:
