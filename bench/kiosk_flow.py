@@ -100,6 +100,10 @@ for _ in range(2):  # the worst case for lazy models: the card read the instant 
     app.act("service", "D")
     assert pump(lambda: sm.current == "id_card", 10), sm.current
     reader.place(card)
+    # the face step asks for consent first (DESIGN.md: a face check needs it): agree
+    assert pump(lambda: sm.current in ("face_consent", "face", "ticket", "message"), 20), sm.current
+    if sm.current == "face_consent":
+        app.act("consent_agree")
     done = lambda: sm.current in ("ticket", "message") and not (
         app.flow.view.ticket and app.flow.view.ticket.printing)
     assert pump(done, 60), sm.current

@@ -9,6 +9,7 @@ validated however they are made, and still dataclasses for ``dataclasses.replace
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +19,8 @@ from pydantic.dataclasses import dataclass
 
 from hall.config import ConfigError, HallConfig
 from hall.configkit import DATACLASS_CONFIG, conflict, file_name, format_validation_error
+
+log = logging.getLogger(__name__)
 
 _KIOSK_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _OFFLINE_PREFIX_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
@@ -85,8 +88,6 @@ class KioskSettings:
     """Seconds between two reads of the services and their queues."""
     card_timeout_s: Seconds = 30.0
     """Seconds the ID-card screen waits for a card."""
-    face_fallback: Literal["refuse", "skip"] = "refuse"
-    """What a requires_face service does when face check cannot run: ``refuse`` or ``skip``."""
     data_dir: Path = Field(default=Path("kiosk-data"), strict=False)
     """Offline journal and voice cache; relative paths are beside the config file."""
     lang: Literal["zh", "en"] = "zh"
@@ -120,6 +121,15 @@ def parse_kiosk(config: HallConfig) -> tuple[KioskSettings, DeviceSettings]:
     if not isinstance(raw, dict):
         raise KioskConfigError(f"{where}: no [kiosk] table")
     table = dict(raw)
+    if "face_fallback" in table:
+        # Retired: a face check that cannot run (no camera, no consent, no match) always
+        # gives a ticket marked for 人工核验 at the counter; nobody is refused or waved past.
+        table.pop("face_fallback")
+        log.warning(
+            "%s: [kiosk].face_fallback is no longer used and can be removed: a face check "
+            "that cannot run gives a ticket for manual verification at the counter",
+            where,
+        )
     if not table.get("offline_prefix") and isinstance(table.get("id"), str):
         table["offline_prefix"] = re.sub(r"[^A-Z0-9]", "", table["id"].upper())[:6]
     try:

@@ -127,7 +127,6 @@ def test_sample_config_parses() -> None:
         ({"idle_timeout_s": True}, "[kiosk].idle_timeout_s: must be a number, got true"),
         ({"heartbeat_s": 0}, "[kiosk].heartbeat_s: must be > 0"),
         ({"idle_warning_s": 100}, "[kiosk].idle_warning_s: must be below idle_timeout_s"),
-        ({"face_fallback": "maybe"}, "[kiosk].face_fallback: must be 'refuse' or 'skip'"),
         ({"colour": "red"}, "[kiosk].colour: unknown key (misspelt?)"),
     ],
 )
@@ -179,3 +178,15 @@ def test_a_ticket_the_hall_refused_leaves_the_pending_set_with_its_reason(tmp_pa
     again = OfflineJournal(tmp_path / "j.jsonl", "K1")
     assert again.refused(NOW.date()) == [(a.offline_number, "stale_ticket")]
     assert again.issue("A", "A", NOW).offline_number == "K1-A003"
+
+
+def test_the_retired_face_fallback_is_accepted_said_and_ignored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # a kiosk config from the first round still starts; the key changes nothing any more
+    cfg = load_config(SAMPLE)
+    sections = {**cfg.sections, "kiosk": {**cfg.sections["kiosk"], "face_fallback": "skip"}}
+    with caplog.at_level("WARNING"):
+        kiosk, _ = parse_kiosk(cfg.model_copy(update={"sections": sections}))
+    assert "face_fallback is no longer used" in caplog.text
+    assert not hasattr(kiosk, "face_fallback")
