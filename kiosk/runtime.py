@@ -53,6 +53,7 @@ from kiosk.flows.model import (
     PartState,
     PollDevices,
     PrepareFace,
+    PrintChecklist,
     PrintGuide,
     PrintTicket,
     QueryTicket,
@@ -150,6 +151,17 @@ def card_data(card: Any) -> CardData:
 def flow_ticket(ticket: Ticket) -> dict[str, Any]:
     """The flow (pure, no hall imports) reads tickets as the JSON dicts of the wire."""
     return ticket.model_dump(mode="json")
+
+
+GREEN_LANE_REASONS = ("elderly", "disabled", "military")
+
+
+def green_lane(priority: str | None, reason: str | None) -> str | None:
+    """绿色通道 on the paper and the screen: the reason's code, "" when the hall gave none;
+    None for a ticket in the normal queue."""
+    if priority != "priority":
+        return None
+    return reason if reason in GREEN_LANE_REASONS else ""
 
 
 def counters_hint(counters: tuple[str, ...]) -> str | None:
@@ -317,6 +329,8 @@ class Runtime:
                 return self.print_ticket(effect)
             case PrintGuide():
                 return self.print_guide(effect)
+            case PrintChecklist():
+                return self.print_checklist(effect)
             case QueryTicket():
                 return self.query_ticket(effect)
             case Reprint():
@@ -613,6 +627,7 @@ class Runtime:
             footer=footer,
             offline=tk.offline,
             counter_hint=counters_hint(e.counters),
+            green_lane=green_lane(tk.priority, tk.priority_reason),
             rejoin_min=e.rejoin_min,
         )
 
@@ -656,6 +671,40 @@ class Runtime:
             except PrinterError as err:
                 log.warning("guide not printed: %s", err)
         return lambda f: f.on_guide_printed(e.token, ok)
+
+    def print_checklist(self, e: PrintChecklist) -> Continuation | None:
+        """智能导办's 一次告知单 (devices/printer/checklist.py), through the same driver."""
+        from devices.printer.checklist import ChecklistInfo, checklist_elements
+        from devices.printer.driver import render_job
+        from devices.printer.errors import PrinterError
+
+        printer = self.devices.printer.driver
+        ok = False
+        if printer is not None:
+            info = ChecklistInfo(
+                self.hall_name,
+                e.title,
+                e.title_en,
+                e.queue,
+                e.situation,
+                e.materials,
+                e.facts,
+                e.url,
+                self.now(),
+            )
+            try:
+                printer.print_job(
+                    *render_job(
+                        lambda enc: checklist_elements(info, printer.paper, enc),
+                        printer.paper,
+                        printer.encoding,
+                        printer.mode,
+                    )
+                )
+                ok = True
+            except PrinterError as err:
+                log.warning("checklist not printed: %s", err)
+        return lambda f: f.on_checklist_printed(e.token, ok)
 
     def query_ticket(self, e: QueryTicket) -> Continuation | None:
         try:

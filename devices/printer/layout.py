@@ -57,6 +57,8 @@ class TicketInfo:
     ticket has no page yet)."""
     footer: str = ""
     offline: bool = False
+    green_lane: str | None = None
+    """绿色通道: the reason (elderly, disabled, military; "" unsaid); None: normal queue."""
     valid_today: bool = True
     """当日有效: a number is for the day it was issued (the hall expires it at closing)."""
     rejoin_min: int = 0
@@ -177,6 +179,14 @@ def ticket_elements(
     size = _number_size(number, paper, encoding)
     els += _para(number, paper, encoding, align="center", width=size, height=size, bold=True)
     els.append(Feed(1))
+    if info.green_lane is not None:
+        els += _bilingual(
+            "green_lane" if info.green_lane else "green_lane_plain",
+            paper,
+            encoding,
+            who=t("printer", f"green_lane_{info.green_lane or 'elderly'}", "zh"),
+            who_en=t("printer", f"green_lane_{info.green_lane or 'elderly'}", "en"),
+        )
     els += _wait_elements(info, paper, encoding)
     if info.offline:
         els += _bilingual("offline_notice", paper, encoding)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from common.personal import mask_name
 from kiosk.flows.background import Background
 from kiosk.flows.base import Clock
+from kiosk.flows.guide import Guide
 from kiosk.flows.keypad import Keypad
 from kiosk.flows.lookup import Lookup
 from kiosk.flows.maintenance import Maintenance
@@ -46,6 +47,7 @@ from kiosk.flows.model import (
     IssueTicket,
     KeypadMode,
     LoadServices,
+    PrintChecklist,
     PrintGuide,
     PrintTicket,
     QueryTicket,
@@ -76,13 +78,15 @@ _TITLES = {
     Screen.TICKET: "title_ticket",
     Screen.GUIDE_LIST: "title_guide",
     Screen.GUIDE: "title_guide",
+    Screen.GUIDE_SEARCH: "title_guide",
+    Screen.GUIDE_MATTER: "title_guide",
     Screen.STATUS: "title_status",
     Screen.MAINTENANCE: "title_maintenance",
     Screen.ISSUING: "title_issuing",
 }
 
 
-class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
+class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background, Guide):
     def __init__(
         self,
         settings: KioskSettings,
@@ -209,6 +213,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
             parts=self._parts(),
             challenge=self._challenge if self._screen is Screen.FACE else None,
             challenge_s=self._challenge_s,
+            guide_view=self._guide_view(),
         )
 
     # -- home and navigation ---------------------------------------------------------------
@@ -263,6 +268,8 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background):
                 return self.on_print_failed(effect.token, "printer.error")
             case PrintGuide():
                 return self.on_guide_printed(effect.token, False)
+            case PrintChecklist():
+                return self.on_checklist_printed(effect.token, False)
             case ReadCard():
                 return self.on_card_failed(effect.token, "idcard.error")
             case CaptureFace() | StartCamera():

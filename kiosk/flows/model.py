@@ -23,6 +23,8 @@ class Screen(enum.StrEnum):
     STATUS = "status"
     MAINTENANCE = "maintenance"
     FACE_CONSENT = "face_consent"  # what the face check does, agree / decline (人工核验)
+    GUIDE_SEARCH = "guide_search"  # 我要办: letters typed, matters offered (智能导办)
+    GUIDE_MATTER = "guide_matter"  # one matter: its situation questions, then the checklist
 
 
 # Screens where nothing is being done for a citizen: no idle warning, nothing to forget.
@@ -175,6 +177,7 @@ class TicketView:
     qr_payload: str
     ticket_id: int | None = None
     priority: str | None = None
+    priority_reason: str | None = None  # elderly, disabled, military: why 绿色通道
     name_masked: str | None = None
     printing: bool = True
     print_failed: bool = False
@@ -210,6 +213,8 @@ class View:
     """The movement asked for on the face screen (its arrow and large text), None before."""
     challenge_s: float = 0.0
     """Seconds the citizen has for it (the screen counts them down)."""
+    guide_view: GuideView | None = None
+    """智能导办 (kiosk/flows/guide.py): what the 我要办 screens show, None elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -332,6 +337,21 @@ class PrintGuide(Effect):
 
 
 @dataclass(frozen=True)
+class PrintChecklist(Effect):
+    """智能导办: the 一次告知单 of one matter or bundle, Chinese first, with a QR code to the
+    same guide online (``url``)."""
+
+    code: str
+    title: str
+    title_en: str
+    queue: str  # the service to take a ticket for
+    situation: tuple[str, ...]  # the answers chosen (二手房, 有贷款)
+    materials: tuple[str, ...]  # one line each: name and form, copies, 电子证照
+    facts: tuple[str, ...]  # time limits, fee, visits, counters: "label：value"
+    url: str
+
+
+@dataclass(frozen=True)
 class Reprint(Effect):
     """补打: the hall prints the ticket this card already holds again (once)."""
 
@@ -413,3 +433,34 @@ def tile_from_api(s: dict[str, Any]) -> Tile:
         counters=tuple(str(c) for c in s.get("counters", ())),
         rejoin_min=int(s.get("rejoin_min", 0)),
     )
+
+
+# -- 智能导办 (kiosk/flows/guide.py) ----------------------------------------------------------
+@dataclass(frozen=True)
+class GuideHitView:
+    code: str
+    label: str  # the matter's name in the screen's language
+    service_name: str  # the queue it goes to, in the screen's language
+    bundle: bool  # 一件事一次办: one ticket for several matters
+
+
+@dataclass(frozen=True)
+class GuideView:
+    """What the 我要办 screens show. On the search screen: the letters typed and the
+    matters offered (the popular ones before anything is typed). On the matter screen:
+    the situation question being asked with its answers, or, once answered, the checklist
+    and the facts, with 取号 and 打印告知单."""
+
+    query: str = ""
+    hits: tuple[GuideHitView, ...] = ()
+    popular: bool = True
+    note: str = ""  # nothing found, or where to go instead
+    code: str = ""
+    name: str = ""
+    question: str = ""  # the situation question being asked; "" once all are answered
+    options: tuple[tuple[str, str], ...] = ()  # (tag, label) of its answer buttons
+    situation: tuple[str, ...] = ()  # the answers chosen so far, as labels
+    checklist: tuple[str, ...] = ()
+    facts: tuple[str, ...] = ()
+    can_ticket: bool = False  # the hall has the queue: 取号 takes the ticket
+    printing: bool = False

@@ -371,6 +371,7 @@ class TakeTicket(FlowBase):
             qr_payload=payload,
             ticket_id=tid,
             priority=ticket.get("priority"),
+            priority_reason=ticket.get("priority_reason"),
             name_masked=ticket.get("name_masked"),
             verification=_verification(ticket.get("verification") or self._verification),
         )

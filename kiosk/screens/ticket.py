@@ -15,6 +15,12 @@ class TicketScreen(KioskScreen):
         if tk is None:
             return
         lines = [tk.service_name]
+        if tk.priority == "priority":  # 绿色通道: said on the screen as on the paper
+            reason = tk.priority_reason
+            if reason in ("elderly", "disabled", "military"):
+                lines.append(self.tr("green_lane_line", who=self.tr(f"green_lane_{reason}")))
+            else:
+                lines.append(self.tr("green_lane_plain"))
         if tk.offline:
             lines.append(self.tr("offline_banner"))
         elif tk.waiting_ahead is not None:

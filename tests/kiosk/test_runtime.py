@@ -150,6 +150,15 @@ def test_ticket_with_id_card_sends_number_and_masks_it_everywhere(kiosk: Kiosk) 
     assert len(kiosk.printed()) == 1
 
 
+def test_an_elderly_card_gets_the_green_lane_on_screen_and_paper(kiosk: Kiosk) -> None:
+    kiosk.reader_sim.place("elderly")
+    kiosk.run(kiosk.flow.tap_service("A"))
+    tk = kiosk.flow.view.ticket
+    assert (tk.priority, tk.priority_reason) == ("priority", "elderly")
+    (text,) = kiosk.printed()
+    assert "绿色通道（老年人）优先办理" in text and "Priority lane (senior)" in text
+
+
 def test_a_held_ticket_is_named_and_reprinted_once(kiosk: Kiosk) -> None:
     kiosk.reader_sim.place("resident")
     kiosk.run(kiosk.flow.tap_service("A"))

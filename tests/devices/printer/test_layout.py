@@ -128,6 +128,14 @@ def test_full_ticket_has_every_element_and_fits_the_paper(paper: str) -> None:
     assert decode_text(data).endswith("[CUT]")
 
 
+def test_the_green_lane_is_printed_with_its_reason() -> None:
+    text = decode_text(render_ticket(full(green_lane="elderly"), "80"))
+    assert "绿色通道（老年人）优先办理" in text and "Priority lane (senior)" in text
+    assert text.index("绿色通道") < text.index("前面还有")  # said before the wait
+    assert "绿色通道 优先办理" in decode_text(render_ticket(full(green_lane=""), "58"))
+    assert "绿色通道" not in decode_text(render_ticket(full(), "80"))
+
+
 def test_the_missed_call_rule_is_on_the_paper_with_its_time() -> None:
     text = decode_text(render_ticket(full(rejoin_min=30), "80"))
     assert "过号后30分钟内可到窗口重新排队" in text and "within 30 min" in text
