@@ -140,6 +140,10 @@ class SearchIndex:
         self._phrases, self._owners = phrases, np.array(owners)
         self._initial = initial
         self._elsewhere = [(w, e) for e in catalogue.elsewhere for w in e.words]
+        # the same words as typed pinyin (jiehundengji) for the kiosk's letter keyboard
+        self._elsewhere_letters = [
+            (letters, e) for w, e in self._elsewhere if len(letters := letters_of(w)[0]) >= 4
+        ]
 
     # -- tokens -----------------------------------------------------------------------------
     def _zh_words(self, text: str) -> list[str]:
@@ -265,6 +269,11 @@ class SearchIndex:
         for word, place in self._elsewhere:
             if word in q:
                 return place
+        if _LETTERS.match(q):
+            letters = re.sub(r"[\s']", "", q)
+            for word_letters, place in self._elsewhere_letters:
+                if word_letters in letters:
+                    return place
         best = process.extractOne(
             q, [w for w, _ in self._elsewhere], scorer=fuzz.partial_ratio, score_cutoff=85
         )
