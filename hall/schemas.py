@@ -613,3 +613,34 @@ class GuideEntry(Model):
     service_name: str | None
     popular: bool
     """one of the tiles shown before anything is typed"""
+
+
+# -- 好差评 rating integrity (issue 19) ------------------------------------------------------
+
+
+class IntegrityFinding(Model):
+    pattern: str
+    """instant, uniform, short_service or phone_disagrees (hall.domain.integrity.Pattern)."""
+    count: int
+    of: int
+    detail: str
+
+
+class StaffIntegrityOut(Model):
+    staff: str
+    """The pad's account (username), or ``counter-<id>`` for ratings no account asked."""
+    name: str
+    ratings: int
+    mean: float | None
+    findings: list[IntegrityFinding]
+
+
+class IntegrityReport(Model):
+    month: str
+    staff: list[StaffIntegrityOut]
+    """Flagged first."""
+    open_cases: int
+    overdue_cases: int
+    bad_with_contact: int
+    followed_up: int
+    """差评 cases with a contact, and those followed up (回访): the target is all of them."""

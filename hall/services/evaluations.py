@@ -236,6 +236,7 @@ def evaluate(
     matter_no: str | None = None,
     by: str = "citizen",
     contact: str | None = None,
+    staff: str | None = None,
 ) -> Evaluation:
     """Record a rating (``contact``: a phone number a 差评's citizen left for 回访; kept on
     the case, shown masked)."""
@@ -282,6 +283,7 @@ def evaluate(
                 matter_no=matter,
                 channel=channel.value,
                 reasons=[r.value for r in reasons or []],
+                staff=staff,
                 **given,
             )
             .returning(e.c.id)

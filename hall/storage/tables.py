@@ -189,8 +189,24 @@ evaluations = Table(
     Column("competence", Integer),
     Column("attitude", Integer),
     Column("reasons", JSON),
+    Column("staff", String(64)),  # the account logged in on the pad that asked (0011)
     # 一次一评: one rating per matter handled (0009; was one per ticket)
     UniqueConstraint("hall_id", "ticket_id", "matter_no", name="uq_evaluations_matter"),
+)
+
+# Rating integrity: a visit already rated, rated again on a second channel (the citizen's
+# phone page after the pad); kept apart from the ratings, compared with them (0011)
+rating_checks = Table(
+    "rating_checks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("evaluation_id", Id, nullable=False),
+    Column("ticket_id", Id, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("hall_id", "evaluation_id", "channel", name="uq_rating_checks"),
 )
 
 # 好差评: the 办件编号 a counter registered for a ticket (entered, scanned or generated in the

@@ -245,3 +245,37 @@ def test_the_ledger_exports_csv_and_xlsx_with_chinese_headers_and_masked_data(
     assert sheet.cell(row=2, column=2).value == "办不成事"
     web.login("wang")
     assert web.get(f"/cases/ledger.csv?month={month}").status_code == 403
+
+
+def test_the_dashboard_panel_flags_a_pad_rated_as_every_finish_happens(
+    web: Web, clock: FakeClock
+) -> None:
+    """Through the real pages: wang's pad is rated one second after each of 20 finishes;
+    the panel names him with the 'instant' sign, and counts the open cases."""
+    web.login("wang")
+    for _ in range(20):
+        ticket = web.issue("B")
+        web.post("/counters/1/do/call-next")
+        clock.advance(240)
+        web.post("/counters/1/do/finish")
+        clock.advance(1)
+        assert (
+            web.post("/counters/1/evaluate", {"ticket": ticket["id"], "score": 5}).status_code
+            == 201
+        )
+    ticket = web.issue("B")
+    web.post("/counters/1/do/call-next")
+    clock.advance(300)
+    web.post("/counters/1/do/finish")
+    clock.advance(20)
+    web.post("/counters/1/evaluate", {"ticket": ticket["id"], "score": 1})
+    assert web.get("/integrity").status_code == 403  # admin only
+    web.login("boss")
+    r = web.get("/integrity")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    wang = next(s for s in report["staff"] if s["staff"] == "wang")
+    assert wang["ratings"] == 21
+    assert [f["pattern"] for f in wang["findings"]] == ["instant"]
+    assert (wang["findings"][0]["count"], wang["findings"][0]["of"]) == (20, 21)
+    assert (report["open_cases"], report["overdue_cases"]) == (1, 0)

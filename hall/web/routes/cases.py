@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from hall.domain.evaluation import GUIDANCE, CaseKind, CaseStatus, Referral, Step
 from hall.errors import Forbidden
 from hall.inputs import PathId, StepNote
-from hall.schemas import Case
-from hall.services import cases, public
+from hall.schemas import Case, IntegrityReport
+from hall.services import cases, integrity, public
 from hall.web import export
 from hall.web.accounts import Session
-from hall.web.deps import Staff, StaffWrite, Web, session_of
+from hall.web.deps import Admin, Staff, StaffWrite, Web, session_of
 from hall.web.render import page_response
 
 pages = APIRouter(include_in_schema=False)
@@ -232,3 +232,14 @@ def public_figures(
         "services": {s.code: {"name": s.name, "name_en": s.name_en} for s in cfg.services},
         "hall_en": cfg.name_en,
     }
+
+
+# -- the dashboard's 好差评 panel (admin) -----------------------------------------------------
+
+
+@router.get("/integrity")
+def rating_integrity(
+    web: Web, _: Admin, month: Annotated[str | None, Query(max_length=7)] = None
+) -> IntegrityReport:
+    """The month's rating integrity per staff member, and the cases' state (overdue, 回访)."""
+    return integrity.month_report(web.ctx, month or web.ctx.today().strftime("%Y-%m"))

@@ -87,6 +87,7 @@ def pad_evaluate(web: Web, session: StaffWrite, counter_id: str, body: Evaluatio
         channel=Channel.PAD,
         matter_no=body.matter_no,
         contact=body.contact,
+        staff=session.username,  # the account on the pad (integrity: per staff member)
     )
 
 
