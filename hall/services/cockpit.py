@@ -339,7 +339,8 @@ def advice(ctx: HallContext, counter_id: str | None = None) -> list[dict[str, An
             need = max(open_n + 1, int(n * avg // limit) + 1)
             can = [
                 c.id
-                for c in sorted(cfg.counters, key=lambda c: natural(c.id))
+                # dedicated counters first: a 综合窗口 stays free for the other queues
+                for c in sorted(cfg.counters, key=lambda c: (len(c.services), natural(c.id)))
                 if svc.code in c.services and states.get(c.id) != "open"
             ]
             names = [cfg.counter(c).name or c for c in can[: need - open_n]]  # type: ignore[union-attr]

@@ -42,7 +42,8 @@ PAGES: tuple[str, ...] = ("login", "counter", "pad", "dashboard", "ticket", "cas
 
 # The catalogues the pages read: web.toml and one file per part built beside it (cases.toml
 # for 好差评 and the cases hub, …); a key lives in exactly one of them.
-CATALOGUES = ("web", "cases")
+# 管理驾驶舱 (issue 22): cockpit.toml; its page is templates/cockpit/page.html (routes/cockpit.py).
+CATALOGUES: tuple[str, ...] = ("web", "cases", "cockpit")
 # 智能导办 (issue 20): the public guide /guide/ and its texts (locales/guide.toml).
 PAGES = (*PAGES, "guide")
 CATALOGUES = (*CATALOGUES, "guide")

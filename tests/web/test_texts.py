@@ -32,7 +32,9 @@ TEMPLATES = sorted(templates.list_templates())
 
 
 def test_every_template_is_a_page_or_the_layout() -> None:
-    assert set(templates.list_templates()) == {"base.html", *(f"{p}.html" for p in PAGES)}
+    # a part's own templates live in a folder of its own (cockpit/ of issue 22, book/ …)
+    own = {n for n in templates.list_templates() if "/" in n}
+    assert set(templates.list_templates()) - own == {"base.html", *(f"{p}.html" for p in PAGES)}
 
 
 @pytest.mark.parametrize("page", PAGES)

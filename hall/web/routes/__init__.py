@@ -25,6 +25,7 @@ from hall.web.routes import (
     pages,
     session,
 )
+from hall.web.routes import cockpit as cockpit_routes
 from hall.web.routes import guide as guide_pages
 
 api = APIRouter(prefix="/web/api", tags=["web"], responses=ERROR_RESPONSES)
@@ -36,4 +37,6 @@ router.include_router(pages.router)
 router.include_router(citizen.router)
 router.include_router(cases.pages)
 router.include_router(guide_pages.router)  # 智能导办 (issue 20): /guide/
+router.include_router(cockpit_routes.pages)  # 管理驾驶舱 (issue 22): /web/cockpit
+api.include_router(cockpit_routes.router)
 router.include_router(api)
