@@ -102,3 +102,10 @@ class BookingBlocked(Conflict):
     def __init__(self, message: str, *, reason: str, until: str) -> None:
         super().__init__(message)
         self.details = {"block_reason": reason, "blocked_until": until}
+
+
+class RateLimited(HallError):
+    """Too many requests from one address to the public booking routes and pages."""
+
+    status = 429
+    code = "rate_limited"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from hall import schemas as s
@@ -23,13 +22,23 @@ from hall.api.models import Body, Code
 from hall.api.routes import Admin, Ctx, Kiosk, StaffOrAdmin, replayable
 from hall.config import Token
 from hall.domain.booking import PerAddress
-from hall.errors import Forbidden, HallError
+from hall.domain.limits import FIRST_YEAR, LAST_YEAR
+from hall.errors import Forbidden, RateLimited
 from hall.inputs import Moment, Reason
 from hall.services import appointments, bookings
 
 router = APIRouter(prefix="/api/v1", tags=["booking"], responses=s.ERROR_RESPONSES)
 
 BookingCode = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+def _plausible_day(day: dt.date) -> dt.date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR}–{LAST_YEAR}")
+    return day
+
+
+Day = Annotated[dt.date, AfterValidator(_plausible_day)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 IdNumber = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 Phone = Annotated[str, StringConstraints(min_length=1, max_length=20)]
@@ -55,31 +64,12 @@ get = functools.partial(_route, "GET")
 post = functools.partial(_route, "POST")
 
 
-class RateLimited(HallError):
-    status = 429
-    code = "rate_limited"
-
-
-_limiter_lock = threading.Lock()
-
-
-def limiter_of(app_state: Any) -> PerAddress:
-    """The app's per-address limiter, made on first use from ``[booking].rate_per_minute``
-    (the citizen pages under /book/ share it)."""
-    with _limiter_lock:
-        found: PerAddress | None = getattr(app_state, "booking_limiter", None)
-        if found is None:
-            found = PerAddress(app_state.ctx.config.booking.rate_per_minute)
-            app_state.booking_limiter = found
-        return found
-
-
 def check_rate(request: Request) -> None:
+    """The public routes' per-address limit (``[booking].rate_per_minute``; the citizen
+    pages under /book/ count against the same limiter)."""
+    limiter = PerAddress.of(request.app.state, request.app.state.ctx.config.booking.rate_per_minute)
     address = request.client.host if request.client else "-"
-    limiter = limiter_of(request.app.state)
-    with _limiter_lock:
-        allowed = limiter.allow(address, time.monotonic())
-    if not allowed:
+    if not limiter.allow(address, time.monotonic()):
         raise RateLimited("too many booking requests from this address; wait a minute")
 
 
@@ -112,7 +102,7 @@ class RescheduleIn(Body):
 
 
 class ClosureIn(Body):
-    day: dt.date
+    day: Day
     service: Code | None = None
     """None: every service that day."""
     notice: Reason
@@ -128,8 +118,8 @@ def booking_services(ctx: Ctx) -> list[s.BookableService]:
 def booking_slots(
     ctx: Ctx,
     service: Annotated[str, Query(min_length=1, max_length=8)],
-    from_: Annotated[dt.date | None, Query(alias="from")] = None,
-    to: Annotated[dt.date | None, Query()] = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Annotated[Day | None, Query()] = None,
 ) -> s.BookingSlots:
     return bookings.slots(ctx, service, from_, to)
 
@@ -172,7 +162,7 @@ def reschedule(ctx: Ctx, _: Limited, code: BookingCode, body: RescheduleIn) -> s
 
 @get("/bookings", summary="The day's bookings per service (booked, arrived, no-show)")
 def day_bookings(
-    ctx: Ctx, _: StaffOrAdmin, day: Annotated[dt.date | None, Query()] = None
+    ctx: Ctx, _: StaffOrAdmin, day: Annotated[Day | None, Query()] = None
 ) -> s.BookingDaySummary:
     return bookings.day_summary(ctx, day)
 

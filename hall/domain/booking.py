@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -241,6 +242,9 @@ def parse_code(text: str) -> str | None:
     return code
 
 
+_MAKING = threading.Lock()
+
+
 class PerAddress:
     """At most ``limit`` requests per address in any ``window_s`` (a sliding window), for
     the public booking routes; addresses not seen for a window are forgotten. ``now`` is a
@@ -249,8 +253,23 @@ class PerAddress:
     def __init__(self, limit: int, window_s: float = 60.0, max_addresses: int = 100_000) -> None:
         self.limit, self.window_s, self.max_addresses = limit, window_s, max_addresses
         self._seen: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
 
     def allow(self, address: str, now: float) -> bool:
+        with self._lock:
+            return self._allow(address, now)
+
+    @classmethod
+    def of(cls, holder: object, limit: int) -> PerAddress:
+        """The limiter kept on ``holder`` (the app's state), made on first use."""
+        with _MAKING:
+            found: PerAddress | None = getattr(holder, "booking_limiter", None)
+            if found is None:
+                found = cls(limit)
+                setattr(holder, "booking_limiter", found)  # noqa: B010
+            return found
+
+    def _allow(self, address: str, now: float) -> bool:
         since = now - self.window_s
         if len(self._seen) >= self.max_addresses:  # a flood of addresses: drop the idle ones
             self._seen = {a: ts for a, ts in self._seen.items() if ts and ts[-1] > since}

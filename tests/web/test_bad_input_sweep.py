@@ -62,6 +62,21 @@ def good_bodies(ticket_id: int) -> dict[tuple[str, str], Any]:
             "slot_start": tomorrow.isoformat(),
         },
         ("post", "/api/v1/appointments/check-in"): {"id_number": YOUNG},
+        # online booking (issue 21): the test hall books from tomorrow, around the clock
+        ("post", "/api/v1/bookings"): {
+            "service": "A",
+            "slot_start": f"{tomorrow.date().isoformat()}T10:00:00+08:00",
+            "name": "张三",
+            "id_number": YOUNG,
+            "phone": "13812345678",
+        },
+        ("post", "/api/v1/bookings/{code}/reschedule"): {
+            "slot_start": f"{tomorrow.date().isoformat()}T11:00:00+08:00"
+        },
+        ("post", "/api/v1/booking/closures"): {
+            "day": tomorrow.date().isoformat(),
+            "notice": "系统升级，暂停预约",
+        },
         ("post", "/api/v1/help-requests"): {"kiosk": "K1", "reason": "打印机卡纸"},
         ("post", "/api/v1/devices/heartbeat"): {"device": "K1", "parts": {"printer": "ok"}},
         ("post", "/web/api/login"): {"username": "boss", "password": PASSWORD},
@@ -170,6 +185,7 @@ def test_every_route_refuses_bad_input_without_a_500(web: Web, app: Any) -> None
         "username": "wang",
         "action": "recall",
         "case_id": str(case_id),
+        "code": "ABCDE23456",  # a booking code (issue 21)
     }
     login_last = sorted(spec["paths"].items(), key=lambda kv: kv[0] == "/web/api/login")
     routes = 0

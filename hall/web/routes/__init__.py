@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from hall.schemas import ERROR_RESPONSES
 from hall.web.routes import (
     accounts,
+    book,
     cases,
     citizen,
     counter,
@@ -35,6 +36,7 @@ for part in (session, counter, pad, events, manager, accounts, cases):
 router = APIRouter()
 router.include_router(pages.router)
 router.include_router(citizen.router)
+router.include_router(book.router)  # 预约 pages under /book/ (issue 21)
 router.include_router(cases.pages)
 router.include_router(guide_pages.router)  # 智能导办 (issue 20): /guide/
 router.include_router(cockpit_routes.pages)  # 管理驾驶舱 (issue 22): /web/cockpit

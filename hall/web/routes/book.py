@@ -1,0 +1,389 @@
+"""The citizen's booking pages under ``/book/`` (预约, issue 21), for a phone browser:
+service (its 一次告知 materials first), day, slot and details (name, ID number with its
+check digit verified as it is typed, mobile), the booking code and its QR code; view,
+change (改约) and cancel. 适老化: large type, plain pages and forms (no pop-ups, a
+confirmation is a page of its own), line spacing ≥ 1.3, Chinese first.
+
+Server-rendered forms that work without script (``book.js`` only adds the live checks).
+No session: the booking code in the link is the key; nothing personal is shown beyond
+the masked name, ID and phone. Every request counts against the same per-address limit
+as the public booking API."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import qrcode
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from common.errors import text as error_text
+from common.i18n import catalogue, t
+from hall.domain.booking import PerAddress, format_code, parse_code
+from hall.domain.limits import FIRST_YEAR, LAST_YEAR
+from hall.errors import HallError, NotFound, RateLimited
+from hall.schemas import Booking
+from hall.services import bookings
+from hall.web.deps import WebState, same_origin, web_of
+from hall.web.render import SECURITY_HEADERS, templates
+
+router = APIRouter(include_in_schema=False)
+DOMAIN = "booking"
+MAX_FORM = 4096
+
+
+def T(key: str, **values: Any) -> Markup:
+    """Both languages of a booking text, Chinese first."""
+    chinese, english = t(DOMAIN, key, "zh", **values), t(DOMAIN, key, "en", **values)
+    out = Markup('<span class="zh">{}</span>').format(chinese)
+    if english != chinese:
+        out += Markup('<span class="en">{}</span>').format(english)
+    return out
+
+
+def _error(code: str) -> Markup:
+    chinese, english = error_text(code, "zh"), error_text(code, "en")
+    return Markup('<span class="zh">{}</span><span class="en">{}</span>').format(chinese, english)
+
+
+def _browser_texts() -> dict[str, dict[str, str]]:
+    return {
+        k: {"zh": v.get("zh", ""), "en": v.get("en", v.get("zh", ""))}
+        for k, v in catalogue(DOMAIN).items()
+    }
+
+
+def _page(web: WebState, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    html = templates.get_template(f"book/{template}.html").render(
+        page="book",
+        hall_name=web.ctx.config.name,
+        timezone=web.ctx.config.timezone,
+        texts=_browser_texts(),
+        T=T,
+        Z=lambda key: t(DOMAIN, key, "zh"),
+        **values,
+    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _limit(request: Request) -> None:
+    state = request.app.state
+    limiter = PerAddress.of(state, state.ctx.config.booking.rate_per_minute)
+    if not limiter.allow(request.client.host if request.client else "-", time.monotonic()):
+        raise RateLimited("too many booking requests from this address; wait a minute")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    # A form posted from a page with Referrer-Policy no-referrer carries "Origin: null";
+    # another site's is refused. (No cookie rides along: the code in the link is the key.)
+    if request.headers.get("origin") != "null":
+        same_origin(request)
+    raw = await request.body()
+    if len(raw) > MAX_FORM:
+        raise HallError("form too large", code="invalid_request", status=422)
+    parsed = parse_qs(raw.decode("utf-8", errors="replace"), max_num_fields=20)
+    return {k: v[0] for k, v in parsed.items() if v}
+
+
+def _day_label(day: dt.date) -> Markup:
+    chinese = f"{day.month}月{day.day}日 " + t(DOMAIN, f"weekday_{day.weekday()}", "zh")
+    english = f"{day:%d %b}, " + t(DOMAIN, f"weekday_{day.weekday()}", "en")
+    return Markup('<span class="zh">{}</span><span class="en">{}</span>').format(chinese, english)
+
+
+def _hhmm(iso: str) -> str:
+    return iso[11:16]
+
+
+def _when(iso: str) -> str:
+    moment = dt.datetime.fromisoformat(iso)
+    return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def _qr_png(data: str) -> str:
+    img = qrcode.make(data, box_size=8, border=3, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    buf = io.BytesIO()
+    img.save(buf)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def booking_url(web: WebState, request: Request, code: str) -> str:
+    base = web.ctx.config.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/book/b/{code}"
+
+
+def _refusal(web: WebState, err: HallError) -> Markup:
+    if err.code == "blocked":
+        cfg = web.ctx.config.booking
+        reason = err.details.get("block_reason")
+        until = dt.date.fromisoformat(err.details.get("blocked_until") or "2000-01-01")
+        n = cfg.no_show_limit if reason == "no_show" else cfg.cancel_limit
+        key = "blocked_no_show" if reason == "no_show" else "blocked_cancelled"
+        return T(
+            key,
+            n=n,
+            until=f"{until.year}年{until.month}月{until.day}日",
+            until_en=f"{until:%d %B %Y}",
+        )
+    return _error(err.code)
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+@router.get("/book", response_model=None)
+@router.get("/book/", response_model=None)
+async def home(request: Request) -> Response:
+    web = web_of(request)
+    _limit(request)
+    found = await run_in_threadpool(bookings.services, web.ctx)
+    return _page(web, "home", services=found, error=None)
+
+
+@router.post("/book/find", response_model=None)
+async def find(request: Request) -> Response:
+    web = web_of(request)
+    _limit(request)
+    form = await _form(request)
+    code = parse_code(form.get("code", ""))
+    if code is None:
+        found = await run_in_threadpool(bookings.services, web.ctx)
+        return _page(web, "home", 404, services=found, error=_error("booking_not_found"))
+    return RedirectResponse(f"/book/b/{code}", status_code=303)
+
+
+@router.get("/book/s/{service}", response_model=None)
+async def service_days(request: Request, service: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    try:
+        plan = await run_in_threadpool(bookings.slots, web.ctx, service[:8])
+    except HallError as err:
+        if err.status >= 500:
+            raise
+        return _page(web, "error", err.status, message=_error(err.code))
+    return _page(
+        web,
+        "days",
+        plan=plan,
+        day_label=_day_label,
+        to_date=dt.date.fromisoformat,
+        base=f"/book/s/{plan.service}",
+        title_key="book_choose_day",
+        back="/book/",
+    )
+
+
+def _date(day: str) -> dt.date:
+    try:
+        when = dt.date.fromisoformat(day[:10])
+    except ValueError as err:
+        raise NotFound("no such day", code="not_bookable") from err
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise NotFound("no such day", code="not_bookable")
+    return when
+
+
+def _day_of(plan: Any, day: str) -> Any:
+    found = next((d for d in plan.days if d.day == day), None)
+    if found is None:
+        raise NotFound("no such day", code="not_bookable")
+    return found
+
+
+@router.get("/book/s/{service}/{day}", response_model=None)
+async def day_slots(request: Request, service: str, day: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    return await _slots_page(web, service, day, None, {})
+
+
+async def _slots_page(
+    web: WebState,
+    service: str,
+    day: str,
+    error: Markup | None,
+    form: dict[str, str],
+    status: int = 200,
+) -> Response:
+    when = _date(day)
+    plan = await run_in_threadpool(bookings.slots, web.ctx, service[:8], when, when)
+    return _page(
+        web,
+        "slots",
+        status,
+        plan=plan,
+        day=_day_of(plan, day),
+        day_label=_day_label(when),
+        hhmm=_hhmm,
+        error=error,
+        form=form,
+        action=f"/book/s/{plan.service}/{day}",
+        back=f"/book/s/{plan.service}",
+        move=None,
+    )
+
+
+@router.post("/book/s/{service}/{day}", response_model=None)
+async def make_booking(request: Request, service: str, day: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    form = await _form(request)
+    # Only the slot is kept for the form shown again: the name and numbers a citizen
+    # typed are not sent back (the page may be photographed or left open).
+    kept = {"slot": form.get("slot", "")}
+    try:
+        start = dt.datetime.fromisoformat(form.get("slot", ""))
+        if start.tzinfo is None:
+            raise ValueError("no offset")
+    except ValueError:
+        return await _slots_page(web, service, day, _error("not_bookable"), kept, 422)
+    req = bookings.BookRequest(
+        service=service[:8],
+        slot_start=start,
+        name=form.get("name", "")[:60],
+        id_number=form.get("id_number", "")[:40],
+        phone=form.get("phone", "")[:30] or None,
+    )
+    try:
+        made: Booking = await run_in_threadpool(bookings.book, web.ctx, req)
+    except HallError as err:
+        if err.status >= 500:
+            raise
+        return await _slots_page(web, service, day, _refusal(web, err), kept, err.status)
+    return RedirectResponse(f"/book/b/{made.code}?done=1", status_code=303)
+
+
+@router.get("/book/b/{code}", response_model=None)
+async def view(request: Request, code: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    try:
+        found: Booking = await run_in_threadpool(bookings.get, web.ctx, code[:40])
+    except NotFound as err:
+        return _page(web, "error", 404, message=_error(err.code))
+    flag = next((k for k in ("done", "cancelled", "moved") if k in request.query_params), None)
+    return _page(
+        web,
+        "booking",
+        b=found,
+        shown_code=format_code(found.code),
+        flag=flag,
+        qr=_qr_png(booking_url(web, request, found.code)) if found.status == "booked" else None,
+        when=_when,
+        hhmm=_hhmm,
+        until=_when(found.cancel_until),
+        check_from=_hhmm(found.check_in_from),
+        check_until=_hhmm(
+            (
+                dt.datetime.fromisoformat(found.slot_start)
+                + dt.timedelta(seconds=web.ctx.config.policy.appointment_grace_s)
+            ).isoformat()
+        ),
+    )
+
+
+@router.get("/book/b/{code}/cancel", response_model=None)
+async def cancel_page(request: Request, code: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    found: Booking = await run_in_threadpool(bookings.get, web.ctx, code[:40])
+    return _page(
+        web, "cancel", b=found, when=_when, error=None, limit=web.ctx.config.booking.cancel_limit
+    )
+
+
+@router.post("/book/b/{code}/cancel", response_model=None)
+async def cancel(request: Request, code: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    await _form(request)
+    try:
+        done: Booking = await run_in_threadpool(bookings.cancel, web.ctx, code[:40])
+    except HallError as err:
+        if err.status >= 500 or err.status == 404:
+            raise
+        found: Booking = await run_in_threadpool(bookings.get, web.ctx, code[:40])
+        return _page(
+            web,
+            "cancel",
+            err.status,
+            b=found,
+            when=_when,
+            error=_refusal(web, err),
+            limit=web.ctx.config.booking.cancel_limit,
+        )
+    return RedirectResponse(f"/book/b/{done.code}?cancelled=1", status_code=303)
+
+
+@router.get("/book/b/{code}/move", response_model=None)
+async def move_days(request: Request, code: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    found: Booking = await run_in_threadpool(bookings.get, web.ctx, code[:40])
+    plan = await run_in_threadpool(bookings.slots, web.ctx, found.service)
+    return _page(
+        web,
+        "days",
+        plan=plan,
+        day_label=_day_label,
+        to_date=dt.date.fromisoformat,
+        base=f"/book/b/{found.code}/move",
+        title_key="move_title",
+        back=f"/book/b/{found.code}",
+    )
+
+
+@router.get("/book/b/{code}/move/{day}", response_model=None)
+async def move_slots(request: Request, code: str, day: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    return await _move_page(web, code, day, None)
+
+
+async def _move_page(
+    web: WebState, code: str, day: str, error: Markup | None, status: int = 200
+) -> Response:
+    found: Booking = await run_in_threadpool(bookings.get, web.ctx, code[:40])
+    when = _date(day)
+    plan = await run_in_threadpool(bookings.slots, web.ctx, found.service, when, when)
+    return _page(
+        web,
+        "slots",
+        status,
+        plan=plan,
+        day=_day_of(plan, day),
+        day_label=_day_label(when),
+        hhmm=_hhmm,
+        error=error,
+        form={},
+        action=f"/book/b/{found.code}/move/{day}",
+        back=f"/book/b/{found.code}/move",
+        move=found,
+    )
+
+
+@router.post("/book/b/{code}/move/{day}", response_model=None)
+async def move(request: Request, code: str, day: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    form = await _form(request)
+    try:
+        start = dt.datetime.fromisoformat(form.get("slot", ""))
+        if start.tzinfo is None:
+            raise ValueError("no offset")
+        done: Booking = await run_in_threadpool(bookings.reschedule, web.ctx, code[:40], start)
+    except ValueError:
+        return await _move_page(web, code, day, _error("not_bookable"), 422)
+    except HallError as err:
+        if err.status >= 500 or err.status == 404:
+            raise
+        return await _move_page(web, code, day, _refusal(web, err), err.status)
+    return RedirectResponse(f"/book/b/{done.code}?moved=1", status_code=303)
