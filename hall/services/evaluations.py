@@ -330,3 +330,116 @@ def evaluate(
             matter_no=matter,
             case=case_id,
         )
+
+
+# -- the citizen's phone (/t/<token>): a rating once service finished, for a few days ----
+
+
+def _by_token(conn: Connection, ctx: HallContext, token: str) -> TicketRow:
+    found = conn.execute(
+        select(T).where(T.c.hall_id == ctx.hall_id, T.c.public_token == token)
+    ).first()
+    if found is None:
+        raise NotFound("no ticket for this link", code="ticket_not_found")
+    row = TicketRow.of(found)
+    while row.transferred_to is not None:  # the page follows a transfer
+        row = load(conn, ctx, row.transferred_to)
+    return row
+
+
+def _phone_target(conn: Connection, ctx: HallContext, row: TicketRow, now: dt.datetime) -> Any:
+    """What the phone may rate now: ("rate", matter) for a matter no one rated, ("check",
+    evaluation id) for a pad rating the citizen has not confirmed, or None."""
+    if Status(row.status) is not Status.DONE or row.finished_at is None:
+        return None
+    if now - row.finished_at > dt.timedelta(days=ctx.config.cases.phone_rating_days):
+        return None
+    known = [m.matter_no for m in _matters(conn, ctx, row.id)]
+    rated = {
+        r.matter_no: r
+        for r in conn.execute(
+            select(E.c.id, E.c.matter_no, E.c.channel).where(
+                E.c.hall_id == ctx.hall_id, E.c.ticket_id == row.id
+            )
+        )
+    }
+    for matter in known or [None]:
+        if (matter is None and not rated) or (matter is not None and matter not in rated):
+            return ("rate", matter)
+    checked = set(
+        conn.execute(
+            select(t.rating_checks.c.evaluation_id).where(
+                t.rating_checks.c.hall_id == ctx.hall_id, t.rating_checks.c.ticket_id == row.id
+            )
+        ).scalars()
+    )
+    for r in rated.values():
+        if r.channel == Channel.PAD.value and r.id not in checked:
+            return ("check", r.id)
+    return None
+
+
+def phone_offer(ctx: HallContext, token: str) -> dict[str, Any]:
+    """Whether the citizen's page offers a rating now: ``{"offer": "rate" | "check" | None,
+    "until": ISO time}`` (``check``: the visit was rated on the pad; the phone asks again,
+    kept apart as a check of the pad's rating)."""
+    now = ctx.now()
+    with ctx.read() as conn:
+        row = _by_token(conn, ctx, token)
+        target = _phone_target(conn, ctx, row, now)
+    until = (
+        ctx.local(row.finished_at + dt.timedelta(days=ctx.config.cases.phone_rating_days))
+        if row.finished_at
+        else None
+    )
+    return {
+        "offer": target[0] if target else None,
+        "until": until.isoformat(timespec="minutes") if until and target else None,
+    }
+
+
+def rate_by_phone(
+    ctx: HallContext,
+    token: str,
+    score: int,
+    *,
+    reasons: list[Reason] | None = None,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """The citizen rates on the phone: a matter not rated yet becomes a rating (channel
+    ``phone``, a 差评 opens its case); a visit the pad rated gets a check (rating_checks)."""
+    if not 1 <= score <= 5:
+        raise Invalid("score must be 1 (非常不满意) … 5 (非常满意)", code="invalid_score")
+    with ctx.read() as conn:
+        row = _by_token(conn, ctx, token)
+        target = _phone_target(conn, ctx, row, ctx.now())
+    if target is None:
+        raise Conflict("this visit cannot be rated here (now)", code="already_evaluated")
+    if target[0] == "rate":
+        ev = evaluate(
+            ctx,
+            row.id,
+            score,
+            comment if grade_of(score) is Grade.BAD else None,
+            reasons=reasons if grade_of(score) is Grade.BAD else None,
+            channel=Channel.PHONE,
+            matter_no=target[1],
+        )
+        return {"recorded": "rating", "grade": ev.grade}
+    k = t.rating_checks
+    with ctx.write() as tx:
+        if tx.conn.execute(
+            select(k.c.id).where(k.c.hall_id == ctx.hall_id, k.c.evaluation_id == target[1])
+        ).first():
+            raise Conflict("this visit was checked already", code="already_evaluated")
+        tx.conn.execute(
+            insert(k).values(
+                hall_id=ctx.hall_id,
+                evaluation_id=target[1],
+                ticket_id=row.id,
+                channel=Channel.PHONE.value,
+                score=score,
+                created_at=tx.now,
+            )
+        )
+    return {"recorded": "check", "grade": grade_of(score).value}

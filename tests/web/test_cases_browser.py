@@ -238,3 +238,34 @@ def test_case_pages_list_overdue_red_and_handle_a_bad_review(
         shot(p, "cases-public")
     finally:
         public.close()
+
+
+def test_the_phone_page_offers_the_rating_once_served(hall: HallProcess, browser: Any) -> None:
+    ticket = kiosk(hall).issue_ticket("J")
+    counter = HallClient(hall.url, TOKENS["counter"])
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    try:
+        page = phone.new_page()
+        page.goto(f"{hall.url}/t/{ticket.public_token}")
+        page.wait_for_selector("body[data-rating='none']")
+        expect(page.locator("#t-rating")).to_be_hidden()  # still waiting: nothing to rate
+        counter.call_next("1")
+        counter.counter_action("1", "finish")
+        page.reload()
+        page.wait_for_selector("body[data-rating='rate']")
+        page.click("[data-phone-score='2']")
+        page.click("[data-phone-reason='unclear_requirements']")
+        page.fill("#t-rating-comment", "材料清单和窗口说的不一样")
+        shot(page, "cases-phone-rating")
+        page.click("#t-rating-send")
+        page.wait_for_selector("body[data-rating='sent']")
+        expect(page.locator("#t-rating-thanks")).to_be_visible()
+    finally:
+        phone.close()
+    got = rows(
+        hall, "SELECT channel, score, reasons FROM evaluations WHERE ticket_id = :id", id=ticket.id
+    )
+    assert [(r.channel, r.score, json.loads(r.reasons)) for r in got] == [
+        ("phone", 2, ["unclear_requirements"])
+    ]
+    assert len(rows(hall, "SELECT id FROM cases WHERE ticket_id = :id", id=ticket.id)) == 1

@@ -279,3 +279,40 @@ def test_the_dashboard_panel_flags_a_pad_rated_as_every_finish_happens(
     assert [f["pattern"] for f in wang["findings"]] == ["instant"]
     assert (wang["findings"][0]["count"], wang["findings"][0]["of"]) == (20, 21)
     assert (report["open_cases"], report["overdue_cases"]) == (1, 0)
+
+
+def test_the_phone_rates_once_service_finished_for_three_days(web: Web, clock: FakeClock) -> None:
+    ticket = web.issue("B")
+    page = f"/t/{ticket['public_token']}/rating"
+    assert web.client.get(page).json() == {"offer": None, "until": None}  # still waiting
+    web.login("wang")
+    web.post("/counters/1/do/call-next")
+    web.post("/counters/1/do/finish")
+    assert web.client.get(page).json()["offer"] == "rate"
+    r = web.client.post(page, json={"score": 2, "reasons": ["long_wait"], "comment": "x"})
+    assert r.status_code == 201 and r.json() == {"recorded": "rating", "grade": "bad"}
+    assert web.client.get(page).json()["offer"] is None  # 一次一评
+    assert web.client.post(page, json={"score": 5}).status_code == 409
+    row = ratings(web)[-1]
+    assert (row.channel, row.score, row.reasons, row.staff) == ("phone", 2, ["long_wait"], None)
+
+    # rated on the pad: the phone asks again, as a check kept apart from the ratings
+    other = web.issue("B")
+    web.post("/counters/1/do/call-next")
+    web.post("/counters/1/do/finish")
+    web.post("/counters/1/evaluate", {"ticket": other["id"], "score": 5})
+    page = f"/t/{other['public_token']}/rating"
+    assert web.client.get(page).json()["offer"] == "check"
+    r = web.client.post(page, json={"score": 1})
+    assert r.status_code == 201 and r.json()["recorded"] == "check"
+    assert web.client.get(page).json()["offer"] is None
+    assert len(ratings(web)) == 2  # the check is not a second rating
+    third = web.issue("B")
+    web.post("/counters/1/do/call-next")
+    web.post("/counters/1/do/finish")
+    clock.advance(3 * 86400 + 60)  # three days on: the offer has ended
+    assert web.client.get(f"/t/{third['public_token']}/rating").json()["offer"] is None
+    cross = web.client.post(
+        f"/t/{third['public_token']}/rating", json={"score": 5}, headers={"Origin": "http://evil"}
+    )
+    assert cross.status_code == 403

@@ -11,11 +11,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
+from pydantic import BaseModel, Field
 
+from hall.domain.evaluation import Reason
 from hall.errors import NotFound
-from hall.services import tickets
+from hall.inputs import Note
+from hall.services import evaluations, tickets
 from hall.streams import EventStream, next_event
-from hall.web.deps import Web, WebState
+from hall.web.deps import Web, WebState, same_origin
 from hall.web.render import page_response
 
 router = APIRouter(include_in_schema=False)
@@ -94,3 +97,38 @@ async def _changes(web: WebState, heartbeat_s: float) -> AsyncIterator[bytes]:
 async def ticket_events(request: Request, web: Web, token: str) -> StreamingResponse:
     _check_token(token)
     return EventStream(_changes(web, request.app.state.sse_heartbeat_s))
+
+
+# -- 好差评 from the citizen's own phone (channel ``phone``) ---------------------------------
+
+
+@router.get("/t/{token}/rating")
+def rating_offer(web: Web, token: str) -> Response:
+    """Once service finished, for ``[cases] phone_rating_days``: ``rate`` a matter no one
+    rated, or ``check`` (the pad rated the visit: the citizen is asked again, kept apart as
+    a check of the pad's rating); ``null`` otherwise."""
+    offer = evaluations.phone_offer(web.ctx, _check_token(token))
+    return Response(
+        json.dumps(offer, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+class PhoneRatingIn(BaseModel):
+    score: int = Field(ge=1, le=5)
+    reasons: list[Reason] = Field(default_factory=list, max_length=len(Reason))
+    comment: Note | None = None
+
+
+@router.post("/t/{token}/rating", status_code=201)
+def rate_by_phone(request: Request, web: Web, token: str, body: PhoneRatingIn) -> Response:
+    same_origin(request)
+    done = evaluations.rate_by_phone(
+        web.ctx,
+        _check_token(token),
+        body.score,
+        reasons=list(dict.fromkeys(body.reasons)),
+        comment=(body.comment or "").strip() or None,
+    )
+    return Response(json.dumps(done), status_code=201, media_type="application/json")

@@ -57,3 +57,47 @@
   setInterval(refresh, 30000);
   refresh();
 })();
+
+// 好差评 from the phone (channel phone): once service finished, for a few days, the page
+// offers the five levels; a 差评 asks why. A visit the pad rated is asked again as a check.
+(() => {
+  const { bi } = GH;
+  const $ = (id) => document.getElementById(id);
+  const token = location.pathname.split("/")[2];
+  const base = "/t/" + encodeURIComponent(token) + "/rating";
+  let score = null;
+
+  async function offer() {
+    try {
+      const r = await fetch(base, { cache: "no-store" });
+      if (!r.ok) return;
+      const o = await r.json();
+      $("t-rating").classList.toggle("hidden", !o.offer);
+      $("t-rating-check").classList.toggle("hidden", o.offer !== "check");
+      if (o.until) $("t-rating-until").replaceChildren(bi("phone_rating_until", { until: o.until.slice(0, 16).replace("T", " ") }, true));
+      document.body.dataset.rating = o.offer || "none";
+    } catch (e) { /* the rating waits for the next refresh */ }
+  }
+  async function send(reasons, comment) {
+    const body = { score };
+    if (reasons.length) body.reasons = reasons;
+    if (comment) body.comment = comment;
+    const r = await fetch(base, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) });
+    $("t-rating").classList.add("hidden");
+    if (r.ok) $("t-rating-thanks").classList.remove("hidden");
+    document.body.dataset.rating = r.ok ? "sent" : "failed";
+  }
+  document.querySelectorAll("[data-phone-score]").forEach((b) => b.addEventListener("click", () => {
+    score = Number(b.dataset.phoneScore);
+    if (score > 2) return send([], null);
+    $("t-rating-reasons").classList.remove("hidden");
+  }));
+  document.querySelectorAll("[data-phone-reason]").forEach((b) => b.addEventListener("click", () =>
+    b.setAttribute("aria-pressed", b.getAttribute("aria-pressed") === "true" ? "false" : "true")));
+  $("t-rating-send").addEventListener("click", () => send(
+    [...document.querySelectorAll("[data-phone-reason][aria-pressed='true']")].map((b) => b.dataset.phoneReason),
+    $("t-rating-comment").value.trim() || null));
+  offer();
+  setInterval(offer, 30000);
+})();
