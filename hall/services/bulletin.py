@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from common.fonts import find_cjk_font
 from common.i18n import t as text
+from hall.errors import Invalid
 from hall.services import cockpit, performance, stats
 from hall.services.context import HallContext
 from hall.storage import tables as t
@@ -108,8 +109,11 @@ def figures(ctx: HallContext, month: str) -> dict[str, Any]:
     total = stats.compute(ctx, first.isoformat(), last.isoformat()).total
     promise = cockpit.attainment_between(ctx, first, last)
     windows = _ranked_windows(performance.counters(ctx, first, last))
-    pf, pl = performance.month_range(previous(month))
-    before = _ranked_windows(performance.counters(ctx, pf, pl))
+    try:
+        pf, pl = performance.month_range(previous(month))
+        before = _ranked_windows(performance.counters(ctx, pf, pl))
+    except Invalid:  # the first month the hall can have
+        before = []
     if windows and before and windows[-1]["counter"] == before[-1]["counter"]:
         windows[-1]["mark"] = text("cockpit", "ck_last_twice", "zh")
     # departments: the services

@@ -140,7 +140,7 @@ def _build_plan(ctx: HallContext, check: bool = True) -> tuple[dict[str, Any], A
     specs = counter_specs(cfg)
     days_out = []
     plans_by_day: dict[dt.date, tuple[list[SlotPlan], dict[str, dict[int, float]]]] = {}
-    for day in result.days:
+    for day in result.days if result.models else ():  # no history: nothing to forecast
         rates = {s: dict(v) for s, v in result.arrivals[day].items() if v}
         plans = plan_day(rates, hist.service_s, tg, specs)
         erlang_hours = counter_hours(plans)
@@ -216,13 +216,15 @@ def what_if(ctx: HallContext, day: str, counter_id: str, at: str) -> dict[str, A
     the share of citizens called within target, per service, before and after (simulated on
     the same citizens, 5 draws of the forecast)."""
     try:
+        if not (day.isascii() and at.isascii()):
+            raise ValueError(at)
         when = dt.date.fromisoformat(day)
         hh, mm = (int(x) for x in at.split(":"))
         at_s = float(dt.time(hh, mm).hour * 3600 + mm * 60)
     except ValueError as err:
         raise Invalid("day is YYYY-MM-DD and at is HH:MM", code="invalid_what_if") from err
     if ctx.config.counter(counter_id) is None:
-        raise NotFound(f"no counter {counter_id!r}", code="counter_not_found")
+        raise NotFound(f"no counter {counter_id!r}", code="unknown_counter")
     _, (plans_by_day, service_s) = _cached(ctx)
     if when not in plans_by_day:
         raise Invalid(f"{day} is not one of the planned days", code="invalid_what_if")

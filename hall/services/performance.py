@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
 
+from hall.domain.limits import FIRST_YEAR, LAST_YEAR
 from hall.domain.staffing import natural
 from hall.errors import Invalid
 from hall.services.context import HallContext
@@ -83,6 +84,8 @@ def month_range(month: str) -> tuple[dt.date, dt.date]:
         if not month.isascii() or len(month) != 7:
             raise ValueError(month)
         first = dt.date.fromisoformat(f"{month}-01")
+        if not FIRST_YEAR <= first.year <= LAST_YEAR:
+            raise ValueError(month)
     except ValueError as err:
         raise Invalid(f"month: {month!r} is not like 2026-11", code="invalid_range") from err
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
@@ -281,6 +284,8 @@ def period(ctx: HallContext, day: str | None = None, month: str | None = None) -
     else:
         try:
             first = last = dt.date.fromisoformat(day) if day else ctx.today()
+            if not (day is None or day.isascii()) or not FIRST_YEAR <= first.year <= LAST_YEAR:
+                raise ValueError(day)
         except ValueError as err:
             raise Invalid(f"day: {day!r} is not like 2026-11-23", code="invalid_range") from err
         label = first.isoformat()
