@@ -52,8 +52,12 @@ DEMO_DIR = "var/demo"
 CONFIG_NAME = "hall.toml"
 CONTROL_NAME = "control.sock"
 READER_NAME = "idcard"
-CARD_ALIASES = {"foreign": "foreign_permanent_2023"}
-"""``govhall demo card`` names besides the sample cards' own (``devices/idcard/cards``)."""
+CARD_ALIASES = {"foreign": "foreign_permanent_2023", "resident": "demo_resident"}
+"""``govhall demo card`` names besides the sample cards' own (``devices/idcard/cards``):
+``resident`` is the card whose photo shows the demo camera's citizen."""
+DEMO_CITIZEN = "camera/demo/demo_citizen.jpg"
+"""In ``devices``: the person the demo's camera shows, turning left when asked (photos in
+devices/idcard/cards/photos/README.md)."""
 KIOSK_SIZE = (608, 1080)
 BOARD_SIZE = (1280, 720)
 WINDOW_TOP = 32
@@ -87,12 +91,24 @@ def demo_tables(
     devices = out.setdefault("devices", {})
     if isinstance(devices, dict):
         devices["idcard"] = str(reader)
+        if devices.get("camera", "sim") == "sim":
+            # the resident card's holder stands at the camera and turns left when asked:
+            # the whole face path (consent, liveness, match) can be tried
+            devices["camera"] = f"sim:{demo_citizen()}?mode=turn_left"
+            if isinstance(kiosk, dict):
+                kiosk["liveness"] = ["turn_left"]
     # A chime is read beside the config, which moved.
     signage = out.get("signage")
     chime = signage.get("chime") if isinstance(signage, dict) else None
     if isinstance(signage, dict) and isinstance(chime, str) and chime:
         signage["chime"] = str((source_dir / chime).resolve())
     return out
+
+
+def demo_citizen() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("devices").joinpath(DEMO_CITIZEN)))
 
 
 def has_hours(raw: dict[str, Any]) -> bool:

@@ -421,9 +421,12 @@ class Runtime:
         return lambda f: f.on_camera_ready(e.token, challenge)
 
     def _liveness(self) -> LivenessConfig:
-        from devices.camera.liveness import LivenessConfig
+        from devices.camera.liveness import Challenge, LivenessConfig
 
-        return self.liveness or LivenessConfig()
+        if self.liveness is None:
+            asked = tuple(Challenge(c) for c in self.settings.liveness)
+            self.liveness = LivenessConfig(challenges=asked)
+        return self.liveness
 
     def _stop_camera(self, token: int) -> None:
         """Stop the camera, and drop its last frame, if session ``token`` started it: a

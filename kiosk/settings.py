@@ -88,6 +88,11 @@ class KioskSettings:
     """Seconds between two reads of the services and their queues."""
     card_timeout_s: Seconds = 30.0
     """Seconds the ID-card screen waits for a card."""
+    liveness: tuple[Literal["turn_left", "turn_right"], ...] = Field(
+        default=("turn_left", "turn_right"), min_length=1, strict=False
+    )
+    """The movements the face step may ask for (one at random each time): a camera beside
+    the screen may want one direction only; the demo's simulated citizen turns left."""
     data_dir: Path = Field(default=Path("kiosk-data"), strict=False)
     """Offline journal and voice cache; relative paths are beside the config file."""
     lang: Literal["zh", "en"] = "zh"

@@ -173,6 +173,31 @@ def test_agreeing_and_turning_as_asked_gives_a_face_verified_ticket(
     assert "face check: passed" in logged and "110105" not in logged
 
 
+@pytest.mark.slow  # > 3 s: make test runs it, make test-fast does not
+def test_the_demos_card_and_camera_carry_one_person_through_the_face_check(
+    make_kiosk: Any, tmp_path: Path
+) -> None:
+    """Day in the hall 4: in ``govhall demo`` the face-checked services could never pass.
+    The demo's own config (demo_tables) and its resident card now carry one person."""
+    import tomllib
+
+    from devices.idcard.cards import load_card
+    from govhall.demo import CARD_ALIASES, demo_tables
+    from tests.support.hall_server import SAMPLE_FILE
+
+    raw = tomllib.loads(SAMPLE_FILE.read_text(encoding="utf-8"))
+    demo = demo_tables(raw, source_dir=SAMPLE_FILE.parent, reader=tmp_path / "idcard", hours=False)
+    kiosk = make_kiosk(demo["devices"]["camera"])
+    kiosk.runtime.settings = dataclasses.replace(
+        kiosk.runtime.settings, liveness=tuple(demo["kiosk"]["liveness"])
+    )
+    kiosk.to_consent(load_card(CARD_ALIASES["resident"]))  # govhall demo card resident
+    kiosk.run(kiosk.flow.consent_agree())
+    tk = kiosk.flow.view.ticket
+    assert kiosk.flow.view.screen is Screen.TICKET and tk is not None, kiosk.flow.view.message
+    assert tk.verification == "face" and kiosk.runtime.face_counts["passed"] == 1
+
+
 def test_declining_gives_a_manual_ticket_and_never_starts_the_camera(
     make_kiosk: Any, checker: Any
 ) -> None:
