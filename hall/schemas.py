@@ -108,6 +108,12 @@ class Ticket(EventTicket):
     transferred_to: int | None
     public_token: str
     offline_number: str | None
+    wait_range_min_s: int | None = None
+    """The printed and shown wait range (issue 22), low end in seconds: e.g. 600 of
+    "10–20 分钟"; None when not waiting. Rounded to minutes (5 minutes from 10 on)."""
+    wait_range_max_s: int | None = None
+    """Its high end in seconds; ``[cockpit].range_level`` of real waits should fall inside
+    (the cockpit measures it)."""
 
 
 class ImportOutcome(StrEnum):

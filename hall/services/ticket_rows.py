@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from hall.domain.tickets import Klass, Status, format_number
 from hall.errors import Conflict, NotFound
 from hall.schemas import Ticket
-from hall.services import queries
+from hall.services import cockpit, queries
 from hall.services.context import HallContext, Tx
 from hall.services.views import event_fields, event_ticket
 from hall.storage import tables as t
@@ -35,6 +35,11 @@ def ticket_json(
         if row.status == Status.WAITING.value
         else 0
     )
+    wait_range = (
+        cockpit.ticket_range(conn, ctx.config, row.day, row.service, ahead)
+        if row.status == Status.WAITING.value
+        else (None, None)
+    )
     return Ticket(
         **event_fields(ctx.config, row),
         service_name=svc.name if svc else row.service,
@@ -49,6 +54,8 @@ def ticket_json(
         transferred_to=row.transferred_to,
         public_token=row.public_token,
         offline_number=row.offline_number,
+        wait_range_min_s=wait_range[0],
+        wait_range_max_s=wait_range[1],
     )
 
 

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hall.domain.estimate import coverage, estimated_wait_s, wait_range_s
+from tests.support.hall import Api
 
 
 def test_examples() -> None:
@@ -43,3 +44,19 @@ def test_coverage_of_its_own_model_is_at_least_nominal() -> None:
     share, n = coverage(cases)
     assert n == 4000 and share is not None and 0.8 <= share <= 0.92
     assert coverage([]) == (None, 0)
+
+
+def test_the_api_answers_the_range_with_the_ticket(api: Api) -> None:
+    first = api.issue("B")
+    for _ in range(9):
+        last = api.issue("B")
+    # 9 ahead × 200 s on one counter: estimate 30 min, range around it
+    assert last["estimated_wait_s"] == 1800
+    lo, hi = last["wait_range_min_s"], last["wait_range_max_s"]
+    assert (lo, hi) == wait_range_s(9, 200, 1)
+    assert lo <= 1800 <= hi and lo % 300 == 0 and hi % 300 == 0
+    assert first["wait_range_min_s"] == 0
+    called = api.call_next("1")
+    assert called is not None and called["wait_range_min_s"] is None  # no longer waiting
+    again = api.get(f"/tickets/{last['id']}", role="display").json()
+    assert again["wait_range_max_s"] <= hi  # one fewer ahead
