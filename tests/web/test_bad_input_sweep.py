@@ -77,6 +77,16 @@ def good_bodies(ticket_id: int) -> dict[tuple[str, str], Any]:
             "day": tomorrow.date().isoformat(),
             "notice": "系统升级，暂停预约",
         },
+        ("post", "/web/api/bookings"): {
+            "service": "A",
+            "slot_start": f"{tomorrow.date().isoformat()}T10:30:00+08:00",
+            "name": "张三",
+            "id_number": YOUNG,
+        },
+        ("post", "/web/api/booking/closures"): {
+            "day": tomorrow.date().isoformat(),
+            "notice": "系统升级，暂停预约",
+        },
         ("post", "/api/v1/help-requests"): {"kiosk": "K1", "reason": "打印机卡纸"},
         ("post", "/api/v1/devices/heartbeat"): {"device": "K1", "parts": {"printer": "ok"}},
         ("post", "/web/api/login"): {"username": "boss", "password": PASSWORD},

@@ -15,13 +15,14 @@ import base64
 import datetime as dt
 import io
 import time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 import qrcode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from common.errors import text as error_text
@@ -29,12 +30,26 @@ from common.i18n import catalogue, t
 from hall.domain.booking import PerAddress, format_code, parse_code
 from hall.domain.limits import FIRST_YEAR, LAST_YEAR
 from hall.errors import HallError, NotFound, RateLimited
-from hall.schemas import Booking
+from hall.inputs import Moment, Reason
+from hall.schemas import (
+    ERROR_RESPONSES,
+    BookableService,
+    Booking,
+    BookingClosure,
+    BookingDaySummary,
+    Model,
+)
 from hall.services import bookings
-from hall.web.deps import WebState, same_origin, web_of
+from hall.web.deps import AdminWrite, Staff, Web, WebState, same_origin, web_of
 from hall.web.render import SECURITY_HEADERS, templates
 
-router = APIRouter(include_in_schema=False)
+pages = APIRouter(include_in_schema=False)
+
+
+class PydanticBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 DOMAIN = "booking"
 MAX_FORM = 4096
 
@@ -138,8 +153,8 @@ def _refusal(web: WebState, err: HallError) -> Markup:
 # -- pages --------------------------------------------------------------------------------
 
 
-@router.get("/book", response_model=None)
-@router.get("/book/", response_model=None)
+@pages.get("/book", response_model=None)
+@pages.get("/book/", response_model=None)
 async def home(request: Request) -> Response:
     web = web_of(request)
     _limit(request)
@@ -147,7 +162,7 @@ async def home(request: Request) -> Response:
     return _page(web, "home", services=found, error=None)
 
 
-@router.post("/book/find", response_model=None)
+@pages.post("/book/find", response_model=None)
 async def find(request: Request) -> Response:
     web = web_of(request)
     _limit(request)
@@ -159,7 +174,7 @@ async def find(request: Request) -> Response:
     return RedirectResponse(f"/book/b/{code}", status_code=303)
 
 
-@router.get("/book/s/{service}", response_model=None)
+@pages.get("/book/s/{service}", response_model=None)
 async def service_days(request: Request, service: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -198,7 +213,7 @@ def _day_of(plan: Any, day: str) -> Any:
     return found
 
 
-@router.get("/book/s/{service}/{day}", response_model=None)
+@pages.get("/book/s/{service}/{day}", response_model=None)
 async def day_slots(request: Request, service: str, day: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -231,7 +246,7 @@ async def _slots_page(
     )
 
 
-@router.post("/book/s/{service}/{day}", response_model=None)
+@pages.post("/book/s/{service}/{day}", response_model=None)
 async def make_booking(request: Request, service: str, day: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -261,7 +276,7 @@ async def make_booking(request: Request, service: str, day: str) -> Response:
     return RedirectResponse(f"/book/b/{made.code}?done=1", status_code=303)
 
 
-@router.get("/book/b/{code}", response_model=None)
+@pages.get("/book/b/{code}", response_model=None)
 async def view(request: Request, code: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -290,7 +305,7 @@ async def view(request: Request, code: str) -> Response:
     )
 
 
-@router.get("/book/b/{code}/cancel", response_model=None)
+@pages.get("/book/b/{code}/cancel", response_model=None)
 async def cancel_page(request: Request, code: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -300,7 +315,7 @@ async def cancel_page(request: Request, code: str) -> Response:
     )
 
 
-@router.post("/book/b/{code}/cancel", response_model=None)
+@pages.post("/book/b/{code}/cancel", response_model=None)
 async def cancel(request: Request, code: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -323,7 +338,7 @@ async def cancel(request: Request, code: str) -> Response:
     return RedirectResponse(f"/book/b/{done.code}?cancelled=1", status_code=303)
 
 
-@router.get("/book/b/{code}/move", response_model=None)
+@pages.get("/book/b/{code}/move", response_model=None)
 async def move_days(request: Request, code: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -341,7 +356,7 @@ async def move_days(request: Request, code: str) -> Response:
     )
 
 
-@router.get("/book/b/{code}/move/{day}", response_model=None)
+@pages.get("/book/b/{code}/move/{day}", response_model=None)
 async def move_slots(request: Request, code: str, day: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -370,7 +385,7 @@ async def _move_page(
     )
 
 
-@router.post("/book/b/{code}/move/{day}", response_model=None)
+@pages.post("/book/b/{code}/move/{day}", response_model=None)
 async def move(request: Request, code: str, day: str) -> Response:
     web = web_of(request)
     _limit(request)
@@ -387,3 +402,97 @@ async def move(request: Request, code: str, day: str) -> Response:
             raise
         return await _move_page(web, code, day, _refusal(web, err), err.status)
     return RedirectResponse(f"/book/b/{done.code}?moved=1", status_code=303)
+
+
+# -- staff: the day's bookings, the desk's booking for a citizen, closing a day ----------------
+
+api = APIRouter(prefix="/web/api", tags=["web"], responses=ERROR_RESPONSES)
+PANEL_KEYS = (
+    "panel_bookings",
+    "panel_booked",
+    "panel_arrived",
+    "panel_no_show",
+    "panel_cancelled",
+    "panel_capacity",
+    "panel_service",
+    "panel_desk_book",
+    "panel_close_day",
+    "panel_day",
+    "panel_all_services",
+    "panel_notice",
+    "panel_closed_ok",
+    "panel_booked_ok",
+    "panel_time",
+    "panel_submit",
+    "field_name",
+    "field_id",
+    "field_phone",
+    "book_no_phone",
+)
+
+
+class StaffBookings(Model):
+    """The day's bookings for the dashboard and the counter page, with the panel's words."""
+
+    summary: BookingDaySummary
+    services: list[BookableService]
+    admin: bool
+    texts: dict[str, dict[str, str]]
+
+
+class DeskBookingIn(PydanticBody):
+    service: Annotated[str, StringConstraints(min_length=1, max_length=8)]
+    slot_start: Moment
+    name: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    id_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    phone: Annotated[str, StringConstraints(max_length=20)] | None = None
+
+
+def _plausible_day(day: dt.date) -> dt.date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"must be in the years {FIRST_YEAR}–{LAST_YEAR}")
+    return day
+
+
+class DeskClosureIn(PydanticBody):
+    day: Annotated[dt.date, AfterValidator(_plausible_day)]
+    service: Annotated[str, StringConstraints(min_length=1, max_length=8)] | None = None
+    notice: Reason
+
+
+@api.get("/bookings/day", summary="The day's bookings per service (staff pages)")
+def staff_bookings(web: Web, session: Staff, day: str | None = None) -> StaffBookings:
+    when = _date(day) if day else None
+    cat = catalogue(DOMAIN)
+    return StaffBookings(
+        summary=bookings.day_summary(web.ctx, when),
+        services=bookings.services(web.ctx),
+        admin=session.role == "admin",
+        texts={k: {"zh": cat[k]["zh"], "en": cat[k].get("en", cat[k]["zh"])} for k in PANEL_KEYS},
+    )
+
+
+@api.post("/bookings", status_code=201, summary="The desk books for a citizen (admin)")
+def desk_booking(web: Web, _: AdminWrite, body: DeskBookingIn) -> Booking:
+    return bookings.book(
+        web.ctx,
+        bookings.BookRequest(
+            service=body.service,
+            slot_start=body.slot_start,
+            name=body.name,
+            id_number=body.id_number,
+            phone=body.phone or None,
+            channel="desk",
+        ),
+    )
+
+
+@api.post("/booking/closures", status_code=201, summary="Close a day for booking, with notice")
+def desk_closure(web: Web, session: AdminWrite, body: DeskClosureIn) -> BookingClosure:
+    return bookings.close_day(web.ctx, body.day, body.service, body.notice, session.username)
+
+
+router = APIRouter()
+"""What ``hall/web/routes/__init__.py`` includes: the pages and the staff's booking API."""
+router.include_router(pages)
+router.include_router(api)
