@@ -53,7 +53,8 @@ class HomeScreen(KioskScreen):
         text = f"[b]{tile.label(view.lang)}[/b]"
         if sub:
             text += f"\n[size={int(size * font)}]{sub}[/size]"
-        text += f"\n[size={int(0.62 * font)}][color=1a1a1a]{count}"
+        count_size = 0.5 if view.elderly else 0.62  # the name grows 1.5×, the count less
+        text += f"\n[size={int(count_size * font)}][color=1a1a1a]{count}"
         if tags:
             text += "  ·  " + " ".join(tags)
         return text + "[/color][/size]"

@@ -116,7 +116,8 @@ def main(argv: list[str]) -> int:
     pump()
     app.stop()
     if problems:
-        print("\n".join(problems), file=sys.stderr)
+        # sys.__stderr__: Kivy has taken sys.stderr over for its logger
+        print("\n".join(problems), file=sys.__stderr__)
         return 1
     return 0
 
