@@ -90,6 +90,20 @@ class Outcome:
                 met += ok / n >= level
         return met, total
 
+    def hall_slots_meeting(
+        self, targets: Mapping[str, Target], default: Target = DEFAULT_TARGET
+    ) -> tuple[int, int]:
+        """(slots in which the share of all citizens called within their service's target
+        reaches the lowest level promised, slots with arrivals): the hall's promise per
+        half hour, less at the mercy of a service with two citizens in a slot."""
+        level = min((t.level for t in targets.values()), default=default.level)
+        slots: dict[int, list[int]] = {}
+        for a, w in zip(self.arrivals, self.waits, strict=True):
+            acc = slots.setdefault(int(a.t_s // (SLOT_MIN * 60)), [0, 0])
+            acc[0] += w is not None and w <= targets.get(a.service, default).wait_s
+            acc[1] += 1
+        return sum(ok / n >= level for ok, n in slots.values()), len(slots)
+
 
 def simulate(
     arrivals: Sequence[Arrival],

@@ -120,3 +120,12 @@ def test_closing_a_counter_lowers_attainment_and_the_check_repairs_a_thin_plan()
     checked, share = check_plan(thin, counters, rates, service_s, targets, rounds=4)
     assert sum(p.counters for p in checked) > before
     assert share > share_before
+
+
+def test_hall_slots_pool_every_service_of_a_half_hour() -> None:
+    arrivals = [Arrival(10.0, "A", 60.0), Arrival(20.0, "B", 60.0), Arrival(1900.0, "A", 60.0)]
+    outcome = simulate(arrivals, [CounterSpec("1", ("A",))], {"1": [(0.0, 7200.0)]})
+    # B has no counter: slot 0 has 1 of 2 in time (below 90 %), slot 1 has 1 of 1
+    targets = {"A": Target(1200, 0.9), "B": Target(1200, 0.9)}
+    assert outcome.hall_slots_meeting(targets) == (1, 2)
+    assert outcome.slots_meeting(targets) == (2, 3)
