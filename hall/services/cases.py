@@ -234,7 +234,12 @@ def list_cases(
             q = q.where(C.c.status == status.value)
         ids = conn.execute(q.order_by(C.c.due_on, C.c.id).limit(1000)).scalars().all()
         cases = [_case(ctx, conn, i, now) for i in ids]
-    return [c for c in cases if overdue is None or c.overdue == overdue]
+    found = [c for c in cases if overdue is None or c.overdue == overdue]
+    # what needs doing first: open and overdue, then open by deadline, then the done ones
+    found.sort(
+        key=lambda c: (c.status != CaseStatus.OPEN, not c.overdue, c.extended_to or c.due_on)
+    )
+    return found
 
 
 def _case(ctx: HallContext, conn: Connection, case_id: int, now: dt.datetime) -> Case:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select
 
+from common.i18n import t as t_
 from hall.domain.evaluation import (
     CaseKind,
     Channel,
@@ -310,7 +311,9 @@ def evaluate(
                 ctx,
                 tx,
                 kind=CaseKind.BAD_REVIEW,
-                description=comment or "、".join(r.value for r in reasons or []) or "差评",
+                description=comment
+                or "、".join(t_("web", f"pad_reason_{r.value}", "zh") for r in reasons or [])
+                or "差评",
                 by=by,
                 ticket_id=ticket_id,
                 evaluation_id=evaluation_id,

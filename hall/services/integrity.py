@@ -4,6 +4,9 @@ shows (overdue, 回访 of the 差评 that left a contact)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter, defaultdict
+
 from sqlalchemy import select
 
 from hall.domain.evaluation import CaseKind, CaseStatus, Step
@@ -50,9 +53,22 @@ def month_report(ctx: HallContext, month: str, limits: Thresholds | None = None)
                 select(A.c.username, A.c.display_name).where(A.c.hall_id == ctx.hall_id)
             )
         }
+    # a rating no account asked (phone, kiosk, API) goes to whoever worked that counter's
+    # pad that day: the citizen rated the staff member who served them
+    worked: dict[tuple[str | None, str], Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        if r.staff:
+            worked[(r.counter_id, f"{ctx.local(r.created_at):%Y%m%d}")][r.staff] += 1
+
+    def who(account: str | None, counter: str | None, at: dt.datetime) -> str:
+        if account:
+            return account
+        seen = worked.get((counter, f"{ctx.local(at):%Y%m%d}"))
+        return seen.most_common(1)[0][0] if seen else _staff(None, counter)
+
     facts = [
         RatingFact(
-            staff=_staff(r.staff, r.counter_id),
+            staff=who(r.staff, r.counter_id, r.created_at),
             ticket=r.ticket_id,
             channel=r.channel or "api",
             score=r.score,
@@ -68,7 +84,7 @@ def month_report(ctx: HallContext, month: str, limits: Thresholds | None = None)
     ]
     check_facts = [
         CheckFact(_staff(c.staff, c.counter_id), c.ticket_id, c.score, c.phone) for c in checks
-    ]
+    ]  # a check is of a pad rating, which names its account
     staff = [
         StaffIntegrityOut(
             staff=s.staff,
