@@ -30,34 +30,63 @@ RANGE_LEVEL = 0.8
 """Nominal share of citizens whose real wait falls inside their printed range."""
 
 
-def _erlang_cdf(x: float, k: int, theta: float) -> float:
-    """P(X ≤ x) for X the sum of ``k`` exponentials of mean ``theta`` (Gamma(k, θ))."""
+def _gamma_p(a: float, x: float) -> float:
+    """The regularized lower incomplete gamma function P(a, x) = P(Gamma(a, 1) ≤ x): a
+    series below a + 1, Lentz's continued fraction above (Numerical Recipes 6.2)."""
     if x <= 0:
         return 0.0
-    lam = x / theta
-    term = math.exp(-lam)  # underflows to 0 for a huge lam: then the cdf is 1
-    if term == 0.0:
-        log_term, acc = -lam, 0.0
-        for i in range(k):
-            acc += math.exp(log_term)
-            log_term += math.log(lam) - math.log(i + 1)
-        return 1.0 - acc
-    acc = 0.0
-    for i in range(k):
-        acc += term
-        term *= lam / (i + 1)
-    return max(0.0, 1.0 - acc)
+    log_front = -x + a * math.log(x) - math.lgamma(a)
+    if x < a + 1:
+        term = total = 1.0 / a
+        ap = a
+        for _ in range(1000):
+            ap += 1
+            term *= x / ap
+            total += term
+            if abs(term) < abs(total) * 1e-13:
+                break
+        return min(1.0, total * math.exp(log_front))
+    tiny = 1e-300
+    b = x + 1 - a
+    c, d = 1 / tiny, 1 / b
+    h = d
+    for i in range(1, 1000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        step = d * c
+        h *= step
+        if abs(step - 1) < 1e-13:
+            break
+    return max(0.0, 1.0 - math.exp(log_front) * h)
 
 
-def _erlang_quantile(q: float, k: int, theta: float) -> float:
-    lo, hi = 0.0, theta * (k + 10 * math.sqrt(k) + 10)
-    for _ in range(60):
+def _gamma_quantile(q: float, shape: float, scale: float) -> float:
+    mean = shape * scale
+    lo, hi = 0.0, mean + 12 * math.sqrt(shape) * scale + 12 * scale
+    for _ in range(64):
         mid = (lo + hi) / 2
-        if _erlang_cdf(mid, k, theta) < q:
+        if _gamma_p(shape, mid / scale) < q:
             lo = mid
         else:
             hi = mid
     return hi
+
+
+def service_cv(observed: list[float], default: float = 1.0, min_samples: int = 10) -> float:
+    """The coefficient of variation of service times (σ ÷ mean), from today's once there
+    are a few, within 0.3–1.5; ``default`` (1: exponential, the widest usual) before."""
+    if len(observed) < min_samples:
+        return default
+    mean = fmean(observed)
+    if mean <= 0:
+        return default
+    sd = math.sqrt(fmean([(x - mean) ** 2 for x in observed]))
+    return min(1.5, max(0.3, sd / mean))
 
 
 def _round_down(seconds: float) -> int:
@@ -73,23 +102,34 @@ def _round_up(seconds: float) -> int:
 
 
 def wait_range_s(
-    waiting_ahead: int, avg_service_s: float, open_counters: int, level: float = RANGE_LEVEL
+    waiting_ahead: int,
+    avg_service_s: float,
+    open_counters: int,
+    level: float = RANGE_LEVEL,
+    cv: float = 1.0,
 ) -> tuple[int, int]:
     """The range printed on the ticket and shown on the phone (e.g. 10–20 min), seconds.
 
-    This ticket is called after ``waiting_ahead + 1`` counters have finished a citizen;
-    with service times of mean ``avg_service_s`` shared by ``open_counters`` that takes a
-    Gamma(ahead + 1, service ÷ counters) time, of which the central ``level`` share is the
-    range, rounded outwards to minutes (to 5 minutes from 10 minutes on) so a citizen reads
-    it at a glance. The hall measures how often real waits fall inside
-    (:func:`coverage`)."""
+    This ticket is called after ``waiting_ahead + 1`` citizens have finished at the
+    ``open_counters`` counters. With service times of mean ``avg_service_s`` and variation
+    ``cv`` that takes about a Gamma time of mean (ahead + 1) × service ÷ counters; the
+    completions of several counters together vary more like a Poisson stream (cv → 1 as
+    counters grow). The range is its central ``level`` share — from 0 to the ``level``
+    quantile for the first in line, who is often called at once — rounded outwards to
+    minutes (to 5 minutes from 10 minutes on) so a citizen reads it at a glance. The hall
+    measures how often real waits fall inside (:func:`coverage`)."""
     if not 0 < level < 1:
         raise ValueError("level must be between 0 and 1")
-    theta = avg_service_s / max(1, open_counters)
+    counters = max(1, open_counters)
+    theta = avg_service_s / counters
     k = max(0, waiting_ahead) + 1
+    cv2 = cv * cv + (1 - cv * cv) * (1 - 1 / counters)
+    shape, scale = k / cv2, theta * cv2
+    if waiting_ahead <= 0:
+        return 0, _round_up(_gamma_quantile(level, shape, scale))
     tail = (1 - level) / 2
-    lo = _erlang_quantile(tail, k, theta)
-    hi = _erlang_quantile(1 - tail, k, theta)
+    lo = _gamma_quantile(tail, shape, scale)
+    hi = _gamma_quantile(1 - tail, shape, scale)
     return _round_down(lo), _round_up(hi)
 
 

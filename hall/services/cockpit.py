@@ -24,7 +24,7 @@ from sqlalchemy import select
 from common.i18n import t as text
 from hall.config import HallConfig
 from hall.domain import forecast as fc
-from hall.domain.estimate import average_service_s, coverage, wait_range_s
+from hall.domain.estimate import average_service_s, coverage, service_cv, wait_range_s
 from hall.domain.simulation import check_plan as sim_check
 from hall.domain.simulation import close_at, sample_arrivals, schedule_of, simulate
 from hall.domain.staffing import (
@@ -401,6 +401,7 @@ def range_coverage(ctx: HallContext, days: int = 28) -> dict[str, Any]:
         groups[(r.day, r.service)].append(r)
     level = ctx.config.cockpit.range_level
     cases: list[tuple[float, int, int]] = []
+    queued: list[tuple[float, int, int]] = []  # someone ahead: a real range, not "at once"
     per_service: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
     for (_, service), group in groups.items():
         svc = ctx.config.service(service)
@@ -427,19 +428,25 @@ def range_coverage(ctx: HallContext, days: int = 28) -> dict[str, Any]:
             k = bisect.bisect_left(fin_times, at)
             observed = [d for _, d in finishes[max(0, k - 50) : k]]
             avg = average_service_s(observed, default)
+            cv = service_cv(observed)
             lo_i = bisect.bisect_left(call_times, at - dt.timedelta(minutes=30))
             hi_i = bisect.bisect_right(call_times, at)
             open_n = len({c for _, c in calls[lo_i:hi_i]}) or 1
-            lo, hi = wait_range_s(ahead, avg, open_n, level)
+            lo, hi = wait_range_s(ahead, avg, open_n, level, cv)
             case = ((r.called_at - r.queue_time).total_seconds(), lo, hi)
             cases.append(case)
+            if ahead >= 1:
+                queued.append(case)
             per_service[service].append(case)
     share, n = coverage(cases)
+    q_share, q_n = coverage(queued)
     return {
         "level": level,
         "days": days,
         "share": None if share is None else round(share, 3),
         "tickets": n,
+        "queued_share": None if q_share is None else round(q_share, 3),
+        "queued_tickets": q_n,
         "by_service": {
             s: {
                 "share": None if (v := coverage(c))[0] is None else round(v[0] or 0, 3),
@@ -456,12 +463,10 @@ def ticket_range(
     """The range to print for a ticket with ``ahead`` people before it (seconds)."""
     svc = config.service(service)
     default = svc.avg_service_s if svc else 300.0
-    avg = average_service_s(
-        queries.service_times_today(conn, config.hall_id, day, service), default
-    )
-    return wait_range_s(
-        ahead, avg, queries.open_counters_for(conn, config, service), config.cockpit.range_level
-    )
+    observed = queries.service_times_today(conn, config.hall_id, day, service)
+    avg = average_service_s(observed, default)
+    open_n = queries.open_counters_for(conn, config, service)
+    return wait_range_s(ahead, avg, open_n, config.cockpit.range_level, service_cv(observed))
 
 
 def attainment_between(ctx: HallContext, first: dt.date, last: dt.date) -> dict[str, Any]:

@@ -3,17 +3,19 @@ ahead, narrower with more counters, and its nominal level holds where its model 
 
 from __future__ import annotations
 
+import math
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hall.domain.estimate import coverage, estimated_wait_s, wait_range_s
+from hall.domain.estimate import _gamma_p, coverage, estimated_wait_s, service_cv, wait_range_s
 from tests.support.hall import Api
 
 
 def test_examples() -> None:
-    assert wait_range_s(0, 300, 3) == (0, 240)  # called shortly: within 4 min
+    assert wait_range_s(0, 300, 3) == (0, 180)  # first in line: within 3 min (one-sided)
     lo, hi = wait_range_s(10, 300, 3)
     assert (lo, hi) == (10 * 60, 30 * 60)  # "10–30 min" for an estimate of 16.7 min
     assert lo <= estimated_wait_s(10, 300, 3) <= hi
@@ -31,6 +33,21 @@ def test_the_range_is_ordered_rounded_and_holds_the_estimate(
     assert more[1] >= hi
     if counters >= 1:
         assert wait_range_s(ahead, service_s, counters + 1)[1] <= hi
+
+
+@given(st.integers(1, 60), st.floats(0.01, 200))
+def test_the_gamma_cdf_agrees_with_the_erlang_closed_form(k: int, x: float) -> None:
+    poisson = sum(math.exp(-x + i * math.log(x) - math.lgamma(i + 1)) for i in range(k))
+    assert _gamma_p(k, x) == pytest.approx(1 - poisson, abs=1e-9)
+
+
+def test_steadier_service_times_narrow_the_range() -> None:
+    wide, narrow = wait_range_s(10, 300, 1), wait_range_s(10, 300, 1, cv=0.5)
+    assert narrow[0] >= wide[0] and narrow[1] < wide[1]
+    # many counters together finish like a Poisson stream: cv matters less
+    assert wait_range_s(30, 300, 10, cv=0.5)[1] >= wait_range_s(30, 300, 10, cv=1.0)[1] - 300
+    assert service_cv([300.0] * 5) == 1.0  # too few observed: the default
+    assert service_cv([200.0, 400.0] * 10) == pytest.approx(1 / 3)
 
 
 def test_coverage_of_its_own_model_is_at_least_nominal() -> None:

@@ -115,7 +115,8 @@
     api("GET", "/web/api/cockpit/coverage").then((c) => {
       $("ck-coverage").textContent = pct(c.share);
       $("ck-coverage-note").replaceChildren(bi("ck_coverage_note",
-        { days: c.days, tickets: c.tickets, level: Math.round(100 * c.level) + "%" }, true));
+        { days: c.days, tickets: c.tickets, level: Math.round(100 * c.level) + "%",
+          queued: c.queued_tickets, queued_share: pct(c.queued_share) }, true));
     }).catch((e) => toast(errorLabel(e), true));
     $("ck-plan").replaceChildren(el("tr", {}, el("td", {}, bi("ck_computing"))));
     try {
