@@ -247,6 +247,35 @@ def poisson(lam: float, rng: random.Random) -> int:
         k += 1
 
 
+def _pooled(
+    plans: Sequence[SlotPlan],
+    counters: Sequence[CounterSpec],
+    draws: Sequence[Sequence[Arrival]],
+    targets: Mapping[str, Target],
+    aging_bound_s: float,
+) -> dict[str, dict[int, tuple[int, int]]]:
+    """Service → slot → (called within target, arrivals) over all ``draws``."""
+    pooled: dict[str, dict[int, tuple[int, int]]] = {}
+    for arrivals in draws:
+        outcome = simulate(arrivals, counters, schedule_of(plans), aging_bound_s)
+        for s, slots in outcome.attainment(targets).items():
+            for slot, (ok, n) in slots.items():
+                o, m = pooled.setdefault(s, {}).get(slot, (0, 0))
+                pooled[s][slot] = (o + ok, m + n)
+    return pooled
+
+
+def _misses(
+    pooled: Mapping[str, Mapping[int, tuple[int, int]]], targets: Mapping[str, Target]
+) -> set[tuple[str, int]]:
+    return {
+        (s, slot)
+        for s, slots in pooled.items()
+        for slot, (ok, n) in slots.items()
+        if ok / n < targets.get(s, DEFAULT_TARGET).level
+    }
+
+
 def check_plan(
     plans: Sequence[SlotPlan],
     counters: Sequence[CounterSpec],
@@ -259,38 +288,61 @@ def check_plan(
     seed: int = 7,
     aging_bound_s: float = 1800.0,
     cv: float = 1.0,
+    trim: bool = False,
 ) -> tuple[list[SlotPlan], float]:
     """Simulate ``plans`` on ``replications`` draws of the forecast arrivals; where a
     service misses its target in a slot, give it one more counter in that slot (and the slot
-    before, where its queue builds) and try again, at most ``rounds`` times. Returns the
+    before, where its queue builds) and try again, at most ``rounds`` times. Then (``trim``)
+    take one counter from each service in each slot where it and the next slot had every
+    citizen called in time, and give back those whose removal made a slot miss (saves
+    counter-hours, but fitted to a few draws of the forecast it misses more on the real
+    day: bench/cockpit.py prints both; off by default). Returns the
     plans (changed in place) and the simulated share of service-slots meeting the target."""
     rng = random.Random(seed)
     draws = [sample_arrivals(rates, service_s, rng, cv=cv) for _ in range(replications)]
-    share = 0.0
-    for _round in range(rounds + 1):
-        pooled: dict[str, dict[int, tuple[int, int]]] = {}
-        for arrivals in draws:
-            outcome = simulate(arrivals, counters, schedule_of(plans), aging_bound_s)
-            for s, slots in outcome.attainment(targets).items():
-                for slot, (ok, n) in slots.items():
-                    o, m = pooled.setdefault(s, {}).get(slot, (0, 0))
-                    pooled[s][slot] = (o + ok, m + n)
-        misses = [
-            (s, slot)
-            for s, slots in pooled.items()
-            for slot, (ok, n) in slots.items()
-            if ok / n < targets.get(s, Target()).level
-        ]
-        total = sum(len(v) for v in pooled.values())
-        share = 1 - len(misses) / total if total else 1.0
-        if not misses or _round == rounds:
+    by_slot = {p.slot: p for p in plans}
+    pooled = _pooled(plans, counters, draws, targets, aging_bound_s)
+    misses = _misses(pooled, targets)
+    for _round in range(rounds):
+        if not misses:
             break
-        by_slot = {p.slot: p for p in plans}
         for s, slot in misses:
             for k in (slot, slot - 1):
                 if k in by_slot:
                     by_slot[k].need[s] = by_slot[k].need.get(s, 0) + 1
         reassign(plans, counters)
+        pooled = _pooled(plans, counters, draws, targets, aging_bound_s)
+        misses = _misses(pooled, targets)
+    if trim:
+        taken: list[tuple[str, int]] = []
+        for s, slots in pooled.items():
+            for slot, (ok, n) in slots.items():
+                nxt = slots.get(slot + 1, (1, 1))
+                plan = by_slot.get(slot)
+                if plan and plan.need.get(s, 0) >= 1 and ok == n and nxt[0] == nxt[1]:
+                    plan.need[s] -= 1
+                    taken.append((s, slot))
+        if taken:
+            reassign(plans, counters)
+            trimmed = _pooled(plans, counters, draws, targets, aging_bound_s)
+            new = _misses(trimmed, targets) - misses
+            if new:  # give back what the new misses' service lost there or just before
+                for s, slot in taken:
+                    if (s, slot) in new or (s, slot + 1) in new:
+                        by_slot[slot].need[s] += 1
+                reassign(plans, counters)
+                trimmed = _pooled(plans, counters, draws, targets, aging_bound_s)
+            if len(_misses(trimmed, targets)) <= len(misses):
+                pooled = trimmed
+            else:  # the trim cost more than it saved: undo it all
+                for s, slot in taken:
+                    if (s, slot) not in new and (s, slot + 1) not in new:
+                        by_slot[slot].need[s] += 1
+                reassign(plans, counters)
+                pooled = _pooled(plans, counters, draws, targets, aging_bound_s)
+        misses = _misses(pooled, targets)
+    total = sum(len(v) for v in pooled.values())
+    share = 1 - len(misses) / total if total else 1.0
     return list(plans), share
 
 

@@ -129,3 +129,13 @@ def test_hall_slots_pool_every_service_of_a_half_hour() -> None:
     targets = {"A": Target(1200, 0.9), "B": Target(1200, 0.9)}
     assert outcome.hall_slots_meeting(targets) == (1, 2)
     assert outcome.slots_meeting(targets) == (2, 3)
+
+
+def test_trim_takes_counters_only_where_the_simulation_had_slack() -> None:
+    counters = [CounterSpec(str(i), ("A",)) for i in range(1, 11)]
+    rates = {"A": {18: 4.0, 19: 4.0, 20: 4.0}}
+    generous = [SlotPlan(k, {"A": 6}) for k in (18, 19, 20)]  # far more than 4 an hour need
+    reassign(generous, counters)
+    trimmed, share = check_plan(generous, counters, rates, {"A": 300.0}, {"A": Target()},
+                                rounds=0, trim=True)  # fmt: skip
+    assert sum(p.counters for p in trimmed) < 18 and share == 1.0

@@ -86,6 +86,7 @@ def test_cockpit_plan_what_if_advice_and_performance(hall: HallProcess, context:
     expect(page.locator("#cockpit-advice")).to_be_visible(timeout=30_000)
     expect(page.locator("#cockpit-advice .advice-item[data-service=J]")).to_contain_text("综合咨询")
     expect(page.locator("#cockpit-link")).to_be_visible()
+    expect(page.locator("#cockpit-promise")).to_be_visible()  # today's promise, live
     shot(page, "cockpit-dashboard-advice")
     # wang's counter 1 serves 综合咨询: his page advises
     staff = context.browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
@@ -95,6 +96,7 @@ def test_cockpit_plan_what_if_advice_and_performance(hall: HallProcess, context:
         expect(p.locator("#cockpit-advice .advice-item[data-service=J]")).to_be_visible(
             timeout=30_000
         )
+        expect(p.locator("#cockpit-promise")).to_be_hidden()  # the manager's figure
         shot(p, "cockpit-counter-advice")
     finally:
         staff.close()

@@ -20,6 +20,24 @@
       GH.el("div", { class: "advice-item", "data-service": a.service }, GH.biText(a.zh, a.en))));
     box.classList.toggle("hidden", items.length === 0);
   }
+  // the dashboard also shows today's promise kept, per service, live
+  const promise = document.getElementById("cockpit-promise");
+  async function refreshPromise() {
+    let res;
+    try { res = await GH.api("GET", "/web/api/cockpit/today"); } catch (e) { return; }
+    const a = res.attainment;
+    const share = document.getElementById("cockpit-promise-share");
+    share.textContent = a.share === null ? "—" : (100 * a.share).toFixed(1) + "%";
+    const rows = Object.entries(a.by_service).filter(([, s]) => s.share !== null).map(([code, s]) =>
+      GH.el("span", { class: "promise-chip" + (s.share < s.level ? " late" : ""), "data-service": code },
+        s.name + " " + (100 * s.share).toFixed(0) + "%"));
+    document.getElementById("cockpit-promise-services").replaceChildren(...rows);
+    promise.classList.remove("hidden");
+  }
+  if (!onCounterPage && promise) {
+    refreshPromise();
+    setInterval(refreshPromise, 20000);
+  }
   document.addEventListener("gh:counter", (ev) => {
     if (ev.detail && ev.detail.counterId !== counterId) { counterId = ev.detail.counterId; }
     refresh();
