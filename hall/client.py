@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from common.errors import CodedError
+from hall.domain.booking import parse_code
 from hall.schemas import (
     Appointment,
     Board,
@@ -87,6 +89,7 @@ __all__ = [
     "SseEvent",
     "Stats",
     "Ticket",
+    "booking_code_of",
     "parse_sse",
 ]
 
@@ -489,6 +492,17 @@ class HallClient:
             retry=True,
         )
 
+    def check_in_by_code(self, code: str, *, idempotency_key: str | None = None) -> Ticket:
+        """预约签到 by the booking's code (the QR code on the citizen's phone, issue 21);
+        retried safely like ticket issue."""
+        return self._call(
+            Ticket,
+            "POST",
+            f"/bookings/{urllib.parse.quote(code, safe='')}/check-in",
+            headers={"Idempotency-Key": idempotency_key or uuid.uuid4().hex},
+            retry=True,
+        )
+
     def help_request(self, kiosk: str, reason: str) -> HelpRequest:
         return self._call(
             HelpRequest, "POST", "/help-requests", json_body={"kiosk": kiosk, "reason": reason}
@@ -726,3 +740,12 @@ def parse_sse(lines: Iterable[bytes], stop: threading.Event | None = None) -> It
         content=(line + b"\n" for line in lines),
     )
     yield from hall_events(EventSource(resp).iter_sse(), stop)
+
+
+def booking_code_of(text: str) -> str | None:
+    """The booking code in a scanned QR code: the booking page's link (…/book/b/CODE) or
+    the code itself; None for any other QR code (a ticket's, a poster's)."""
+    text = text.strip()
+    if "/book/b/" not in text and len(text) > 12:
+        return None
+    return parse_code(text)

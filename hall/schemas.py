@@ -269,6 +269,8 @@ class Appointment(Model):
     status: str
     id_masked: str | None
     ticket_id: int | None
+    code: str | None = None
+    """The booking code (its QR code checks in at the kiosk camera; issue 21)."""
 
 
 class HelpRequest(Model):

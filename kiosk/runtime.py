@@ -32,15 +32,18 @@ from hall.client import (
     ImportOutcome,
     ServiceInfo,
     Ticket,
+    booking_code_of,
 )
 from kiosk import memory
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.model import (
     CancelCard,
     CancelFace,
+    CancelScan,
     CaptureFace,
     CardData,
     CheckIn,
+    CheckInByCode,
     CountFace,
     Effect,
     FaceDecision,
@@ -61,6 +64,7 @@ from kiosk.flows.model import (
     ReadCard,
     Reprint,
     Say,
+    ScanBooking,
     StartCamera,
     StopVoice,
     TestReader,
@@ -220,6 +224,7 @@ class Runtime:
         self.face_counts: collections.Counter[str] = collections.Counter()
         """Consents, refusals and outcomes of the face step since start (``CountFace``)."""
         self._camera_lock = threading.Lock()
+        self._scan_cancels: dict[int, threading.Event] = {}  # 预约签到 by QR code
         self._camera_token: int | None = None  # the session the camera is on for
         self._camera_missing_at: float | None = None
         # The camera is off until a citizen agrees to the face check (devices.open starts
@@ -325,6 +330,13 @@ class Runtime:
                 return self.issue_offline(effect)
             case CheckIn():
                 return self.check_in(effect)
+            case CheckInByCode():
+                return self.check_in_by_code(effect)
+            case ScanBooking():
+                return self.scan_booking(effect)
+            case CancelScan():
+                self._cancel_event(self._scan_cancels, effect.token).set()
+                return None
             case PrintTicket():
                 return self.print_ticket(effect)
             case PrintGuide():
@@ -558,6 +570,44 @@ class Runtime:
 
     def check_in(self, e: CheckIn) -> Continuation:
         return self._ticket_call(e.token, lambda: self.hall.check_in(e.id_number))
+
+    def check_in_by_code(self, e: CheckInByCode) -> Continuation:
+        return self._ticket_call(e.token, lambda: self.hall.check_in_by_code(e.code))
+
+    # -- 预约签到 by QR code (issue 21): the camera looks for a booking code ---------------
+    def scan_booking(self, e: ScanBooking) -> Continuation | None:
+        """Frames from the camera, read for a booking's QR code (zxing-cpp), while the card
+        screen waits; ends at a code, at a cancel (the card was read, the citizen left) or
+        at the timeout, and the camera is off again. Frames stay in memory."""
+        from devices.camera.driver import READY_STATES
+        from devices.camera.qr import read_qr
+
+        camera = self.devices.camera.driver
+        if camera is None:
+            return None
+        stop = self._cancel_event(self._scan_cancels, e.token)
+        card = self._cancel_event(self._cancels, e.token)
+        with self._camera_lock:
+            self._camera_token = e.token
+            camera.start()
+        try:
+            if not camera.wait_state(READY_STATES, CAMERA_START_S):
+                return None
+            deadline = time.monotonic() + e.timeout_s
+            seq = 0
+            while time.monotonic() < deadline and not stop.is_set() and not card.is_set():
+                try:
+                    frame = camera.wait_frame(seq, timeout=FRAME_WAIT_S)
+                except Exception:  # the camera went away: the card is still there
+                    return None
+                seq = frame.seq
+                for text in read_qr(frame.image):
+                    code = booking_code_of(text)
+                    if code is not None:
+                        return lambda f: f.on_booking_code(e.token, code)
+            return None
+        finally:
+            self._stop_camera(e.token)
 
     @staticmethod
     def _ticket_call(token: int, call: Callable[[], Ticket]) -> Continuation:

@@ -37,6 +37,7 @@ def appointment_json(ctx: HallContext, row: AppointmentRow) -> Appointment:
         status=row.status,
         id_masked=row.id_masked,
         ticket_id=row.ticket_id,
+        code=row.code,
     )
 
 

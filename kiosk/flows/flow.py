@@ -39,6 +39,7 @@ from kiosk.flows.model import (
     CancelFace,
     CaptureFace,
     CheckIn,
+    CheckInByCode,
     Effect,
     FaceDecision,
     HallWait,
@@ -256,7 +257,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background, Guide):
         journey hears of it as the nearest failure it knows, so no screen waits for a
         result that will never come."""
         match effect:
-            case IssueTicket() | CheckIn():
+            case IssueTicket() | CheckIn() | CheckInByCode():
                 # The hall may have acted on it: the offline ticket with the withdraw key,
                 # or the check-in's offline message, exactly as for an unreachable hall.
                 return self.on_hall_unavailable(effect.token)

@@ -323,6 +323,24 @@ class CheckIn(Effect):
 
 
 @dataclass(frozen=True)
+class ScanBooking(Effect):
+    """预约签到 by QR code (issue 21): look for a booking's QR code in the camera's frames
+    while the citizen may also place the ID card; ends at a code, a cancel or the timeout."""
+
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class CancelScan(Effect):
+    """Stop looking for a QR code (the card was read, the citizen left): the camera off."""
+
+
+@dataclass(frozen=True)
+class CheckInByCode(Effect):
+    code: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class PrintTicket(Effect):
     ticket: TicketView
     service_name: str = ""  # Chinese name for the paper, whatever the screen language

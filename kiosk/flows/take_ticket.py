@@ -44,9 +44,11 @@ from kiosk.flows.base import FlowBase
 from kiosk.flows.model import (
     CancelCard,
     CancelFace,
+    CancelScan,
     CaptureFace,
     CardData,
     CheckIn,
+    CheckInByCode,
     CountFace,
     Effect,
     FaceDecision,
@@ -61,6 +63,8 @@ from kiosk.flows.model import (
     Purpose,
     ReadCard,
     Reprint,
+    Say,
+    ScanBooking,
     Screen,
     StartCamera,
     TicketView,
@@ -84,6 +88,11 @@ REFUSALS = (
     "already_reprinted",
     "not_reprintable",
     "hall_unreachable",
+    # arrival by booking code (issue 21)
+    "booking_missed",
+    "booking_not_today",
+    "booking_not_found",
+    "booking_not_open",
 )
 # Reader failures after which trying the card again can help.
 CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
@@ -543,19 +552,48 @@ class TakeTicket(FlowBase):
 
     # -- appointment check-in ---------------------------------------------------------------
     def tap_checkin(self) -> list[Effect]:
+        """预约签到: the ID card, or the booking's QR code shown to the camera (issue 21)
+        while the card screen waits — whichever comes first."""
         self._touch()
         self._purpose = Purpose.CHECKIN
         self._service = None
         self._verification = None
-        return self._start_card()
+        effects = self._start_card()
+        camera = self._part("camera")
+        # Frames are all a QR code needs: a camera whose face check failed still reads one.
+        if self._screen is Screen.ID_CARD and camera is not None and camera.is_connected():
+            effects = [
+                *self._go(Screen.ID_CARD, self._txt("place_card_or_qr")),
+                *[e for e in effects if not isinstance(e, Say)],
+                ScanBooking(self.token, self.settings.card_timeout_s),
+            ]
+        return effects
+
+    def on_booking_code(self, token: int, code: str) -> list[Effect]:
+        """The camera read a booking's QR code while the card screen waited."""
+        if token != self.token or self._screen is not Screen.ID_CARD:
+            return []
+        if self._purpose is not Purpose.CHECKIN:
+            return []
+        self._touch()
+        self._go(Screen.ISSUING, speak=False)
+        if self.offline:
+            return [
+                CancelCard(self.token),
+                *self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True),
+            ]
+        return [CancelCard(self.token), CheckInByCode(self.token, code)]
 
     def _check_in(self) -> list[Effect]:
         self._go(Screen.ISSUING, speak=False)
         if self.offline:
-            return self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True)
+            return [
+                CancelScan(self.token),
+                *self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True),
+            ]
         id_number = self._card.id_number if self._card else self._manual_id
         assert id_number is not None
-        return [CheckIn(self.token, id_number)]
+        return [CancelScan(self.token), CheckIn(self.token, id_number)]
 
 
 def _verification(value: object) -> Verification | None:
