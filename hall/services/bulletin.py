@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from common.fonts import find_cjk_font
 from common.i18n import t as text
+from hall.domain.forecast import working_day_of_month
 from hall.errors import Invalid
 from hall.services import cockpit, performance, stats
 from hall.services.context import HallContext
@@ -74,6 +75,15 @@ def _cell(v: Any) -> Any:
 def last_month(ctx: HallContext) -> str:
     first = ctx.today().replace(day=1) - dt.timedelta(days=1)
     return f"{first.year:04d}-{first.month:02d}"
+
+
+def due_month(day: dt.date) -> str | None:
+    """The month whose 通报 is due on ``day``: the one before, on the first working day of
+    a month (法定节假日 skipped, 调休 counted); None on any other day."""
+    if working_day_of_month(day) != 1:
+        return None
+    prev = day.replace(day=1) - dt.timedelta(days=1)
+    return f"{prev.year:04d}-{prev.month:02d}"
 
 
 def previous(month: str) -> str:
@@ -265,7 +275,7 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:.1f}%"
 
 
-def _bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit: str) -> Any:
+def _bar_chart(labels: Sequence[str], values: Sequence[float], title: str) -> Any:
     from reportlab.graphics.charts.barcharts import VerticalBarChart
     from reportlab.graphics.shapes import Drawing, String
     from reportlab.lib import colors
@@ -290,7 +300,6 @@ def _bar_chart(labels: Sequence[str], values: Sequence[float], title: str, unit:
     chart.barLabels.fontSize = 6
     chart.barLabels.nudge = 6
     d.add(chart)
-    d.add(String(0, 0, unit, fontName=font, fontSize=7))
     return d
 
 
@@ -364,7 +373,7 @@ def monthly_pdf(ctx: HallContext, month: str) -> bytes:
         Paragraph("一、总体情况", h2),
         Paragraph(overview, body),
         Paragraph("二、窗口排名（按满意率、平均等候、办件量）", h2),
-        table(RANK_COLUMNS, f["windows"], (9, 11, 26, 24, 13, 15, 15, 14, 12, 15, 17, 12, 22)),
+        table(RANK_COLUMNS, f["windows"], (12, 14, 28, 26, 14, 17, 17, 15, 12, 17, 19, 13, 26)),
         Spacer(1, 2 * mm),
         Paragraph(
             "注：标红者为连续两个月排名末位的窗口；“空闲(有人排队)”为窗口在岗、未在办理而其业务仍有群众等候的分钟数。",
@@ -376,21 +385,19 @@ def monthly_pdf(ctx: HallContext, month: str) -> bytes:
             _bar_chart(
                 [w["name"] for w in f["windows"]],
                 [w["satisfied_pct"] or 0 for w in f["windows"]],
-                "各窗口满意率 Satisfaction by window",
-                "%",
+                "各窗口满意率（%） Satisfaction by window (%)",
             )
         )
     story += [
         Paragraph("三、业务（部门）排名（按承诺达成率、满意率）", h2),
-        table(DEPT_COLUMNS, f["departments"], (9, 11, 30, 16, 18, 18, 18, 16, 14, 18)),
+        table(DEPT_COLUMNS, f["departments"], (12, 16, 32, 18, 20, 20, 20, 18, 14, 20)),
     ]
     if f["departments"]:
         story.append(
             _bar_chart(
                 [d["name"] for d in f["departments"]],
                 [d["attainment_pct"] or 0 for d in f["departments"]],
-                "各业务等候承诺达成率 Share called within the promise",
-                "%",
+                "各业务等候承诺达成率（%） Share called within the promise (%)",
             )
         )
     buf = io.BytesIO()

@@ -81,3 +81,10 @@ def test_xlsx_and_csv_have_chinese_headers(hall: HallContext) -> None:
     table = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert table[0][:4] == ["窗口号", "名称", "工作人员", "办结量"] and table[1][0] == "Counter"
     assert len(table) == 2 + 3
+
+
+def test_the_bulletin_is_due_on_the_first_working_day_of_a_month() -> None:
+    assert bulletin.due_month(dt.date(2026, 12, 1)) == "2026-11"  # a Tuesday
+    assert bulletin.due_month(dt.date(2026, 10, 1)) is None  # 国庆
+    assert bulletin.due_month(dt.date(2026, 10, 8)) == "2026-09"  # the first after it
+    assert bulletin.due_month(dt.date(2026, 10, 9)) is None

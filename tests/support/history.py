@@ -146,7 +146,31 @@ def fill_history(
                             )
                         )  # fmt: skip
                 if evals:
-                    conn.execute(insert(t.evaluations), evals)
+                    eids = list(
+                        conn.execute(
+                            insert(t.evaluations).returning(t.evaluations.c.id), evals
+                        ).scalars()
+                    )
+                    cases = []
+                    for eid, ev in zip(eids, evals, strict=True):
+                        if ev["score"] > 2:
+                            continue
+                        # every 差评 opens a case; most are put right in time, some late
+                        late = rng.random() < 0.25
+                        due = day + dt.timedelta(days=21)
+                        closed = at(3600 * 10, midnight + dt.timedelta(days=25 if late else 7))
+                        cases.append(
+                            dict(
+                                hall_id=config.hall_id, kind="bad_review", status="closed",
+                                ticket_id=ev["ticket_id"], evaluation_id=eid,
+                                service=ev["service"], counter_id=ev["counter_id"],
+                                description="差评整改", opened_on=day, due_on=due,
+                                created_by="system", created_at=ev["created_at"],
+                                closed_at=closed,
+                            )
+                        )  # fmt: skip
+                    if cases:
+                        conn.execute(insert(t.cases), cases)
             if breaks:
                 conn.execute(insert(t.pauses), breaks)
             for c in counters:
