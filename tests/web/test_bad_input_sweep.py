@@ -94,6 +94,11 @@ def good_bodies(ticket_id: int) -> dict[tuple[str, str], Any]:
         ("post", "/web/api/counters/{counter_id}/pause"): {"reason": "午休"},
         ("post", "/web/api/counters/{counter_id}/transfer"): {"service": "C"},
         ("post", "/web/api/counters/{counter_id}/evaluate"): {"ticket": ticket_id, "score": 5},
+        # 好差评 (issue 19): the counter's 办件编号, the case pages' steps and appeals
+        ("post", "/web/api/counters/{counter_id}/matters"): {"matter_no": "XC20261202-0001"},
+        ("post", "/web/api/cases/{case_id}/steps"): {"step": "verify", "note": "核实中"},
+        ("post", "/web/api/cases/{case_id}/appeal"): {"note": "误评"},
+        ("post", "/web/api/cases/{case_id}/appeal/decision"): {"upheld": False, "note": "不成立"},
         ("post", "/web/api/accounts"): {
             "username": "zhao",
             "password": PASSWORD,
