@@ -24,14 +24,11 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-import bm25s
-import jieba
 import numpy as np
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import fuzz, process
 
 from guide.catalogue import Bundle, Catalogue, Elsewhere, Matter
@@ -91,6 +88,8 @@ class Answer:
 
 def letters_of(text: str) -> tuple[str, str]:
     """A Chinese text as (full pinyin, initials), letters only: 社保卡 → (shebaoka, sbk)."""
+    from pypinyin import Style, lazy_pinyin  # its phrase dictionary is ~45 MB: when needed
+
     hanzi = "".join(_CJK.findall(text))
     full = "".join(lazy_pinyin(hanzi))
     initials = "".join(lazy_pinyin(hanzi, style=Style.FIRST_LETTER))
@@ -103,22 +102,42 @@ def _bigrams(run: str) -> list[str]:
 
 class SearchIndex:
     """Built once from a catalogue (about a second: jieba's dictionary), then
-    ``search`` answers in about a millisecond."""
+    ``search`` answers in about a millisecond.
 
-    def __init__(self, catalogue: Catalogue) -> None:
-        logging.getLogger("jieba").setLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
-        self._jieba.initialize()
-        for e in catalogue.entries():  # 领发票 is one word here, not 要领 + 发票
-            for text in (e.name, *e.aliases):
-                for run in _CJK.findall(text):
-                    if 2 <= len(run) <= 6:
-                        self._jieba.add_word(run, freq=2000)
+    ``letters_only``: for the kiosk, whose keyboard types letters only (pinyin, initials,
+    English). It needs neither jieba (~75 MB of dictionary) nor pypinyin (~45 MB) nor
+    bm25s: the catalogue's pinyin comes precomputed (``letters``, guide/data/letters.json,
+    kept in step by a test), and English words are ranked by their IDF coverage alone."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        *,
+        letters_only: bool = False,
+        letters: Mapping[str, tuple[str, str]] | None = None,
+    ) -> None:
+        self._letters = dict(letters or {})
+        self._jieba: Any = None
+        self._bm25: Any = None
+        if not letters_only:
+            import jieba
+
+            logging.getLogger("jieba").setLevel(logging.WARNING)
+            self._jieba = jieba.Tokenizer()
+            self._jieba.initialize()
+            for e in catalogue.entries():  # 领发票 is one word here, not 要领 + 发票
+                for text in (e.name, *e.aliases):
+                    for run in _CJK.findall(text):
+                        if 2 <= len(run) <= 6:
+                            self._jieba.add_word(run, freq=2000)
         self.catalogue = catalogue
         self.entries: tuple[Matter | Bundle, ...] = catalogue.entries()
         docs = [self._doc_tokens(e) for e in self.entries]
-        self._bm25 = bm25s.BM25()
-        self._bm25.index(docs, show_progress=False)
+        if not letters_only:
+            import bm25s
+
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(docs, show_progress=False)
         self._doc_sets = [frozenset(d) for d in docs]
         n = len(docs)
         df: dict[str, int] = {}
@@ -133,7 +152,7 @@ class SearchIndex:
         initial: list[bool] = []
         for i, e in enumerate(self.entries):
             for text in (e.name, *e.aliases):
-                full, initials = letters_of(text)
+                full, initials = self._letters_of(text)
                 phrases += [full, initials]
                 owners += [i, i]
                 initial += [False, True]
@@ -142,12 +161,18 @@ class SearchIndex:
         self._elsewhere = [(w, e) for e in catalogue.elsewhere for w in e.words]
         # the same words as typed pinyin (jiehundengji) for the kiosk's letter keyboard
         self._elsewhere_letters = [
-            (letters, e) for w, e in self._elsewhere if len(letters := letters_of(w)[0]) >= 4
+            (sound, e) for w, e in self._elsewhere if len(sound := self._letters_of(w)[0]) >= 4
         ]
+
+    def _letters_of(self, text: str) -> tuple[str, str]:
+        known = self._letters.get(text)
+        return known if known is not None else letters_of(text)
 
     # -- tokens -----------------------------------------------------------------------------
     def _zh_words(self, text: str) -> list[str]:
         out: list[str] = []
+        if self._jieba is None:
+            return out  # letters only: no Chinese is typed
         for run in _CJK.findall(text):
             out += [w for w in self._jieba.lcut_for_search(run) if w not in _STOP_ZH]
         return out
@@ -195,7 +220,10 @@ class SearchIndex:
         scores = np.zeros(len(self.entries))
         if not tokens:
             return scores
-        bm = np.asarray(self._bm25.get_scores(tokens), dtype=float)
+        if self._bm25 is not None:
+            bm = np.asarray(self._bm25.get_scores(tokens), dtype=float)
+        else:  # letters only: any entry with a query word, ranked by coverage alone
+            bm = np.array([float(any(t in d for t in tokens)) for d in self._doc_sets])
         top = float(bm.max())
         if top <= 0:
             return scores
@@ -223,6 +251,8 @@ class SearchIndex:
         if _LETTERS.match(q):
             letters, weight = re.sub(r"[\s']", "", q), 1.0
         else:
+            if self._jieba is None:
+                return scores  # letters only: a Chinese query is not typed here
             letters, weight = letters_of(q)[0], 0.9  # a Chinese query: its pinyin
         if len(letters) < 2:
             return scores

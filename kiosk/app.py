@@ -166,6 +166,8 @@ def make_app(parts: Parts) -> Any:
     from kiosk.screens.face_consent import FaceConsentScreen
     from kiosk.screens.guide import GuideScreen
     from kiosk.screens.guide_list import GuideListScreen
+    from kiosk.screens.guide_matter import GuideMatterScreen
+    from kiosk.screens.guide_search import GuideSearchScreen
     from kiosk.screens.home import HomeScreen
     from kiosk.screens.id_card import IdCardScreen
     from kiosk.screens.issuing import IssuingScreen
@@ -187,6 +189,8 @@ def make_app(parts: Parts) -> Any:
         MessageScreen,
         GuideListScreen,
         GuideScreen,
+        GuideSearchScreen,
+        GuideMatterScreen,
         StatusScreen,
         MaintenanceScreen,
     )
@@ -277,6 +281,8 @@ def make_app(parts: Parts) -> Any:
                 "guide": f.tap_guide,
                 "guide_service": f.tap_guide_service,
                 "print_guide": f.print_guide,
+                "guide_search": f.tap_guide_search,  # 我要办 (智能导办, issue 20)
+                "guide_act": f.guide_act,
                 "help": f.tap_help,
                 "elderly": f.toggle_elderly,
                 "language": f.toggle_language,

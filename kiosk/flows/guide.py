@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from common.i18n import t
 from guide.catalogue import Bundle, Catalogue, Material, Matter, catalogue
+from guide.letters import load_letters
 from guide.search import SearchIndex
 from kiosk.flows.base import FlowBase
 from kiosk.flows.model import (
@@ -51,11 +52,12 @@ _index: SearchIndex | None = None
 
 
 def search_index() -> SearchIndex:
-    """The process's search index over the packaged catalogue (built once, ~1 s)."""
+    """The process's search index over the packaged catalogue (built once)."""
     global _index
     with _lock:
         if _index is None:
-            _index = SearchIndex(catalogue())
+            # the keyboard types letters: no jieba, pypinyin or bm25s in the kiosk's memory
+            _index = SearchIndex(catalogue(), letters_only=True, letters=load_letters())
         return _index
 
 
@@ -227,8 +229,9 @@ class Guide(FlowBase):
             parts.append(self._g("guide_k_e_license"))
         if m.note and self.lang == "zh":
             parts.append(m.note)
-        sep = "，" if self.lang == "zh" else ", "
-        return f"{m.name}（{sep.join(parts)}）"
+        if self.lang == "zh":
+            return f"{m.name}（{'，'.join(parts)}）"
+        return f"{m.name} ({', '.join(parts)})"
 
     def _counters_text(self, entry: Matter | Bundle) -> str:
         tile = self._tile(entry.service)

@@ -20,6 +20,8 @@ SCREENS = (
     "message",
     "guide_list",
     "guide",
+    "guide_search",
+    "guide_matter",
     "status",
     "maintenance",
 )

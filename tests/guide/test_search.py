@@ -86,3 +86,44 @@ def test_limit_empty_and_oversized_queries(index: SearchIndex) -> None:
 def test_letters_of_chinese() -> None:
     assert letters_of("社保卡") == ("shebaoka", "sbk")
     assert letters_of("异地就医 备案!") == ("yidijiuyibeian", "ydjyba")
+
+
+def test_the_precomputed_letters_are_what_pypinyin_says_now() -> None:
+    """guide/data/letters.json (the kiosk's pinyin): regenerate with python -m guide.letters."""
+    from guide.letters import compute, load_letters
+
+    assert load_letters() == compute(catalogue())
+
+
+@pytest.fixture(scope="module")
+def kiosk_index() -> SearchIndex:
+    from guide.letters import load_letters
+
+    return SearchIndex(catalogue(), letters_only=True, letters=load_letters())
+
+
+LETTER_CASES = [c for c in QUERIES["cases"] if c["kind"] in ("pinyin", "initials", "en")] + [
+    c for c in QUERIES["cases"] if c["kind"] == "typo" and c["q"].isascii()
+]
+
+
+@pytest.mark.parametrize("case", LETTER_CASES, ids=lambda c: c["q"])
+def test_the_kiosks_letters_only_index_finds_typed_letters(
+    kiosk_index: SearchIndex, case: Any
+) -> None:
+    assert set(_top(kiosk_index, case["q"])) & set(case["expect"]), case
+
+
+def test_the_kiosks_index_loads_no_segmenter_and_no_pinyin_dictionary() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from guide.catalogue import catalogue; from guide.letters import"
+        " load_letters; from guide.search import SearchIndex;"
+        " ix = SearchIndex(catalogue(), letters_only=True, letters=load_letters());"
+        " assert ix.search('ydjy').hits[0].code == 'yb-02';"
+        " print(sorted(m for m in ('jieba', 'pypinyin', 'bm25s') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
