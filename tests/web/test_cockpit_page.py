@@ -66,6 +66,13 @@ def test_cockpit_plan_what_if_advice_and_performance(hall: HallProcess, context:
     expect(page.locator("#ck-perf tr[data-counter='1']")).to_be_visible()
     assert page.locator("#ck-perf tr[data-counter]").count() == 22
     shot(page, "cockpit-plan")
+    # one day's figures: yesterday (the history's last day)
+    yesterday = dt.datetime.now(load_config(hall.config).tz).date() - dt.timedelta(days=1)
+    page.fill("#perf-day", yesterday.isoformat())
+    with page.expect_response("**/cockpit/performance?day=*") as answer:
+        page.click("#perf-day-show")
+    assert answer.value.ok
+    expect(page.locator("#ck-perf tr[data-counter='1']")).to_be_visible()
     # what if counter 3 (社保 only) closes at 10:00 on the first planned day
     page.select_option("#wi-counter", "3")
     page.fill("#wi-at", "10:00")

@@ -87,10 +87,11 @@
     $("bulletin-xlsx").href = "/web/api/cockpit/bulletin.xlsx" + q;
   }
 
-  async function loadPerf() {
+  async function loadPerf(day) {
     const month = $("perf-month").value;
     perfLinks(month);
-    try { renderPerf(await api("GET", "/web/api/cockpit/performance?month=" + encodeURIComponent(month))); }
+    const q = day ? "?day=" + encodeURIComponent(day) : "?month=" + encodeURIComponent(month);
+    try { renderPerf(await api("GET", "/web/api/cockpit/performance" + q)); }
     catch (e) { toast(errorLabel(e), true); }
   }
 
@@ -111,6 +112,7 @@
     const prev = new Date(now.getFullYear(), now.getMonth() - 1, 15);
     $("perf-month").value = prev.getFullYear() + "-" + String(prev.getMonth() + 1).padStart(2, "0");
     $("ck-perf-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadPerf(); });
+    $("perf-day-show").addEventListener("click", () => { if ($("perf-day").value) loadPerf($("perf-day").value); });
     loadPerf();
     api("GET", "/web/api/cockpit/coverage").then((c) => {
       $("ck-coverage").textContent = pct(c.share);
