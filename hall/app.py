@@ -18,7 +18,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hall.api import booking, errors, metrics, routes, sse
+from hall.api import booking, errors, metrics, ratings, routes, sse
 from hall.api import guide as guide_api
 from hall.config import HallConfig
 from hall.errors import StorageUnavailable
@@ -124,6 +124,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(booking.router)  # 预约 (issue 21): /booking/…, /bookings…
     app.include_router(guide_api.router)  # 智能导办 (issue 20): /guide, /matters…
+    app.include_router(ratings.router)  # 好差评 (issue 19): 评价上次办理 at the kiosk
     app.include_router(sse.router)
     app.include_router(metrics.router)
     mount_web(app, ctx)  # staff and citizen pages (hall/web)

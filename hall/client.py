@@ -57,6 +57,7 @@ from hall.schemas import (
     ImportItemResult,
     ImportOutcome,
     ImportResult,
+    RatableVisit,
     ServiceInfo,
     Stats,
     Ticket,
@@ -408,11 +409,35 @@ class HallClient:
             retry=True,
         )
 
-    def evaluate(self, ticket_id: int, score: int, comment: str | None = None) -> Evaluation:
+    def evaluate(
+        self,
+        ticket_id: int,
+        score: int,
+        comment: str | None = None,
+        *,
+        channel: str | None = None,
+        matter_no: str | None = None,
+        reasons: list[str] | None = None,
+    ) -> Evaluation:
+        """好差评 of a served ticket (one matter); ``channel`` ``kiosk`` for 评价上次办理."""
         body: dict[str, Any] = {"score": score}
         if comment:
             body["comment"] = comment
+        if channel:
+            body["channel"] = channel
+        if matter_no:
+            body["matter_no"] = matter_no
+        if reasons:
+            body["reasons"] = reasons
         return self._call(Evaluation, "POST", f"/tickets/{ticket_id}/evaluation", json_body=body)
+
+    def find_ratable(
+        self, *, number: str | None = None, id_number: str | None = None
+    ) -> RatableVisit:
+        """评价上次办理: the last visit still to rate, by ticket number or ID card (404
+        ``visit_not_found`` when none)."""
+        body = {"number": number} if number is not None else {"id_number": id_number}
+        return self._call(RatableVisit, "POST", "/ratings/lookup", json_body=body)
 
     def reprint(self, ticket_id: int, id_number: str) -> Ticket:
         """补打 a ticket the card's holder already has (``daily_limit`` names it), once."""

@@ -652,3 +652,21 @@ class IntegrityReport(Model):
     bad_with_contact: int
     followed_up: int
     """差评 cases with a contact, and those followed up (回访): the target is all of them."""
+
+
+class RatableVisit(Model):
+    """评价上次办理 (the kiosk): the citizen's last visit still to be rated, by ticket
+    number or ID card; rated with ``POST /tickets/{ticket}/evaluation`` (channel kiosk)."""
+
+    ticket: int
+    number: str
+    service: str
+    service_name: str
+    service_name_en: str
+    matter_no: str | None
+    """The matter to rate (null: the ticket is one matter, the hall numbers it)."""
+    matter_index: int
+    matters: int
+    finished_at: str
+    until: str
+    """The rating is offered until then (``[cases] phone_rating_days`` after the finish)."""

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, or_, select
 
 from common.i18n import t as t_
+from common.personal import InvalidIdNumber, keyed_hash, validate_person_number
 from hall.domain.evaluation import (
     CaseKind,
     Channel,
@@ -23,7 +24,7 @@ from hall.domain.evaluation import (
 )
 from hall.domain.tickets import AT_COUNTER_STATES, EVALUABLE_STATES, Status
 from hall.errors import Conflict, Invalid, NotFound
-from hall.schemas import CounterMatters, Evaluation, Matter
+from hall.schemas import CounterMatters, Evaluation, Matter, RatableVisit
 from hall.services import cases, outbox
 from hall.services.context import HallContext
 from hall.services.ticket_rows import TicketRow, load
@@ -446,3 +447,53 @@ def rate_by_phone(
             )
         )
     return {"recorded": "check", "grade": grade_of(score).value}
+
+
+def kiosk_lookup(
+    ctx: HallContext, *, number: str | None = None, id_number: str | None = None
+) -> RatableVisit:
+    """评价上次办理 at the kiosk: the last finished visit, by the number on its ticket or by
+    the ID card it was taken with, that still has a matter to rate (within the days the
+    phone page offers a rating)."""
+    if (number is None) == (id_number is None):
+        raise Invalid("give the ticket's number or an ID number", code="invalid_lookup")
+    now = ctx.now()
+    days = ctx.config.cases.phone_rating_days
+    q = select(T).where(
+        T.c.hall_id == ctx.hall_id,
+        T.c.status == Status.DONE.value,
+        T.c.finished_at >= now - dt.timedelta(days=days),
+    )
+    if number is not None:
+        q = q.where(T.c.number == number.strip().upper())
+    else:
+        try:
+            person = validate_person_number(id_number or "")
+        except InvalidIdNumber as err:
+            raise Invalid(str(err), code="invalid_id_number") from err
+        q = q.where(T.c.id_hash == keyed_hash(ctx.config.secret, person))
+    with ctx.read() as conn:
+        for found in conn.execute(q.order_by(T.c.finished_at.desc()).limit(10)):
+            row = TicketRow.of(found)
+            target = _phone_target(conn, ctx, row, now)
+            if target is None or target[0] != "rate":
+                continue
+            known = [m.matter_no for m in _matters(conn, ctx, row.id)]
+            matter = target[1]
+            svc = ctx.config.service(row.service)
+            assert row.finished_at is not None
+            return RatableVisit(
+                ticket=row.id,
+                number=row.number,
+                service=row.service,
+                service_name=svc.name if svc else row.service,
+                service_name_en=svc.name_en if svc else "",
+                matter_no=matter,
+                matter_index=known.index(matter) + 1 if matter in known else 1,
+                matters=max(1, len(known)),
+                finished_at=ctx.local(row.finished_at).isoformat(timespec="minutes"),
+                until=ctx.local(row.finished_at + dt.timedelta(days=days)).isoformat(
+                    timespec="minutes"
+                ),
+            )
+    raise NotFound("no finished visit left to rate", code="visit_not_found")

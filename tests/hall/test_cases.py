@@ -181,3 +181,32 @@ def test_the_public_page_discloses_the_month(api: Api, clock: FakeClock) -> None
     assert late["rectified_on_time_pct"] == 0.0
     assert api.get("/public/evaluations?month=0001-01", role=None).status_code == 422
     assert api.get("/public/evaluations?month=２０２６-11", role=None).status_code == 422
+
+
+def test_the_kiosk_finds_the_last_visit_to_rate_by_number_or_id_card(
+    api: Api, clock: FakeClock
+) -> None:
+    """评价上次办理: by the ticket's number or the ID card it was taken with, the last
+    finished visit with a matter left to rate; rated with channel kiosk, then not again."""
+    id_number = "110105200001010016"
+    r = api.post("/tickets", {"service": "A", "id_number": id_number}, role="kiosk")
+    ticket = r.json()
+    assert api.post("/ratings/lookup", {"id_number": id_number}, role="kiosk").status_code == 404
+    api.call_next("1")
+    assert api.post("/counters/1/finish").status_code == 200
+    by_card = api.post("/ratings/lookup", {"id_number": id_number}, role="kiosk")
+    assert by_card.status_code == 200, by_card.text
+    visit = by_card.json()
+    assert (visit["ticket"], visit["number"], visit["matters"]) == (ticket["id"], "A001", 1)
+    assert id_number not in by_card.text
+    by_number = api.post("/ratings/lookup", {"number": "a001"}, role="kiosk").json()
+    assert by_number == visit
+    r = api.post(
+        f"/tickets/{ticket['id']}/evaluation", {"score": 4, "channel": "kiosk"}, role="kiosk"
+    )
+    assert r.status_code == 201 and r.json()["channel"] == "kiosk"
+    gone = api.post("/ratings/lookup", {"number": "A001"}, role="kiosk")
+    assert gone.status_code == 404 and gone.json()["error"] == "visit_not_found"
+    for bad in ({}, {"number": "A001", "id_number": id_number}, {"id_number": "123"}):
+        assert api.post("/ratings/lookup", bad, role="kiosk").status_code == 422, bad
+    assert api.post("/ratings/lookup", {"number": "A001"}, role="display").status_code == 403

@@ -269,3 +269,21 @@ def test_the_phone_page_offers_the_rating_once_served(hall: HallProcess, browser
         ("phone", 2, ["unclear_requirements"])
     ]
     assert len(rows(hall, "SELECT id FROM cases WHERE ticket_id = :id", id=ticket.id)) == 1
+
+
+def test_the_kiosk_client_rates_the_last_visit(hall: HallProcess) -> None:
+    """评价上次办理 through hall.client, as the kiosk's journey will call it."""
+    from hall.client import HallApiError
+
+    k = kiosk(hall)
+    ticket = k.issue_ticket("J")
+    counter = HallClient(hall.url, TOKENS["counter"])
+    counter.call_next("1")
+    counter.counter_action("1", "finish")
+    visit = k.find_ratable(number=ticket.number)
+    assert (visit.ticket, visit.service_name) == (ticket.id, "综合咨询")
+    rated = k.evaluate(visit.ticket, 2, channel="kiosk", reasons=["long_wait"], matter_no=None)
+    assert (rated.channel, rated.grade) == ("kiosk", "bad") and rated.case is not None
+    with pytest.raises(HallApiError) as refused:
+        k.find_ratable(number=ticket.number)
+    assert refused.value.code == "visit_not_found"
