@@ -67,6 +67,12 @@ TARGET = Target(wait_s=1200, level=0.9)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument(
+        "--database",
+        action="store_true",
+        help="also write a year of the sample hall into a temporary SQLite and time the "
+        "cockpit's plan through its service (reading the tickets), as the page does",
+    )
     args = parser.parse_args()
     codes = [s.code for s in SERVICES]
     service_s = {s.code: s.service_s for s in SERVICES}
@@ -152,6 +158,54 @@ def main() -> None:
         f"forecast {t_forecast:.2f} s + Erlang C {t_erlang:.2f} s + simulation check {t_sim:.2f} s "
         f"= {t_forecast + t_erlang + t_sim:.2f} s"
     )
+
+    if args.database:
+        through_the_database(args.seed)
+
+
+def through_the_database(seed: int) -> None:
+    """The sample hall (22 counters, 9 services) with a year of generated days in SQLite:
+    the time to read it and plan 5 days, as ``GET /web/api/cockpit/plan`` does."""
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))  # tests.support.history: the generated past, as in the tests
+
+    from hall.config import load_config
+    from hall.services import cockpit
+    from hall.services.context import HallContext
+    from hall.storage import migrate
+    from hall.storage.engine import make_engine
+    from tests.support.history import fill_history, services_for
+
+    config = load_config(root / "common" / "assets" / "hall.sample.toml", demo=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/hall.db")
+        migrate.upgrade(engine)
+        today = dt.date(2026, 11, 30)
+        ctx = HallContext(config, engine, lambda: dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC))
+        ctx.ensure_rows()
+        t0 = time.perf_counter()
+        first, last = today - dt.timedelta(days=365), today - dt.timedelta(days=1)
+        n = fill_history(
+            engine, config, first, last, services=services_for(config, scale=0.8), seed=seed
+        )
+        print(f"\nthe sample hall in SQLite: {n} tickets of a year written in "
+              f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+        t0 = time.perf_counter()
+        hist = cockpit.load_history(ctx)
+        t_read = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        plan = cockpit.plan(ctx, fresh=True)
+        t_plan = time.perf_counter() - t0
+        print(
+            f"read the history {t_read:.1f} s ({len(hist.arrivals)} days); the 5-day plan "
+            f"through cockpit.plan (reading it again, forecast, Erlang C, simulation check) "
+            f"{t_plan:.1f} s; days {[d['day'] for d in plan['days']]}"
+        )
+        engine.dispose()
 
 
 if __name__ == "__main__":
