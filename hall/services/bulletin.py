@@ -213,6 +213,26 @@ def performance_csv(rows: Sequence[dict[str, Any]]) -> str:
     return BOM + out.getvalue()
 
 
+def monthly_csv(ctx: HallContext, month: str) -> str:
+    """The 通报's two rankings for Excel: windows, a blank line, services; each table with
+    its Chinese header row and the English one beneath (UTF-8 with a BOM)."""
+    f = figures(ctx, month)
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    for i, (title, columns, rows) in enumerate(
+        (("窗口排名 Windows", RANK_COLUMNS, f["windows"]),
+         ("业务排名 Services", DEPT_COLUMNS, f["departments"]))
+    ):  # fmt: skip
+        if i:
+            w.writerow([])
+        w.writerow([f"{f['hall']} {month} {title}"])
+        w.writerow([_h(c, "zh") for c in columns])
+        w.writerow([_h(c, "en") for c in columns])
+        for r in rows:
+            w.writerow([_cell(r.get(c)) for c in columns])
+    return BOM + out.getvalue()
+
+
 def _sheet(wb: Any, title: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
     from openpyxl.styles import Font
 

@@ -81,6 +81,11 @@ def test_xlsx_and_csv_have_chinese_headers(hall: HallContext) -> None:
     table = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert table[0][:4] == ["窗口号", "名称", "工作人员", "办结量"] and table[1][0] == "Counter"
     assert len(table) == 2 + 3
+    text = bulletin.monthly_csv(hall, "2026-10")
+    parts = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert parts[0] == ["测试政务服务中心 2026-10 窗口排名 Windows"]
+    assert parts[1][:2] == ["名次", "窗口号"] and parts[2][:2] == ["Rank", "Counter"]
+    assert [] in parts and any(p[:1] == ["业务代码"] or p[1:2] == ["业务代码"] for p in parts)
 
 
 def test_the_bulletin_is_due_on_the_first_working_day_of_a_month() -> None:

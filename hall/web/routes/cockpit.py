@@ -138,3 +138,13 @@ def bulletin_xlsx(web: Web, _: Admin, month: Text40 = None) -> Response:
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="tongbao-{month}.xlsx"'},
     )
+
+
+@router.get("/bulletin.csv")
+def bulletin_csv(web: Web, _: Admin, month: Text40 = None) -> PlainTextResponse:
+    month = month or bulletin.last_month(web.ctx)
+    return PlainTextResponse(
+        bulletin.monthly_csv(web.ctx, month),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="tongbao-{month}.csv"'},
+    )

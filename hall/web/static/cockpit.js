@@ -85,6 +85,7 @@
     $("perf-xlsx").href = "/web/api/cockpit/performance.xlsx" + q;
     $("bulletin-pdf").href = "/web/api/cockpit/bulletin.pdf" + q;
     $("bulletin-xlsx").href = "/web/api/cockpit/bulletin.xlsx" + q;
+    $("bulletin-csv").href = "/web/api/cockpit/bulletin.csv" + q;
   }
 
   async function loadPerf(day) {
