@@ -173,6 +173,12 @@ def _build_plan(ctx: HallContext, check: bool = True) -> tuple[dict[str, Any], A
         "service_s": {k: round(v) for k, v in hist.service_s.items()},
         "targets": {k: {"wait_s": v.wait_s, "level": v.level} for k, v in tg.items()},
         "factors": {s: m.factors() for s, m in result.models.items()},
+        # how far the forecast was off per slot on the last 4 weeks, fitted without them
+        "forecast_error": (
+            {k: round(v, 3) for k, v in fc.holdout_error(hist.arrivals, codes).items()}
+            if len(hist.arrivals) >= 60
+            else {}
+        ),
         "days": days_out,
     }
     return out, (plans_by_day, hist.service_s)

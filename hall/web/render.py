@@ -60,9 +60,17 @@ def _domain_of() -> dict[str, str]:
     return found
 
 
-def page_catalogue() -> dict[str, dict[str, str]]:
-    """Every text a page may use: the catalogues of :data:`CATALOGUES`, merged."""
-    return {k: v for domain in CATALOGUES for k, v in catalogue(domain).items()}
+def page_catalogue(domains: tuple[str, ...] | None = None) -> dict[str, dict[str, str]]:
+    """Every text a page may use: the catalogues of :data:`CATALOGUES` (or ``domains``),
+    merged."""
+    return {k: v for domain in domains or CATALOGUES for k, v in catalogue(domain).items()}
+
+
+# A citizen's page (no login) carries only the texts citizens read, not the staff pages'.
+CITIZEN_CATALOGUES: dict[str, tuple[str, ...]] = {
+    "ticket": ("web", "cases"),
+    "public": ("web", "cases"),
+}
 
 
 def text(key: str, lang: str) -> str:
@@ -81,12 +89,12 @@ def bi(key: str) -> Markup:
     return out
 
 
-def browser_texts() -> dict[str, dict[str, str]]:
+def browser_texts(domains: tuple[str, ...] | None = None) -> dict[str, dict[str, str]]:
     """The whole catalogue for the page's script (``GH.zh``/``GH.en``/``GH.bi`` in web.js),
     English filled in with Chinese where it is missing."""
     return {
         k: {"zh": v.get("zh", ""), "en": v.get("en", v.get("zh", ""))}
-        for k, v in page_catalogue().items()
+        for k, v in page_catalogue(domains).items()
     }
 
 
@@ -113,7 +121,10 @@ def render(page: str, hall_name: str, timezone: str = "Asia/Shanghai") -> str:
     if page not in PAGES:
         raise ValueError(f"no page {page!r}")
     return templates.get_template(f"{page}.html").render(
-        page=page, hall_name=hall_name, timezone=timezone, texts=browser_texts()
+        page=page,
+        hall_name=hall_name,
+        timezone=timezone,
+        texts=browser_texts(CITIZEN_CATALOGUES.get(page)),
     )
 
 

@@ -60,6 +60,7 @@ def test_the_plan_covers_five_working_days_and_beats_the_peak_rule(hall: HallCon
         assert all(set(s["open"]) <= {"1", "2", "3"} for s in d["slots"])
         assert any(s["label"] == "10:00–10:30" for s in d["slots"])
     assert plan["factors"]["A"]["month_1"] > 1.2
+    assert 0 < plan["forecast_error"]["A"] < 0.5  # printed on the page, per service
     # what if counter 2 closes at 10:00 on the first day: fewer called within target
     first = plan["days"][0]["day"]
     result = cockpit.what_if(hall, first, "2", "10:00")

@@ -61,6 +61,7 @@ def test_cockpit_plan_what_if_advice_and_performance(hall: HallProcess, context:
     expect(page.locator("#ck-plan tr[data-slot]").first).to_be_visible()
     expect(page.locator("#ck-plan")).to_contain_text("10:00–10:30")
     expect(page.locator("#ck-day-summary")).to_contain_text("窗口·小时")
+    expect(page.locator("#ck-forecast-error")).to_contain_text("社保业务")
     expect(page.locator("#ck-coverage")).to_contain_text("%")
     # performance of last month, with the downloads
     expect(page.locator("#ck-perf tr[data-counter='1']")).to_be_visible()

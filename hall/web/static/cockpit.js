@@ -132,6 +132,11 @@
       }
       renderDays();
       renderPlan();
+      const errs = Object.entries(plan.forecast_error || {});
+      if (errs.length) {
+        $("ck-forecast-error").replaceChildren(bi("ck_forecast_error", {
+          errors: errs.map(([c, e]) => svcName(c) + " " + (100 * e).toFixed(0) + "%").join("，") }, true));
+      }
     } catch (e) { toast(errorLabel(e), true); }
     $("ck-what-if").addEventListener("submit", async (ev) => {
       ev.preventDefault();
