@@ -205,7 +205,7 @@ def make_app(parts: Parts) -> Any:
 
     class KioskApp(App):
         u = NumericProperty(1.0)  # px per design unit: layouts are drawn for 1080 px short side
-        fz = NumericProperty(1.0)  # font factor: 1.3 in elderly mode
+        fz = NumericProperty(1.0)  # font factor: 1.5 in elderly mode
         portrait = BooleanProperty(True)
         elderly = BooleanProperty(False)
         offline = BooleanProperty(False)
@@ -336,7 +336,7 @@ def make_app(parts: Parts) -> Any:
             self.clock_text = now.strftime("%H:%M")
             self.lang = view.lang
             self.elderly = view.elderly
-            self.fz = 1.3 if view.elderly else 1.0
+            self.fz = 1.5 if view.elderly else 1.0
             self.offline = view.offline
             self.idle_warning = view.idle_warning
             self.hall_name = (

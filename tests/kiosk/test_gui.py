@@ -564,10 +564,10 @@ def test_elderly_mode_shows_larger_type_and_keeps_every_button(gui: Gui) -> None
     gui.tap(gui.button("长者模式"))
     gui.pump(lambda: gui.app.elderly)
     gui.shot("home-elderly")
-    # 1.3× type everywhere, drawn so: the heading's rendered text is taller
-    assert heading.font_size == pytest.approx(1.3 * heading_size)
-    assert heading.texture_size[1] >= 1.2 * heading_ink
-    assert all(w.font_size == pytest.approx(1.3 * before[c]) for c, w in tiles.items())
+    # 1.5× type everywhere, drawn so: the heading's rendered text is taller
+    assert heading.font_size == pytest.approx(1.5 * heading_size)
+    assert heading.texture_size[1] >= 1.4 * heading_ink
+    assert all(w.font_size == pytest.approx(1.5 * before[c]) for c, w in tiles.items())
     # each tile its Chinese name only (no English line), still fitting (checked by shot)
     flow_tiles = {t.code: t for t in gui.app.flow.view.tiles}
     for code, w in tiles.items():
@@ -717,3 +717,124 @@ def test_appointment_check_in_gives_a_priority_ticket_once(gui: Gui) -> None:
     finally:
         reader.remove()
     assert "已签到" in gui.app.flow.view.message and len(gui.printed()) == 1
+
+
+# -- every button, both modes (day in the hall 1) ----------------------------------------------
+# The catalogue key of a button's text → the action the flow must get when it is tapped.
+BUTTON_ACTIONS = {
+    "btn_home": ("home",),
+    "btn_done": ("home",),
+    "btn_back": ("back",),
+    "btn_checkin": ("checkin",),
+    "btn_help": ("help",),
+    "btn_status": ("status",),
+    "btn_guide": ("guide",),
+    "btn_manual": ("manual",),
+    "btn_ok": ("key_ok",),
+    "btn_delete": ("key_delete",),
+    "btn_print_guide": ("print_guide",),
+    "btn_reprint": ("reprint",),
+    "btn_consent_agree": ("consent_agree",),
+    "btn_consent_decline": ("consent_decline",),
+    "btn_elderly_on": ("elderly",),
+    "btn_elderly_off": ("elderly",),
+    "btn_language": ("language",),
+}
+
+
+def expected_action(button: Any) -> tuple[Any, ...] | None:
+    """What tapping ``button`` must do, from what it shows; None: any one action (screens
+    whose buttons this table does not name)."""
+    from kivy.uix.screenmanager import Screen
+
+    from common.i18n import t
+
+    code = getattr(button, "code", "")
+    node, name = button, ""
+    for _ in range(50):  # up to its screen; the header's buttons have none
+        node = getattr(node, "parent", None)
+        if node is None:
+            break
+        if isinstance(node, Screen):
+            name = node.name
+            break
+    if code and name == "home":
+        return ("service", code)
+    if code and name == "guide_list":
+        return ("guide_service", code)
+    for key, action in BUTTON_ACTIONS.items():
+        if button.text == t("kiosk", key, "zh"):
+            return action
+    if name == "keypad" and len(button.text) == 1:
+        return ("key", button.text)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("elderly", [False, True], ids=["standard", "elderly"])
+def test_every_button_on_every_screen_does_what_it_says(gui: Gui, elderly: bool) -> None:
+    """Each visible button of each screen, tapped through Kivy's real touch path at its
+    centre, reaches the flow as the action its text names: nothing invisible lies over it
+    (the idle bar's hidden button once swallowed the bottom right in elderly mode)."""
+    from devices.idcard.cards import load_card
+    from tests.kiosk.layout import visible_buttons
+
+    act = gui.app.act
+    gui.wake()
+    if elderly:
+        gui.tap(gui.button("长者模式"))
+        gui.pump(lambda: gui.app.elderly)
+    reader = gui.app.parts.devices.reader.simulator
+
+    def go(*steps: tuple[Any, ...], screen: str, idle: bool = True) -> None:
+        """Reach ``screen`` as a citizen would (the card reader keeps waiting on some)."""
+        act("home")
+        gui.pump(lambda: gui.screen == "home" and gui.app.busy == 0)
+        for step in steps:
+            act(*step)
+        gui.pump(lambda: gui.screen == screen and (gui.app.busy == 0 or not idle), timeout=30)
+        assert gui.app.flow.view.elderly is elderly
+
+    routes: list[tuple[str, Callable[[], None]]] = [
+        ("home", lambda: go(screen="home")),
+        ("id_card", lambda: go(("service", "A"), screen="id_card", idle=False)),
+        ("keypad", lambda: go(("service", "A"), ("manual",), screen="keypad", idle=False)),
+        ("keypad", lambda: go(("status",), screen="keypad")),
+        ("ticket", lambda: go(("service", "J"), screen="ticket")),
+        ("guide_list", lambda: go(("guide",), screen="guide_list")),
+        ("guide", lambda: go(("guide",), ("guide_service", "A"), screen="guide")),
+        ("message", lambda: go(("help",), screen="message")),
+    ]
+
+    def consent() -> None:
+        reader.place(load_card("resident"))
+        try:
+            go(("service", "D"), screen="face_consent", idle=False)
+        finally:
+            reader.remove()
+
+    routes.append(("face_consent", consent))
+    tapped: list[str] = []
+    for name, route in routes:
+        route()
+        gui.pump()
+        for button in visible_buttons(gui.current()) + visible_buttons(
+            gui.app.root_widget.ids.header
+        ):
+            calls: list[tuple[Any, ...]] = []
+            gui.app.act = lambda *a, _calls=calls: _calls.append(a)  # record, do nothing
+            try:
+                gui.tap(button)
+            finally:
+                gui.app.act = act
+            want = expected_action(button)
+            label = f"{name}: {button.text[:24]!r}"
+            assert len(calls) == 1, f"{label} → {calls}"
+            if want is not None:
+                assert calls[0] == want, f"{label} → {calls[0]}, wanted {want}"
+            tapped.append(label)
+    gui.shot("every-button-" + ("elderly" if elderly else "standard"))
+    act("home")
+    if elderly:
+        act("elderly")
+    assert len(tapped) >= 40, tapped  # every screen had its buttons found and tapped
