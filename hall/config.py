@@ -503,6 +503,35 @@ class Cockpit(ConfigModel):
         return minutes * 60.0, own.target_level or self.target_level
 
 
+class RemoteTickets(ConfigModel):
+    """``[remote]``: 远程取号 — a ticket taken on the phone before reaching the hall (only
+    while the service takes tickets), confirmed on arrival at a kiosk or counter, never
+    called before; not confirmed in time, it expires."""
+
+    enabled: bool = False
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    """The hall's position (WGS 84 degrees), for the distance check."""
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    radius_m: float = Field(default=500.0, gt=0, le=50_000)
+    """How near the hall (metres, by the browser's location) a remote ticket may be taken."""
+    use_location: bool = True
+    """false: no location check; ``daily_limit`` remote tickets per person and day instead."""
+    daily_limit: int = Field(default=1, ge=1, le=10)
+    confirm_within_min: int = Field(default=60, ge=5, le=24 * 60)
+    """Minutes after it is taken that a remote ticket must be confirmed, or it expires."""
+
+    @model_validator(mode="after")
+    def _position(self) -> RemoteTickets:
+        located = self.latitude is not None and self.longitude is not None
+        if self.enabled and self.use_location and not located:
+            raise conflict(
+                ("latitude",),
+                "the distance check needs the hall's latitude and longitude "
+                "(or use_location = false)",
+            )
+        return self
+
+
 class ServerConfig(ConfigModel):
     """``[server]``: where the hall server listens and keeps its data."""
 
@@ -568,6 +597,7 @@ class HallFile(ConfigModel):
     cases: Cases = Cases()
     province: Province = Province()
     booking: Booking = Booking()
+    remote: RemoteTickets = RemoteTickets()
     cockpit: Cockpit = Cockpit()
     service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
         default=(), strict=False, validate_default=True
@@ -663,6 +693,7 @@ class HallConfig(ConfigModel):
     cases: Cases = Cases()
     province: Province = Province()
     booking: Booking = Booking()
+    remote: RemoteTickets = RemoteTickets()
     cockpit: Cockpit = Cockpit()
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
@@ -910,6 +941,7 @@ def parse_config(
         cases=model.cases,
         province=model.province,
         booking=model.booking,
+        remote=model.remote,
         cockpit=model.cockpit,
         services=model.service,
         counters=model.counter,

@@ -654,6 +654,16 @@ class IntegrityReport(Model):
     """差评 cases with a contact, and those followed up (回访): the target is all of them."""
 
 
+class RemoteTicket(Ticket):
+    """远程取号 (issue 21): a normal ticket taken on the phone; it is not called until it
+    is confirmed on arrival (kiosk or counter) before ``confirm_by``, then it expires."""
+
+    remote: bool = True
+    confirm_by: str | None
+    """Local ISO time; None once confirmed."""
+    confirmed: bool
+
+
 class RatableVisit(Model):
     """评价上次办理 (the kiosk): the citizen's last visit still to be rated, by ticket
     number or ID card; rated with ``POST /tickets/{ticket}/evaluation`` (channel kiosk)."""

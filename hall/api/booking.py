@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from hall import schemas as s
-from hall.api.auth import authenticate
+from hall.api.auth import authenticate, require
 from hall.api.models import Body, Code
 from hall.api.routes import Admin, Ctx, Kiosk, StaffOrAdmin, replayable
 from hall.config import Token
@@ -25,7 +25,7 @@ from hall.domain.booking import PerAddress
 from hall.domain.limits import FIRST_YEAR, LAST_YEAR
 from hall.errors import Forbidden, RateLimited
 from hall.inputs import Moment, Reason
-from hall.services import appointments, bookings
+from hall.services import appointments, bookings, remote_tickets
 
 router = APIRouter(prefix="/api/v1", tags=["booking"], responses=s.ERROR_RESPONSES)
 
@@ -188,3 +188,33 @@ def check_in(
     key = f"{token.name}:{idempotency_key}" if idempotency_key else None
     ticket, created = appointments.check_in_by_code(ctx, code, key)
     return replayable(ticket, created, response)
+
+
+# -- 远程取号 (remote tickets) ------------------------------------------------------------------
+
+
+class Position(Body):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class RemoteTicketIn(Body):
+    service: Code
+    id_number: IdNumber
+    position: Position | None = None
+    """The browser's location (navigator.geolocation), checked against ``[remote]``."""
+
+
+PublicToken = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+Arrival = Annotated[Token, Depends(require("kiosk", "counter", "admin"))]
+
+
+@post("/remote-tickets", status_code=201, summary="远程取号 from the phone (403 too_far)")
+def remote_ticket(ctx: Ctx, _: Limited, body: RemoteTicketIn) -> s.RemoteTicket:
+    where = (body.position.lat, body.position.lon) if body.position else None
+    return remote_tickets.issue(ctx, body.service, body.id_number, where)
+
+
+@post("/remote-tickets/{token}/confirm", summary="A remote ticket's holder has arrived")
+def confirm_remote(ctx: Ctx, _: Arrival, token: PublicToken) -> s.RemoteTicket:
+    return remote_tickets.confirm(ctx, token)

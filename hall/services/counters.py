@@ -162,6 +162,7 @@ def _heads_statement(hall_id: str, counter: Counter) -> Any:
     each service's unpinned queue and the tickets pinned to it — in one statement of
     index seeks (ix_tickets_waiting, ix_tickets_pinned), built once per counter."""
     waiting = [T.c.hall_id == hall_id, T.c.status == Status.WAITING.value]
+    waiting.append(T.c.confirm_by.is_(None))  # 远程取号 not yet confirmed on arrival (issue 21)
     queues = [and_(T.c.service == s, T.c.pinned_counter.is_(None)) for s in counter.services]
     queues.append(T.c.pinned_counter == counter.id)
     heads = [

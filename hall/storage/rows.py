@@ -53,6 +53,9 @@ class TicketRow(_FromRow):
     name_masked: str | None
     verification: str | None
     reprinted_at: dt.datetime | None
+    remote: int | None = None
+    confirm_by: dt.datetime | None = None
+    confirmed_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

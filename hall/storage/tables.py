@@ -109,6 +109,11 @@ tickets = Table(
     # face | manual (人工核验 at the counter) | NULL: no check asked for
     Column("verification", String(8)),
     Column("reprinted_at", UTCDateTime),  # 补打: a lost ticket is reprinted once
+    # 远程取号 (0012): taken from the phone; not called until confirmed on arrival (kiosk
+    # or counter) before confirm_by, after which it expires (issue 21)
+    Column("remote", Integer),
+    Column("confirm_by", UTCDateTime),
+    Column("confirmed_at", UTCDateTime),
     UniqueConstraint("hall_id", "idempotency_key", name="uq_tickets_idempotency"),
     UniqueConstraint("hall_id", "day", "kiosk", "offline_number", name="uq_tickets_offline"),
     UniqueConstraint("public_token", name="uq_tickets_public_token"),

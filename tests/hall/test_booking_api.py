@@ -9,12 +9,13 @@ import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from common.personal import id_check_char
 from hall.app import create_app
-from hall.config import Booking
+from hall.config import Booking, HallConfig
 from tests.support.clock import FakeClock
 from tests.support.hall import YOUNG, Api, make_config
 
@@ -32,7 +33,7 @@ def at(day: int, hh: int, mm: int = 0) -> str:
     return dt.datetime(2026, 11, day, hh, mm, tzinfo=TZ).isoformat()
 
 
-def config(hall_id: str, **booking: object):  # type: ignore[no-untyped-def]
+def config(hall_id: str, **booking: object) -> HallConfig:
     base = make_config(hall_id)
     return base.model_copy(update={"booking": Booking.model_validate(booking)})
 
@@ -47,7 +48,7 @@ def hall(database: tuple[str, str], clock: FakeClock) -> Iterator[Api]:
 
 def book(
     api: Api, slot: str, who: str = YOUNG, service: str = "A", role: str | None = None, **kw: object
-):  # type: ignore[no-untyped-def]
+) -> httpx.Response:
     body = {"service": service, "slot_start": slot, "name": "张三", "id_number": who}
     body |= {"phone": PHONE, **kw}
     return api.post("/bookings", body, role=role)

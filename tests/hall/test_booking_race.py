@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -60,7 +60,7 @@ def book(url: str, slot: str, who: str) -> requests.Response:
     return requests.post(f"{url}/api/v1/bookings", json=body, timeout=60)
 
 
-def race(n: int, fn) -> list[requests.Response]:  # type: ignore[no-untyped-def]
+def race(n: int, fn: Callable[[int], requests.Response]) -> list[requests.Response]:
     start = threading.Barrier(n)
 
     def one(i: int) -> requests.Response:

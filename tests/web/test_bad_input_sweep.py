@@ -77,6 +77,11 @@ def good_bodies(ticket_id: int) -> dict[tuple[str, str], Any]:
             "day": tomorrow.date().isoformat(),
             "notice": "系统升级，暂停预约",
         },
+        ("post", "/api/v1/remote-tickets"): {
+            "service": "A",
+            "id_number": YOUNG,
+            "position": {"lat": 39.9123, "lon": 116.3661},
+        },
         ("post", "/web/api/bookings"): {
             "service": "A",
             "slot_start": f"{tomorrow.date().isoformat()}T10:30:00+08:00",
@@ -201,6 +206,7 @@ def test_every_route_refuses_bad_input_without_a_500(web: Web, app: Any) -> None
         "action": "recall",
         "case_id": str(case_id),
         "code": "ABCDE23456",  # a booking code (issue 21)
+        "token": "notaticket-0123",  # a ticket's public token (远程取号 confirm)
     }
     login_last = sorted(spec["paths"].items(), key=lambda kv: kv[0] == "/web/api/login")
     routes = 0

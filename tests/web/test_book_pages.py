@@ -25,7 +25,7 @@ from PIL import Image
 from hall.app import create_app
 from hall.config import Hours, load_config
 from tests.support.clock import FakeClock
-from tests.support.hall_server import SAMPLE, SAMPLE_FILE, free_port
+from tests.support.hall_server import SAMPLE, SAMPLE_FILE, TOKENS, free_port
 from tests.web.conftest import ID_NUMBER, NAME, shot
 
 pytestmark = pytest.mark.slow
@@ -205,3 +205,52 @@ def test_a_full_slot_and_two_no_shows_are_refused_in_words(
     no_personal_data(page)
     check_elderly_layout(page)
     shot(page, "book-8-blocked")
+
+
+def test_remote_ticket_refused_when_far_and_taken_when_near(served: Served, browser: Any) -> None:
+    far = {"latitude": 39.9300, "longitude": 116.3661}  # 2 km from the sample hall
+    ctx = browser.new_context(
+        viewport=PHONE_VIEW,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        geolocation=far,
+        permissions=["geolocation"],
+    )
+    ctx.set_default_timeout(15_000)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{served.url}/book/")
+        page.click("#remote-link")
+        assert "500米内" in page.inner_text(".lead")
+
+        def take() -> None:
+            page.locator("#remote-services label.slot", has_text="社保业务").click()
+            page.locator("#id_number").press_sequentially(ID_NUMBER)
+            assert "号码校验正确" in page.inner_text("#id-check")
+            page.click("#remote-submit")
+
+        take()
+        page.wait_for_selector("#refusal")
+        assert "您不在大厅附近" in page.inner_text("#refusal")
+        no_personal_data(page)
+        check_elderly_layout(page)
+        shot(page, "book-9-remote-too-far")
+
+        ctx.set_geolocation({"latitude": 39.9140, "longitude": 116.3670})  # about 200 m
+        take()
+        page.wait_for_url("**/book/remote/**")
+        assert page.inner_text("#number") == "A001"
+        assert "10:00 前到厅" in page.inner_text("#confirm-by")
+        no_personal_data(page)
+        done = shot(page, "book-10-remote-taken")
+        link = qr_of(done)
+        token = link.rsplit("/t/", 1)[1]
+        assert page.get_attribute("#follow", "href") == f"/t/{token}"
+        kiosk = {"Authorization": f"Bearer {TOKENS['kiosk']}"}
+        ok = requests.post(
+            f"{served.url}/api/v1/remote-tickets/{token}/confirm", headers=kiosk, timeout=10
+        )
+        assert ok.status_code == 200 and ok.json()["confirmed"] is True
+    finally:
+        ctx.close()

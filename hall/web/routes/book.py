@@ -39,7 +39,7 @@ from hall.schemas import (
     BookingDaySummary,
     Model,
 )
-from hall.services import bookings
+from hall.services import bookings, remote_tickets
 from hall.web.deps import AdminWrite, Staff, Web, WebState, same_origin, web_of
 from hall.web.render import SECURITY_HEADERS, templates
 
@@ -159,7 +159,7 @@ async def home(request: Request) -> Response:
     web = web_of(request)
     _limit(request)
     found = await run_in_threadpool(bookings.services, web.ctx)
-    return _page(web, "home", services=found, error=None)
+    return _page(web, "home", services=found, error=None, remote=web.ctx.config.remote.enabled)
 
 
 @pages.post("/book/find", response_model=None)
@@ -170,7 +170,14 @@ async def find(request: Request) -> Response:
     code = parse_code(form.get("code", ""))
     if code is None:
         found = await run_in_threadpool(bookings.services, web.ctx)
-        return _page(web, "home", 404, services=found, error=_error("booking_not_found"))
+        return _page(
+            web,
+            "home",
+            404,
+            services=found,
+            error=_error("booking_not_found"),
+            remote=web.ctx.config.remote.enabled,
+        )
     return RedirectResponse(f"/book/b/{code}", status_code=303)
 
 
@@ -200,16 +207,16 @@ def _date(day: str) -> dt.date:
     try:
         when = dt.date.fromisoformat(day[:10])
     except ValueError as err:
-        raise NotFound("no such day", code="not_bookable") from err
+        raise NotFound("no such day", code="booking_day_not_found") from err
     if not FIRST_YEAR <= when.year <= LAST_YEAR:
-        raise NotFound("no such day", code="not_bookable")
+        raise NotFound("no such day", code="booking_day_not_found")
     return when
 
 
 def _day_of(plan: Any, day: str) -> Any:
     found = next((d for d in plan.days if d.day == day), None)
     if found is None:
-        raise NotFound("no such day", code="not_bookable")
+        raise NotFound("no such day", code="booking_day_not_found")
     return found
 
 
@@ -402,6 +409,79 @@ async def move(request: Request, code: str, day: str) -> Response:
             raise
         return await _move_page(web, code, day, _refusal(web, err), err.status)
     return RedirectResponse(f"/book/b/{done.code}?moved=1", status_code=303)
+
+
+# -- 远程取号 ----------------------------------------------------------------------------------
+
+
+def _remote_page(web: WebState, status: int = 200, error: Markup | None = None) -> Response:
+    cfg = web.ctx.config.remote
+    if not cfg.enabled:
+        return _page(web, "error", 404, message=_error("remote_disabled"))
+    services = [s for s in web.ctx.config.services if s.open]
+    return _page(
+        web,
+        "remote",
+        status,
+        services=services,
+        radius=int(cfg.radius_m),
+        use_location=cfg.use_location,
+        error=error,
+    )
+
+
+@pages.get("/book/remote", response_model=None)
+async def remote_form(request: Request) -> Response:
+    _limit(request)
+    return _remote_page(web_of(request))
+
+
+@pages.post("/book/remote", response_model=None)
+async def remote_take(request: Request) -> Response:
+    web = web_of(request)
+    _limit(request)
+    form = await _form(request)
+    position = None
+    try:
+        if form.get("lat") and form.get("lon"):
+            position = (float(form["lat"][:20]), float(form["lon"][:20]))
+            if not (-90 <= position[0] <= 90 and -180 <= position[1] <= 180):
+                position = None
+    except ValueError:
+        position = None
+    try:
+        ticket = await run_in_threadpool(
+            remote_tickets.issue,
+            web.ctx,
+            form.get("service", "")[:8],
+            form.get("id_number", "")[:40],
+            position,
+        )
+    except HallError as err:
+        if err.status >= 500:
+            raise
+        return _remote_page(web, err.status, _refusal(web, err))
+    return RedirectResponse(f"/book/remote/{ticket.public_token}", status_code=303)
+
+
+@pages.get("/book/remote/{token}", response_model=None)
+async def remote_done(request: Request, token: str) -> Response:
+    web = web_of(request)
+    _limit(request)
+    try:
+        ticket = await run_in_threadpool(remote_tickets.get, web.ctx, token[:64])
+    except NotFound as err:
+        return _page(web, "error", 404, message=_error(err.code))
+    base = web.ctx.config.public_url or str(request.base_url).rstrip("/")
+    follow = f"/t/{ticket.public_token}"
+    return _page(
+        web,
+        "remote_done",
+        number=ticket.number,
+        qr=_qr_png(base + follow),
+        confirm_by=_hhmm(ticket.confirm_by) if ticket.confirm_by else "—",
+        follow=follow,
+    )
 
 
 # -- staff: the day's bookings, the desk's booking for a citizen, closing a day ----------------

@@ -72,6 +72,25 @@
     });
   }
 
+  // 远程取号: the browser's position goes with the form (asked for when the button is
+  // pressed, never before); without it the hall refuses, and the page says why.
+  const remote = $("remote-form");
+  if (remote && remote.dataset.locate === "yes") {
+    const state = $("locate-state");
+    remote.addEventListener("submit", (ev) => {
+      if ($("lat").value) return;  // the position is in: send
+      ev.preventDefault();
+      if (!navigator.geolocation) { say(state, "remote_no_location", null, "bad"); return; }
+      say(state, "remote_locating");
+      navigator.geolocation.getCurrentPosition((pos) => {
+        $("lat").value = String(pos.coords.latitude);
+        $("lon").value = String(pos.coords.longitude);
+        HTMLFormElement.prototype.submit.call(remote);  // a control named "submit" shadows it
+      }, () => say(state, "remote_no_location", null, "bad"),
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    });
+  }
+
   const code = $("code");
   if (code && code.tagName === "INPUT") {
     code.addEventListener("input", () => { code.value = code.value.toUpperCase(); });
