@@ -185,7 +185,7 @@ def invite(ctx: HallContext, counter_id: str, *, by: str) -> int:
             .where(
                 T.c.hall_id == ctx.hall_id,
                 T.c.counter_id == counter_id,
-                T.c.status == Status.DONE.value,
+                T.c.status.in_([st.value for st in EVALUABLE_STATES]),
                 T.c.finished_at >= since,
             )
             .order_by(T.c.finished_at.desc(), T.c.id.desc())
@@ -206,10 +206,11 @@ def pad_ask(ctx: HallContext, counter_id: str, window_s: float) -> dict[str, Any
     since = ctx.now() - dt.timedelta(seconds=window_s)
     with ctx.read() as conn:
         invited = _invited(conn, ctx, counter_id, since)
+        # a transfer is a matter handled too: the first counter's pad asks about its part
         q = select(T.c.id, T.c.number, T.c.service).where(
             T.c.hall_id == ctx.hall_id,
             T.c.counter_id == counter_id,
-            T.c.status == Status.DONE.value,
+            T.c.status.in_([st.value for st in EVALUABLE_STATES]),
         )
         q = q.where(T.c.id == invited if invited is not None else T.c.finished_at >= since)
         row = conn.execute(q.order_by(T.c.finished_at.desc(), T.c.id.desc()).limit(1)).first()

@@ -316,3 +316,31 @@ def test_the_phone_rates_once_service_finished_for_three_days(web: Web, clock: F
         f"/t/{third['public_token']}/rating", json={"score": 5}, headers={"Origin": "http://evil"}
     )
     assert cross.status_code == 403
+
+
+def test_a_transfer_is_rated_once_per_counter_that_handled_it(web: Web, clock: FakeClock) -> None:
+    """一次一评 per matter handled: counter 1 handles its part and transfers to C; its pad
+    asks about that part, counter 3's pad about the rest."""
+    from tests.support.hall import TOKENS as API
+
+    ticket = web.issue("B")
+    web.login("wang")
+    web.post("/counters/1/do/call-next")
+    r = web.post("/counters/1/transfer", {"service": "C"})
+    assert r.status_code == 200, r.text
+    asked = web.get("/counters/1/pad").json()["ticket"]
+    assert asked["id"] == ticket["id"]
+    assert web.post("/counters/1/evaluate", {"ticket": ticket["id"], "score": 4}).status_code == 201
+    assert web.get("/counters/1/pad").json()["ticket"] is None
+    counter = {"Authorization": f"Bearer {API['counter']}"}
+    called = web.client.post("/api/v1/counters/3/call-next", headers=counter).json()
+    assert called["number"] == ticket["number"] and called["id"] != ticket["id"]
+    web.client.post("/api/v1/counters/3/finish", headers=counter)
+    r = web.client.post(
+        f"/api/v1/tickets/{called['id']}/evaluation", json={"score": 5}, headers=counter
+    )
+    assert r.status_code == 201
+    assert [(row.ticket_id, row.counter_id) for row in ratings(web)] == [
+        (ticket["id"], "1"),
+        (called["id"], "3"),
+    ]
