@@ -13,6 +13,7 @@ import bisect
 import datetime as dt
 import random
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -126,7 +127,10 @@ def load_history(
 
 # -- plan ----------------------------------------------------------------------------------
 
-_CACHE: dict[tuple[str, dt.date], tuple[dt.datetime, dict[str, Any], Any]] = {}
+# per hall context (one per server process; tests make many), then per hall and day
+_CACHE: weakref.WeakKeyDictionary[
+    HallContext, dict[tuple[str, dt.date], tuple[dt.datetime, dict[str, Any], Any]]
+] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 CACHE_S = 900.0
 
@@ -200,12 +204,12 @@ def _cached(ctx: HallContext) -> tuple[dict[str, Any], Any]:
     key = (ctx.hall_id, ctx.today())
     now = ctx.now()
     with _CACHE_LOCK:
-        hit = _CACHE.get(key)
+        hit = _CACHE.setdefault(ctx, {}).get(key)
         if hit and (now - hit[0]).total_seconds() < CACHE_S:
             return hit[1], hit[2]
     built, state = _build_plan(ctx)
     with _CACHE_LOCK:
-        _CACHE[key] = (now, built, state)
+        _CACHE[ctx] = {key: (now, built, state)}  # yesterday's plan is dropped
     return built, state
 
 
@@ -213,7 +217,7 @@ def plan(ctx: HallContext, fresh: bool = False) -> dict[str, Any]:
     """The forecast and staffing plan of the next working days (cached for 15 minutes)."""
     if fresh:
         with _CACHE_LOCK:
-            _CACHE.pop((ctx.hall_id, ctx.today()), None)
+            _CACHE.setdefault(ctx, {}).pop((ctx.hall_id, ctx.today()), None)
     return _cached(ctx)[0]
 
 
