@@ -124,6 +124,10 @@ def wait_range_s(
     theta = avg_service_s / counters
     k = max(0, waiting_ahead) + 1
     cv2 = cv * cv + (1 - cv * cv) * (1 - 1 / counters)
+    if theta <= 0:  # no service time observed yet, or all of them instant: "shortly"
+        return 0, _round_up(0)
+    if cv2 <= 0:  # service times that never vary: exactly k of them
+        return _round_down(k * theta), _round_up(k * theta)
     shape, scale = k / cv2, theta * cv2
     if waiting_ahead <= 0:
         return 0, _round_up(_gamma_quantile(level, shape, scale))
