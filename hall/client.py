@@ -58,6 +58,7 @@ from hall.schemas import (
     ImportOutcome,
     ImportResult,
     RatableVisit,
+    RemoteTicket,
     ServiceInfo,
     Stats,
     Ticket,
@@ -92,6 +93,7 @@ __all__ = [
     "Ticket",
     "booking_code_of",
     "parse_sse",
+    "ticket_token_of",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -528,6 +530,15 @@ class HallClient:
             retry=True,
         )
 
+    def confirm_remote(self, public_token: str) -> RemoteTicket:
+        """远程取号: its holder is at the kiosk (the ticket's QR code was scanned)."""
+        return self._call(
+            RemoteTicket,
+            "POST",
+            f"/remote-tickets/{urllib.parse.quote(public_token, safe='')}/confirm",
+            retry=True,
+        )
+
     def help_request(self, kiosk: str, reason: str) -> HelpRequest:
         return self._call(
             HelpRequest, "POST", "/help-requests", json_body={"kiosk": kiosk, "reason": reason}
@@ -765,6 +776,15 @@ def parse_sse(lines: Iterable[bytes], stop: threading.Event | None = None) -> It
         content=(line + b"\n" for line in lines),
     )
     yield from hall_events(EventSource(resp).iter_sse(), stop)
+
+
+_TICKET_LINK = re.compile(r"/t/([A-Za-z0-9_-]{8,64})/?$")
+
+
+def ticket_token_of(text: str) -> str | None:
+    """The public token in a scanned ticket link (…/t/TOKEN: a remote ticket's page)."""
+    found = _TICKET_LINK.search(text.strip())
+    return found.group(1) if found else None
 
 
 def booking_code_of(text: str) -> str | None:

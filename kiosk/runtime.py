@@ -33,6 +33,7 @@ from hall.client import (
     ServiceInfo,
     Ticket,
     booking_code_of,
+    ticket_token_of,
 )
 from kiosk import memory
 from kiosk.flows.flow import KioskFlow
@@ -44,6 +45,7 @@ from kiosk.flows.model import (
     CardData,
     CheckIn,
     CheckInByCode,
+    ConfirmRemote,
     CountFace,
     Effect,
     FaceDecision,
@@ -332,6 +334,10 @@ class Runtime:
                 return self.check_in(effect)
             case CheckInByCode():
                 return self.check_in_by_code(effect)
+            case ConfirmRemote():
+                return self._ticket_call(
+                    effect.token, lambda: self.hall.confirm_remote(effect.ticket_token)
+                )
             case ScanBooking():
                 return self.scan_booking(effect)
             case CancelScan():
@@ -605,6 +611,9 @@ class Runtime:
                     code = booking_code_of(text)
                     if code is not None:
                         return lambda f: f.on_booking_code(e.token, code)
+                    ticket = ticket_token_of(text)  # a remote ticket's page (远程取号)
+                    if ticket is not None:
+                        return lambda f: f.on_remote_ticket(e.token, ticket)
             return None
         finally:
             self._stop_camera(e.token)

@@ -40,6 +40,7 @@ from kiosk.flows.model import (
     CaptureFace,
     CheckIn,
     CheckInByCode,
+    ConfirmRemote,
     Effect,
     FaceDecision,
     HallWait,
@@ -257,7 +258,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background, Guide):
         journey hears of it as the nearest failure it knows, so no screen waits for a
         result that will never come."""
         match effect:
-            case IssueTicket() | CheckIn() | CheckInByCode():
+            case IssueTicket() | CheckIn() | CheckInByCode() | ConfirmRemote():
                 # The hall may have acted on it: the offline ticket with the withdraw key,
                 # or the check-in's offline message, exactly as for an unreachable hall.
                 return self.on_hall_unavailable(effect.token)

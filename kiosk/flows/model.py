@@ -341,6 +341,13 @@ class CheckInByCode(Effect):
 
 
 @dataclass(frozen=True)
+class ConfirmRemote(Effect):
+    """远程取号: the ticket's QR code was shown; tell the hall its holder has arrived."""
+
+    ticket_token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class PrintTicket(Effect):
     ticket: TicketView
     service_name: str = ""  # Chinese name for the paper, whatever the screen language

@@ -49,6 +49,7 @@ from kiosk.flows.model import (
     CardData,
     CheckIn,
     CheckInByCode,
+    ConfirmRemote,
     CountFace,
     Effect,
     FaceDecision,
@@ -93,6 +94,9 @@ REFUSALS = (
     "booking_not_today",
     "booking_not_found",
     "booking_not_open",
+    "remote_expired",
+    "not_remote",
+    "ticket_not_found",
 )
 # Reader failures after which trying the card again can help.
 CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
@@ -583,6 +587,19 @@ class TakeTicket(FlowBase):
                 *self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True),
             ]
         return [CancelCard(self.token), CheckInByCode(self.token, code)]
+
+    def on_remote_ticket(self, token: int, ticket_token: str) -> list[Effect]:
+        """The camera read a remote ticket's QR code (its /t/ page): its holder is here."""
+        if token != self.token or self._screen is not Screen.ID_CARD:
+            return []
+        if self._purpose is not Purpose.CHECKIN:
+            return []
+        self._touch()
+        self._go(Screen.ISSUING, speak=False)
+        if self.offline:
+            msg = self._go(Screen.MESSAGE, self._txt("checkin_offline"), error=True)
+            return [CancelCard(self.token), *msg]
+        return [CancelCard(self.token), ConfirmRemote(self.token, ticket_token)]
 
     def _check_in(self) -> list[Effect]:
         self._go(Screen.ISSUING, speak=False)

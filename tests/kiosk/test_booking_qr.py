@@ -208,3 +208,23 @@ def test_a_code_for_another_day_or_cancelled_is_refused_in_words(
         assert "已取消或已失效" in kiosk.flow.view.message
     finally:
         kiosk.close()
+
+
+def test_a_remote_ticket_is_confirmed_by_its_qr_code(tmp_path: Path, hall: HallProcess) -> None:
+    near = {"lat": 39.9130, "lon": 116.3665}  # the sample hall stands at 39.9123, 116.3661
+    body = {"service": "J", "id_number": person(304), "position": near}
+    r = requests.post(f"{hall.url}/api/v1/remote-tickets", json=body, timeout=10)
+    assert r.status_code == 201, r.text
+    remote = r.json()
+    assert remote["confirmed"] is False
+    picture = phone_photo(f"{hall.url}/t/{remote['public_token']}", tmp_path / "remote.png")
+    kiosk = QrKiosk(tmp_path, hall, picture)
+    try:
+        kiosk.runner.run(kiosk.scan())
+        tk = kiosk.flow.view.ticket
+        assert kiosk.flow.view.screen is Screen.TICKET and tk is not None
+        assert tk.number == remote["number"]  # the same ticket, now on paper
+        state = kiosk.client.confirm_remote(remote["public_token"])
+        assert state.confirmed and state.confirm_by is None
+    finally:
+        kiosk.close()
