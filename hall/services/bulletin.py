@@ -17,14 +17,16 @@ import io
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from common.fonts import find_cjk_font
 from common.i18n import t as text
 from hall.domain.forecast import working_day_of_month
-from hall.errors import Invalid
+from hall.errors import Invalid, StorageUnavailable
 from hall.services import cockpit, performance, stats
 from hall.services.context import HallContext
 from hall.storage import tables as t
@@ -433,3 +435,71 @@ def monthly_pdf(ctx: HallContext, month: str) -> bytes:
     )
     doc.build(story)
     return buf.getvalue()
+
+
+# -- ``govhall bulletin`` (the lead wires it in govhall/cli.py) -----------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``govhall bulletin --config FILE [--month 2026-11 | --due] --out DIR``: write the
+    month's 通报 as PDF, XLSX and CSV into ``DIR``. ``--due`` (for a daily timer): only on
+    the first working day of a month, for the month before; quietly nothing otherwise."""
+    import argparse
+    import sys
+
+    from hall.config import ConfigError, load_config
+    from hall.storage.engine import make_engine
+
+    parser = argparse.ArgumentParser(prog="govhall bulletin", description=main.__doc__)
+    parser.add_argument("--config", required=True, help="the hall's config file")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--month", help="the month, e.g. 2026-11 (default: last month)")
+    which.add_argument("--due", action="store_true", help="only when a bulletin is due today")
+    parser.add_argument("--out", required=True, help="directory to write the files into")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"govhall bulletin: {err}", file=sys.stderr)
+        return 2
+    engine = make_engine(config.server.database)
+    try:
+        return _write(config, engine, args.month, args.due, Path(args.out))
+    except (SQLAlchemyError, StorageUnavailable) as err:
+        print(
+            f"govhall bulletin: cannot read the hall's database: {type(err).__name__}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        engine.dispose()
+
+
+def _write(config: Any, engine: Any, month: str | None, due: bool, out: Path) -> int:
+    import sys
+
+    ctx = HallContext(config, engine)
+    if due:
+        month = due_month(ctx.today())
+        if month is None:
+            return 0
+    month = month or last_month(ctx)
+    try:
+        performance.month_range(month)
+    except Invalid as err:
+        print(f"govhall bulletin: {err}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    for suffix, data in (
+        ("pdf", monthly_pdf(ctx, month)),
+        ("xlsx", monthly_xlsx(ctx, month)),
+        ("csv", monthly_csv(ctx, month).encode("utf-8")),
+    ):
+        path = out / f"tongbao-{month}.{suffix}"
+        path.write_bytes(data)
+        print(f"govhall bulletin: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -93,3 +93,21 @@ def test_the_bulletin_is_due_on_the_first_working_day_of_a_month() -> None:
     assert bulletin.due_month(dt.date(2026, 10, 1)) is None  # 国庆
     assert bulletin.due_month(dt.date(2026, 10, 8)) == "2026-09"  # the first after it
     assert bulletin.due_month(dt.date(2026, 10, 9)) is None
+
+
+def test_the_command_writes_the_month_and_is_quiet_when_nothing_is_due(tmp_path: Path) -> None:
+    from tests.support.hall_server import free_port, write_config
+
+    cfg = write_config(tmp_path / "hall.toml", free_port())
+    out = tmp_path / "out"
+    # an unmigrated database is a message, not a traceback
+    assert bulletin.main(["--config", str(cfg), "--month", "2026-10", "--out", str(out)]) == 1
+    engine = make_engine(f"sqlite:///{tmp_path / 'hall.db'}")  # the hall's, beside its config
+    migrate.upgrade(engine)
+    engine.dispose()
+    assert bulletin.main(["--config", str(cfg), "--month", "2026-10", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "tongbao-2026-10.csv", "tongbao-2026-10.pdf", "tongbao-2026-10.xlsx",
+    ]  # fmt: skip
+    assert (out / "tongbao-2026-10.pdf").read_bytes().startswith(b"%PDF")
+    assert bulletin.main(["--config", str(cfg), "--month", "1999-12", "--out", str(out)]) == 2
