@@ -254,3 +254,54 @@ def test_remote_ticket_refused_when_far_and_taken_when_near(served: Served, brow
         assert ok.status_code == 200 and ok.json()["confirmed"] is True
     finally:
         ctx.close()
+
+
+def test_the_ticket_page_alerts_when_3_are_ahead_and_when_called(
+    served: Served, browser: Any
+) -> None:
+    kiosk = {"Authorization": f"Bearer {TOKENS['kiosk']}"}
+    staff = {"Authorization": f"Bearer {TOKENS['counter']}"}
+
+    def post(path: str, body: object = None, headers: dict[str, str] = staff) -> Any:
+        r = requests.post(f"{served.url}/api/v1{path}", json=body, headers=headers, timeout=10)
+        assert r.status_code in (200, 201, 204), r.text
+        return r.json() if r.status_code != 204 else None
+
+    mine = [post("/tickets", {"service": "J"}, kiosk) for _ in range(5)][-1]
+    ctx = browser.new_context(
+        viewport=PHONE_VIEW, is_mobile=True, locale="zh-CN", permissions=["notifications"]
+    )
+    ctx.set_default_timeout(15_000)
+    try:
+        page = ctx.new_page()
+        page.goto(f"{served.url}/t/{mine['public_token']}")
+        page.wait_for_selector("#c-notify:not([hidden])")
+        page.click("#c-notify")
+        assert "提醒已开启" in page.inner_text("#c-notify-state")
+        assert page.locator("#c-alert").is_hidden()  # 4 ahead: not yet
+        post("/counters/22/call-next")
+        alert = page.locator("#c-alert")
+        alert.wait_for(state="visible")
+        assert "前面还有 3 位" in alert.inner_text()
+        share = page.evaluate(
+            "() => fetch(document.getElementById('c-share-qr').src).then(r => r.status)"
+        )
+        assert share == 200
+        page.click("#c-share summary")
+        shot(page, "book-11-three-ahead")
+        for counter in ("1", "2"):
+            post(f"/counters/{counter}/call-next")
+        for counter in ("22", "1"):  # 22 finishes and calls the 4th, 1 finishes and calls mine
+            post(f"/counters/{counter}/start")
+            post(f"/counters/{counter}/finish")
+            post(f"/counters/{counter}/call-next")
+        page.wait_for_function(
+            "() => document.getElementById('c-alert').dataset.kind === 'notify_called'"
+        )
+        assert "请到 1号综合窗口 办理" in page.inner_text("#c-alert")
+        assert "Please go to Counter 1 (one-stop)" in page.inner_text("#c-alert")
+        assert page.locator("#c-notify").is_hidden()
+        qr = qr_of(shot(page, "book-12-called"))
+        assert qr.endswith(f"/t/{mine['public_token']}")
+    finally:
+        ctx.close()

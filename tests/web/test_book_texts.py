@@ -10,7 +10,7 @@ from common.i18n import catalogue
 from hall.domain.booking import DayState, Status
 from hall.web import STATIC
 from hall.web.render import templates
-from hall.web.routes.book import PANEL_KEYS
+from hall.web.routes.book import COMPANION_KEYS, PANEL_KEYS
 
 T_CALL = re.compile(r"""\bT\(\s*"([a-z0-9_]+)"[,)]""")
 SAY_CALL = re.compile(r"""\bsay\([^,]+,\s*"([a-z0-9_]+)"[,)]""")
@@ -38,6 +38,7 @@ def test_every_key_the_pages_name_has_both_languages() -> None:
 def test_run_time_keys_cover_every_state() -> None:
     texts = catalogue("booking")
     assert set(PANEL_KEYS) - set(texts) == set()  # the staff panel's words
+    assert set(COMPANION_KEYS) - set(texts) == set()  # the ticket page's companion
     needed = {f"day_{s.value}" for s in DayState} | {f"status_{s.value}" for s in Status}
     needed |= {f"weekday_{n}" for n in range(7)}
     assert needed - set(texts) == set()
@@ -45,7 +46,8 @@ def test_run_time_keys_cover_every_state() -> None:
 
 def test_every_booking_page_extends_the_frame() -> None:
     for name in BOOK:
-        if name not in ("book/layout.html", "book/panel.html"):  # the panel is an include
+        if name not in ("book/layout.html", "book/panel.html", "book/companion.html"):
             assert source(name).startswith('{% extends "book/layout.html" %}'), name
     assert source("book/layout.html").count('{% extends "base.html" %}') == 1
     assert "{{" not in source("book/panel.html")  # its words come from /web/api/bookings/day
+    assert "{{" not in source("book/companion.html")  # and from /book/companion/texts

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import json
 import time
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -39,7 +40,7 @@ from hall.schemas import (
     BookingDaySummary,
     Model,
 )
-from hall.services import bookings, remote_tickets
+from hall.services import bookings, remote_tickets, tickets
 from hall.web.deps import AdminWrite, Staff, Web, WebState, same_origin, web_of
 from hall.web.render import SECURITY_HEADERS, templates
 
@@ -482,6 +483,43 @@ async def remote_done(request: Request, token: str) -> Response:
         confirm_by=_hhmm(ticket.confirm_by) if ticket.confirm_by else "—",
         follow=follow,
     )
+
+
+# -- 无声叫号: the ticket page's companion (book/companion.html, companion.js) ----------------
+
+COMPANION_KEYS = (
+    "notify_enable",
+    "notify_on",
+    "notify_blocked",
+    "notify_soon",
+    "notify_called",
+    "notify_called_plain",
+    "share_title",
+    "share_hint",
+)
+
+
+@pages.get("/book/companion/texts", response_model=None)
+def companion_texts() -> Response:
+    cat = catalogue(DOMAIN)
+    body = {k: {"zh": cat[k]["zh"], "en": cat[k].get("en", cat[k]["zh"])} for k in COMPANION_KEYS}
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        media_type="application/json",
+        headers={"Cache-Control": "max-age=3600"},
+    )
+
+
+@pages.get("/t/{token}/share.png", response_model=None)
+async def share_qr(request: Request, token: str) -> Response:
+    """The family share: this ticket page's own link as a QR code (no personal data)."""
+    web = web_of(request)
+    if not 8 <= len(token) <= 64 or not all(c.isalnum() or c in "-_" for c in token):
+        raise NotFound("no ticket for this link", code="ticket_not_found")
+    await run_in_threadpool(tickets.get_by_public_token, web.ctx, token)
+    base = web.ctx.config.public_url or str(request.base_url).rstrip("/")
+    png = base64.b64decode(_qr_png(f"{base}/t/{token}").split(",", 1)[1])
+    return Response(png, media_type="image/png", headers=SECURITY_HEADERS)
 
 
 # -- staff: the day's bookings, the desk's booking for a citizen, closing a day ----------------
