@@ -18,7 +18,8 @@ through Monday 2026-11-23 in the sample hall's opening hours, then the next morn
 At the end it asserts what citizens and staff met: every ticket issued was served, expired
 at closing, or refused with a reason the citizen saw; every call reached the board and was
 queued for voice exactly once; no kiosk screen stayed busy; the next day is empty. It
-prints a summary of the day.
+prints a summary of the day, and saves the board and a kiosk's home screen at five moments
+(before opening, the morning peak, the outage, lunch, closing) in build/screenshots/day/.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from signage.announcer import Announcer
 from signage.chime import ensure_chime
 from signage.config import parse_signage
 from signage.feed import BoardFeed
+from tests.e2e.day_shots import BLANK_BYTES, shoot
 from tests.kiosk.conftest import make_settings
 from tests.support.hall_server import SAMPLE_FILE, SAMPLE_TOKENS, TOKENS, free_port
 
@@ -281,6 +283,8 @@ class Day:
     feed: BoardFeed
     recorder: Recorder
     announcer: Announcer
+    config_path: Path
+    tmp: Path
     issued: dict[int, Ticket] = dataclasses.field(default_factory=dict)
     refused_seen: list[str] = dataclasses.field(default_factory=list)
 
@@ -301,7 +305,9 @@ def day(tmp_path: Path) -> Iterator[Day]:
     feed = BoardFeed(
         HallClient(hall.url, TOKENS["display"]), signage, sinks=(recorder, announcer)
     ).start()
-    yield Day(clock, hall, link, kiosk, staff, admin, feed, recorder, announcer)
+    yield Day(
+        clock, hall, link, kiosk, staff, admin, feed, recorder, announcer, config.path, tmp_path
+    )
     feed.stop()
     announcer.close()
     voice.close()
@@ -330,6 +336,13 @@ def serve(d: Day, counter: str, n: int) -> list[Ticket]:
     return served
 
 
+def moment(d: Day, name: str) -> None:
+    """The board and a kiosk's home screen as citizens see them now (build/screenshots/day/)."""
+    assert d.config_path is not None
+    for shot in shoot(d.config_path, d.hall.url, name, d.tmp / "shots"):
+        assert shot.stat().st_size > BLANK_BYTES, shot  # a drawn screen, not a blank one
+
+
 def take(d: Day, service: str, card: Any = None) -> Any:
     view = d.kiosk.take(service, card)
     if view.ticket is not None and view.ticket.ticket_id is not None:
@@ -353,6 +366,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     early = take(d, "J")
     assert early.screen is Screen.MESSAGE and "08:30" in early.message
     assert not d.issued
+    moment(d, "1-0750-before-opening")
 
     # -- 08:30 opening and the morning peak ------------------------------------------------
     d.clock.set(at(8, 30))
@@ -373,6 +387,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     assert again.screen is Screen.MESSAGE and again.ticket is None
     for counter in COUNTERS:
         serve(d, counter, 2)
+    moment(d, "2-0900-morning-peak")
 
     # -- 10:00 the kiosk's network is cut for 20 minutes -------------------------------------
     d.clock.set(at(10, 0))
@@ -388,6 +403,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     assert d.kiosk.flow.view.pending_uploads == 520
     for counter in ("1", "17", "19"):  # the counters keep calling from what they have
         serve(d, counter, 3)
+    moment(d, "3-1010-kiosk-offline")
     d.clock.set(at(10, 20))
     d.link.restore()
     for _ in range(20):  # each heartbeat uploads what it can, in chunks, oldest first
@@ -435,6 +451,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     d.clock.set(at(12, 0))
     for counter in ("3", "6"):
         d.staff.pause(counter, "午休")
+    moment(d, "4-1200-lunch")
     d.clock.set(at(13, 30))
     for counter in ("3", "6"):
         d.staff.counter_action(counter, "resume")
@@ -454,6 +471,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     assert after_hours.screen is Screen.MESSAGE and after_hours.ticket is None
     waiting_at_close = sum(s.waiting for s in d.staff.services())
     assert waiting_at_close > 0
+    moment(d, "5-1731-closing")
     d.clock.set(at(18, 31))  # an hour after closing: the day ends
     assert sum(s.waiting for s in d.staff.services()) == 0
 
