@@ -23,7 +23,7 @@ from hall.api import guide as guide_api
 from hall.config import HallConfig
 from hall.errors import StorageUnavailable
 from hall.schemas import Health
-from hall.services import delivery, retention
+from hall.services import delivery, retention, sms
 from hall.services.context import Clock, HallContext, utc_now
 from hall.storage import migrate
 from hall.storage import tables as t
@@ -100,12 +100,15 @@ def create_app(
         task = asyncio.create_task(_housekeeping(ctx))
         sender = delivery.Sender(ctx, config.province).start() if config.province.url else None
         app.state.sender = sender
+        texts = sms.Delivery(ctx, config.sms).start() if config.sms.url else None  # issue 21
         try:
             yield
         finally:
             task.cancel()
             if sender is not None:
                 await run_in_threadpool(sender.stop)
+            if texts is not None:
+                await run_in_threadpool(texts.stop)
             engine.dispose()
 
     app = FastAPI(

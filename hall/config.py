@@ -532,6 +532,27 @@ class RemoteTickets(ConfigModel):
         return self
 
 
+class Sms(ConfigModel):
+    """``[sms]``: text messages through an SMS gateway (booking confirmations; issue 21).
+    Each message is in the hall's SMS outbox from the booking's own transaction and sent
+    once (the gateway gets the message's key with every retry); the number is dropped as
+    soon as the message is sent, and never logged or shown whole."""
+
+    url: Annotated[str, AfterValidator(_public_url)] = ""
+    """The gateway's HTTP endpoint, POSTed JSON; empty: messages wait in the outbox."""
+    token: str = Field(default="", repr=False)
+    signature: str = Field(default="", max_length=32)
+    """The 短信签名, e.g. 【西城区政务服务中心】."""
+    templates: dict[str, str] = Field(default_factory=dict)
+    """The gateway's template ids by name: booking_booked, booking_closed, ticket_soon …"""
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    rate_per_minute: int = Field(default=60, ge=1, le=6000)
+    """Messages sent per minute at most (the gateway's and the operator's limit)."""
+    retry_min_s: float = Field(default=1.0, gt=0, le=600)
+    retry_max_s: float = Field(default=300.0, gt=0, le=3600)
+    poll_s: float = Field(default=2.0, gt=0, le=600)
+
+
 class ServerConfig(ConfigModel):
     """``[server]``: where the hall server listens and keeps its data."""
 
@@ -598,6 +619,7 @@ class HallFile(ConfigModel):
     province: Province = Province()
     booking: Booking = Booking()
     remote: RemoteTickets = RemoteTickets()
+    sms: Sms = Sms()
     cockpit: Cockpit = Cockpit()
     service: Annotated[tuple[Service, ...], AfterValidator(_some("service"))] = Field(
         default=(), strict=False, validate_default=True
@@ -694,6 +716,7 @@ class HallConfig(ConfigModel):
     province: Province = Province()
     booking: Booking = Booking()
     remote: RemoteTickets = RemoteTickets()
+    sms: Sms = Sms()
     cockpit: Cockpit = Cockpit()
     services: tuple[Service, ...]
     counters: tuple[Counter, ...]
@@ -942,6 +965,7 @@ def parse_config(
         province=model.province,
         booking=model.booking,
         remote=model.remote,
+        sms=model.sms,
         cockpit=model.cockpit,
         services=model.service,
         counters=model.counter,

@@ -43,6 +43,7 @@ from hall.schemas import (
     BookingSlot,
     BookingSlots,
 )
+from hall.services import sms
 from hall.services.context import HallContext, Tx
 from hall.storage import tables as t
 from hall.storage.rows import AppointmentRow
@@ -453,6 +454,20 @@ def book(ctx: HallContext, req: BookRequest) -> Booking:
         ).scalar_one()
         row = _reload(tx, ctx, new_id)
         _emit(tx, row, "booked")
+        if req.phone and row.code:  # the confirmation by SMS, sent once from the outbox
+            svc = ctx.config.service(row.service)
+            local = ctx.local(slot.start)
+            sms.enqueue(
+                tx,
+                f"booked-{row.code}",
+                valid_phone(req.phone),
+                "booking_booked",
+                {
+                    "code": b.format_code(row.code),
+                    "service": svc.name if svc else row.service,
+                    "time": f"{local.month}月{local.day}日 {local:%H:%M}",
+                },
+            )
         return booking_json(ctx, row, tx.now)
 
 

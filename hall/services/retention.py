@@ -40,9 +40,17 @@ def purge(ctx: HallContext) -> int:
             .where(
                 A.c.hall_id == ctx.hall_id,
                 A.c.day < cutoff,
-                (A.c.id_hash.is_not(None)) | (A.c.id_masked.is_not(None)),
+                (A.c.id_hash.is_not(None))
+                | (A.c.id_masked.is_not(None))
+                | (A.c.name_masked.is_not(None))
+                | (A.c.phone_masked.is_not(None)),
             )
-            .values(id_hash=None, id_masked=None)
+            .values(id_hash=None, id_masked=None, name_masked=None, phone_masked=None)
+        ).rowcount
+        n += tx.conn.execute(  # text messages (issue 21): with any number not yet cleared
+            delete(t.sms_outbox).where(
+                t.sms_outbox.c.hall_id == ctx.hall_id, t.sms_outbox.c.created_at < since
+            )
         ).rowcount
         n += tx.conn.execute(
             update(E)

@@ -338,6 +338,26 @@ booking_closures = Table(
 )
 Index("ix_booking_closures_day", booking_closures.c.hall_id, booking_closures.c.day)
 
+# Text messages to citizens (issue 21, 0013): sent once each by key; the number is cleared
+# when sent (and purged with the rest after the retention period).
+sms_outbox = Table(
+    "sms_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hall_id", String(64), ForeignKey("halls.id"), nullable=False),
+    Column("key", String(80), nullable=False),
+    Column("template", String(32), nullable=False),
+    Column("phone", String(20)),
+    Column("phone_masked", String(24), nullable=False),
+    Column("params", Text, nullable=False),  # JSON, nothing personal
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    UniqueConstraint("hall_id", "key", name="uq_sms_outbox_key"),
+)
+Index("ix_sms_outbox_pending", sms_outbox.c.hall_id, sms_outbox.c.sent_at, sms_outbox.c.next_at)
+
 help_requests = Table(
     "help_requests",
     metadata,
