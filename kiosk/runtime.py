@@ -49,6 +49,7 @@ from kiosk.flows.model import (
     CountFace,
     Effect,
     FaceDecision,
+    FindVisit,
     Heartbeat,
     HelpRequest,
     IssueOffline,
@@ -69,6 +70,7 @@ from kiosk.flows.model import (
     ScanBooking,
     StartCamera,
     StopVoice,
+    SubmitRating,
     TestReader,
     UploadJournal,
     Verification,
@@ -351,6 +353,10 @@ class Runtime:
                 return self.print_checklist(effect)
             case QueryTicket():
                 return self.query_ticket(effect)
+            case FindVisit():
+                return self.find_visit(effect)
+            case SubmitRating():
+                return self.submit_rating(effect)
             case Reprint():
                 return self.reprint(effect)
             case HelpRequest():
@@ -690,6 +696,7 @@ class Runtime:
             offline=tk.offline,
             counter_hint=counters_hint(e.counters),
             green_lane=green_lane(tk.priority, tk.priority_reason),
+            wait_range_s=tk.wait_range_s,
             rejoin_min=e.rejoin_min,
         )
 
@@ -782,6 +789,39 @@ class Runtime:
             return lambda f: f.on_status_failed(e.token, code)
         data = flow_ticket(ticket)
         return lambda f: f.on_ticket_status(e.token, data)
+
+    # -- 评价上次办理 (issue 19) ----------------------------------------------------------------
+    def find_visit(self, e: FindVisit) -> Continuation | None:
+        try:
+            visit = self.hall.find_ratable(number=e.number or None, id_number=e.id_number or None)
+        except HallUnavailable:
+            return lambda f: f.on_visit_failed(e.token, "unavailable")
+        except HallApiError as err:
+            code = err.code
+            return lambda f: f.on_visit_failed(e.token, code)
+        data = {
+            "ticket": visit.ticket,
+            "number": visit.number,
+            "service_name": visit.service_name,
+            "service_name_en": visit.service_name_en,
+            "matter_no": visit.matter_no,
+        }
+        return lambda f: f.on_visit(e.token, data)
+
+    def submit_rating(self, e: SubmitRating) -> Continuation | None:
+        try:
+            self.hall.evaluate(
+                e.ticket,
+                e.score,
+                channel="kiosk",
+                matter_no=e.matter_no,
+                reasons=list(e.reasons),
+            )
+            ok = True
+        except (HallUnavailable, HallApiError) as err:
+            log.warning("rating not recorded: %s", getattr(err, "code", err))
+            ok = False
+        return lambda f: f.on_rated(e.token, ok)
 
     def help_request(self, e: HelpRequest) -> Continuation | None:
         try:

@@ -57,6 +57,9 @@ class TicketInfo:
     ticket has no page yet)."""
     footer: str = ""
     offline: bool = False
+    wait_range_s: tuple[int, int] | None = None
+    """The hall's range for the wait (e.g. 600–1200 s → 约 10–20 分钟), printed instead of
+    the single estimate: how often real waits fall in it is measured (the cockpit)."""
     green_lane: str | None = None
     """绿色通道: the reason (elderly, disabled, military; "" unsaid); None: normal queue."""
     valid_today: bool = True
@@ -142,7 +145,14 @@ def _wait_elements(info: TicketInfo, paper: str, encoding: str) -> list[Element]
     else:
         key = "waiting_ahead_one" if info.waiting_ahead == 1 else "waiting_ahead"  # 1 person
         out += _bilingual(key, paper, encoding, n=info.waiting_ahead)
-    if info.estimated_wait_s is None:
+    wait_range = info.wait_range_s
+    if wait_range is not None and wait_range[1] >= 60 and info.waiting_ahead:
+        lo, hi = (max(0, round(s / 60)) for s in wait_range)
+        if lo <= 0:
+            out += _bilingual("estimated_wait_within", paper, encoding, hi=hi)
+        else:
+            out += _bilingual("estimated_wait_range", paper, encoding, lo=lo, hi=hi)
+    elif info.estimated_wait_s is None:
         out += _bilingual("estimated_wait_unknown", paper, encoding)
     elif info.estimated_wait_s < 60:
         out += _bilingual("estimated_wait_short", paper, encoding)

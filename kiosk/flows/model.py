@@ -25,6 +25,7 @@ class Screen(enum.StrEnum):
     FACE_CONSENT = "face_consent"  # what the face check does, agree / decline (人工核验)
     GUIDE_SEARCH = "guide_search"  # 我要办: letters typed, matters offered (智能导办)
     GUIDE_MATTER = "guide_matter"  # one matter: its situation questions, then the checklist
+    RATE = "rate"  # 评价上次办理: the five levels, then a 差评's reasons (kiosk/flows/rating.py)
 
 
 # Screens where nothing is being done for a citizen: no idle warning, nothing to forget.
@@ -61,6 +62,7 @@ class KeypadMode(enum.StrEnum):
     ID = "id"  # a citizen's ID number, typed for want of a card (masked as typed)
     STATUS = "status"  # the number on a ticket (A012, K1-A003) or its query code
     PIN = "pin"  # the admin PIN of the maintenance page (shown as dots)
+    RATING = "rating"  # the number on the ticket of the visit to rate (评价上次办理)
 
 
 class Purpose(enum.StrEnum):
@@ -69,6 +71,7 @@ class Purpose(enum.StrEnum):
     TICKET = "ticket"
     CHECKIN = "checkin"
     STATUS = "status"
+    RATING = "rating"  # 评价上次办理
 
 
 class FaceDecision(enum.StrEnum):
@@ -178,6 +181,7 @@ class TicketView:
     ticket_id: int | None = None
     priority: str | None = None
     priority_reason: str | None = None  # elderly, disabled, military: why 绿色通道
+    wait_range_s: tuple[int, int] | None = None  # the hall's range for the wait (seconds)
     name_masked: str | None = None
     printing: bool = True
     print_failed: bool = False
@@ -215,6 +219,8 @@ class View:
     """Seconds the citizen has for it (the screen counts them down)."""
     guide_view: GuideView | None = None
     """智能导办 (kiosk/flows/guide.py): what the 我要办 screens show, None elsewhere."""
+    rating: RatingView | None = None
+    """评价上次办理 (kiosk/flows/rating.py): the visit being rated, None elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -489,3 +495,35 @@ class GuideView:
     facts: tuple[str, ...] = ()
     can_ticket: bool = False  # the hall has the queue: 取号 takes the ticket
     printing: bool = False
+
+
+# -- 评价上次办理 (好差评 at the kiosk, issue 19) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingView:
+    """The visit being rated: its number and service, the level tapped, and after a 差评
+    the reasons asked for (codes of hall.domain.evaluation.Reason, texts rate_reason_*)."""
+
+    number: str
+    service: str
+    score: int | None = None
+    asking_reasons: bool = False
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FindVisit(Effect):
+    """The citizen's last visit still to rate: by ticket number, or by the card's ID
+    number (never shown: ``repr`` leaves it out)."""
+
+    number: str = ""
+    id_number: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class SubmitRating(Effect):
+    ticket: int
+    score: int
+    matter_no: str | None = None
+    reasons: tuple[str, ...] = ()

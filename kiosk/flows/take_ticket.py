@@ -98,6 +98,13 @@ REFUSALS = (
     "not_remote",
     "ticket_not_found",
 )
+
+
+def _wait_range(ticket: dict[str, Any]) -> tuple[int, int] | None:
+    lo, hi = ticket.get("wait_range_min_s"), ticket.get("wait_range_max_s")
+    return (int(lo), int(hi)) if isinstance(lo, int) and isinstance(hi, int) else None
+
+
 # Reader failures after which trying the card again can help.
 CARD_RETRY_CODES = frozenset({"idcard.read_failed", "idcard.garbled", "idcard.no_card"})
 ABANDONED_KEPT = 20  # given-up sessions remembered (their late answers are dropped)
@@ -385,6 +392,7 @@ class TakeTicket(FlowBase):
             ticket_id=tid,
             priority=ticket.get("priority"),
             priority_reason=ticket.get("priority_reason"),
+            wait_range_s=_wait_range(ticket) if not offline else None,
             name_masked=ticket.get("name_masked"),
             verification=_verification(ticket.get("verification") or self._verification),
         )

@@ -29,7 +29,13 @@ class TicketScreen(KioskScreen):
                 if tk.waiting_ahead
                 else self.tr("ahead_none")
             )
-            if tk.waiting_ahead:
+            if tk.waiting_ahead and tk.wait_range_s and tk.wait_range_s[1] >= 60:
+                lo, hi = (round(s / 60) for s in tk.wait_range_s)
+                if lo > 0:
+                    lines.append(self.tr("wait_range_line", lo=lo, hi=hi))
+                else:
+                    lines.append(self.tr("wait_within_line", hi=hi))
+            elif tk.waiting_ahead:
                 minutes = round((tk.estimated_wait_s or 0) / 60)
                 key = "wait_line" if minutes >= 1 else "wait_soon"
                 lines.append(self.tr(key, minutes=minutes))

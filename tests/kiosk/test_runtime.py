@@ -159,6 +159,19 @@ def test_an_elderly_card_gets_the_green_lane_on_screen_and_paper(kiosk: Kiosk) -
     assert "绿色通道（老年人）优先办理" in text and "Priority lane (senior)" in text
 
 
+def test_the_wait_is_shown_and_printed_as_the_halls_range(kiosk: Kiosk) -> None:
+    for _ in range(6):  # people ahead, so there is a wait to speak of
+        kiosk.run(kiosk.flow.tap_service("H"))
+        kiosk.run(kiosk.flow.home())
+    kiosk.run(kiosk.flow.tap_service("H"))
+    tk = kiosk.flow.view.ticket
+    state = kiosk.client.ticket(tk.ticket_id)
+    assert tk.wait_range_s == (state.wait_range_min_s, state.wait_range_max_s)
+    lo, hi = (round(s / 60) for s in tk.wait_range_s)
+    text = " ".join(kiosk.printed()[-1].split())
+    assert (f"预计等待 {lo}–{hi} 分钟" if lo else f"预计 {hi} 分钟内叫号") in text
+
+
 def test_a_held_ticket_is_named_and_reprinted_once(kiosk: Kiosk) -> None:
     kiosk.reader_sim.place("resident")
     kiosk.run(kiosk.flow.tap_service("A"))

@@ -35,6 +35,9 @@ def test_ticket_page_counts_down_and_calls_the_citizen(hall: HallProcess, browse
     expect(page.locator("#t-number")).to_have_text(mine.number)
     expect(page.locator("#t-ahead")).to_have_text("1")
     expect(page.locator("#t-state")).to_contain_text("等候中")
+    # the wait as the paper prints it: the hall's range, not a second, different figure
+    lo, hi = (round((s or 0) / 60) for s in (mine.wait_range_min_s, mine.wait_range_max_s))
+    expect(page.locator("#t-wait")).to_have_text(f"{lo}–{hi} 分钟" if lo else f"≤ {hi} 分钟")
     shot(page, "ticket-waiting")
 
     counter = HallClient(hall.url, TOKENS["counter"])

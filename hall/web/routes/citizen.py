@@ -34,6 +34,8 @@ PUBLIC_FIELDS = (
     "called_at",
     "waiting_ahead",
     "estimated_wait_s",
+    "wait_range_min_s",
+    "wait_range_max_s",
     "counter",
     "counter_name",
     "recall_count",

@@ -42,8 +42,12 @@
     const waiting = t.status === "waiting";
     $("t-figures").classList.toggle("hidden", !waiting);
     $("t-ahead").textContent = waiting ? String(t.waiting_ahead) : "—";
-    $("t-wait").textContent = waiting ? Math.max(1, Math.round(t.estimated_wait_s / 60)) + " " +
-      GH.zh("minutes") : "—";
+    // the hall's range (as printed on the ticket) when it has one, else its single estimate
+    const lo = Math.round((t.wait_range_min_s || 0) / 60);
+    const hi = Math.round((t.wait_range_max_s || 0) / 60);
+    const single = Math.max(1, Math.round(t.estimated_wait_s / 60));
+    const figure = hi >= 1 ? (lo >= 1 ? lo + "–" + hi : "≤ " + hi) : String(single);
+    $("t-wait").textContent = waiting ? figure + " " + GH.zh("minutes") : "—";
     const time = GH.clockTime();  // the hall's time, as on its board
     $("t-updated").replaceChildren(bi("ticket_updated", { time }, true));
   }

@@ -128,6 +128,14 @@ def test_full_ticket_has_every_element_and_fits_the_paper(paper: str) -> None:
     assert decode_text(data).endswith("[CUT]")
 
 
+def test_the_wait_is_printed_as_the_halls_range() -> None:
+    text = decode_text(render_ticket(full(wait_range_s=(600, 1200)), "80"))
+    assert "预计等待 10–20 分钟" in text and "Estimated wait: 10–20 min" in text
+    assert "约 15 分钟" not in text  # the range replaces the single figure
+    first = decode_text(render_ticket(full(waiting_ahead=1, wait_range_s=(0, 300)), "80"))
+    assert "预计 5 分钟内叫号" in first and "within 5 min" in first
+
+
 def test_the_green_lane_is_printed_with_its_reason() -> None:
     text = decode_text(render_ticket(full(green_lane="elderly"), "80"))
     assert "绿色通道（老年人）优先办理" in text and "Priority lane (senior)" in text
