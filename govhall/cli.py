@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "govhall.doctor:main",
     "web": "hall.web.cli:main",
     "report": "hall.report:main",
+    "bulletin": "hall.services.bulletin:main",
 }
 # `govhall device KIND …` (technicians' checks) and `govhall sim KIND …` (simulated devices).
 DEVICE_COMMANDS: dict[str, str] = {

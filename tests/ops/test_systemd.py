@@ -49,6 +49,8 @@ def test_systemd_accepts_every_unit_without_a_warning(tmp_path: Path) -> None:
         *LONG_RUNNING,
         "govhall-backup.service",
         "govhall-backup.timer",
+        "govhall-bulletin.service",
+        "govhall-bulletin.timer",
     }
     run = _verify(units)
     # unknown keys and bad values are only warnings for systemd: any output is a failure
