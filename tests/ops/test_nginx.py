@@ -238,7 +238,13 @@ def test_the_ticket_page_and_its_files_work_through_nginx(front: Front) -> None:
     assert page.headers.get("Strict-Transport-Security", "").startswith("max-age=")
     # every file the page loads is served
     assets = re.findall(r'(?:href|src)="(/[^"]+)"', page.text)
-    assert set(assets) == {"/web/static/web.css", "/web/static/web.js", "/web/static/ticket.js"}
+    assert set(assets) == {
+        "/web/static/web.css",
+        "/web/static/web.js",
+        "/web/static/ticket.js",
+        "/web/static/book_panel.css",  # 无声叫号's companion (issue 21)
+        "/web/static/companion.js",
+    }
     for path in assets:
         assert front.get(path).status_code == 200, path
     state = front.get(f"/t/{token}/state")
