@@ -174,6 +174,7 @@ def make_app(parts: Parts) -> Any:
     from kiosk.screens.keypad import KeypadScreen
     from kiosk.screens.maintenance import MaintenanceScreen
     from kiosk.screens.message import MessageScreen
+    from kiosk.screens.rating import RatingScreen
     from kiosk.screens.status import StatusScreen
     from kiosk.screens.ticket import TicketScreen
 
@@ -193,6 +194,7 @@ def make_app(parts: Parts) -> Any:
         GuideMatterScreen,
         StatusScreen,
         MaintenanceScreen,
+        RatingScreen,
     )
 
     class KioskRoot(BoxLayout):
@@ -297,6 +299,10 @@ def make_app(parts: Parts) -> Any:
                 "consent_decline": f.consent_decline,
                 "face_withdraw": f.face_withdraw,
                 "reprint": f.tap_reprint,
+                "rate": f.tap_rate,  # 评价上次办理 (issue 19)
+                "rate_score": f.rate,
+                "rate_reason": f.rate_reason,
+                "rate_send": f.rate_send,
             }
             self.run_effects(handlers[name](*args))
 

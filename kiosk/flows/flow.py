@@ -9,8 +9,9 @@ completely without a window, a device or a network.
 (idle warning and timeout, the deadline of a busy screen), and hands an effect that failed
 to the journey it belongs to. The journeys are mixins over ``base.FlowBase``, one module
 each: ``take_ticket`` (service → card → face → issue → print, offline included, and the
-appointment check-in), ``keypad``, ``lookup`` (status, guide, help), ``maintenance`` and
-``background`` (services, devices, heartbeat, uploads); ``numbers`` has the pure helpers.
+appointment check-in), ``rating`` (评价上次办理), ``keypad``, ``lookup`` (status, guide,
+help), ``maintenance`` and ``background`` (services, devices, heartbeat, uploads);
+``numbers`` has the pure helpers.
 
 Rules it keeps:
 - a ticket the hall issued is always shown (the ticket screen appears before printing, and a
@@ -43,6 +44,7 @@ from kiosk.flows.model import (
     ConfirmRemote,
     Effect,
     FaceDecision,
+    FindVisit,
     HallWait,
     HelpRequest,
     IssueOffline,
@@ -56,11 +58,13 @@ from kiosk.flows.model import (
     ReadCard,
     Screen,
     StartCamera,
+    SubmitRating,
     TestReader,
     Tile,
     View,
 )
 from kiosk.flows.numbers import mask_typed_id, normalize_ticket_number, spoken_number
+from kiosk.flows.rating import Rating
 from kiosk.flows.take_ticket import TakeTicket
 from kiosk.settings import KioskSettings
 
@@ -85,10 +89,11 @@ _TITLES = {
     Screen.STATUS: "title_status",
     Screen.MAINTENANCE: "title_maintenance",
     Screen.ISSUING: "title_issuing",
+    Screen.RATE: "title_rate",
 }
 
 
-class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background, Guide):
+class KioskFlow(Rating, TakeTicket, Keypad, Lookup, Maintenance, Background, Guide):
     def __init__(
         self,
         settings: KioskSettings,
@@ -216,6 +221,7 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background, Guide):
             challenge=self._challenge if self._screen is Screen.FACE else None,
             challenge_s=self._challenge_s,
             guide_view=self._guide_view(),
+            rating=self._rating_view(),
         )
 
     # -- home and navigation ---------------------------------------------------------------
@@ -278,6 +284,10 @@ class KioskFlow(TakeTicket, Keypad, Lookup, Maintenance, Background, Guide):
                 return self.on_face(effect.token, FaceDecision.UNAVAILABLE)
             case QueryTicket():
                 return self.on_status_failed(effect.token, "unavailable")
+            case FindVisit():
+                return self.on_visit_failed(effect.token, "unavailable")
+            case SubmitRating():
+                return self.on_rated(effect.token, False)
             case HelpRequest():
                 return self.on_help_sent(effect.token, False)
             case LoadServices():

@@ -11,7 +11,12 @@ from kiosk.flows.model import Effect, KeypadMode, Screen
 from kiosk.flows.numbers import mask_typed_id, normalize_ticket_number
 
 STATUS_MAX = 12
-LIMITS = {KeypadMode.ID: 18, KeypadMode.STATUS: STATUS_MAX, KeypadMode.PIN: 12}
+LIMITS = {
+    KeypadMode.ID: 18,
+    KeypadMode.STATUS: STATUS_MAX,
+    KeypadMode.PIN: 12,
+    KeypadMode.RATING: STATUS_MAX,  # 评价上次办理: a ticket number (kiosk/flows/rating.py)
+}
 """The most keys each mode takes."""
 
 

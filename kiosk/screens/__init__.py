@@ -24,6 +24,7 @@ SCREENS = (
     "guide_matter",
     "status",
     "maintenance",
+    "rating",  # 评价上次办理 (issue 19)
 )
 
 

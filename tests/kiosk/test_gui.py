@@ -734,6 +734,7 @@ BUTTON_ACTIONS = {
     "btn_delete": ("key_delete",),
     "btn_print_guide": ("print_guide",),
     "btn_reprint": ("reprint",),
+    "btn_rate": ("rate",),
     "btn_consent_agree": ("consent_agree",),
     "btn_consent_decline": ("consent_decline",),
     "btn_elderly_on": ("elderly",),
@@ -838,3 +839,43 @@ def test_every_button_on_every_screen_does_what_it_says(gui: Gui, elderly: bool)
     if elderly:
         act("elderly")
     assert len(tapped) >= 40, tapped  # every screen had its buttons found and tapped
+
+
+def test_the_last_visit_is_rated_by_its_ticket_number(gui: Gui) -> None:
+    """评价上次办理 (issue 19): the number typed on the keypad finds the visit served a
+    moment ago; 不满意 asks why; the hall records channel kiosk and opens a case."""
+    from hall.client import HallClient
+
+    admin = HallClient(gui.hall.url, TOKENS["admin"])
+    counter = HallClient(gui.hall.url, TOKENS["counter"])
+    kiosk_client = HallClient(gui.hall.url, TOKENS["kiosk"])
+    served = kiosk_client.issue_ticket("J")
+    called = counter.call("22", served.id)
+    counter.counter_action("22", "finish")
+    assert called.number == served.number
+    gui.wake()
+    gui.tap(gui.button("评价上次办理"))
+    gui.pump(lambda: gui.screen == "id_card")
+    assert "评价上次办理" in gui.shown_texts()
+    gui.tap(gui.button("没有身份证？手动输入"))
+    gui.pump(lambda: gui.screen == "keypad")
+    letters = {w.text: w for w in gui.current().ids.lettergrid.children}
+    keys = {w.text: w for w in gui.current().ids.keygrid.children}
+    gui.tap(letters[served.number[0]])
+    for ch in str(int(served.number[1:])):
+        gui.tap(keys[ch])
+    gui.tap(gui.button("确定"))
+    gui.pump(lambda: gui.screen == "rate", timeout=15)
+    assert f"号码 {served.number}　综合咨询" in gui.shown_texts()
+    gui.shot("rate")
+    gui.tap(gui.current().ids.level_2)
+    gui.pump(lambda: gui.app.flow.view.rating.asking_reasons)
+    gui.tap(gui.current().ids.reason_long_wait)
+    gui.pump(lambda: gui.app.flow.view.rating.reasons == ("long_wait",))
+    gui.shot("rate-reasons")
+    gui.tap(gui.current().ids.send)
+    gui.pump(lambda: gui.screen == "message" and "感谢" in gui.app.flow.view.message, timeout=15)
+    with pytest.raises(Exception, match="visit_not_found"):
+        kiosk_client.find_ratable(number=served.number)
+    rated = admin.stats()
+    assert rated.total.evaluations >= 1
