@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import uvicorn
 
 from devices.idcard.cards import load_card
@@ -59,6 +60,7 @@ from signage.feed import BoardFeed
 from tests.e2e.day_shots import BLANK_BYTES, shoot
 from tests.kiosk.conftest import make_settings
 from tests.support.hall_server import SAMPLE_FILE, SAMPLE_TOKENS, TOKENS, free_port
+from tests.web.conftest import PASSWORD, add_accounts
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -293,7 +295,10 @@ class Day:
 def day(tmp_path: Path) -> Iterator[Day]:
     clock = Clock(at(7, 50))
     config = sample_config(tmp_path)
-    hall = HallServer(config, f"sqlite:///{tmp_path / 'hall.db'}", clock)
+    database = f"sqlite:///{tmp_path / 'hall.db'}"
+    assert config.path is not None
+    add_accounts(config.path, database)  # the manager "boss" and counter staff, for the pages
+    hall = HallServer(config, database, clock)
     link = Link(hall.port)
     staff = HallClient(hall.url, TOKENS["counter"])
     admin = HallClient(hall.url, TOKENS["admin"])
@@ -389,6 +394,32 @@ def test_a_day_in_the_hall(day: Day) -> None:
         serve(d, counter, 2)
     moment(d, "2-0900-morning-peak")
 
+    # -- 智能导办: "我要办…" for people who do not know the matter's name --------------------
+    found = requests.get(
+        f"{d.hall.url}/api/v1/guide", params={"q": "我家孩子刚出生，要办什么"}, timeout=10
+    ).json()
+    assert found["results"][0]["code"] == "yjs-01" and found["results"][0]["service"] == "J"
+    loan = requests.get(
+        f"{d.hall.url}/api/v1/matters/gjj-01", params={"tags": "used,loan"}, timeout=10
+    ).json()
+    assert "借款合同及还款明细" in str(loan)
+    k = d.kiosk
+    k.run(k.flow.home())
+    k.run(k.flow.tap_guide_search())
+    for letter in "ydjy":  # 异地就医, typed by its initials
+        k.run(k.flow.guide_act("key", letter))
+    k.run(k.flow.guide_act("pick", "yb-02"))
+    k.run(k.flow.guide_act("answer", "long"))
+    printed_before = len(k.printed())
+    k.run(k.flow.guide_act("print"))  # the 一次告知 checklist on paper
+    assert len(k.printed()) == printed_before + 1 and "异地就医" in k.printed()[-1]
+    k.devices.reader.simulator.place(load_card("resident_longterm"))
+    k.run(k.flow.guide_act("ticket"))  # then the right queue: 医保 (B)
+    k.devices.reader.simulator.remove()
+    guided = k.flow.view.ticket
+    assert guided is not None and guided.number.startswith("B"), k.flow.view.message
+    d.issued[guided.ticket_id] = d.staff.ticket(guided.ticket_id)
+
     # -- 10:00 the kiosk's network is cut for 20 minutes -------------------------------------
     d.clock.set(at(10, 0))
     d.link.cut()
@@ -472,6 +503,21 @@ def test_a_day_in_the_hall(day: Day) -> None:
     waiting_at_close = sum(s.waiting for s in d.staff.services())
     assert waiting_at_close > 0
     moment(d, "5-1731-closing")
+
+    # -- the manager's cockpit at closing: the promise, the advice, the month's 通报 ---------
+    boss = requests.Session()
+    login = boss.post(
+        f"{d.hall.url}/web/api/login", json={"username": "boss", "password": PASSWORD}, timeout=10
+    )
+    assert login.status_code == 200, login.text
+    cockpit = f"{d.hall.url}/web/api/cockpit"
+    today = boss.get(f"{cockpit}/today", timeout=30).json()
+    assert today["attainment"], today  # the share called within target, per service
+    assert boss.get(f"{cockpit}/coverage", timeout=30).status_code == 200
+    work = boss.get(f"{cockpit}/performance", params={"day": DAY.isoformat()}, timeout=30)
+    assert work.status_code == 200 and work.json(), work.text
+    pdf = boss.get(f"{cockpit}/bulletin.pdf", params={"month": DAY.strftime("%Y-%m")}, timeout=60)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     d.clock.set(at(18, 31))  # an hour after closing: the day ends
     assert sum(s.waiting for s in d.staff.services()) == 0
 
