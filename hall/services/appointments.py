@@ -172,7 +172,7 @@ def check_in_row(
     tx.conn.execute(
         update(A)
         .where(A.c.id == appt.id)
-        .values(status="checked_in", checked_in_at=tx.now, ticket_id=row.id)
+        .values(status="checked_in", checked_in_at=tx.now, ticket_id=row.id, phone=None)
     )
     emit_ticket(ctx, tx, "ticket.issued", row, extra={"appointment": appt.id})
     return row

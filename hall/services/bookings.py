@@ -446,6 +446,7 @@ def book(ctx: HallContext, req: BookRequest) -> Booking:
                 id_masked=id_masked,
                 name_masked=name,
                 phone_masked=phone,
+                phone=valid_phone(req.phone) if req.phone else None,
                 channel=req.channel,
                 code=new_code(tx, ctx),
                 created_at=tx.now,
@@ -493,6 +494,7 @@ def cancel(ctx: HallContext, code: str, *, staff: bool = False) -> Booking:
                 status=b.Status.CANCELLED.value,
                 cancelled_at=tx.now,
                 cancel_reason="staff" if staff else "citizen",
+                phone=None,
             )
         )
         row = _reload(tx, ctx, row.id)
@@ -545,6 +547,7 @@ def close_day(
         where = [A.c.hall_id == ctx.hall_id, A.c.day == day, A.c.status == b.Status.BOOKED.value]
         if service is not None:
             where.append(A.c.service == service)
+        told = tx.conn.execute(select(A.c.code, A.c.phone, A.c.service).where(*where)).all()
         n = tx.conn.execute(
             update(A)
             .where(*where)
@@ -553,8 +556,19 @@ def close_day(
                 cancelled_at=tx.now,
                 cancel_reason="closed",
                 notice=notice,
+                phone=None,
             )
         ).rowcount
+        for r in told:  # everyone booked that day hears of it by SMS, once
+            if r.phone and r.code:
+                svc = ctx.config.service(r.service)
+                params = {
+                    "code": b.format_code(r.code),
+                    "service": svc.name if svc else r.service,
+                    "day": f"{day.month}月{day.day}日",
+                    "notice": notice,
+                }
+                sms.enqueue(tx, f"closed-{r.code}", r.phone, "booking_closed", params)
         tx.emit(
             "booking.changed",
             {"service": service, "day": day.isoformat(), "status": "cancelled", "what": "closed"},

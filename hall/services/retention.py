@@ -43,9 +43,10 @@ def purge(ctx: HallContext) -> int:
                 (A.c.id_hash.is_not(None))
                 | (A.c.id_masked.is_not(None))
                 | (A.c.name_masked.is_not(None))
-                | (A.c.phone_masked.is_not(None)),
+                | (A.c.phone_masked.is_not(None))
+                | (A.c.phone.is_not(None)),
             )
-            .values(id_hash=None, id_masked=None, name_masked=None, phone_masked=None)
+            .values(id_hash=None, id_masked=None, name_masked=None, phone_masked=None, phone=None)
         ).rowcount
         n += tx.conn.execute(  # text messages (issue 21): with any number not yet cleared
             delete(t.sms_outbox).where(

@@ -88,3 +88,4 @@ class AppointmentRow(_FromRow):
     cancelled_at: dt.datetime | None = None
     cancel_reason: str | None = None
     notice: str | None = None
+    phone: str | None = None

@@ -309,6 +309,9 @@ appointments = Table(
     Column("cancelled_at", UTCDateTime),
     Column("cancel_reason", String(16)),
     Column("notice", String(200)),
+    # the mobile number for the hall's SMS about this booking (closed day); cleared when the
+    # booking is checked in, cancelled or closed, else at the retention purge (0014)
+    Column("phone", String(20)),
     UniqueConstraint("hall_id", "code", name="uq_appointments_code"),
 )
 Index("ix_appointments_person", appointments.c.hall_id, appointments.c.day, appointments.c.id_hash)

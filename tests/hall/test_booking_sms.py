@@ -133,3 +133,19 @@ def test_a_booking_without_a_phone_sends_nothing_and_numbers_are_masked(
     book(ctx, 1)
     (row,) = rows(ctx)
     assert row["phone_masked"] == "139****0001" and json.loads(row["params"])["code"]
+
+
+def test_closing_a_day_tells_everyone_booked_by_sms_and_forgets_their_numbers(
+    ctx: HallContext,
+) -> None:
+    codes = [book(ctx, n) for n in range(3)]  # 24 November
+    bookings.cancel(ctx, codes[2])  # cancelled before: not told, number already gone
+    closure = bookings.close_day(ctx, dt.date(2026, 11, 24), None, "系统升级，暂停办理", "boss")
+    assert closure.cancelled == 2
+    closed = [r for r in rows(ctx) if r["template"] == "booking_closed"]
+    assert sorted(r["key"] for r in closed) == sorted(f"closed-{c}" for c in codes[:2])
+    assert json.loads(closed[0]["params"])["notice"] == "系统升级，暂停办理"
+    with ctx.engine.connect() as conn:
+        A = t.appointments
+        kept = conn.execute(select(A.c.phone).where(A.c.hall_id == ctx.hall_id)).scalars().all()
+    assert kept == [None, None, None]
