@@ -299,6 +299,7 @@ def make_app(parts: Parts) -> Any:
                 "consent_decline": f.consent_decline,
                 "face_withdraw": f.face_withdraw,
                 "reprint": f.tap_reprint,
+                "passport": f.tap_passport,
                 "rate": f.tap_rate,  # 评价上次办理 (issue 19)
                 "rate_score": f.rate,
                 "rate_reason": f.rate_reason,

@@ -34,7 +34,7 @@ from hall.errors import (
     OutsideHours,
 )
 from hall.schemas import ImportItemResult, ImportOutcome, Ticket
-from hall.services import closing
+from hall.services import closing, hallinfo
 from hall.services.appointments import check_in_row
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import (
@@ -64,6 +64,9 @@ class IssueRequest:
     verification: str | None = None
     """How the kiosk verified the holder: "face" (the face check passed) or "manual"
     (declined, failed or unavailable: staff check the ID card at the counter, 人工核验)."""
+    assisted: bool = False
+    """帮办: staff take the ticket for a citizen whose document the kiosk cannot read (a
+    passport): no ID number is needed, and the counter checks the document (manual)."""
 
 
 def classify(
@@ -116,7 +119,7 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[Ticket, bool]:
     ticket of the first request with created False."""
     svc = _check_service(ctx, req.service, ctx.now())
     number, id_hash, id_masked = _person(ctx, req.id_number)
-    if svc.requires_id and not number:
+    if svc.requires_id and not number and not req.assisted:
         raise Invalid(
             f"service {svc.code!r} ({svc.name}) requires an ID number", code="id_required"
         )
@@ -426,3 +429,31 @@ def requeue(ctx: HallContext, ticket_id: int) -> Ticket:
         row = reload(tx, ticket_id)
         emit_ticket(ctx, tx, "ticket.requeued", row)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
+
+
+PASSPORT_HELP = "passport:"
+"""A kiosk's help request for a citizen with a passport (or another document its reader does
+not take): ``passport:<service code>``."""
+
+
+def assisted_ticket(ctx: HallContext, help_id: int) -> Ticket:
+    """帮办取号 for a passport holder's help request: a ticket for the service they chose,
+    verified by staff at the counter, then the request is resolved. Pressing twice (or again
+    after a lost answer) gives the same ticket: it carries the request as its key."""
+    h = t.help_requests
+    with ctx.read() as conn:
+        row = conn.execute(select(h).where(h.c.hall_id == ctx.hall_id, h.c.id == help_id)).first()
+    if row is None:
+        raise NotFound(f"no help request {help_id}", code="help_not_found")
+    if not str(row.reason).startswith(PASSPORT_HELP):
+        raise Conflict(f"help request {help_id} is not for a passport", code="not_passport_help")
+    req = IssueRequest(
+        service=str(row.reason).removeprefix(PASSPORT_HELP),
+        idempotency_key=f"help-{ctx.hall_id}-{help_id}",
+        kiosk=row.kiosk,
+        verification="manual",
+        assisted=True,
+    )
+    ticket, _ = issue(ctx, req)
+    hallinfo.resolve_help(ctx, help_id)
+    return ticket

@@ -50,10 +50,15 @@ def help_requests(ctx: HallContext) -> list[dict[str, Any]]:
     ``reason`` is what the kiosk sent (a code like ``citizen_asked``, or words); the pages
     put it in words (``help_reason_<code>`` in web.toml)."""
     places = device_places(ctx)
-    return [
-        {**h.model_dump(), "location": places.get(h.kiosk)}
-        for h in hallinfo.open_help_requests(ctx)
-    ]
+    out = []
+    for h in hallinfo.open_help_requests(ctx):
+        row: dict[str, Any] = {**h.model_dump(), "location": places.get(h.kiosk)}
+        reason, _, code = h.reason.partition(":")
+        service = ctx.config.service(code) if reason == "passport" and code else None
+        if service is not None:  # passport:A → 持护照 … 社保业务, and 帮办取号 on the page
+            row |= {"reason": "passport", "service": code, "service_name": service.name}
+        out.append(row)
+    return out
 
 
 def import_refusals(ctx: HallContext, limit: int = 50) -> list[dict[str, Any]]:

@@ -99,6 +99,8 @@ class Lookup(FlowBase):
             return []
         if self._screen is Screen.MESSAGE and self._message_error and ok:
             return []  # a face review already told the citizen what happens
+        if ok and self._screen is Screen.MESSAGE and self._message == self._txt("passport_help"):
+            return []  # the passport holder already knows staff will take their ticket
         return self._go(
             Screen.MESSAGE, self._txt("help_sent" if ok else "help_failed"), error=not ok
         )

@@ -54,6 +54,7 @@ from kiosk.flows.model import (
     Effect,
     FaceDecision,
     FaceEvent,
+    HelpRequest,
     IssueOffline,
     IssueTicket,
     KeypadMode,
@@ -154,6 +155,17 @@ class TakeTicket(FlowBase):
         if self._screen is not Screen.ID_CARD:
             return []
         return [CancelCard(self.token), *self._open_keypad(KeypadMode.ID, self._txt("enter_id"))]
+
+    def tap_passport(self) -> list[Effect]:
+        """持护照: the reader takes ID cards and residence permits, not passports. Staff are
+        called to take the ticket for this service (帮办), and check the passport at the
+        counter; the citizen waits at the kiosk."""
+        self._touch()
+        if self._screen is not Screen.ID_CARD or self._service is None:
+            return []
+        code = self._service.code
+        effects = self._go(Screen.MESSAGE, self._txt("passport_help"))
+        return [CancelCard(self.token), *effects, HelpRequest(self.token, f"passport:{code}")]
 
     def on_card(self, token: int, card: CardData) -> list[Effect]:
         if token != self.token or self._screen is not Screen.ID_CARD:

@@ -51,6 +51,7 @@ def _collect() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
                         and target.id == "code"
                         and isinstance(stmt.value, ast.Constant)
                         and isinstance(stmt.value.value, str)
+                        and stmt.value.value  # a dataclass's `code: str = ""` field is no code
                     ):
                         declared[stmt.value.value].add(f"{where}.{node.name}")
             elif isinstance(node, ast.Call):

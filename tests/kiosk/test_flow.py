@@ -524,3 +524,15 @@ def test_after_the_card_is_read_the_citizen_is_told_to_take_it_back(flow: KioskF
     assert "读卡区" in said(effects) and "读卡区" in flow.view.message
     effects = flow.on_card(flow.token, YOUNG)
     assert said(effects).startswith("已读取，请取回您的身份证")
+
+
+def test_a_passport_holder_gets_staff_to_take_the_ticket(flow: KioskFlow) -> None:
+    # day in the hall 5: the reader takes ID cards and residence permits, not passports
+    flow.tap_service("A")
+    assert flow.view.screen is Screen.ID_CARD
+    effects = flow.tap_passport()
+    (help_request,) = [e for e in effects if isinstance(e, HelpRequest)]
+    assert help_request.reason == "passport:A"
+    assert flow.view.screen is Screen.MESSAGE and "工作人员将为您取号" in flow.view.message
+    flow.on_help_sent(flow.token, True)
+    assert "工作人员将为您取号" in flow.view.message  # not replaced by the generic words

@@ -730,6 +730,7 @@ BUTTON_ACTIONS = {
     "btn_status": ("status",),
     "btn_guide": ("guide",),
     "btn_manual": ("manual",),
+    "btn_passport": ("passport",),
     "btn_ok": ("key_ok",),
     "btn_delete": ("key_delete",),
     "btn_print_guide": ("print_guide",),

@@ -93,7 +93,8 @@ def test_every_help_reason_the_kiosk_sends_has_words() -> None:
     assert "citizen_asked" in reasons  # the scan sees the kiosk's 求助 button
     # face_check_review: what kiosks sent before a failed face check became 人工核验 at the
     # counter; such requests may still be open after an upgrade
-    for reason in reasons | {"face_check_review"}:
+    # passport: sent as passport:<service> (an f-string the scan does not see)
+    for reason in reasons | {"face_check_review", "passport"}:
         entry = TEXTS.get(f"help_reason_{reason}")
         assert entry is not None, f"help_reason_{reason} missing in web.toml"
         assert entry["zh"].strip() and entry["en"].strip()
@@ -110,6 +111,28 @@ def test_help_requests_say_where_the_kiosk_stands(web: Web) -> None:
     ]
     web.login("boss")
     assert [h["location"] for h in web.get("/live").json()["help"]] == [PLACE, None]
+
+
+def test_staff_take_the_ticket_for_a_passport_holder_once(web: Web) -> None:
+    """Day in the hall 5: the kiosk cannot read a passport; it calls staff (passport:A), the
+    counter page says so in words with the service, and 帮办取号 gives one ticket, checked by
+    hand at the counter, whatever the number of presses."""
+    as_device(web, "kiosk", "/help-requests", {"kiosk": "K1", "reason": "passport:A"})
+    web.login("wang")
+    (h,) = web.get("/counters/1").json()["help"]
+    assert (h["reason"], h["service"], h["service_name"]) == ("passport", "A", "社保")
+    first = web.post(f"/help/{h['id']}/ticket")
+    assert first.status_code == 201, first.text
+    ticket = first.json()
+    assert ticket["service"] == "A" and ticket["verification"] == "manual"
+    again = web.post(f"/help/{h['id']}/ticket")  # a second press, or a lost answer
+    assert again.json()["id"] == ticket["id"]
+    assert web.get("/counters/1").json()["help"] == []  # resolved
+    # an ordinary help request is not a way to tickets without an ID card
+    as_device(web, "kiosk", "/help-requests", {"kiosk": "K1", "reason": "citizen_asked"})
+    (other,) = web.get("/counters/1").json()["help"]
+    refused = web.post(f"/help/{other['id']}/ticket")
+    assert refused.status_code == 409 and refused.json()["error"] == "not_passport_help"
 
 
 # -- device health ---------------------------------------------------------------------

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from hall.inputs import Id, Note, PathId, Reason
-from hall.schemas import HelpResolved
-from hall.services import counters, hallinfo, stats
+from hall.schemas import HelpResolved, Ticket
+from hall.services import counters, hallinfo, stats, tickets
 from hall.web import queries
 from hall.web.deps import Staff, StaffWrite, Web, counter_for
 
@@ -90,6 +90,12 @@ def counter_transfer(
     counter_for(session, web, counter_id)
     ticket = counters.transfer(web.ctx, counter_id, body.service, body.note, body.return_here)
     return {"ticket": ticket}
+
+
+@router.post("/help/{help_id}/ticket", status_code=201)
+def help_ticket(web: Web, _: StaffWrite, help_id: PathId) -> Ticket:
+    """帮办取号: a ticket for a passport holder's help request (see tickets.assisted_ticket)."""
+    return tickets.assisted_ticket(web.ctx, help_id)
 
 
 @router.post("/help/{help_id}/resolve")

@@ -120,7 +120,11 @@
       el("div", { class: "help-item", "data-help": h.id },
         el("span", {}, el("b", { class: "help-where" }, GH.helpWhere(h)),
           el("span", { class: "help-time" }, h.created_at.slice(11, 16)),
-          el("span", { class: "help-reason" }, GH.helpReason(h))),
+          el("span", { class: "help-reason" }, GH.helpReason(h)),
+          h.service_name ? el("b", { class: "help-service" }, " " + h.service_name) : ""),
+        h.reason === "passport" ? el("button", { class: "btn small", type: "button",
+          "data-help-ticket": h.id, onclick: () => helpTicket(h.id) },
+        bi("help_ticket", null, true)) : "",
         el("button", { class: "btn small green", type: "button",
           onclick: () => resolveHelp(h.id) }, bi("resolve", null, true))))
       : [el("div", { class: "shortcuts" }, bi("no_help", null, true))]));
@@ -139,6 +143,15 @@
       toast(GH.errorLabel(err), true);
       if (err.status === 409) await refresh();
     } finally { busy = false; }
+  }
+
+  async function helpTicket(id) {  // 帮办取号 for a passport holder
+    try {
+      const tk = await api("POST", "/web/api/help/" + id + "/ticket", {});
+      $("help-ticket").replaceChildren(bi("help_ticket_taken", { number: tk.number }, true));
+      $("help-ticket").classList.remove("hidden");
+      await refresh();
+    } catch (err) { toast(GH.errorLabel(err), true); }
   }
 
   async function resolveHelp(id) {
