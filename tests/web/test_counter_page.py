@@ -176,6 +176,23 @@ def test_help_request_shows_live_on_counter_page(hall: HallProcess, context: Any
     assert r.json() == []
 
 
+def test_staff_take_a_passport_holders_ticket_from_the_counter_page(
+    hall: HallProcess, context: Any
+) -> None:
+    page = context.new_page()
+    login(page, hall, "li", "/web/counter")
+    page.wait_for_selector("#help-panel.none")
+    kiosk(hall).help_request("K1", "passport:A")  # the kiosk's 持护照等其他证件
+    item = page.locator("#help-list .help-item").first
+    expect(item.locator(".help-reason")).to_contain_text("持护照等证件的群众需帮办取号")
+    expect(item).to_contain_text("社保")
+    assert "passport:A" not in page.inner_text("body")  # the code, never shown
+    page.click("[data-help-ticket]")
+    expect(page.locator("#help-ticket")).to_contain_text("已取号 A")
+    page.wait_for_selector("#help-panel.none")  # resolved with it
+    shot(page, "counter-passport-ticket")
+
+
 def test_pad_asks_why_after_a_low_score(hall: HallProcess, context: Any) -> None:
     """不满意: the pad asks why (tappable reasons and the citizen's own words) before it
     thanks, and the reasons reach the hall with the score."""
