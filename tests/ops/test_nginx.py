@@ -325,6 +325,21 @@ def test_only_the_citizen_pages_are_reachable_through_nginx(front: Front, path: 
         assert requests.get(front.hall.url + path, timeout=5).status_code == 200
 
 
+def test_the_public_evaluations_and_the_phone_rating_pass_through_nginx(front: Front) -> None:
+    """好差评: the month's public page (no login) and the ticket page's rating offer reach
+    the hall through nginx; the staff's case pages do not."""
+    page = front.get("/p/evaluations")
+    assert page.status_code == 200, page.text[:300]
+    for path in re.findall(r'(?:href|src)="(/[^"]+)"', page.text):
+        assert front.get(path).status_code == 200, path
+    assert front.get("/p/evaluations.json").status_code == 200
+    token = str(issue(front.hall)["public_token"])
+    offer = front.get(f"/t/{token}/rating")  # not finished yet: the hall's own answer
+    direct = requests.get(f"{front.hall.url}/t/{token}/rating", timeout=5)
+    assert (offer.status_code, offer.text) == (direct.status_code, direct.text)
+    assert front.get("/web/cases").status_code == 404
+
+
 def test_writes_to_the_ticket_pages_and_the_api_are_refused_through_nginx(front: Front) -> None:
     token = str(issue(front.hall)["public_token"])
     cert = str(front.cert)
