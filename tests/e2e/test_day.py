@@ -6,13 +6,20 @@ printer behind their real drivers on simulators, the offline journal on disk), t
 board (the real feed, reducer and announcer queue), and staff at seven counters live
 through Monday 2026-11-23 in the sample hall's opening hours, then the next morning:
 
+- the Friday before: two citizens book 09:00 on Monday on their phones; a Wednesday is closed
+  for booking and its booker is told why;
 - 08:00 before opening: the kiosk refuses and says when the hall opens;
 - 08:30 opening, a morning peak across services, resident, elderly and foreign cards;
+- 09:00 the booked citizen checks in by the booking's code and is called first; 智能导办
+  finds matters from everyday words and prints a checklist;
 - 10:00 the kiosk's network is cut for 20 minutes: it issues more than 500 tickets offline
   and uploads them all once the link is back, while the counters keep calling;
 - transfers, parking and calling back, a no-show who returns in time, lunch pauses,
-  好差评 ratings, the printer running out of paper and refilled;
-- 17:30 the hall closes with people still waiting; an hour later their tickets expire;
+  好差评 on the pad, the phone and the kiosk, a 差评 that opens a case the manager closes,
+  the printer running out of paper and refilled;
+- 17:30 the hall closes with people still waiting; the cockpit shows the day's promise and
+  the month's 通报; the unbooked no-show is on the staff's list; an hour later the tickets
+  still open expire;
 - the next morning starts empty, numbering at 001.
 
 At the end it asserts what citizens and staff met: every ticket issued was served, expired
@@ -291,9 +298,14 @@ class Day:
     refused_seen: list[str] = dataclasses.field(default_factory=list)
 
 
+THE_FRIDAY_BEFORE = DAY - dt.timedelta(days=3)
+ADMIN = {"Authorization": f"Bearer {TOKENS['admin']}"}
+BOOKERS = ("110105198001010016", "110105198202020018", "110105198303030039")
+
+
 @pytest.fixture
 def day(tmp_path: Path) -> Iterator[Day]:
-    clock = Clock(at(7, 50))
+    clock = Clock(at(16, 0, THE_FRIDAY_BEFORE))  # citizens book the Friday before
     config = sample_config(tmp_path)
     database = f"sqlite:///{tmp_path / 'hall.db'}"
     assert config.path is not None
@@ -367,7 +379,62 @@ def test_a_day_in_the_hall(day: Day) -> None:
         id_number=ELDER_NUMBER,
     )
 
-    # -- 07:50 before opening --------------------------------------------------------------
+    # -- the Friday before: citizens book on their phones, the hall closes a day ----------
+    api = f"{d.hall.url}/api/v1"
+    slots = requests.get(
+        f"{api}/booking/slots",
+        params={"service": "C", "from": DAY.isoformat(), "to": DAY.isoformat()},
+        timeout=10,
+    ).json()
+    (monday,) = [x for x in slots["days"] if x["day"] == DAY.isoformat()]
+    nine = next(s for s in monday["slots"] if s["start"][11:16] == "09:00")
+    assert monday["state"] == "open" and nine["left"] >= 2
+    codes = []
+    for n, number in enumerate(BOOKERS[:2]):  # two book 09:00; the second will not come
+        r = requests.post(
+            f"{api}/bookings",
+            json={
+                "service": "C",
+                "slot_start": nine["start"],
+                "name": ("赵六", "钱七")[n],
+                "id_number": number,
+                "phone": f"1380013800{n}",
+            },
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        codes.append(r.json()["code"])
+    assert requests.get(f"{d.hall.url}/book/b/{codes[0]}", timeout=10).status_code == 200
+    wednesday = (DAY + dt.timedelta(days=2)).isoformat()
+    later = requests.get(
+        f"{api}/booking/slots",
+        params={"service": "C", "from": wednesday, "to": wednesday},
+        timeout=10,
+    ).json()["days"][0]["slots"][0]
+    moved = requests.post(
+        f"{api}/bookings",
+        json={
+            "service": "C",
+            "slot_start": later["start"],
+            "name": "孙八",
+            "id_number": BOOKERS[2],
+            "phone": "13800138009",
+        },
+        timeout=10,
+    ).json()["code"]
+    closure = requests.post(
+        f"{api}/booking/closures",
+        json={"day": wednesday, "service": "C", "notice": "系统升级，当日暂停公积金预约"},
+        headers=ADMIN,
+        timeout=10,
+    )
+    assert closure.status_code == 201, closure.text
+    told = requests.get(f"{api}/bookings/{moved}", timeout=10).json()
+    assert told["status"] == "cancelled" and "系统升级" in str(told)  # said on their page
+
+    # -- 07:50 Monday, before opening -------------------------------------------------------
+    d.clock.set(at(7, 50))
+    d.kiosk.sync()
     early = take(d, "J")
     assert early.screen is Screen.MESSAGE and "08:30" in early.message
     assert not d.issued
@@ -393,6 +460,16 @@ def test_a_day_in_the_hall(day: Day) -> None:
     for counter in COUNTERS:
         serve(d, counter, 2)
     moment(d, "2-0900-morning-peak")
+
+    # -- 09:00 the booked citizen arrives; the one who does not is a no-show later ----------
+    d.clock.set(at(9, 0))
+    booked = d.kiosk.client.check_in_by_code(codes[0])  # the booking's QR at the kiosk
+    assert booked.priority == "appointment"
+    d.issued[booked.id] = booked
+    first_at_1 = d.staff.call_next("1")  # 1号综合窗口 serves C: the booking goes first
+    assert first_at_1 is not None and first_at_1.id == booked.id
+    d.staff.counter_action("1", "start")
+    d.staff.counter_action("1", "finish")
 
     # -- 智能导办: "我要办…" for people who do not know the matter's name --------------------
     found = requests.get(
@@ -420,7 +497,9 @@ def test_a_day_in_the_hall(day: Day) -> None:
     assert guided is not None and guided.number.startswith("B"), k.flow.view.message
     d.issued[guided.ticket_id] = d.staff.ticket(guided.ticket_id)
 
-    # -- 10:00 the kiosk's network is cut for 20 minutes -------------------------------------
+    # -- 09:00 the booked citizen checks in by the booking's code and is called first; 智能导办
+  finds matters from everyday words and prints a checklist;
+- 10:00 the kiosk's network is cut for 20 minutes -------------------------------------
     d.clock.set(at(10, 0))
     d.link.cut()
     offline = []
@@ -466,9 +545,24 @@ def test_a_day_in_the_hall(day: Day) -> None:
     d.staff.counter_action("22", "no-show")
     d.clock.advance(10)
     d.staff.requeue(missed.id)  # came back within the re-queue window
-    # 好差评: the citizens just served rate their counters
-    for ticket in serve(d, "17", 3):
+    # 好差评: the citizens just served rate their counters, on the pad, the phone, the kiosk
+    rated = serve(d, "17", 5)
+    assert len(rated) == 5
+    for ticket in rated[:2]:
         d.staff.evaluate(ticket.id, 5)
+    d.staff.evaluate(rated[2].id, 2, reasons=["long_wait"])  # a 差评 opens a case
+    phone = requests.post(
+        f"{d.hall.url}/t/{d.staff.ticket(rated[3].id).public_token}/rating",
+        json={"score": 4},
+        timeout=10,
+    )
+    assert phone.status_code == 201, phone.text
+    visit = d.kiosk.client.find_ratable(number=rated[4].number)  # 评价上次办理
+    d.kiosk.client.evaluate(visit.ticket, 4, channel="kiosk", matter_no=visit.matter_no)
+    (bad,) = requests.get(
+        f"{d.hall.url}/api/v1/cases", params={"kind": "bad_review"}, headers=ADMIN, timeout=10
+    ).json()
+    assert bad["overdue"] is False and bad["due_on"] > DAY.isoformat()  # 15 working days
 
     # -- the printer runs out of paper ------------------------------------------------------
     printer = d.kiosk.devices.printer.simulator
@@ -518,6 +612,32 @@ def test_a_day_in_the_hall(day: Day) -> None:
     assert work.status_code == 200 and work.json(), work.text
     pdf = boss.get(f"{cockpit}/bulletin.pdf", params={"month": DAY.strftime("%Y-%m")}, timeout=60)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    # -- the 差评's case: verified, put right, followed up, closed; the month's figures ------
+    csrf = {"X-CSRF-Token": login.json()["csrf"]}
+    for step in (
+        {"step": "verify", "note": "核实：等候超过一小时"},
+        {"step": "rectify", "note": "午间增开窗口"},
+        {"step": "follow_up", "note": "电话回访", "satisfied": True},
+        {"step": "close", "note": "归档"},
+    ):
+        r = boss.post(
+            f"{d.hall.url}/web/api/cases/{bad['id']}/steps", json=step, headers=csrf, timeout=10
+        )
+        assert r.status_code == 200, r.text
+    case = requests.get(f"{api}/cases/{bad['id']}", headers=ADMIN, timeout=10).json()
+    assert case["status"] == "closed", case
+    public = requests.get(
+        f"{api}/public/evaluations", params={"month": DAY.strftime("%Y-%m")}, timeout=10
+    ).json()
+    assert public and "id_number" not in str(public), public  # the month's figures, no login
+    assert boss.get(f"{d.hall.url}/web/api/integrity", timeout=30).status_code == 200
+    # the booking nobody came to is a no-show on the staff's list
+    listed = requests.get(
+        f"{api}/bookings", params={"day": DAY.isoformat()}, headers=ADMIN, timeout=10
+    ).json()
+    (c_count,) = [x for x in listed["services"] if x["service"] == "C"]
+    assert (c_count["arrived"], c_count["no_show"]) == (1, 1), c_count
     d.clock.set(at(18, 31))  # an hour after closing: the day ends
     assert sum(s.waiting for s in d.staff.services()) == 0
 
