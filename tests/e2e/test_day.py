@@ -18,7 +18,7 @@ through Monday 2026-11-23 in the sample hall's opening hours, then the next morn
   好差评 on the pad, the phone and the kiosk, a 差评 that opens a case the manager closes,
   the printer running out of paper and refilled;
 - 17:30 the hall closes with people still waiting; the cockpit shows the day's promise and
-  the month's 通报; the unbooked no-show is on the staff's list; an hour later the tickets
+  the month's 通报; the booked no-show is on the staff's list; an hour later the tickets
   still open expire;
 - the next morning starts empty, numbering at 001.
 
