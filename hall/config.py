@@ -401,9 +401,7 @@ class BookingService(ConfigModel):
     slot_minutes: int | None = Field(default=None, ge=5, le=240)
     capacity: int | None = Field(default=None, ge=1, le=500)
     walk_in_share: float | None = Field(default=None, ge=0, le=1)
-    weekdays: Annotated[dict[str, Periods], AfterValidator(_weekdays)] = Field(
-        default_factory=dict
-    )
+    weekdays: Annotated[dict[str, Periods], AfterValidator(_weekdays)] = Field(default_factory=dict)
     """Booking periods per weekday (``mon`` … ``sun``) where they differ from the service's
     opening hours, e.g. ``{ sat = [] }``; a 调休 working weekend day has working-day hours."""
 

@@ -497,9 +497,7 @@ def test_a_day_in_the_hall(day: Day) -> None:
     assert guided is not None and guided.number.startswith("B"), k.flow.view.message
     d.issued[guided.ticket_id] = d.staff.ticket(guided.ticket_id)
 
-    # -- 09:00 the booked citizen checks in by the booking's code and is called first; 智能导办
-  finds matters from everyday words and prints a checklist;
-- 10:00 the kiosk's network is cut for 20 minutes -------------------------------------
+    # -- 10:00 the kiosk's network is cut for 20 minutes -------------------------------------
     d.clock.set(at(10, 0))
     d.link.cut()
     offline = []
