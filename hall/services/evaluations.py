@@ -207,7 +207,7 @@ def pad_ask(ctx: HallContext, counter_id: str, window_s: float) -> dict[str, Any
     with ctx.read() as conn:
         invited = _invited(conn, ctx, counter_id, since)
         # a transfer is a matter handled too: the first counter's pad asks about its part
-        q = select(T.c.id, T.c.number, T.c.service).where(
+        q = select(T.c.id, T.c.number, T.c.service, T.c.status, T.c.day).where(
             T.c.hall_id == ctx.hall_id,
             T.c.counter_id == counter_id,
             T.c.status.in_([st.value for st in EVALUABLE_STATES]),
@@ -216,6 +216,20 @@ def pad_ask(ctx: HallContext, counter_id: str, window_s: float) -> dict[str, Any
         row = conn.execute(q.order_by(T.c.finished_at.desc(), T.c.id.desc()).limit(1)).first()
         if row is None:
             return None
+        if row.status == Status.TRANSFERRED.value and invited is None:
+            # transferred to a service of this same counter and called here again: the
+            # citizen is still at the window, so the pad waits and asks when they are done
+            still_here = conn.execute(
+                select(T.c.id).where(
+                    T.c.hall_id == ctx.hall_id,
+                    T.c.counter_id == counter_id,
+                    T.c.number == row.number,
+                    T.c.day == row.day,
+                    T.c.status.in_([s.value for s in AT_COUNTER_STATES]),
+                )
+            ).first()
+            if still_here is not None:
+                return None
         rated = _rated(conn, ctx, row.id)
         known = [m.matter_no for m in _matters(conn, ctx, row.id)]
     ask = {"id": row.id, "number": row.number, "service": row.service}

@@ -174,7 +174,9 @@ def login(page: Any, hall: HallProcess, user: str, target: str, password: str = 
     page.fill("#username", user)
     page.fill("#password", password)
     page.click("#login-button")
-    page.wait_for_url(f"**{target.split('?')[0]}**")
+    # the login page's own address names the target (?next=…): wait until it is left
+    path = target.split("?")[0]
+    page.wait_for_url(lambda url: "/web/login" not in url and path in url)
 
 
 def shot(page: Any, name: str) -> Path:

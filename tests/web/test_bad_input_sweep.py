@@ -93,6 +93,7 @@ def good_bodies(ticket_id: int) -> dict[tuple[str, str], Any]:
             "notice": "系统升级，暂停预约",
         },
         ("post", "/api/v1/help-requests"): {"kiosk": "K1", "reason": "打印机卡纸"},
+        ("post", "/api/v1/ratings/lookup"): {"number": "A001"},  # 评价上次办理 (issue 19)
         ("post", "/api/v1/devices/heartbeat"): {"device": "K1", "parts": {"printer": "ok"}},
         ("post", "/web/api/login"): {"username": "boss", "password": PASSWORD},
         ("post", "/web/api/counters/{counter_id}/call"): {"ticket": ticket_id},

@@ -28,7 +28,9 @@ def ratings(web: Web) -> list[Any]:
         )
 
 
-def test_a_visit_of_two_matters_is_rated_once_per_matter(web: Web, clock: FakeClock) -> None:
+def test_a_visit_of_two_matters_is_rated_once_per_matter(
+    web: Web, clock: FakeClock, web_database: tuple[str, str]
+) -> None:
     ticket = web.issue("B")
     web.login("wang")
     assert web.get("/counters/1/matters").json() == {"ticket": None, "number": None, "matters": []}
@@ -39,7 +41,8 @@ def test_a_visit_of_two_matters_is_rated_once_per_matter(web: Web, clock: FakeCl
     r = web.post("/counters/1/matters", {})
     made = r.json()["matters"][1]["matter_no"]
     day = ticket["issued_at"][:10].replace("-", "")
-    assert made == f"test-hall-{day}-{ticket['number']}-2"
+    hall_id = web_database[1]  # the hall's id: test-hall, or a fresh one per test on PostgreSQL
+    assert made == f"{hall_id}-{day}-{ticket['number']}-2"
     assert [m["source"] for m in r.json()["matters"]] == ["entered", "generated"]
     again = web.post("/counters/1/matters", {"matter_no": "XC20261202-0007"})
     assert again.status_code == 409 and again.json()["error"] == "matter_exists"
