@@ -40,8 +40,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 PASSWORD = "demo-admin-pass-1"
 DEMO = [sys.executable, "-m", "govhall.cli", "demo"]
 # 社保业务, the first tile of the kiosk's home screen (kiosk/screens/home.kv: a grid of two
-# columns under the heading), as a share of the 608×1080 demo window: its middle.
-TILE_A = (0.26, 0.21)
+# columns under the heading and the 我要办 button), as a share of the 608×1080 demo window:
+# its middle (the tile spans 0.25–0.35 of the height).
+TILE_A = (0.26, 0.30)
 ATTRACT_BLUE = (11, 78, 162)  # kiosk/screens/attract.kv: 0.043, 0.306, 0.635
 
 
