@@ -164,10 +164,20 @@ def _rss_mb() -> float:
 
 
 def _settled(g: Gui) -> float:
-    """The RSS once home has given the session's memory back (0.5 s after, kiosk/app.py)."""
+    """The RSS once home has given the session's memory back (0.5 s after, kiosk/app.py)
+    and every worker is done: waited for, not timed, as a loaded machine (CI beside other
+    jobs) runs the app's own timers late; then until two readings 0.5 s apart agree."""
     until = time.monotonic() + 1.5
-    g.pump(lambda: time.monotonic() > until, timeout=5)
-    return _rss_mb()
+    g.pump(lambda: time.monotonic() > until and g.app.busy == 0, timeout=30)
+    last = _rss_mb()
+    for _ in range(20):
+        end = time.monotonic() + 0.5
+        g.pump(lambda end=end: time.monotonic() > end, timeout=5)
+        now = _rss_mb()
+        if abs(now - last) < 1.0:
+            return now
+        last = now
+    return last
 
 
 def portrait(g: Gui) -> dict[str, Any]:
