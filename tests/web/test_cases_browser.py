@@ -5,6 +5,7 @@ second step (服务效率, 服务水平, 服务态度) and a 差评's reasons; s
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -73,12 +74,19 @@ def test_two_matters_two_ratings_with_the_second_step(hall: HallProcess, context
     pad.click("#pad-skip")
     pad.wait_for_selector("#pad-thanks:not(.hidden)")
 
-    got = rows(
-        hall,
-        "SELECT matter_no, score, efficiency, competence, attitude, reasons, comment, channel"
-        " FROM evaluations WHERE ticket_id = :id ORDER BY id",
-        id=ticket.id,
-    )
+    def evaluations() -> list[Any]:
+        return rows(
+            hall,
+            "SELECT matter_no, score, efficiency, competence, attitude, reasons, comment, channel"
+            " FROM evaluations WHERE ticket_id = :id ORDER BY id",
+            id=ticket.id,
+        )
+
+    # the pad thanks the citizen at once; its request may land a moment later
+    deadline = time.monotonic() + 15
+    while len(got := evaluations()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(got) == 2, got
     assert (got[0].matter_no, got[0].score, got[0].channel) == ("XC20261202-0042", 5, "pad")
     assert (got[0].efficiency, got[0].competence, got[0].attitude) == (4, None, 5)
     assert got[1].score == 2 and got[1].matter_no.endswith("-2") and got[1].efficiency is None
