@@ -58,3 +58,15 @@ def spoken_number(number: str, lang: str) -> str:
         return " ".join(speak_ticket_number(part, lang) for part in number.split("-"))
     except VoiceInputError:
         return " ".join(number)
+
+
+MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def opening_values(opens_at: str | None) -> dict[str, object] | None:
+    """The catalogue's values for "11月23日 08:30" / "23 Nov 08:30" from the hall's local ISO
+    time of opening (``2026-11-23T08:30:00+08:00``); None when it is missing or short."""
+    if not opens_at or len(opens_at) < 16:
+        return None
+    month, day = int(opens_at[5:7]), int(opens_at[8:10])
+    return {"month": month, "day": day, "month_en": MONTHS_EN[month - 1], "time": opens_at[11:16]}

@@ -73,10 +73,9 @@ from kiosk.flows.model import (
     Tile,
     Verification,
 )
-from kiosk.flows.numbers import spoken_number
+from kiosk.flows.numbers import opening_values, spoken_number
 
 # Hall refusal codes with their own text; anything else gets the generic one.
-MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 REFUSALS = (
     "daily_limit",
     "id_required",
@@ -504,15 +503,9 @@ class TakeTicket(FlowBase):
                 text += " " + self._txt("reprint_offer")
             return self._go(Screen.MESSAGE, text, error=True)
         if code == "outside_hours":
-            if opens_at and len(opens_at) >= 16:
-                month, day = int(opens_at[5:7]), int(opens_at[8:10])
-                when = self._txt(
-                    "opens_at",
-                    month=month,
-                    day=day,
-                    month_en=MONTHS_EN[month - 1],
-                    time=opens_at[11:16],
-                )
+            opening = opening_values(opens_at)
+            if opening is not None:
+                when = self._txt("opens_at", **opening)
                 text = self._txt("refused_outside_hours", when=when)
                 return self._go(Screen.MESSAGE, text, error=True)
             return self._go(Screen.MESSAGE, self._txt("refused_outside_hours_unknown"), error=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kiosk.flows.take_ticket import MONTHS_EN
+from kiosk.flows.numbers import opening_values
 from kiosk.screens.widgets import KioskScreen, ServiceTile
 
 TileSpec = tuple[str, str, bool]  # code, markup text, closed
@@ -42,19 +42,11 @@ class HomeScreen(KioskScreen):
         else:
             count = self.tr("waiting_count", n=tile.waiting)
         tags = []
-        if not tile.open and tile.opens_at and len(tile.opens_at) >= 16:
+        opening = opening_values(tile.opens_at) if not tile.open else None
+        if opening is not None:
             # closed now, and the hall says when it opens: a citizen before 08:30 reads
             # when to come back rather than 暂停办理
-            month, day = int(tile.opens_at[5:7]), int(tile.opens_at[8:10])
-            tags.append(
-                self.tr(
-                    "service_opens_tag",
-                    month=month,
-                    day=day,
-                    month_en=MONTHS_EN[month - 1],
-                    time=tile.opens_at[11:16],
-                )
-            )
+            tags.append(self.tr("service_opens_tag", **opening))
         elif not tile.open:
             tags.append(self.tr("service_closed_tag"))
         elif tile.requires_face:
