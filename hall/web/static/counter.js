@@ -4,7 +4,8 @@
 (() => {
   const { el, bi, biText, api, toast } = GH;
   const $ = (id) => document.getElementById(id);
-  let me = null, counterId = null, snap = null, busy = false, stream = null;
+  let me = null, counterId = null, snap = null, stream = null;
+  let inflight = null, inflightPath = null;  // the one action on its way to the hall
 
   const SHORTCUTS = { n: "call-next", r: "recall", s: "start", f: "finish", x: "no-show",
     h: "park", t: "transfer", p: "pause" };
@@ -131,8 +132,15 @@
   }
 
   async function post(path, body) {
-    if (busy) return;  // a double press is one action
-    busy = true;
+    // A double press is one action; a different key pressed while the last action is on its
+    // way (重呼 then 开始办理 at once) waits for it instead of being dropped.
+    if (inflight && inflightPath === path) return;
+    while (inflight) await inflight.catch(() => {});
+    inflightPath = path;
+    inflight = send(path, body);
+    try { return await inflight; } finally { inflight = null; inflightPath = null; }
+  }
+  async function send(path, body) {
     try {
       const res = await api("POST", "/web/api/counters/" + encodeURIComponent(counterId) + path,
         body === undefined ? {} : body);
@@ -142,7 +150,7 @@
     } catch (err) {
       toast(GH.errorLabel(err), true);
       if (err.status === 409) await refresh();
-    } finally { busy = false; }
+    }
   }
 
   async function helpTicket(id) {  // 帮办取号 for a passport holder
