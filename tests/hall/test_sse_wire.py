@@ -172,7 +172,7 @@ def test_resume_from_database_after_restart(tmp_path: Path) -> None:
     live.frames(2)
     for _ in range(3):
         one.issue()
-    sent = live.frames(3)
+    sent = live.events(3)  # a heartbeat may come between two issues on a loaded machine
     first = min(one.stored())
     live.close()
     one.stop()
@@ -181,7 +181,8 @@ def test_resume_from_database_after_restart(tmp_path: Path) -> None:
     try:
         assert two.ctx.bus.recent_after(first) is None
         s = Stream(two.url + "/api/v1/events", DISPLAY | {"Last-Event-ID": str(first)})
-        assert s.frames(3) == [b"retry: 2000\n\n", *sent[1:]]  # the same bytes as live
+        assert s.frames(1) == [b"retry: 2000\n\n"]
+        assert s.events(2) == sent[1:]  # the same bytes as live
         s.close()
     finally:
         two.stop()
