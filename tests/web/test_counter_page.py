@@ -149,6 +149,39 @@ def test_counter_calls_recalls_transfers_finishes_and_pad_rates(
     assert ID_NUMBER not in log_text and NAME not in log_text
 
 
+def test_a_key_pressed_while_the_last_action_is_on_its_way_is_kept(
+    hall: HallProcess, board_events: EventLog, context: Any
+) -> None:
+    """重呼 then 开始办理 at once: the hall holds the recall's request, the second key waits
+    for it and then goes out; it is not dropped. A second 重呼 meanwhile stays one action."""
+    kiosk(hall).issue_ticket("J")
+    page = context.new_page()
+    login(page, hall, "wang", "/web/counter")
+    page.wait_for_selector("body[data-ready]")
+    page.keyboard.press("n")
+    expect(page.locator("#current-number")).to_have_text("J001")
+
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:  # the recall's request waits here
+        held.append(route)
+
+    page.route("**/do/recall", hold)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url.rsplit("/", 1)[-1]) if "/do/" in r.url else None)
+    page.keyboard.press("r")
+    while not held:
+        page.wait_for_timeout(50)
+    page.keyboard.press("r")  # a double press: one recall
+    page.keyboard.press("s")
+    page.wait_for_timeout(300)
+    assert sent == ["recall"]  # 开始办理 waits for the recall instead of racing it
+    held[0].continue_()
+    page.wait_for_selector("#current .badge.open")  # 开始办理 went out after the recall
+    assert sent == ["recall", "start"]
+    wait_for(lambda: len(board_events.of("ticket.recalled")) == 1)
+
+
 def test_help_request_shows_live_on_counter_page(hall: HallProcess, context: Any) -> None:
     page = context.new_page()
     login(page, hall, "li", "/web/counter")
