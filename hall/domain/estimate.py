@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from statistics import fmean
+from statistics import NormalDist, fmean
 
 
 def average_service_s(observed: list[float], default_s: float, min_samples: int = 3) -> float:
@@ -66,15 +66,36 @@ def _gamma_p(a: float, x: float) -> float:
 
 
 def _gamma_quantile(q: float, shape: float, scale: float) -> float:
-    mean = shape * scale
-    lo, hi = 0.0, mean + 12 * math.sqrt(shape) * scale + 12 * scale
-    for _ in range(64):
-        mid = (lo + hi) / 2
-        if _gamma_p(shape, mid / scale) < q:
-            lo = mid
+    """The ``q`` quantile of Gamma(shape, scale): Newton's method on P from the
+    Wilson–Hilferty guess, kept inside a shrinking bracket (a bisection step wherever
+    Newton would leave it). It converges in a handful of P evaluations where plain
+    bisection took 64 — this runs for every ticket the hall answers."""
+    y = _wilson_hilferty(q, shape)
+    lo, hi = 0.0, max(2 * y, shape + 12 * math.sqrt(shape) + 12)
+    log_norm = math.lgamma(shape)
+    for _ in range(100):
+        p = _gamma_p(shape, y)
+        if p < q:
+            lo = y
         else:
-            hi = mid
-    return hi
+            hi = y
+        density = math.exp((shape - 1) * math.log(y) - y - log_norm) if y > 0 else 0.0
+        step = (p - q) / density if density > 0 else math.inf
+        nxt = y - step
+        if not lo < nxt < hi:
+            nxt = (lo + hi) / 2
+        if abs(nxt - y) <= 1e-12 * max(1.0, y) or hi - lo <= 1e-12 * max(1.0, hi):
+            return nxt * scale
+        y = nxt
+    return y * scale
+
+
+def _wilson_hilferty(q: float, shape: float) -> float:
+    """A first guess at the ``q`` quantile of Gamma(shape, 1) (good from shape ≈ 1 up)."""
+    z = NormalDist().inv_cdf(q)
+    c = 1 / (9 * shape)
+    guess = shape * (1 - c + z * math.sqrt(c)) ** 3
+    return guess if guess > 0 else shape * q
 
 
 def service_cv(observed: list[float], default: float = 1.0, min_samples: int = 10) -> float:

@@ -467,16 +467,11 @@ def range_coverage(ctx: HallContext, days: int = 28) -> dict[str, Any]:
     }
 
 
-def ticket_range(
-    conn: Any, config: HallConfig, day: dt.date, service: str, ahead: int
-) -> tuple[int, int]:
+def ticket_range(outlook: queries.Outlook, config: HallConfig, ahead: int) -> tuple[int, int]:
     """The range to print for a ticket with ``ahead`` people before it (seconds)."""
-    svc = config.service(service)
-    default = svc.avg_service_s if svc else 300.0
-    observed = queries.service_times_today(conn, config.hall_id, day, service)
-    avg = average_service_s(observed, default)
-    open_n = queries.open_counters_for(conn, config, service)
-    return wait_range_s(ahead, avg, open_n, config.cockpit.range_level, service_cv(observed))
+    return wait_range_s(
+        ahead, outlook.avg_service_s, outlook.open_counters, config.cockpit.range_level, outlook.cv
+    )
 
 
 def attainment_between(ctx: HallContext, first: dt.date, last: dt.date) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, or_, select, tuple_
 
 from hall.config import HallConfig
-from hall.domain.estimate import average_service_s, estimated_wait_s
+from hall.domain.estimate import average_service_s, estimated_wait_s, service_cv
 from hall.domain.tickets import Klass, Status
 from hall.storage import tables as t
 
@@ -147,12 +148,35 @@ def open_counters_for(conn: Connection, config: HallConfig, service: str) -> int
     return sum(1 for c in config.counters if service in c.services and states.get(c.id) == "open")
 
 
+@dataclass(frozen=True)
+class Outlook:
+    """What a wait is estimated from, for one service now: today's mean service time
+    (the configured default until a few are observed), its variation, the open counters."""
+
+    avg_service_s: float
+    cv: float
+    open_counters: int
+
+    def estimate_s(self, ahead: int) -> int:
+        return estimated_wait_s(ahead, self.avg_service_s, self.open_counters)
+
+
+def outlook(conn: Connection, config: HallConfig, day: dt.date, service: str) -> Outlook:
+    """One read of the day's service times and the counters' states, shared by the
+    estimate and the printed range (each ticket answer needs both)."""
+    svc = config.service(service)
+    default = svc.avg_service_s if svc else 300.0
+    observed = service_times_today(conn, config.hall_id, day, service)
+    return Outlook(
+        average_service_s(observed, default),
+        service_cv(observed),
+        open_counters_for(conn, config, service),
+    )
+
+
 def estimate_for(
     conn: Connection, config: HallConfig, day: dt.date, service: str, ahead: int
 ) -> int:
     """Seconds of wait for ``ahead`` people: today's observed service times of ``service``
     shared among its open counters."""
-    svc = config.service(service)
-    default = svc.avg_service_s if svc else 300.0
-    avg = average_service_s(service_times_today(conn, config.hall_id, day, service), default)
-    return estimated_wait_s(ahead, avg, open_counters_for(conn, config, service))
+    return outlook(conn, config, day, service).estimate_s(ahead)

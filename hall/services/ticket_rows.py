@@ -30,16 +30,12 @@ def ticket_json(
     now = now or ctx.now()
     svc = ctx.config.service(row.service)
     ahead = queries.waiting_ahead(conn, ctx.hall_id, row, now, ctx.config.policy.aging_bound_s)
-    estimate = (
-        queries.estimate_for(conn, ctx.config, row.day, row.service, ahead)
-        if row.status == Status.WAITING.value
-        else 0
-    )
-    wait_range = (
-        cockpit.ticket_range(conn, ctx.config, row.day, row.service, ahead)
-        if row.status == Status.WAITING.value
-        else (None, None)
-    )
+    if row.status == Status.WAITING.value:
+        seen = queries.outlook(conn, ctx.config, row.day, row.service)
+        estimate = seen.estimate_s(ahead)
+        wait_range: tuple[int | None, int | None] = cockpit.ticket_range(seen, ctx.config, ahead)
+    else:
+        estimate, wait_range = 0, (None, None)
     return Ticket(
         **event_fields(ctx.config, row),
         service_name=svc.name if svc else row.service,
