@@ -7,7 +7,10 @@ The model is deliberately plain, so a manager can be told what it does:
   after-a-break factor × trend, fitted as a Poisson log-linear model (IRLS, a little ridge)
   on the daily totals of the working days of the history;
 * the day is spread over its slots by the service's slot profile (the share of the day's
-  arrivals each slot had over the recent weeks).
+  arrivals each slot had over the recent weeks), pulled toward the hall's profile (all
+  services together) as far as the service's own differences from it are within counting
+  noise (:func:`pooled_profiles`): a service of 60 tickets a day has too few in a slot to
+  tell its 10:00 share from chance, the hall's thousand a day do not.
 
 Days are working days by the national calendar (:mod:`hall.domain.workdays`: 法定节假日
 skipped, 调休 weekends counted). "The first working days of a month" are the 1st and the
@@ -162,6 +165,7 @@ def fit(
     origin = days[0]
     x = np.array([features(d, origin) for d in days], dtype=np.float64)
     models: dict[str, ServiceModel] = {}
+    betas: dict[str, npt.NDArray[np.float64]] = {}
     for service in services:
         y = np.array([sum(history[d].get(service, {}).values()) for d in days], dtype=np.float64)
         if float(y.sum()) == 0:
@@ -171,20 +175,65 @@ def fit(
         else:  # too short a history for the factors: the mean day
             beta = np.zeros(x.shape[1])
             beta[0] = math.log(float(y.mean()))
-        recent = days[-profile_days:]
+        betas[service] = beta
+    recent = days[-profile_days:]
+    slot_counts: dict[str, dict[int, float]] = {}
+    for service in betas:
         slots: dict[int, float] = {}
         for d in recent:
             for slot, n in history[d].get(service, {}).items():
                 slots[slot] = slots.get(slot, 0.0) + n
-        total = sum(slots.values()) or 1.0
+        slot_counts[service] = slots
+    profiles = pooled_profiles(slot_counts)
+    for service, beta in betas.items():
         models[service] = ServiceModel(
             service=service,
             coef=tuple(float(b) for b in beta),
-            profile={s: v / total for s, v in sorted(slots.items())},
+            profile=profiles[service],
             origin=origin,
             days=len(days),
         )
     return models
+
+
+def pooled_profiles(counts: Mapping[str, Mapping[int, float]]) -> dict[str, dict[int, float]]:
+    """Each service's share of the day per slot, from its arrivals per slot (``counts``:
+    service → slot → tickets over the same days), shrunk toward the pooled profile of all
+    services by how much its own counts differ from the pooled ones beyond chance.
+
+    With ``n`` tickets spread over ``k`` slots, the service's raw shares ``q`` differ from
+    the pooled shares ``P`` by counting noise alone by χ² = n·Σ(q − P)²/P ≈ k − 1 on
+    average; the excess estimates the true difference D = max(0, χ² − (k − 1)) / n. The
+    estimate (n·q + κ·P) / (n + κ) with κ = (k − 1) / D weighs the two by their errors
+    (noise (k − 1)/n against the squared bias D), a James–Stein shrinkage: a service shaped
+    like the hall takes the hall's (better counted) shape, one with its own shape keeps it.
+    A single service, or one with the pooled shape exactly, gets the pooled shares.
+
+    The pooled shape is taken over the slots the service had arrivals in (a service open
+    only in the morning is not given afternoon citizens by the others)."""
+    pooled: dict[int, float] = {}
+    for per in counts.values():
+        for slot, n in per.items():
+            pooled[slot] = pooled.get(slot, 0.0) + n
+    out: dict[str, dict[int, float]] = {}
+    for service, per in counts.items():
+        n = sum(per.values())
+        support = [slot for slot, v in sorted(per.items()) if v > 0]
+        if n <= 0:
+            out[service] = {}
+            continue
+        mass = sum(pooled[slot] for slot in support)
+        share = {slot: pooled[slot] / mass for slot in support}
+        k = len(share)
+        chi2 = sum((per[slot] / n - p) ** 2 / p for slot, p in share.items()) * n
+        excess = max(0.0, chi2 - (k - 1)) / n
+        if excess == 0.0:
+            own = 0.0
+        else:
+            kappa = (k - 1) / excess
+            own = n / (n + kappa)
+        out[service] = {slot: own * per[slot] / n + (1.0 - own) * p for slot, p in share.items()}
+    return out
 
 
 def forecast(

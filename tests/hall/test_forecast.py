@@ -16,12 +16,13 @@ from hall.domain.forecast import (
     forecast,
     holdout_error,
     next_working_days,
+    pooled_profiles,
     slot_label,
     slot_of,
     wape,
     working_day_of_month,
 )
-from hall.domain.simulation import SyntheticService, synthetic_history
+from hall.domain.simulation import HALL_PROFILE, SyntheticService, synthetic_history
 
 D = dt.date
 SOCIAL = SyntheticService(
@@ -96,3 +97,67 @@ def test_a_short_history_forecasts_the_mean_day() -> None:
     short = {D(2026, 11, 23): {"A": {18: 10}}, D(2026, 11, 24): {"A": {18: 20}}}
     result = forecast(short, ["A"], D(2026, 11, 24), n_days=1)
     assert result.total(D(2026, 11, 25), "A") == pytest.approx(15)
+
+
+# -- the slot profile, pulled toward the hall's -------------------------------------------
+
+AFTERNOON = {27: 0.05, 28: 0.10, 29: 0.25, 30: 0.30, 31: 0.20, 32: 0.10}
+MORNING = {18: 0.2, 19: 0.3, 20: 0.3, 21: 0.2}
+
+
+def _shape(profile: dict[int, float]) -> dict[int, float]:
+    total = sum(profile.values())
+    return {s: v / total for s, v in profile.items()}
+
+
+def _distance(a: dict[int, float], b: dict[int, float]) -> float:
+    return sum(abs(a.get(s, 0.0) - b.get(s, 0.0)) for s in set(a) | set(b))
+
+
+def _slot_totals(history: dict[dt.date, dict[str, dict[int, int]]]) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = {}
+    for counts in history.values():
+        for service, per in counts.items():
+            for slot, n in per.items():
+                out.setdefault(service, {})[slot] = out.setdefault(service, {}).get(slot, 0) + n
+    return out
+
+
+def test_a_quiet_service_shaped_like_the_hall_takes_the_halls_better_counted_shape() -> None:
+    # 40 days: the quiet service's 1,600 tickets over 12 slots are noisy shares
+    history = synthetic_history(
+        [SOCIAL, QUIET, SyntheticService("C", per_day=40, service_s=600)],
+        D(2026, 9, 1), D(2026, 10, 30), seed=5,
+    )  # fmt: skip
+    counts = _slot_totals(history)
+    true = _shape(dict(HALL_PROFILE))
+    pooled = pooled_profiles(counts)
+    for service in ("B", "C"):
+        raw = _shape(counts[service])
+        assert sum(pooled[service].values()) == pytest.approx(1.0)
+        assert _distance(pooled[service], true) < 0.6 * _distance(raw, true)
+
+
+def test_a_service_with_its_own_shape_keeps_it() -> None:
+    history = synthetic_history([SOCIAL], D(2026, 9, 1), D(2026, 10, 30), seed=6)
+    late = synthetic_history(
+        [SyntheticService("P", per_day=60, service_s=600)],
+        D(2026, 9, 1), D(2026, 10, 30), seed=7, profile=AFTERNOON,
+    )  # fmt: skip
+    early = synthetic_history(
+        [SyntheticService("M", per_day=30, service_s=600)],
+        D(2026, 9, 1), D(2026, 10, 30), seed=8, profile=MORNING,
+    )  # fmt: skip
+    counts = _slot_totals(history) | _slot_totals(late) | _slot_totals(early)
+    pooled = pooled_profiles(counts)
+    p = pooled["P"]
+    assert max(p, key=lambda s: p[s]) == 30  # its 15:00 peak, not the hall's 10:00
+    assert _distance(p, AFTERNOON) < 0.15
+    # open only in the morning: no share of the afternoon, however busy the hall is then
+    assert set(pooled["M"]) <= set(MORNING)
+    assert sum(pooled["M"].values()) == pytest.approx(1.0)
+
+
+def test_profiles_of_one_service_or_none() -> None:
+    assert pooled_profiles({"A": {18: 3.0, 19: 1.0}}) == {"A": {18: 0.75, 19: 0.25}}
+    assert pooled_profiles({"A": {}}) == {"A": {}}
