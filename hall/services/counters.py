@@ -14,7 +14,7 @@ from hall.domain import policy
 from hall.domain.tickets import AT_COUNTER_STATES, CALLABLE_STATES, CounterState, Klass, Status
 from hall.errors import Conflict, NotFound, TooSoon
 from hall.schemas import CounterStatus, ParkedTicket, Ticket
-from hall.services import queries
+from hall.services import queries, remote_tickets
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import (
     check_requeue_window,
@@ -212,11 +212,18 @@ def call_next(ctx: HallContext, counter_id: str) -> Ticket | None:
 
 def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> Ticket:
     """Call a specific ticket out of order: a waiting or parked one, or a 过号 ticket whose
-    holder came back within the re-queue window."""
+    holder came back within the re-queue window. A 远程取号 ticket not yet confirmed is
+    confirmed by the call (staff call it because its holder stands at the counter), as a
+    confirmation at a kiosk or counter would; one not confirmed in time has expired."""
     counter = _counter(ctx, counter_id)
+    remote_tickets.expire_overdue(ctx)  # committed on its own, as a late confirmation's
     with ctx.write() as tx:
         _not_paused(_open(tx, ctx, counter_id), counter_id)
         row = load(tx.conn, ctx, ticket_id)
+        if row.remote and row.status == Status.EXPIRED.value and row.confirmed_at is None:
+            raise Conflict(
+                f"remote ticket {row.number} was not confirmed in time", code="remote_expired"
+            )
         status = Status(row.status)
         if status not in CALLABLE_STATES:
             raise Conflict(
@@ -243,6 +250,8 @@ def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> Ticket:
                 f"counter {counter_id} does not serve service {row.service!r}",
                 code="service_not_served",
             )
+        if status is Status.WAITING and row.confirm_by is not None:
+            row = remote_tickets.confirm_row(ctx, tx, row)
         _finish_current(ctx, tx, counter_id)
         return _call(ctx, tx, counter, row)
 

@@ -134,12 +134,17 @@ def confirm(ctx: HallContext, public_token: str) -> RemoteTicket:
         if row.status == Status.EXPIRED.value and row.confirmed_at is None:
             raise Conflict("the remote ticket was not confirmed in time", code="remote_expired")
         if row.confirm_by is not None:
-            tx.conn.execute(
-                update(T).where(T.c.id == row.id).values(confirm_by=None, confirmed_at=tx.now)
-            )
-            row = TicketRow.of(tx.conn.execute(select(T).where(T.c.id == row.id)).one())
-            emit_ticket(ctx, tx, "ticket.confirmed", row)
+            row = confirm_row(ctx, tx, row)
         return remote_json(ctx, tx.conn, row)
+
+
+def confirm_row(ctx: HallContext, tx: Tx, row: TicketRow) -> TicketRow:
+    """Record the arrival of a remote ticket's holder (a kiosk scan, a counter's
+    confirmation, or a counter calling it directly): from now on call-next calls it."""
+    tx.conn.execute(update(T).where(T.c.id == row.id).values(confirm_by=None, confirmed_at=tx.now))
+    row = TicketRow.of(tx.conn.execute(select(T).where(T.c.id == row.id)).one())
+    emit_ticket(ctx, tx, "ticket.confirmed", row)
+    return row
 
 
 def get(ctx: HallContext, public_token: str) -> RemoteTicket:

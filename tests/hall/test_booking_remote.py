@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from hall.app import create_app
 from hall.config import RemoteTickets
 from hall.domain.booking import distance_m
+from hall.storage import tables as t
 from tests.hall.test_booking_api import person
 from tests.support.clock import FakeClock
 from tests.support.hall import YOUNG, Api, make_config
@@ -118,3 +120,39 @@ def test_location_off_means_a_daily_limit(database: tuple[str, str], clock: Fake
 def test_off_unless_the_hall_turns_it_on(api: Api) -> None:
     r = take(api)
     assert r.status_code == 409 and r.json()["error"] == "remote_disabled"
+
+
+def test_a_counter_calling_an_unconfirmed_remote_ticket_confirms_it(
+    hall: Api, clock: FakeClock
+) -> None:
+    remote = take(hall).json()
+    walk_in = hall.issue("A", id_number=person(25))
+    clock.advance(60)
+    called = hall.post("/counters/2/call", {"ticket": remote["id"]})  # its holder is here
+    assert called.status_code == 200, called.text
+    assert called.json()["status"] == "called" and called.json()["counter"] == "2"
+    ctx = hall.client.app.state.ctx  # type: ignore[attr-defined]
+    with ctx.engine.connect() as conn:
+        T, E = t.tickets, t.events
+        row = conn.execute(select(T).where(T.c.id == remote["id"])).one()
+        kinds = conn.execute(
+            select(E.c.type).where(E.c.hall_id == ctx.hall_id).order_by(E.c.id)
+        ).scalars()
+        assert (row.confirm_by, row.confirmed_at) == (None, clock.now)  # recorded as arrived
+        assert [k for k in kinds if k in ("ticket.confirmed", "ticket.called")] == [
+            "ticket.confirmed",
+            "ticket.called",
+        ]
+    hall.post("/counters/2/finish")
+    assert hall.call_next("2")["id"] == walk_in["id"]
+
+
+def test_calling_a_remote_ticket_after_its_confirmation_time_is_refused(
+    hall: Api, clock: FakeClock
+) -> None:
+    remote = take(hall).json()
+    clock.advance(61 * 60)
+    late = hall.post("/counters/2/call", {"ticket": remote["id"]})
+    assert late.status_code == 409 and late.json()["error"] == "remote_expired"
+    assert late.json()["zh"] and late.json()["en"]
+    assert hall.get(f"/tickets/{remote['id']}").json()["status"] == "expired"
