@@ -42,6 +42,9 @@ def appointment_json(ctx: HallContext, row: AppointmentRow) -> Appointment:
 
 
 def create(ctx: HallContext, service: str, id_number: str, slot_start: dt.datetime) -> Appointment:
+    """An appointment booked by an admin token (a desk or another system). It takes a
+    place of the slot its time falls in, as a citizen's booking does: a full slot is
+    refused with ``slot_full``; a time outside every slot has no places to count."""
     svc = ctx.config.service(service)
     if svc is None:
         raise NotFound(f"no service with code {service!r}", code="unknown_service")
@@ -66,6 +69,9 @@ def create(ctx: HallContext, service: str, id_number: str, slot_start: dt.dateti
                 "this person already has an appointment for this service that day",
                 code="duplicate_appointment",
             )
+        slot = bookings.slot_containing(ctx, service, slot_start)
+        if slot is not None:  # the places citizens book count these too (issue 21)
+            bookings.check_capacity(ctx, tx, service, slot)
         minutes = ctx.config.booking.rules(service).slot_minutes
         new_id = tx.conn.execute(
             insert(A)

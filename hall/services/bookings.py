@@ -156,6 +156,11 @@ def _taken(
     return {r[0]: int(r[1]) for r in rows}
 
 
+def _taken_in(taken: dict[dt.datetime, int], slot: b.Slot) -> int:
+    """Bookings in ``slot`` (an API appointment may start inside it, not at its start)."""
+    return sum(n for start, n in taken.items() if slot.start <= start < slot.end)
+
+
 def _day_bounds(ctx: HallContext, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     tz = ctx.config.tz
     return (
@@ -189,7 +194,7 @@ def slots(
                 start=ctx.local(s.start).isoformat(),
                 end=ctx.local(s.end).isoformat(),
                 capacity=rules.bookable,
-                left=max(0, rules.bookable - taken.get(s.start, 0)),
+                left=max(0, rules.bookable - _taken_in(taken, s)),
             )
             for s in found
             if s.start > now
@@ -376,18 +381,37 @@ def _slot_for(
     slot = next((s for s in found if s.start == start), None)
     if slot is None or slot.start <= tx.now:
         raise Conflict("no bookable slot starts at this time", code="not_bookable")
+    check_capacity(ctx, tx, service, slot, excluding=excluding)
+    return slot
+
+
+def slot_containing(ctx: HallContext, service: str, moment: dt.datetime) -> b.Slot | None:
+    """The slot of the service's day that ``moment`` falls in (None: outside every slot)."""
+    rules, tz = ctx.config.booking.rules(service), ctx.config.tz
+    day = moment.astimezone(tz).date()
+    found = b.slots(day, _week(ctx, service), rules, tz)
+    return next((s for s in found if s.start <= moment < s.end), None)
+
+
+def check_capacity(
+    ctx: HallContext, tx: Tx, service: str, slot: b.Slot, *, excluding: int | None = None
+) -> None:
+    """``slot_full`` when the slot's bookable places are taken, by every kind of booking:
+    the citizen's, the desk's and the API's (``POST /appointments``, whose time may fall
+    inside a slot rather than at its start). Run in the booking's ``ctx.write()``, so
+    concurrent bookers are counted one after the other."""
     where = [
         A.c.hall_id == ctx.hall_id,
         A.c.service == service,
-        A.c.slot_start == slot.start,
+        A.c.slot_start >= slot.start,
+        A.c.slot_start < slot.end,
         A.c.status.in_(TAKEN),
     ]
     if excluding is not None:
         where.append(A.c.id != excluding)
     taken = tx.conn.execute(select(func.count()).select_from(A).where(*where)).scalar_one()
-    if taken >= rules.bookable:
+    if taken >= ctx.config.booking.rules(service).bookable:
         raise Conflict("this slot is fully booked", code="slot_full")
-    return slot
 
 
 def new_code(tx: Tx, ctx: HallContext) -> str:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
+from tests.hall.test_booking_api import person
 from tests.support.clock import FakeClock
 from tests.support.hall import YOUNG, YOUNG2, Api
 
 
+TZ = ZoneInfo("Asia/Shanghai")
+
+
 def slot(clock: FakeClock, minutes: int) -> str:
     return (clock.now + dt.timedelta(minutes=minutes)).isoformat()
+
+
+def at(start: dt.datetime, minutes: int) -> str:
+    return (start + dt.timedelta(minutes=minutes)).isoformat()
 
 
 def test_check_in_on_time_gives_an_appointment_ticket_first_in_line(
@@ -152,3 +161,52 @@ def test_a_ticket_carries_how_its_holder_was_verified(api: Api) -> None:
     assert (total["face_verified"], total["manual_verification"]) == (1, 1)
     called = api.call_next("1")
     assert called["id"] == face["id"] and called["verification"] == "face"
+
+
+def test_admin_appointments_take_the_places_of_their_slot(api: Api, clock: FakeClock) -> None:
+    """POST /appointments counts against the slot its time falls in, as citizens' bookings
+    do: 3 bookable places of a 30-minute slot (capacity 4, a quarter kept for walk-ins)."""
+    tue = dt.datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
+    for n, minute in enumerate((5, 20)):  # inside the 09:00 slot, not at its start
+        r = api.post(
+            "/appointments",
+            {"service": "A", "id_number": person(n), "slot_start": at(tue, minute)},
+            role="admin",
+        )
+        assert r.status_code == 201, r.text
+    slots = api.get("/booking/slots", params={"service": "A"}, role=None).json()
+    nine = next(s for s in slots["days"][0]["slots"] if s["start"] == at(tue, 0))
+    assert nine["left"] == 1
+    body = {"service": "A", "slot_start": at(tue, 0), "name": "张三", "phone": "13812345678"}
+    assert api.post("/bookings", body | {"id_number": person(2)}, role=None).status_code == 201
+    full = api.post("/bookings", body | {"id_number": person(3)}, role=None)
+    assert full.status_code == 409 and full.json()["error"] == "slot_full"
+    desk = api.post(
+        "/appointments",
+        {"service": "A", "id_number": person(4), "slot_start": at(tue, 25)},
+        role="admin",
+    )
+    assert desk.status_code == 409 and desk.json()["error"] == "slot_full"
+    assert desk.json()["zh"] == "该时段已约满，请选择其他时段" and desk.json()["en"]
+    other = api.post(  # the next slot has its own places
+        "/appointments",
+        {"service": "A", "id_number": person(4), "slot_start": at(tue, 30)},
+        role="admin",
+    )
+    assert other.status_code == 201, other.text
+
+
+def test_a_full_slot_today_refuses_the_next_admin_appointment(api: Api, clock: FakeClock) -> None:
+    for n in range(3):
+        r = api.post(
+            "/appointments",
+            {"service": "B", "id_number": person(10 + n), "slot_start": slot(clock, 60)},
+            role="admin",
+        )
+        assert r.status_code == 201, r.text
+    fourth = api.post(
+        "/appointments",
+        {"service": "B", "id_number": person(13), "slot_start": slot(clock, 70)},
+        role="admin",
+    )
+    assert fourth.status_code == 409 and fourth.json()["error"] == "slot_full"
