@@ -9,7 +9,6 @@ from tests.hall.test_booking_api import person
 from tests.support.clock import FakeClock
 from tests.support.hall import YOUNG, YOUNG2, Api
 
-
 TZ = ZoneInfo("Asia/Shanghai")
 
 
