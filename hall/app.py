@@ -23,7 +23,7 @@ from hall.api import guide as guide_api
 from hall.config import HallConfig
 from hall.errors import StorageUnavailable
 from hall.schemas import Health
-from hall.services import delivery, retention, sms
+from hall.services import bookings, delivery, retention, sms
 from hall.services.context import Clock, HallContext, utc_now
 from hall.storage import migrate
 from hall.storage import tables as t
@@ -196,7 +196,8 @@ class StorageHealth:
 
 
 async def _housekeeping(ctx: HallContext) -> None:
-    """Hourly purge of personal data past retention; the first one right at start."""
+    """Hourly purge of personal data past retention and the bookings missed since (爽约;
+    the day's closing writes them down too); the first round right at start."""
     while True:
         try:
             n = await run_in_threadpool(retention.purge, ctx)
@@ -204,4 +205,8 @@ async def _housekeeping(ctx: HallContext) -> None:
                 log.info("retention: cleared personal data from %d rows", n)
         except Exception:  # the purge retries next hour; the server keeps serving
             log.exception("retention purge failed")
+        try:
+            await run_in_threadpool(bookings.mark_no_shows, ctx)
+        except Exception:  # written down next hour or at the day's closing
+            log.exception("marking missed bookings failed")
         await asyncio.sleep(3600)

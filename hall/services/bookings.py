@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from common.personal import (
     InvalidIdNumber,
@@ -43,7 +43,7 @@ from hall.schemas import (
     BookingSlot,
     BookingSlots,
 )
-from hall.services import sms
+from hall.services import closing, sms
 from hall.services.context import HallContext, Tx
 from hall.storage import tables as t
 from hall.storage.rows import AppointmentRow
@@ -113,11 +113,6 @@ def effective_status(ctx: HallContext, row: AppointmentRow, now: dt.datetime) ->
     if row.status == b.Status.BOOKED and now > _slot_end(ctx, row) + _grace(ctx):
         return b.Status.NO_SHOW.value
     return row.status
-
-
-def _missed(ctx: HallContext, now: dt.datetime) -> ColumnElement[bool]:
-    """SQL: booked and past its slot's end + grace (as :func:`effective_status`)."""
-    return and_(A.c.status == b.Status.BOOKED.value, A.c.slot_end < now - _grace(ctx))
 
 
 # -- slots -------------------------------------------------------------------------------
@@ -668,13 +663,7 @@ def day_summary(ctx: HallContext, day: dt.date | None = None) -> BookingDaySumma
 
 
 def mark_no_shows(ctx: HallContext) -> int:
-    """Writes down the no-shows :func:`effective_status` already shows (for statistics)."""
+    """Writes down the no-shows :func:`effective_status` already shows (for statistics and
+    the month's limit); the day's closing does it too (``closing.mark_no_shows``)."""
     with ctx.write() as tx:
-        n: int = tx.conn.execute(
-            update(A)
-            .where(A.c.hall_id == ctx.hall_id, _missed(ctx, tx.now))
-            .values(status=b.Status.NO_SHOW.value)
-        ).rowcount
-        if n:
-            tx.emit("booking.changed", {"status": "no_show", "what": "no_show", "count": n})
-        return n
+        return closing.mark_no_shows(tx.conn, ctx.config, tx.now, tx.emit)

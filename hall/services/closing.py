@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, select, update
 
 from hall.config import HallConfig
 from hall.domain import hours
+from hall.domain.booking import Status as Booked
 from hall.domain.tickets import OPEN_STATES, Status
 from hall.services import queries
 from hall.services.views import event_ticket
@@ -28,6 +29,7 @@ from hall.storage import tables as t
 from hall.storage.rows import TicketRow
 
 T = t.tickets
+A = t.appointments
 Emit = Callable[[str, dict[str, Any]], None]
 
 
@@ -88,6 +90,26 @@ def close_due(
                 "ticket.expired", {"ticket": ticket, "waiting": {row.service: waiting[row.service]}}
             )
     return rows
+
+
+def mark_no_shows(conn: Connection, config: HallConfig, now: dt.datetime, emit: Emit) -> int:
+    """Bookings not checked in by their slot's end + ``[booking].no_show_grace_min`` are
+    written down as no-shows (爽约; the month's limit counts them), their numbers dropped
+    with the booking's end. Run with every day's closing (so a real day marks them even
+    with nobody looking at the bookings) and by the hourly housekeeping."""
+    grace = dt.timedelta(minutes=config.booking.no_show_grace_min)
+    n: int = conn.execute(
+        update(A)
+        .where(
+            A.c.hall_id == config.hall_id,
+            A.c.status == Booked.BOOKED.value,
+            A.c.slot_end < now - grace,
+        )
+        .values(status=Booked.NO_SHOW.value, phone=None)
+    ).rowcount
+    if n:
+        emit("booking.changed", {"status": "no_show", "what": "no_show", "count": n})
+    return n
 
 
 def announce(conn: Connection, config: HallConfig, day: dt.date, expired: int, emit: Emit) -> None:

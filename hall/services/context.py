@@ -196,6 +196,9 @@ class HallContext:
         self._floor = max(d for d in (latest, self._floor, self.day_of(tx.now)) if d)
         day = self.today(tx.now)
         expired = closing.close_due(tx.conn, self.config, tx.now, day, tx.emit)
+        missed = closing.mark_no_shows(tx.conn, self.config, tx.now, tx.emit)
+        if missed:
+            log.info("bookings: %d no-show(s) written down", missed)
         previous, self._open_day = self._open_day, day
         if expired or (previous is not None and day > previous):
             log.info("day closed: %d open ticket(s) expired", len(expired))

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from common.personal import id_check_char
 from hall.app import create_app
 from hall.config import Booking, HallConfig
+from hall.storage import tables as t
 from tests.support.clock import FakeClock
 from tests.support.hall import YOUNG, Api, make_config
 
@@ -270,3 +272,35 @@ def test_public_routes_are_limited_per_address(database: tuple[str, str], clock:
         answers = [api.get("/bookings/ABCDE23456", role=None).status_code for _ in range(7)]
         assert answers == [404] * 5 + [429] * 2
         assert api.get("/booking/slots", params={"service": "A"}, role=None).status_code == 200
+
+
+def _stored(api: Api) -> list[tuple[str, str | None]]:
+    """(status, phone) of every booking as the database holds it (not as a page shows it)."""
+    ctx = api.client.app.state.ctx  # type: ignore[attr-defined]
+    A = t.appointments
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(A.c.status, A.c.phone).where(A.c.hall_id == ctx.hall_id).order_by(A.c.id)
+        ).all()
+    return [(r.status, r.phone) for r in rows]
+
+
+def test_the_days_closing_writes_down_missed_bookings_and_two_block(
+    hall: Api, clock: FakeClock
+) -> None:
+    """Nobody calls mark_no_shows: the hall's day does. A booking not checked in by its
+    slot's end + grace is stored as a no-show when the day closes (its number dropped), and
+    two of them block booking for the rest of the month."""
+    book(hall, at(24, 9))
+    book(hall, at(25, 9))
+    clock.now = dt.datetime(2026, 11, 24, 12, 0, tzinfo=TZ)
+    assert _stored(hall) == [("booked", PHONE), ("booked", PHONE)]  # shown missed, not closed
+    clock.now = dt.datetime(2026, 11, 25, 0, 5, tzinfo=TZ)  # the 24th has closed
+    hall.get("/booking/slots", params={"service": "A"}, role=None)  # after the closing
+    assert _stored(hall) == [("no_show", None), ("booked", PHONE)]
+    clock.now = dt.datetime(2026, 11, 26, 0, 5, tzinfo=TZ)
+    hall.get("/booking/slots", params={"service": "A"}, role=None)
+    assert _stored(hall) == [("no_show", None), ("no_show", None)]
+    blocked = book(hall, at(27, 9))
+    assert blocked.status_code == 409 and blocked.json()["error"] == "blocked"
+    assert blocked.json()["block_reason"] == "no_show" and blocked.json()["zh"]
