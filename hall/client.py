@@ -31,7 +31,7 @@ import re
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -362,11 +362,14 @@ class HallClient:
         appointment_id: int | None = None,
         idempotency_key: str | None = None,
         verification: str | None = None,
+        matters: Sequence[str] = (),
     ) -> Ticket:
         """Retried safely: the Idempotency-Key makes a repeat return the same ticket.
         ``verification``: ``"face"`` (the kiosk's face check passed) or ``"manual"`` (staff
-        check the ID at the counter: declined, failed or unavailable)."""
-        body = {
+        check the ID at the counter: declined, failed or unavailable). ``matters``: the
+        catalogue's codes of the matters the citizen came for (the 我要办 journey: a
+        一件事一次办 bundle's, or one), registered with the ticket for the counter."""
+        body: dict[str, Any] = {
             k: v
             for k, v in {
                 "service": service,
@@ -378,6 +381,8 @@ class HallClient:
             }.items()
             if v is not None
         }
+        if matters:
+            body["matters"] = list(matters)
         key = idempotency_key or uuid.uuid4().hex
         return self._call(
             Ticket,

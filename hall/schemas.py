@@ -201,8 +201,14 @@ class Matter(Model):
     service: str
     counter: str | None
     source: str
-    """``entered`` (typed or scanned by staff) or ``generated`` (the hall's format)."""
+    """``entered`` (typed or scanned by staff), ``generated`` (the hall's format), or
+    ``guide`` (the kiosk's 我要办 sent the matter with the ticket; numbered in the hall's
+    format)."""
     rated: bool
+    code: str | None = None
+    """The catalogue's matter (``guide/data/matters.toml``) when the ticket named it."""
+    name: str | None = None
+    name_en: str | None = None
 
 
 class CounterMatters(Model):

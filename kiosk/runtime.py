@@ -577,6 +577,7 @@ class Runtime:
                 priority=e.priority,
                 idempotency_key=e.idempotency_key or None,
                 verification=e.verification.value if e.verification else None,
+                matters=e.matters,
             ),
         )
 

@@ -31,6 +31,18 @@ class IssueTicketIn(Body):
     verification: Literal["face", "manual"] | None = None
     """How the kiosk verified the holder: the face check passed, or staff check the ID at
     the counter (人工核验: consent declined, the check failed or could not run)."""
+    matters: (
+        Annotated[
+            list[Annotated[str, StringConstraints(min_length=1, max_length=16)]],
+            Field(max_length=16),
+        ]
+        | None
+    ) = None
+    """The catalogue's matters (codes of ``GET /matters``) the citizen came for: a
+    一件事一次办 bundle's, or the one the kiosk's 我要办 found. Each must be a matter the
+    hall's catalogue has, handled in this queue or in a bundle of it (422
+    ``guide_matter_unknown`` / ``guide_matter_elsewhere``); each becomes a matter of the
+    ticket for the counter, rated once."""
 
 
 class ImportTicketIn(Body):

@@ -142,6 +142,7 @@ def issue_ticket(
             verification=body.verification,
             idempotency_key=key,
             kiosk=token.name,
+            matters=tuple(body.matters or ()),
         ),
     )
     return replayable(ticket, created, response)

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, insert, or_, select
 
 from common.i18n import t as t_
 from common.personal import InvalidIdNumber, keyed_hash, validate_person_number
+from guide.catalogue import Matter as GuideMatter
+from guide.catalogue import catalogue
 from hall.domain.evaluation import (
     CaseKind,
     Channel,
@@ -26,7 +28,7 @@ from hall.domain.tickets import AT_COUNTER_STATES, EVALUABLE_STATES, Status
 from hall.errors import Conflict, Invalid, NotFound
 from hall.schemas import CounterMatters, Evaluation, Matter, RatableVisit
 from hall.services import cases, outbox
-from hall.services.context import HallContext
+from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import TicketRow, load
 from hall.services.views import event_ticket
 from hall.storage import tables as t
@@ -83,6 +85,22 @@ def _counter_ticket(conn: Connection, ctx: HallContext, counter_id: str, now: dt
     ).scalar()
 
 
+def _matter_out(m: Any, rated: set[str]) -> Matter:
+    """A registered matter as the counter page shows it: with the catalogue's name when
+    the ticket named the matter (the kiosk's 我要办)."""
+    entry = catalogue().get(m.matter_code) if m.matter_code else None
+    return Matter(
+        matter_no=m.matter_no,
+        service=m.service,
+        counter=m.counter_id,
+        source=m.source,
+        rated=m.matter_no in rated,
+        code=m.matter_code,
+        name=entry.name if entry else None,
+        name_en=entry.name_en if entry else None,
+    )
+
+
 def _counter_matters(conn: Connection, ctx: HallContext, ticket_id: int | None) -> CounterMatters:
     if ticket_id is None:
         return CounterMatters(ticket=None, number=None, matters=[])
@@ -91,17 +109,70 @@ def _counter_matters(conn: Connection, ctx: HallContext, ticket_id: int | None) 
     return CounterMatters(
         ticket=ticket_id,
         number=row.number,
-        matters=[
-            Matter(
-                matter_no=m.matter_no,
-                service=m.service,
-                counter=m.counter_id,
-                source=m.source,
-                rated=m.matter_no in rated,
-            )
-            for m in _matters(conn, ctx, ticket_id)
-        ],
+        matters=[_matter_out(m, rated) for m in _matters(conn, ctx, ticket_id)],
     )
+
+
+# A ticket names at most this many matters (the largest 一件事一次办 bundle has five)
+MAX_TICKET_MATTERS = 8
+
+
+def check_ticket_matters(service: str, codes: tuple[str, ...]) -> tuple[GuideMatter, ...]:
+    """The catalogue's matters a new ticket for ``service`` names (the kiosk's 我要办): each
+    must be a matter of the catalogue the hall loads, handled in that queue itself or in a
+    一件事一次办 bundle of that queue; each is kept once, in the order given."""
+    cat = catalogue()
+    bundled = {c for b in cat.bundle if b.service == service for c in b.matters}
+    out: list[GuideMatter] = []
+    for code in dict.fromkeys(codes):
+        found = cat.get(code)
+        if not isinstance(found, GuideMatter):
+            raise Invalid(
+                f"matter {code!r} is not in the hall's catalogue of matters",
+                code="guide_matter_unknown",
+            )
+        if found.service != service and code not in bundled:
+            raise Invalid(
+                f"matter {code!r} ({found.name}) is handled in queue {found.service!r},"
+                f" not {service!r}",
+                code="guide_matter_elsewhere",
+            )
+        out.append(found)
+    if len(out) > MAX_TICKET_MATTERS:
+        raise Invalid(
+            f"a ticket names at most {MAX_TICKET_MATTERS} matters", code="guide_too_many_matters"
+        )
+    return tuple(out)
+
+
+def add_ticket_matters(
+    ctx: HallContext, tx: Tx, row: TicketRow, matters: tuple[GuideMatter, ...], *, by: str
+) -> None:
+    """Register the matters a new ticket names, in its issue's transaction: one row each,
+    numbered in the hall's format (staff may still register the business system's), so
+    the counter page shows them and the pad asks one rating per matter (一次一评)."""
+    n = 0
+    for matter in matters:
+        n += 1
+        matter_no = _default_matter(ctx, row, n)
+        while tx.conn.execute(
+            select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
+        ).first():
+            n += 1
+            matter_no = _default_matter(ctx, row, n)
+        tx.conn.execute(
+            insert(M).values(
+                hall_id=ctx.hall_id,
+                ticket_id=row.id,
+                matter_no=matter_no,
+                service=row.service,
+                counter_id=None,
+                source="guide",
+                matter_code=matter.code,
+                created_by=by,
+                created_at=tx.now,
+            )
+        )
 
 
 def counter_matters(ctx: HallContext, counter_id: str) -> CounterMatters:

@@ -16,6 +16,7 @@ from common.personal import (
     mask_name,
     validate_person_number,
 )
+from guide.catalogue import Matter as GuideMatter
 from hall.config import Service, Token
 from hall.domain.tickets import (
     OPEN_STATES,
@@ -34,7 +35,7 @@ from hall.errors import (
     OutsideHours,
 )
 from hall.schemas import ImportItemResult, ImportOutcome, Ticket
-from hall.services import closing, hallinfo
+from hall.services import closing, evaluations, hallinfo, notices
 from hall.services.appointments import check_in_row
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import (
@@ -67,6 +68,9 @@ class IssueRequest:
     assisted: bool = False
     """帮办: staff take the ticket for a citizen whose document the kiosk cannot read (a
     passport): no ID number is needed, and the counter checks the document (manual)."""
+    matters: tuple[str, ...] = ()
+    """The catalogue's matters the citizen came for (the kiosk's 我要办: a 一件事一次办
+    bundle's, or the one matter), registered with the ticket for the counter and 一次一评."""
 
 
 def classify(
@@ -124,7 +128,8 @@ def issue(ctx: HallContext, req: IssueRequest) -> tuple[Ticket, bool]:
             f"service {svc.code!r} ({svc.name}) requires an ID number", code="id_required"
         )
     name_masked = mask_name(req.name)[:64] if req.name else None
-    row, created = _issue_row(ctx, req, svc, number, id_hash, id_masked, name_masked)
+    matters = evaluations.check_ticket_matters(svc.code, req.matters)
+    row, created = _issue_row(ctx, req, svc, number, id_hash, id_masked, name_masked, matters)
     # The answer's queue position and estimate are read after the commit, outside the
     # write lock: the next citizen's change need not wait for this one's arithmetic.
     with ctx.read() as conn:
@@ -139,6 +144,7 @@ def _issue_row(
     id_hash: str | None,
     id_masked: str | None,
     name_masked: str | None,
+    matters: tuple[GuideMatter, ...] = (),
 ) -> tuple[TicketRow, bool]:
     with ctx.write() as tx:
         if req.idempotency_key:
@@ -179,6 +185,8 @@ def _issue_row(
             kiosk=req.kiosk,
             verification=req.verification,
         )
+        if matters:  # in the ticket's own transaction: a ticket never lacks its matters
+            evaluations.add_ticket_matters(ctx, tx, row, matters, by=req.kiosk or "kiosk")
         emit_ticket(ctx, tx, "ticket.issued", row)
         return row, True
 
@@ -253,6 +261,7 @@ def cancel_by_key(ctx: HallContext, idempotency_key: str) -> Ticket:
             )
             row = reload(tx, row.id)
             emit_ticket(ctx, tx, "ticket.cancelled", row)
+            notices.forget(tx.conn, ctx.hall_id, [row.id])  # a booking's SMS (issue 21)
         elif row.status != Status.CANCELLED.value:
             raise Conflict(f"ticket {row.number} is already {row.status}", code="not_cancellable")
         return ticket_json(ctx, tx.conn, row, now=tx.now)

@@ -225,9 +225,12 @@ ticket_matters = Table(
     Column("matter_no", String(40), nullable=False),
     Column("service", String(8), nullable=False),
     Column("counter_id", String(16)),
-    Column("source", String(10), nullable=False),  # entered | generated
+    Column("source", String(10), nullable=False),  # entered | generated | guide
     Column("created_by", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # the catalogue's code of the matter (guide/data/matters.toml) when the kiosk's 我要办
+    # sent it with the ticket (source guide: a 一件事一次办 bundle's matters, or one) (0017)
+    Column("matter_code", String(8)),
     UniqueConstraint("hall_id", "matter_no", name="uq_ticket_matters_no"),
 )
 Index("ix_ticket_matters_ticket", ticket_matters.c.hall_id, ticket_matters.c.ticket_id)

@@ -88,6 +88,7 @@ class FlowBase(abc.ABC):
     _challenge: LivenessChallenge | None  # the movement asked for on the face screen
     _challenge_s: float
     _verification: Verification | None  # how the holder is verified (face-checked service)
+    _matters: tuple[str, ...]  # the catalogue's matters the 我要办 journey chose for the ticket
     _issue_key: str
     _issuing_offline: bool  # the ticket being issued comes from the offline journal
     _reprint: tuple[int, str] | None

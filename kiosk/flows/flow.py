@@ -158,6 +158,7 @@ class KioskFlow(Rating, TakeTicket, Keypad, Lookup, Maintenance, Background, Gui
         self._challenge = None
         self._challenge_s = 0.0
         self._verification = None
+        self._matters = ()
         self._issue_key = ""
         self._issuing_offline = False
 

@@ -85,8 +85,8 @@ class Guide(FlowBase):
 
     # -- provided by another journey --------------------------------------------------------
     @abc.abstractmethod
-    def tap_service(self, code: str) -> list[Effect]:
-        """take_ticket.py: a service tile was tapped."""
+    def tap_service(self, code: str, matters: tuple[str, ...] = ()) -> list[Effect]:
+        """take_ticket.py: a service tile was tapped (``matters``: those the ticket names)."""
 
     # -- helpers ----------------------------------------------------------------------------
     def _g(self, key: str, **values: Any) -> str:
@@ -284,7 +284,9 @@ class Guide(FlowBase):
             return []
         if self._tile(entry.service) is None:
             return self._go(Screen.GUIDE_MATTER, self._g("guide_k_no_queue"), error=True)
-        return self.tap_service(entry.service)
+        # the ticket names its matters: the counter sees them, and each is rated once
+        matters = entry.matters if isinstance(entry, Bundle) else (entry.code,)
+        return self.tap_service(entry.service, matters)
 
     def _guide_print(self) -> list[Effect]:
         s = self._gs()

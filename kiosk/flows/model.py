@@ -311,6 +311,9 @@ class IssueTicket(Effect):
     idempotency_key: str = ""
     verification: Verification | None = None
     """For a face-checked service: how the holder was verified (the hall records it)."""
+    matters: tuple[str, ...] = ()
+    """The catalogue's matters the 我要办 journey found (a bundle's, or one): the hall
+    registers them with the ticket for the counter and one rating each."""
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,9 @@ FACE_RETRY = frozenset({FaceDecision.LIVENESS_FAILED, FaceDecision.NO_MATCH, Fac
 
 class TakeTicket(FlowBase):
     # -- service and identity ---------------------------------------------------------------
-    def tap_service(self, code: str) -> list[Effect]:
+    def tap_service(self, code: str, matters: tuple[str, ...] = ()) -> list[Effect]:
+        """A service tile was tapped, or 取号 in the 我要办 journey (``matters``: the
+        catalogue's matters it chose, which the ticket carries to the counter)."""
         self._touch()
         tile = next((s for s in self.tiles if s.code == code), None)
         if tile is None:
@@ -134,6 +136,7 @@ class TakeTicket(FlowBase):
         self._service = tile
         self._issue_key = uuid.uuid4().hex
         self._verification = None
+        self._matters = matters
         self._face_attempts = 0
         if tile.requires_face:
             return [PrepareFace(self.token), *self._start_card()]
@@ -357,6 +360,7 @@ class TakeTicket(FlowBase):
                 None,
                 self._issue_key,
                 verification=self._verification,
+                matters=self._matters,
             )
         ]
 
@@ -575,6 +579,7 @@ class TakeTicket(FlowBase):
         self._purpose = Purpose.CHECKIN
         self._service = None
         self._verification = None
+        self._matters = ()
         effects = self._start_card()
         camera = self._part("camera")
         # Frames are all a QR code needs: a camera whose face check failed still reads one.

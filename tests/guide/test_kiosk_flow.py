@@ -122,6 +122,12 @@ def test_take_the_ticket_for_the_matters_queue(flow: KioskFlow) -> None:
     effects = flow.guide_act("ticket")
     assert flow.view.screen is Screen.ID_CARD  # 社保 needs the ID card, as from its tile
     assert any(isinstance(e, ReadCard) for e in effects)
+    flow.manual_entry()
+    for digit in "11010519491231002X":
+        flow.key(digit)
+    effects = flow.key_ok()
+    (issue,) = [e for e in effects if isinstance(e, IssueTicket)]
+    assert (issue.service, issue.matters) == ("A", ("sb-04",))
 
 
 def test_a_bundle_is_one_ticket_to_the_one_stop_window(flow: KioskFlow) -> None:
@@ -135,6 +141,7 @@ def test_a_bundle_is_one_ticket_to_the_one_stop_window(flow: KioskFlow) -> None:
     effects = flow.guide_act("ticket")
     (issue,) = [e for e in effects if isinstance(e, IssueTicket)]
     assert issue.service == "J"  # 综合咨询 needs no card: issued at once
+    assert issue.matters == ("hj-01", "yb-01", "sb-03")  # the counter sees each, rated once
 
 
 def test_back_and_home_forget_the_journey(flow: KioskFlow) -> None:

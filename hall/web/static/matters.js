@@ -4,7 +4,7 @@
 // or let the hall make one in its format; a visit of several matters gets several, and the
 // pad asks one rating per matter. 邀请评价 makes the pad ask; staff never give a score.
 (() => {
-  const { el, bi, api, toast } = GH;
+  const { el, bi, biText, api, toast } = GH;
   const $ = (id) => document.getElementById(id);
   let counterId = null;
 
@@ -15,7 +15,9 @@
     const list = $("matters-list");
     if (!data.ticket) return list.replaceChildren(el("div", { class: "shortcuts" }, bi("matters_no_ticket", null, true)));
     if (!data.matters.length) return list.replaceChildren(el("div", { class: "shortcuts" }, bi("matters_none", null, true)));
-    list.replaceChildren(...data.matters.map((m) => el("div", { class: "matter", "data-matter": m.matter_no },
+    // a matter the citizen chose at the kiosk's 我要办 (a bundle's, or one) shows its name
+    list.replaceChildren(...data.matters.map((m) => el("div", { class: m.name ? "matter named" : "matter", "data-matter": m.matter_no },
+      m.name ? el("span", { class: "matter-name", "data-code": m.code }, biText(m.name, m.name_en || "")) : null,
       el("code", {}, m.matter_no),
       el("span", { class: "where" }, bi("matters_source_" + m.source, null, true)),
       el("span", { class: "badge " + (m.rated ? "open" : "paused") },
