@@ -9,6 +9,7 @@ Pure values and arithmetic on local times, no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -152,10 +153,12 @@ class Week:
                 yield p.bounds(day, tz)
 
 
+@functools.lru_cache(maxsize=1024)
 def _national(day: dt.date) -> tuple[bool, bool] | None:
     """(working day, 法定节假日) by the national calendar: a 调休 Saturday is a working day,
     National Day on a Saturday a holiday. None for a year the installed chinese-calendar has
-    no data for (then the plain week applies and ``govhall doctor`` warns)."""
+    no data for (then the plain week applies and ``govhall doctor`` warns). Cached: every
+    ticket asks whether its service is open, and the calendar's lookup was 5 % of an issue."""
     try:
         on_holiday, name = chinese_calendar.get_holiday_detail(day)
         return chinese_calendar.is_workday(day), bool(on_holiday and name)
