@@ -15,6 +15,7 @@ from hall.domain.tickets import AT_COUNTER_STATES, CALLABLE_STATES, CounterState
 from hall.errors import Conflict, NotFound, TooSoon
 from hall.schemas import CounterStatus, ParkedTicket, Ticket
 from hall.services import queries, remote_tickets
+from hall.services.actor import Actor, columns_of, event_of
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import (
     check_requeue_window,
@@ -68,6 +69,7 @@ def _change_state(
     state: CounterState,
     event: str,
     reason: str | None = None,
+    by: Actor | None = None,
 ) -> None:
     """Counter state with its pause record and event: every way a counter starts or stops
     taking calls changes all three."""
@@ -80,7 +82,11 @@ def _change_state(
     if state == "paused":
         tx.conn.execute(
             p.insert().values(
-                hall_id=ctx.hall_id, counter_id=counter_id, reason=reason, started_at=tx.now
+                hall_id=ctx.hall_id,
+                counter_id=counter_id,
+                reason=reason,
+                started_at=tx.now,
+                **columns_of(by),
             )
         )
     else:
@@ -89,14 +95,15 @@ def _change_state(
             .where(p.c.hall_id == ctx.hall_id, p.c.counter_id == counter_id, p.c.ended_at.is_(None))
             .values(ended_at=tx.now)
         )
-    tx.emit(event, {"counter": counter_id, **({"reason": reason} if reason else {})})
+    data = {"counter": counter_id, **({"reason": reason} if reason else {})}
+    tx.emit(event, data | event_of(by))
 
 
-def _open(tx: Tx, ctx: HallContext, counter_id: str) -> CounterRow:
+def _open(tx: Tx, ctx: HallContext, counter_id: str, by: Actor | None = None) -> CounterRow:
     """Any action at a closed counter opens it (staff are there)."""
     state = _state(tx, ctx, counter_id)
     if state.state == "closed":
-        _change_state(ctx, tx, counter_id, "open", "counter.opened")
+        _change_state(ctx, tx, counter_id, "open", "counter.opened", by=by)
         state = _state(tx, ctx, counter_id)
     return state
 
@@ -113,17 +120,17 @@ def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> TicketRow:
     return row
 
 
-def _finish_current(ctx: HallContext, tx: Tx, counter_id: str) -> None:
+def _finish_current(ctx: HallContext, tx: Tx, counter_id: str, by: Actor | None = None) -> None:
     """Calling the next citizen closes the previous one as done: staff press 下一位 all day
     and must not be made to press 完成 first."""
     row = _current(tx, ctx, counter_id)
     if row is not None:
-        _finish(ctx, tx, row)
+        _finish(ctx, tx, row, by)
 
 
-def _finish(ctx: HallContext, tx: Tx, row: TicketRow) -> TicketRow:
-    row = _set(tx, row, status=Status.DONE.value, finished_at=tx.now)
-    emit_ticket(ctx, tx, "ticket.finished", row)
+def _finish(ctx: HallContext, tx: Tx, row: TicketRow, by: Actor | None = None) -> TicketRow:
+    row = _set(tx, row, status=Status.DONE.value, finished_at=tx.now, **columns_of(by))
+    emit_ticket(ctx, tx, "ticket.finished", row, extra=event_of(by))
     return _after_finish(ctx, tx, row)
 
 
@@ -132,7 +139,9 @@ def _set(tx: Tx, row: TicketRow, **values: Any) -> TicketRow:
     return TicketRow.of(tx.conn.execute(_UPDATE_TICKET, {"b_id": row.id, **values}).one())
 
 
-def _call(ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow) -> Ticket:
+def _call(
+    ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow, by: Actor | None = None
+) -> Ticket:
     row = _set(
         tx,
         row,
@@ -143,8 +152,10 @@ def _call(ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow) -> Ticket:
         recall_count=0,
         finished_at=None,
         started_at=None,
+        staff_account=by.account_id if by else None,  # a device's call: nobody's
+        staff_no=by.staff_no if by else None,
     )
-    emit_ticket(ctx, tx, "ticket.called", row)
+    emit_ticket(ctx, tx, "ticket.called", row, extra=event_of(by))
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
@@ -199,18 +210,20 @@ def choose(ctx: HallContext, tx: Tx, counter: Counter) -> TicketRow | None:
     return heads[chosen.id] if chosen else None
 
 
-def call_next(ctx: HallContext, counter_id: str) -> Ticket | None:
+def call_next(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket | None:
     counter = _counter(ctx, counter_id)
     with ctx.write() as tx:
-        _not_paused(_open(tx, ctx, counter_id), counter_id)
-        _finish_current(ctx, tx, counter_id)
+        _not_paused(_open(tx, ctx, counter_id, by), counter_id)
+        _finish_current(ctx, tx, counter_id, by)
         row = choose(ctx, tx, counter)
         if row is None:
             return None
-        return _call(ctx, tx, counter, row)
+        return _call(ctx, tx, counter, row, by)
 
 
-def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> Ticket:
+def call_ticket(
+    ctx: HallContext, counter_id: str, ticket_id: int, *, by: Actor | None = None
+) -> Ticket:
     """Call a specific ticket out of order: a waiting or parked one, or a 过号 ticket whose
     holder came back within the re-queue window. A 远程取号 ticket not yet confirmed is
     confirmed by the call (staff call it because its holder stands at the counter), as a
@@ -218,7 +231,7 @@ def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> Ticket:
     counter = _counter(ctx, counter_id)
     remote_tickets.expire_overdue(ctx)  # committed on its own, as a late confirmation's
     with ctx.write() as tx:
-        _not_paused(_open(tx, ctx, counter_id), counter_id)
+        _not_paused(_open(tx, ctx, counter_id, by), counter_id)
         row = load(tx.conn, ctx, ticket_id)
         if row.remote and row.status == Status.EXPIRED.value and row.confirmed_at is None:
             raise Conflict(
@@ -252,11 +265,11 @@ def call_ticket(ctx: HallContext, counter_id: str, ticket_id: int) -> Ticket:
             )
         if status is Status.WAITING and row.confirm_by is not None:
             row = remote_tickets.confirm_row(ctx, tx, row)
-        _finish_current(ctx, tx, counter_id)
-        return _call(ctx, tx, counter, row)
+        _finish_current(ctx, tx, counter_id, by)
+        return _call(ctx, tx, counter, row, by)
 
 
-def recall(ctx: HallContext, counter_id: str) -> Ticket:
+def recall(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket:
     """Announce the current ticket again. After ``recall_limit`` recalls the next one marks
     it 过号; recalls closer than the cooldown are refused (a double press is not a recall)."""
     _counter(ctx, counter_id)
@@ -273,27 +286,29 @@ def recall(ctx: HallContext, counter_id: str) -> Ticket:
                 code="recall_cooldown",
             )
         if row.recall_count >= pol.recall_limit:
-            return _no_show(ctx, tx, row, automatic=True)
-        row = _set(tx, row, recall_count=row.recall_count + 1, last_announced_at=tx.now)
-        emit_ticket(ctx, tx, "ticket.recalled", row)
+            return _no_show(ctx, tx, row, automatic=True, by=by)
+        row = _set(
+            tx, row, recall_count=row.recall_count + 1, last_announced_at=tx.now, **columns_of(by)
+        )
+        emit_ticket(ctx, tx, "ticket.recalled", row, extra=event_of(by))
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def start(ctx: HallContext, counter_id: str) -> Ticket:
+def start(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
         if row.status == Status.SERVING.value:
             return ticket_json(ctx, tx.conn, row, now=tx.now)
-        row = _set(tx, row, status=Status.SERVING.value, started_at=tx.now)
-        emit_ticket(ctx, tx, "ticket.started", row)
+        row = _set(tx, row, status=Status.SERVING.value, started_at=tx.now, **columns_of(by))
+        emit_ticket(ctx, tx, "ticket.started", row, extra=event_of(by))
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def finish(ctx: HallContext, counter_id: str) -> Ticket:
+def finish(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
-        row = _finish(ctx, tx, _require_current(tx, ctx, counter_id))
+        row = _finish(ctx, tx, _require_current(tx, ctx, counter_id), by)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
@@ -324,32 +339,41 @@ def _after_finish(ctx: HallContext, tx: Tx, row: TicketRow) -> TicketRow:
     return row
 
 
-def no_show(ctx: HallContext, counter_id: str) -> Ticket:
+def no_show(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
-        return _no_show(ctx, tx, row, automatic=False)
+        return _no_show(ctx, tx, row, automatic=False, by=by)
 
 
-def _no_show(ctx: HallContext, tx: Tx, row: TicketRow, *, automatic: bool) -> Ticket:
-    row = _set(tx, row, status=Status.NO_SHOW.value, finished_at=tx.now)
-    emit_ticket(ctx, tx, "ticket.no_show", row, extra={"automatic": automatic})
+def _no_show(
+    ctx: HallContext, tx: Tx, row: TicketRow, *, automatic: bool, by: Actor | None = None
+) -> Ticket:
+    row = _set(tx, row, status=Status.NO_SHOW.value, finished_at=tx.now, **columns_of(by))
+    extra = {"automatic": automatic} | event_of(by)
+    emit_ticket(ctx, tx, "ticket.no_show", row, extra=extra)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
-def park(ctx: HallContext, counter_id: str) -> Ticket:
+def park(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket:
     """挂起: the citizen must fetch a document; the ticket waits at this counter to be
     called back with ``call``."""
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         row = _require_current(tx, ctx, counter_id)
-        row = _set(tx, row, status=Status.PARKED.value)
-        emit_ticket(ctx, tx, "ticket.parked", row)
+        row = _set(tx, row, status=Status.PARKED.value, **columns_of(by))
+        emit_ticket(ctx, tx, "ticket.parked", row, extra=event_of(by))
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 
 def transfer(
-    ctx: HallContext, counter_id: str, service: str, note: str | None, return_here: bool
+    ctx: HallContext,
+    counter_id: str,
+    service: str,
+    note: str | None,
+    return_here: bool,
+    *,
+    by: Actor | None = None,
 ) -> Ticket:
     """Send the current ticket to another service's queue. The ticket at this counter ends
     as ``transferred``; a new ticket with the same number joins the other queue at the
@@ -384,7 +408,12 @@ def transfer(
             name_masked=row.name_masked,
         )
         old = _set(
-            tx, row, status=Status.TRANSFERRED.value, finished_at=tx.now, transferred_to=new.id
+            tx,
+            row,
+            status=Status.TRANSFERRED.value,
+            finished_at=tx.now,
+            transferred_to=new.id,
+            **columns_of(by),
         )
         emit_ticket(
             ctx,
@@ -392,32 +421,34 @@ def transfer(
             "ticket.transferred",
             new,
             also=old.service,
-            extra={"from": old.id, "from_service": old.service},
+            extra={"from": old.id, "from_service": old.service} | event_of(by),
         )
         return ticket_json(ctx, tx.conn, new, now=tx.now)
 
 
-def pause(ctx: HallContext, counter_id: str, reason: str) -> CounterStatus:
+def pause(
+    ctx: HallContext, counter_id: str, reason: str, *, by: Actor | None = None
+) -> CounterStatus:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         state = _state(tx, ctx, counter_id)
         if state.state == "paused":
             raise Conflict(f"counter {counter_id} is already paused", code="already_paused")
-        _change_state(ctx, tx, counter_id, "paused", "counter.paused", reason[:200])
+        _change_state(ctx, tx, counter_id, "paused", "counter.paused", reason[:200], by)
         return counter_status(ctx, tx.conn, counter_id)
 
 
-def resume(ctx: HallContext, counter_id: str) -> CounterStatus:
+def resume(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> CounterStatus:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
         state = _state(tx, ctx, counter_id)
         if state.state == "open":
             raise Conflict(f"counter {counter_id} is not paused", code="not_paused")
-        _change_state(ctx, tx, counter_id, "open", "counter.resumed")
+        _change_state(ctx, tx, counter_id, "open", "counter.resumed", by=by)
         return counter_status(ctx, tx.conn, counter_id)
 
 
-def close(ctx: HallContext, counter_id: str) -> CounterStatus:
+def close(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> CounterStatus:
     """Staff leave (end of shift): the counter stops counting as open for estimates."""
     _counter(ctx, counter_id)
     with ctx.write() as tx:
@@ -427,7 +458,7 @@ def close(ctx: HallContext, counter_id: str) -> CounterStatus:
                 "mark it no-show first",
                 code="ticket_open",
             )
-        _change_state(ctx, tx, counter_id, "closed", "counter.closed")
+        _change_state(ctx, tx, counter_id, "closed", "counter.closed", by=by)
         return counter_status(ctx, tx.conn, counter_id)
 
 

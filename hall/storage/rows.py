@@ -56,6 +56,8 @@ class TicketRow(_FromRow):
     remote: int | None = None
     confirm_by: dt.datetime | None = None
     confirmed_at: dt.datetime | None = None
+    staff_account: int | None = None
+    staff_no: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

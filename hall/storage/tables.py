@@ -114,6 +114,10 @@ tickets = Table(
     Column("remote", Integer),
     Column("confirm_by", UTCDateTime),
     Column("confirmed_at", UTCDateTime),
+    # the staff account (and its 工号) that last acted on the ticket at its counter from the
+    # counter page: who served it; NULL when a counter device's token did (0016)
+    Column("staff_account", Id),
+    Column("staff_no", String(32)),
     UniqueConstraint("hall_id", "idempotency_key", name="uq_tickets_idempotency"),
     UniqueConstraint("hall_id", "day", "kiosk", "offline_number", name="uq_tickets_offline"),
     UniqueConstraint("public_token", name="uq_tickets_public_token"),
@@ -172,6 +176,8 @@ pauses = Table(
     Column("reason", String(200), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("ended_at", UTCDateTime),
+    Column("staff_account", Id),  # who paused, from the counter page (0016)
+    Column("staff_no", String(32)),
 )
 Index("ix_pauses_counter", pauses.c.hall_id, pauses.c.counter_id, pauses.c.started_at)
 

@@ -11,10 +11,17 @@ from pydantic import BaseModel, Field
 from hall.inputs import Id, Note, PathId, Reason
 from hall.schemas import HelpResolved, Ticket
 from hall.services import counters, hallinfo, stats, tickets
+from hall.services.actor import Actor
 from hall.web import queries
+from hall.web.accounts import Session
 from hall.web.deps import Staff, StaffWrite, Web, counter_for
 
 router = APIRouter()
+
+
+def actor(session: Session) -> Actor:
+    """The signed-in staff member, recorded on the action's event and rows."""
+    return Actor(session.account_id, session.staff_no)
 
 
 @router.get("/counters/{counter_id}")
@@ -52,7 +59,7 @@ def counter_action(
     web: Web, session: StaffWrite, counter_id: str, action: Action
 ) -> dict[str, Any]:
     counter_for(session, web, counter_id)
-    result = _ACTIONS[action](web.ctx, counter_id)
+    result = _ACTIONS[action](web.ctx, counter_id, by=actor(session))
     return {"ticket": result} if action != "resume" else {"status": result}
 
 
@@ -63,7 +70,7 @@ class CallIn(BaseModel):
 @router.post("/counters/{counter_id}/call")
 def counter_call(web: Web, session: StaffWrite, counter_id: str, body: CallIn) -> dict[str, Any]:
     counter_for(session, web, counter_id)
-    return {"ticket": counters.call_ticket(web.ctx, counter_id, body.ticket)}
+    return {"ticket": counters.call_ticket(web.ctx, counter_id, body.ticket, by=actor(session))}
 
 
 class PauseIn(BaseModel):
@@ -74,7 +81,7 @@ class PauseIn(BaseModel):
 def counter_pause(web: Web, session: StaffWrite, counter_id: str, body: PauseIn) -> dict[str, Any]:
     counter_for(session, web, counter_id)
     reason = body.reason.strip() or "—"
-    return {"status": counters.pause(web.ctx, counter_id, reason)}
+    return {"status": counters.pause(web.ctx, counter_id, reason, by=actor(session))}
 
 
 class TransferIn(BaseModel):
@@ -88,7 +95,9 @@ def counter_transfer(
     web: Web, session: StaffWrite, counter_id: str, body: TransferIn
 ) -> dict[str, Any]:
     counter_for(session, web, counter_id)
-    ticket = counters.transfer(web.ctx, counter_id, body.service, body.note, body.return_here)
+    ticket = counters.transfer(
+        web.ctx, counter_id, body.service, body.note, body.return_here, by=actor(session)
+    )
     return {"ticket": ticket}
 
 

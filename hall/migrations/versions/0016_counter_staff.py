@@ -1,0 +1,36 @@
+"""Counter actions record the staff member who did them (issue 22): a ticket keeps the
+account (and 工号) that last acted on it at its counter, a pause the one who took it, so
+the performance figures credit the person, not the accounts listing the counter.
+
+Revision ID: 0016
+Revises: 0017
+
+(Numbered 0016 but after 0017, which was committed first on 0014: one line of revisions,
+one head; the numbers are names, the chain is the order.)
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    for table in ("tickets", "pauses"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("staff_account", Id))
+            batch.add_column(sa.Column("staff_no", sa.String(32)))
+
+
+def downgrade() -> None:
+    for table in ("tickets", "pauses"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("staff_no")
+            batch.drop_column("staff_account")
