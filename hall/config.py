@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import tomllib
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -542,7 +543,8 @@ class Sms(ConfigModel):
     signature: str = Field(default="", max_length=32)
     """The 短信签名, e.g. 【西城区政务服务中心】."""
     templates: dict[str, str] = Field(default_factory=dict)
-    """The gateway's template ids by name: booking_booked, booking_closed, ticket_soon …"""
+    """The gateway's template ids by name: booking_booked, booking_closed, ticket_soon
+    (3 ahead: number, service, ahead), ticket_called (number, service, counter)."""
     timeout_s: float = Field(default=5.0, gt=0, le=60)
     rate_per_minute: int = Field(default=60, ge=1, le=6000)
     """Messages sent per minute at most (the gateway's and the operator's limit)."""
@@ -699,6 +701,10 @@ class HallFile(ConfigModel):
         return self
 
 
+_WEEKS: dict[tuple[int, str | None], tuple[weakref.ref[HallConfig], Week]] = {}
+"""(id of a config, service) → (the config, its week): see :meth:`HallConfig.week`."""
+
+
 class HallConfig(ConfigModel):
     """The loaded config: the hall's own sections validated, the others' kept as tables."""
 
@@ -735,10 +741,21 @@ class HallConfig(ConfigModel):
         return next((s for s in self.services if s.code == code), None)
 
     def week(self, service: str | None = None) -> Week:
-        """The opening hours of a service (the hall's for None or an unknown code)."""
+        """The opening hours of a service (the hall's for None or an unknown code). Built
+        once per config and service: every ticket asks whether its service is open, and a
+        config never changes (a changed one is a new object)."""
+        key = (id(self), service)
+        hit = _WEEKS.get(key)
+        if hit is not None and hit[0]() is self:
+            return hit[1]
         svc = self.service(service) if service else None
         hours = svc.hours.over(self.hours) if svc and svc.hours else self.hours
-        return hours.week()
+        week = hours.week()
+        if len(_WEEKS) > 512:  # configs of tests come and go; drop those that went
+            for k in [k for k, (ref, _) in _WEEKS.items() if ref() is None]:
+                del _WEEKS[k]
+        _WEEKS[key] = (weakref.ref(self), week)
+        return week
 
     def counter(self, counter_id: str) -> Counter | None:
         return next((c for c in self.counters if c.id == counter_id), None)
