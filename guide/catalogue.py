@@ -8,6 +8,7 @@ question offers) does not load: the message names the entry and the rule.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping, Set
 from enum import StrEnum
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 CATALOGUE_FILE = Path(str(files("guide") / "data" / "matters.toml"))
+_HAN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+"""Chinese characters and full-width punctuation: never in an English text"""
 
 Code = Annotated[str, Field(pattern=r"^[a-z]{2,4}-\d{2}$")]
 Tag = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,23}$")]
@@ -59,6 +62,8 @@ class Form(StrEnum):
 
 class Material(_Model):
     name: Text
+    name_en: Text
+    """its English name: the kiosk's and the guide page's English show it (no Chinese)"""
     form: Form
     copies: int = Field(ge=1, le=10)
     """份数"""
@@ -67,6 +72,15 @@ class Material(_Model):
     note: str = Field(default="", max_length=200)
     when: tuple[Tag, ...] = ()
     """situation tags that must all be chosen for this material to apply; empty: always"""
+
+    @model_validator(mode="after")
+    def _english_is_english(self) -> Material:
+        if _HAN.search(self.name_en):
+            raise ValueError(f"material {self.name!r}: name_en has Chinese characters")
+        return self
+
+    def label(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name
 
 
 class TimeLimit(_Model):

@@ -521,6 +521,7 @@ class GuideAnswer(Model):
 
 class GuideMaterial(Model):
     name: str
+    name_en: str
     form: Literal["原件", "复印件", "原件及复印件"]
     copies: int
     e_license: bool

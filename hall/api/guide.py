@@ -63,6 +63,7 @@ def guide_url(config: HallConfig, code: str) -> str:
 def _material(m: Material) -> s.GuideMaterial:
     return s.GuideMaterial(
         name=m.name,
+        name_en=m.name_en,
         form=m.form.value,
         copies=m.copies,
         e_license=m.e_license,

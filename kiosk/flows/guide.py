@@ -212,7 +212,8 @@ class Guide(FlowBase):
             text = question.text_en if self.lang == "en" else question.text
             return [*self._go(Screen.GUIDE_MATTER, speak=False), self._say(text)]
         assert entry is not None
-        names = "；".join(m.name for m in self._materials(entry, s.tags))
+        sep = "；" if self.lang == "zh" else "; "
+        names = sep.join(m.label(self.lang) for m in self._materials(entry, s.tags))
         said = self._g("guide_k_say_matter", name=entry.label(self.lang), materials=names)
         return [*self._go(Screen.GUIDE_MATTER, speak=False), self._say(said)]
 
@@ -231,7 +232,7 @@ class Guide(FlowBase):
             parts.append(m.note)
         if self.lang == "zh":
             return f"{m.name}（{'，'.join(parts)}）"
-        return f"{m.name} ({', '.join(parts)})"
+        return f"{m.name_en} ({', '.join(parts)})"
 
     def _counters_text(self, entry: Matter | Bundle) -> str:
         tile = self._tile(entry.service)
@@ -297,8 +298,12 @@ class Guide(FlowBase):
             return []  # the checklist is not known before the questions are answered
         s.printing = True
         saved = self.lang
+        materials = self._materials(entry, s.tags)
         try:  # the paper is Chinese first, whatever the screen's language
             self.lang = "zh"
+            lines = [self._material_line(m) for m in materials]
+            if saved == "en":  # … and the English name after each for who read it in English
+                lines = [f"{line} / {m.name_en}" for line, m in zip(lines, materials, strict=True)]
             effect = PrintChecklist(
                 self.token,
                 code=entry.code,
@@ -306,7 +311,7 @@ class Guide(FlowBase):
                 title_en=entry.name_en,
                 queue=(tile.name if (tile := self._tile(entry.service)) else entry.service),
                 situation=self._situation_labels(entry, s.tags),
-                materials=tuple(self._material_line(m) for m in self._materials(entry, s.tags)),
+                materials=tuple(lines),
                 facts=self._facts(entry, lang="zh"),
                 url=self._guide_url(entry.code, s.tags),
             )

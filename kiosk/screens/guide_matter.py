@@ -45,8 +45,10 @@ class GuideMatterScreen(KioskScreen):
             return ""
         size = int(self.ids.checklist.font_size * 0.8)
         lines = [f"[b]{self.g('guide_k_checklist')}[/b]"]
-        # 1、 with no space after it: Kivy wraps at a space, and the line would start bare
-        lines += [f"{i}、{line}" for i, line in enumerate(g.checklist, 1)]
+        # 1、 with no space after it: Kivy wraps at a space, and the line would start bare;
+        # English says "1." and a no-break space (no Chinese punctuation on its screen)
+        mark = ".\u00a0" if self.view is not None and self.view.lang == "en" else "、"
+        lines += [f"{i}{mark}{line}" for i, line in enumerate(g.checklist, 1)]
         lines.append("")
         lines += [f"[size={size}]{fact}[/size]" for fact in g.facts]
         return "\n".join(lines)

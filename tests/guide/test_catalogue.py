@@ -126,6 +126,7 @@ def test_every_field_a_hall_publishes_is_filled() -> None:
             assert m.time_limit.promised <= m.time_limit.legal
         for mat in m.materials:
             assert isinstance(mat.form, Form) and mat.copies >= 1
+            assert mat.name_en.isascii() and mat.name_en != mat.name, (m.code, mat.name)
 
 
 def test_situation_flows_pick_the_exact_checklist() -> None:
@@ -205,6 +206,11 @@ def test_the_test_writer_round_trips(tmp_path: Path) -> None:
         (lambda d: d["matter"][0].update(time_limit={"legal": 5, "promised": 9}), "promised 9"),
         (lambda d: d["matter"][0].update(aliases=["一"]), "aliases"),
         (lambda d: d["popular"].append("zz-01"), "popular names unknown entries"),
+        (lambda d: d["matter"][2]["materials"][1].pop("name_en"), "matter[2](sb-03)"),
+        (
+            lambda d: d["matter"][0]["materials"][0].update(name_en="居民身份证"),
+            "name_en has Chinese characters",
+        ),
     ],
 )
 def test_a_broken_catalogue_is_refused_naming_the_entry(

@@ -5,9 +5,12 @@ one effect, and nothing of it left after the return home."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import re
 
 import pytest
 
+from guide.catalogue import Matter, catalogue
 from kiosk.flows.flow import KioskFlow
 from kiosk.flows.model import IssueTicket, PrintChecklist, ReadCard, Say, Screen
 from tests.kiosk.conftest import TZ, make_settings, sample_tiles
@@ -165,3 +168,57 @@ def test_idle_timeout_returns_home(flow: KioskFlow) -> None:
     clock.advance(flow.settings.idle_timeout_s + 1)
     flow.tick()
     assert flow.view.screen is Screen.HOME and flow.view.guide_view is None
+
+
+HAN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def test_in_english_every_answer_screen_is_english(flow: KioskFlow) -> None:
+    """Every matter and bundle, every situation: the English answer screen (and what it
+    says aloud) has no Chinese, material names included."""
+    flow.toggle_language()
+    flow.tap_guide_search()
+    cat = catalogue()
+    shown = 0
+    for entry in cat.entries():
+        questions = entry.question if isinstance(entry, Matter) else ()
+        for answers in itertools.product(*([o.tag for o in q.options] for q in questions)):
+            flow.guide_act("pick", entry.code)
+            effects: list[object] = []
+            for tag in answers:
+                effects = flow.guide_act("answer", tag)
+            g = flow.view.guide_view
+            assert g is not None and g.code == entry.code and g.checklist, entry.code
+            texts = [g.name, *g.checklist, *g.facts, *g.situation, said(effects)]
+            chinese = [x for x in texts if HAN.search(x)]
+            assert not chinese, (entry.code, answers, chinese)
+            shown += len(g.checklist)
+            flow.guide_act("back")
+    assert shown > 150
+    flow.guide_act("pick", "yjs-01")
+    assert flow.view.guide_view is not None
+    assert "Medical birth certificate (original × 1, e-licence accepted)" in (
+        flow.view.guide_view.checklist
+    ), flow.view.guide_view.checklist
+
+
+def test_the_paper_adds_the_english_names_for_an_english_screen(flow: KioskFlow) -> None:
+    """The 告知单 stays Chinese first; printed from an English screen, each material line
+    also gives the material's English name."""
+    matter = catalogue().matter_of("hj-04")
+    tags = [q.options[0].tag for q in matter.question]
+    flow.tap_guide_search()
+    flow.guide_act("pick", matter.code)
+    for tag in tags:
+        flow.guide_act("answer", tag)
+    (zh_job,) = [e for e in flow.guide_act("print") if isinstance(e, PrintChecklist)]
+    flow.on_checklist_printed(flow.token, True)
+    flow.toggle_language()
+    (en_job,) = [e for e in flow.guide_act("print") if isinstance(e, PrintChecklist)]
+    materials = matter.checklist(frozenset(tags))
+    assert [line.split("（")[0] for line in zh_job.materials] == [m.name for m in materials]
+    assert not any(" / " in line for line in zh_job.materials)
+    assert en_job.materials == tuple(
+        f"{line} / {m.name_en}" for line, m in zip(zh_job.materials, materials, strict=True)
+    )
+    assert en_job.title == matter.name  # still Chinese first

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots" / "kiosk"
+HAN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+"""Chinese characters and punctuation: none on an English screen"""
 
 
 class Gui:
@@ -259,6 +262,8 @@ def portrait(g: Gui) -> dict[str, Any]:
     g.tap(g.hit("crj-01"))
     g.pump(lambda: g.screen == "guide_matter" and bool(g.guide.checklist))
     assert g.guide.name == "Applying for an ordinary passport"
+    shown = g.current().ids.checklist.text  # the materials by their English names
+    assert "Resident ID card" in shown and not HAN.search(shown), shown
     g.shot("checklist-english")
     g.home()
     g.tap(g.button("中文"))

@@ -60,7 +60,7 @@
     const form = GH.zh(FORMS[m.form]) + GH.zh("guide_copies", { n: m.copies });
     const formEn = GH.en(FORMS[m.form]) + " " + GH.en("guide_copies", { n: m.copies });
     const extra = [m.e_license ? GH.zh("guide_e_license") : "", m.note].filter(Boolean).join("；");
-    return el("li", { "data-name": m.name }, m.name,
+    return el("li", { "data-name": m.name }, biText(m.name, m.name_en),
       el("div", { class: "g-meta" }, form + (extra ? "；" + extra : ""),
         el("span", { class: "en inline" }, formEn)));
   }
