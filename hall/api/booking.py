@@ -203,6 +203,8 @@ class RemoteTicketIn(Body):
     id_number: IdNumber
     position: Position | None = None
     """The browser's location (navigator.geolocation), checked against ``[remote]``."""
+    phone: Phone | None = None
+    """Mainland mobile number for the SMS when 3 are ahead and when called (optional)."""
 
 
 PublicToken = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -212,7 +214,7 @@ Arrival = Annotated[Token, Depends(require("kiosk", "counter", "admin"))]
 @post("/remote-tickets", status_code=201, summary="远程取号 from the phone (403 too_far)")
 def remote_ticket(ctx: Ctx, _: Limited, body: RemoteTicketIn) -> s.RemoteTicket:
     where = (body.position.lat, body.position.lon) if body.position else None
-    return remote_tickets.issue(ctx, body.service, body.id_number, where)
+    return remote_tickets.issue(ctx, body.service, body.id_number, where, body.phone)
 
 
 @post("/remote-tickets/{token}/confirm", summary="A remote ticket's holder has arrived")

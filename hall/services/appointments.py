@@ -12,7 +12,7 @@ from hall.domain import booking as b
 from hall.domain.tickets import Klass
 from hall.errors import Conflict, Invalid, NotFound
 from hall.schemas import Appointment, Ticket
-from hall.services import bookings
+from hall.services import bookings, notices
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import by_idempotency_key, emit_ticket, insert_ticket, ticket_json
 from hall.storage import tables as t
@@ -181,6 +181,9 @@ def check_in_row(
         .values(status="checked_in", checked_in_at=tx.now, ticket_id=row.id, phone=None)
     )
     emit_ticket(ctx, tx, "ticket.issued", row, extra={"appointment": appt.id})
+    if appt.phone:  # the booking's number moves to the ticket's SMS notices (issue 21)
+        notices.hold(tx.conn, ctx.config, tx.now, row, appt.phone)
+        notices.queue_moved(tx.conn, ctx.config, tx.now, row.service)
     return row
 
 

@@ -23,7 +23,7 @@ from hall.config import HallConfig
 from hall.domain import hours
 from hall.domain.booking import Status as Booked
 from hall.domain.tickets import OPEN_STATES, Status
-from hall.services import queries
+from hall.services import notices, queries
 from hall.services.views import event_ticket
 from hall.storage import tables as t
 from hall.storage.rows import TicketRow
@@ -82,6 +82,7 @@ def close_due(
         .returning(*T.c)
     )
     rows = [TicketRow.of(r) for r in conn.execute(stmt)]
+    notices.forget(conn, config.hall_id, [r.id for r in rows])  # their SMS will not be due
     if rows:
         waiting = queries.waiting_counts(conn, config.hall_id, {r.service for r in rows})
         for row in sorted(rows, key=lambda r: r.id):

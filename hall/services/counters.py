@@ -14,7 +14,7 @@ from hall.domain import policy
 from hall.domain.tickets import AT_COUNTER_STATES, CALLABLE_STATES, CounterState, Klass, Status
 from hall.errors import Conflict, NotFound, TooSoon
 from hall.schemas import CounterStatus, ParkedTicket, Ticket
-from hall.services import queries, remote_tickets
+from hall.services import notices, queries, remote_tickets
 from hall.services.actor import Actor, columns_of, event_of
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import (
@@ -156,6 +156,8 @@ def _call(
         staff_no=by.staff_no if by else None,
     )
     emit_ticket(ctx, tx, "ticket.called", row, extra=event_of(by))
+    notices.called(tx.conn, ctx.config, tx.now, row, counter)  # 无声叫号 by SMS (issue 21)
+    notices.queue_moved(tx.conn, ctx.config, tx.now, row.service)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 

@@ -15,7 +15,7 @@ from hall.domain.booking import distance_m
 from hall.domain.tickets import Klass, Status
 from hall.errors import Conflict, Forbidden, Invalid, NotFound
 from hall.schemas import RemoteTicket
-from hall.services import tickets
+from hall.services import bookings, notices, tickets
 from hall.services.context import HallContext, Tx
 from hall.services.ticket_rows import emit_ticket, insert_ticket, ticket_json
 from hall.storage import tables as t
@@ -54,6 +54,7 @@ def _expire_overdue(ctx: HallContext, tx: Tx) -> int:
         )
         fresh = TicketRow.of(tx.conn.execute(select(T).where(T.c.id == row.id)).one())
         emit_ticket(ctx, tx, "ticket.expired", fresh, extra={"reason": "remote_unconfirmed"})
+    notices.forget(tx.conn, ctx.hall_id, [r.id for r in rows])
     return len(rows)
 
 
@@ -63,11 +64,18 @@ def expire_overdue(ctx: HallContext) -> int:
 
 
 def issue(
-    ctx: HallContext, service: str, id_number: str, position: tuple[float, float] | None
+    ctx: HallContext,
+    service: str,
+    id_number: str,
+    position: tuple[float, float] | None,
+    phone: str | None = None,
 ) -> RemoteTicket:
+    """``phone``: a mobile number for the 3-ahead and called SMS (kept only until they
+    are sent or the ticket ends)."""
     cfg = ctx.config.remote
     if not cfg.enabled:
         raise Conflict("this hall takes no remote tickets", code="remote_disabled")
+    mobile = bookings.valid_phone(phone) if phone else None
     svc = tickets._check_service(ctx, service, ctx.now())
     number, id_hash, id_masked = tickets._person(ctx, id_number)
     if not number or not id_hash:
@@ -114,6 +122,9 @@ def issue(
             confirm_by=tx.now + dt.timedelta(minutes=cfg.confirm_within_min),
         )
         emit_ticket(ctx, tx, "ticket.issued", row, extra={"remote": True})
+        if mobile:
+            notices.hold(tx.conn, ctx.config, tx.now, row, mobile)
+            notices.queue_moved(tx.conn, ctx.config, tx.now, row.service)
     with ctx.read() as conn:
         return remote_json(ctx, conn, row)
 

@@ -457,6 +457,7 @@ async def remote_take(request: Request) -> Response:
             form.get("service", "")[:8],
             form.get("id_number", "")[:40],
             position,
+            form.get("phone", "")[:20] or None,  # the SMS notices (optional)
         )
     except HallError as err:
         if err.status >= 500:
