@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 SLOT_S = 1800.0
@@ -180,3 +180,26 @@ def peak_rule(plans: Sequence[SlotPlan], counters: Sequence[CounterSpec]) -> lis
 
 def counter_hours(plans: Sequence[SlotPlan], slot_s: float = SLOT_S) -> float:
     return sum(p.counters for p in plans) * slot_s / 3600.0
+
+
+def staffed(
+    counters: Sequence[CounterSpec],
+    skills: Mapping[str, Sequence[Collection[str] | None]],
+) -> list[CounterSpec]:
+    """The counters as their staff can run them: each counter keeps the services at least
+    one of its staff can handle. ``skills``: counter id → the services of each staff
+    member assigned to it (``None``: the account records none, so the member counts as able
+    to serve everything the counter serves). A counter nobody is assigned to keeps its
+    services; one whose staff handle none of them is left out — it cannot be recommended
+    for anything. The order of services and counters is kept."""
+    out: list[CounterSpec] = []
+    for c in counters:
+        staff = skills.get(c.id)
+        if not staff or any(s is None for s in staff):
+            out.append(c)
+            continue
+        can = set().union(*(set(s) for s in staff if s is not None))
+        services = tuple(s for s in c.services if s in can)
+        if services:
+            out.append(c if services == c.services else CounterSpec(c.id, services))
+    return out

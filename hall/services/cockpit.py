@@ -36,6 +36,7 @@ from hall.domain.staffing import (
     natural,
     peak_rule,
     plan_day,
+    staffed,
 )
 from hall.domain.tickets import Status
 from hall.domain.workdays import is_working_day
@@ -57,8 +58,30 @@ def targets(config: HallConfig) -> dict[str, Target]:
     return out
 
 
-def counter_specs(config: HallConfig) -> list[CounterSpec]:
-    return [CounterSpec(c.id, tuple(c.services)) for c in config.counters]
+def counter_specs(
+    config: HallConfig, skills: Mapping[str, list[list[str] | None]] | None = None
+) -> list[CounterSpec]:
+    """The counters the plan may open, each for the services its staff can handle (see
+    :func:`hall.domain.staffing.staffed`; ``skills`` from :func:`staff_skills`)."""
+    specs = [CounterSpec(c.id, tuple(c.services)) for c in config.counters]
+    return staffed(specs, skills) if skills else specs
+
+
+def staff_skills(ctx: HallContext) -> dict[str, list[list[str] | None]]:
+    """Counter id → the services each active counter account assigned to it can handle
+    (``None`` for an account that records none)."""
+    A = t.web_accounts
+    with ctx.read() as conn:
+        rows = conn.execute(
+            select(A.c.counters, A.c.services).where(
+                A.c.hall_id == ctx.hall_id, A.c.role == "counter", A.c.active == 1
+            )
+        ).all()
+    out: dict[str, list[list[str] | None]] = defaultdict(list)
+    for counters, services in rows:
+        for c in counters or ():
+            out[str(c)].append(list(services) if services else None)
+    return dict(out)
 
 
 # -- history -------------------------------------------------------------------------------
@@ -141,7 +164,7 @@ def _build_plan(ctx: HallContext, check: bool = True) -> tuple[dict[str, Any], A
     codes = [s.code for s in cfg.services]
     result = fc.forecast(hist.arrivals, codes, ctx.today(), cfg.cockpit.forecast_days)
     tg = targets(cfg)
-    specs = counter_specs(cfg)
+    specs = counter_specs(cfg, staff_skills(ctx))
     days_out = []
     plans_by_day: dict[dt.date, tuple[list[SlotPlan], dict[str, dict[int, float]]]] = {}
     for day in result.days if result.models else ():  # no history: nothing to forecast
@@ -184,6 +207,8 @@ def _build_plan(ctx: HallContext, check: bool = True) -> tuple[dict[str, Any], A
             else {}
         ),
         "days": days_out,
+        # the services each counter may be planned for (its staff's, where recorded)
+        "counters": {c.id: list(c.services) for c in specs},
     }
     return out, (plans_by_day, hist.service_s)
 
@@ -239,7 +264,7 @@ def what_if(ctx: HallContext, day: str, counter_id: str, at: str) -> dict[str, A
     if when not in plans_by_day:
         raise Invalid(f"{day} is not one of the planned days", code="invalid_what_if")
     plans, rates = plans_by_day[when]
-    specs, tg = counter_specs(ctx.config), targets(ctx.config)
+    specs, tg = counter_specs(ctx.config, staff_skills(ctx)), targets(ctx.config)
     base_sched = schedule_of(plans)
     after_sched = close_at(base_sched, counter_id, at_s)
     rng = random.Random(11)
@@ -321,6 +346,9 @@ def advice(ctx: HallContext, counter_id: str | None = None) -> list[dict[str, An
     cfg = ctx.config
     tg = targets(cfg)
     out = []
+    # what each counter can serve with its staff (a counter whose staff cannot handle a
+    # service is neither counted for it nor recommended for it)
+    serves = {c.id: set(c.services) for c in counter_specs(cfg, staff_skills(ctx))}
     with ctx.read() as conn:
         waiting = queries.waiting_counts(conn, ctx.hall_id)
         states = {
@@ -332,8 +360,7 @@ def advice(ctx: HallContext, counter_id: str | None = None) -> list[dict[str, An
             )
         }
         today = ctx.today()
-        spec = cfg.counter(counter_id) if counter_id else None
-        mine = set(spec.services) if spec else None
+        mine = serves.get(counter_id, set()) if counter_id else None
         for svc in cfg.services:
             n = waiting.get(svc.code, 0)
             if not n or (mine is not None and svc.code not in mine):
@@ -342,7 +369,9 @@ def advice(ctx: HallContext, counter_id: str | None = None) -> list[dict[str, An
                 queries.service_times_today(conn, ctx.hall_id, today, svc.code), svc.avg_service_s
             )
             open_n = sum(
-                1 for c in cfg.counters if svc.code in c.services and states.get(c.id) == "open"
+                1
+                for c in cfg.counters
+                if svc.code in serves.get(c.id, ()) and states.get(c.id) == "open"
             )
             est = n * avg / max(1, open_n)
             limit = cfg.cockpit.advise_at * tg[svc.code].wait_s
@@ -353,7 +382,7 @@ def advice(ctx: HallContext, counter_id: str | None = None) -> list[dict[str, An
                 c.id
                 # dedicated counters first: a 综合窗口 stays free for the other queues
                 for c in sorted(cfg.counters, key=lambda c: (len(c.services), natural(c.id)))
-                if svc.code in c.services and states.get(c.id) != "open"
+                if svc.code in serves.get(c.id, ()) and states.get(c.id) != "open"
             ]
             names = [cfg.counter(c).name or c for c in can[: need - open_n]]  # type: ignore[union-attr]
             vars_ = {

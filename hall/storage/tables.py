@@ -424,6 +424,10 @@ web_accounts = Table(
     # a supervisor's (department head's) departments: the service codes whose cases it
     # sees and handles (0009); null for other roles
     Column("departments", JSON),
+    # the service codes a staff member can handle (综合窗口 staff often handle only some of
+    # a counter's); the staffing plan recommends a counter only for its staff's. NULL: not
+    # recorded, every service of the account's counters (0016)
+    Column("services", JSON),
     UniqueConstraint("hall_id", "username", name="uq_web_accounts_username"),
 )
 

@@ -112,6 +112,19 @@ def _check_departments(ctx: HallContext, role: str, departments: list[str]) -> l
     return list(dict.fromkeys(departments))
 
 
+def _check_services(ctx: HallContext, services: list[str] | None) -> list[str] | None:
+    """The service codes a staff member can handle (the staffing plan's), each a service of
+    the hall; ``None`` or empty: not recorded (every service of the account's counters)."""
+    if not services:
+        return None
+    for code in services:
+        if ctx.config.service(code) is None:
+            raise Invalid(
+                f"no service with code {code!r} in the hall config", code="unknown_service"
+            )
+    return list(dict.fromkeys(services))
+
+
 def _staff_no(staff_no: str | None) -> str | None:
     """``None`` for none; a 工号 of letters, digits and '-' (at most 32)."""
     if staff_no is None or not staff_no.strip():
@@ -130,6 +143,7 @@ def account_json(row: Any) -> dict[str, Any]:
         "role": row.role,
         "counters": list(row.counters),
         "departments": list(row.departments or []),
+        "services": list(row.services or []),
         "active": bool(row.active),
         "locked": row.locked_until is not None,
         "locked_until": row.locked_until.isoformat() if row.locked_until else None,
@@ -146,13 +160,16 @@ def create_account(
     display_name: str = "",
     staff_no: str | None = None,
     departments: list[str] | None = None,
+    services: list[str] | None = None,
 ) -> dict[str, Any]:
+    """``services``: the service codes the staff member can handle (none: not recorded)."""
     if not USERNAME_RE.match(username):
         raise Invalid("username: 1–64 letters, digits, '.', '_' or '-'", code="invalid_username")
     number = _staff_no(staff_no)
     _check_password(settings, password)
     allowed = _check_counters(ctx, role, counters)
     heads = _check_departments(ctx, role, departments or [])
+    skills = _check_services(ctx, services)
     hashed = _hasher.hash(password)
     with ctx.write() as tx:
         if tx.conn.execute(
@@ -169,6 +186,7 @@ def create_account(
                 role=role,
                 counters=list(allowed),
                 departments=heads,
+                services=skills,
                 password_hash=hashed,
                 active=1,
                 failed_logins=0,
@@ -235,8 +253,10 @@ def update_account(
     counters: list[str] | None = None,
     display_name: str | None = None,
     staff_no: str | None = None,
+    services: list[str] | None = None,
 ) -> dict[str, Any]:
-    """``None`` leaves a field as it is; ``staff_no=""`` removes the 工号."""
+    """``None`` leaves a field as it is; ``staff_no=""`` removes the 工号, ``services=[]``
+    the services recorded."""
     with ctx.write() as tx:
         row = _account(tx.conn, ctx, username)
         values: dict[str, Any] = {}
@@ -244,6 +264,8 @@ def update_account(
             values["staff_no"] = _staff_no(staff_no)
         if counters is not None:
             values["counters"] = list(_check_counters(ctx, row.role, counters))
+        if services is not None:
+            values["services"] = _check_services(ctx, services)
         if display_name is not None:
             values["display_name"] = display_name[:64] or row.username
         if active is not None:

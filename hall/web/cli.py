@@ -6,6 +6,11 @@
                                 --display-name 赵六 --staff-no 0231   (the pad shows both)
     python -m hall.web add-user --config hall.toml --username liu --role supervisor
                                 --departments A,B   (a department head: the cases of A, B)
+    python -m hall.web add-user --config hall.toml --username sun --role counter --counters 1
+                                --services A,C   (the services sun can handle: the staffing
+                                plan recommends counter 1 only for those)
+    python -m hall.web set-services --config hall.toml --username sun --services A,B,C
+                                (--services "" removes them: every service of the counters)
     python -m hall.web set-password --config hall.toml --username wang
     python -m hall.web list-users --config hall.toml
 
@@ -37,17 +42,30 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="govhall web", description="Manage staff accounts of the web pages."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("add-user", "set-password", "list-users"):
+    for name in ("add-user", "set-password", "set-services", "list-users"):
         p = sub.add_parser(name)
         p.add_argument("--config", required=True, help="hall config file (TOML)")
         p.add_argument("--database", help="SQLAlchemy URL (default from [server].database)")
         if name != "list-users":
             p.add_argument("--username", required=True)
+        if name in ("add-user", "set-services"):
+            p.add_argument(
+                "--services",
+                default="",
+                required=name == "set-services",
+                help="comma-separated service codes the staff member can handle "
+                "(the staffing plan's); empty: not recorded",
+            )
+        if name in ("add-user", "set-password"):
             p.add_argument(
                 "--password-stdin",
                 action="store_true",
@@ -82,7 +100,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list-users":
             for a in accounts.list_accounts(ctx):
                 state = "active" if a["active"] else "disabled"
-                print(f"{a['username']}\t{a['role']}\t{','.join(a['counters']) or '-'}\t{state}")
+                print(
+                    f"{a['username']}\t{a['role']}\t{','.join(a['counters']) or '-'}\t{state}"
+                    f"\t{','.join(a['services']) or '-'}"
+                )
+            return 0
+        if args.command == "set-services":
+            done = accounts.update_account(ctx, args.username, services=_codes(args.services))
+            print(f"services of {args.username}: {','.join(done['services']) or '-'}")
             return 0
         password = _password(args)
         if args.command == "add-user":
@@ -96,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 counters,
                 args.display_name,
                 args.staff_no,
-                [d.strip() for d in args.departments.split(",") if d.strip()],
+                _codes(args.departments),
+                _codes(args.services),
             )
             print(f"account {args.username} created ({args.role})")
         else:

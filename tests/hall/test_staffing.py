@@ -19,6 +19,7 @@ from hall.domain.staffing import (
     peak_rule,
     plan_day,
     servers_needed,
+    staffed,
 )
 
 
@@ -88,3 +89,49 @@ def test_plan_and_peak_rule() -> None:
     peak = peak_rule(plans, counters)
     assert all(p.counters == peak[0].counters for p in peak)
     assert counter_hours(plans) < counter_hours(peak)
+
+
+# -- the services each counter's staff can handle --------------------------------------------
+
+HALL = [
+    CounterSpec("1", ("A", "B", "C")),  # 综合窗口
+    CounterSpec("2", ("A",)),
+    CounterSpec("3", ("B", "C")),
+    CounterSpec("4", ("C",)),
+]
+
+
+def test_a_counter_is_planned_only_for_what_its_staff_can_handle() -> None:
+    skills = {
+        "1": [["A"], ["A", "C"]],  # two people share counter 1: between them A and C, not B
+        "3": [["A"]],  # its one person handles nothing counter 3 serves
+        "4": [None],  # records nothing: everything counter 4 serves
+    }
+    out = {c.id: c.services for c in staffed(HALL, skills)}
+    assert out == {"1": ("A", "C"), "2": ("A",), "4": ("C",)}  # 2: nobody assigned, as before
+    # B now has no counter: the plan says it is short instead of sending counter 1's staff
+    need = {"A": 1, "B": 1, "C": 1}
+    assert assign(need, HALL)[1] == {}
+    taken, short = assign(need, staffed(HALL, skills))
+    assert short == {"B": 1} and "B" not in taken.values()
+    assert taken == {"2": "A", "4": "C"}
+
+
+def test_staff_who_record_nothing_change_nothing() -> None:
+    assert staffed(HALL, {}) == HALL
+    assert staffed(HALL, {"1": [None, ["A"]], "3": []}) == HALL  # one of counter 1's is open
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["1", "2", "3", "4"]),
+        st.lists(st.one_of(st.none(), st.lists(st.sampled_from("ABCD"), max_size=3))),
+    )
+)
+def test_staffed_never_adds_a_service(skills: dict[str, list[list[str] | None]]) -> None:
+    before = {c.id: set(c.services) for c in HALL}
+    for c in staffed(HALL, skills):
+        assert c.services and set(c.services) <= before[c.id]
+        people = skills.get(c.id)
+        if people and all(p is not None for p in people):
+            assert set(c.services) <= set().union(*(set(p) for p in people if p is not None))

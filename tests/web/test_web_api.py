@@ -152,8 +152,19 @@ def test_account_cli_creates_resets_and_lists(tmp_path: Path) -> None:
     r = run("set-password", "--username", "admin", "--password-stdin", stdin="another-pass-1\n")
     assert r.returncode == 0, r.stderr
     r = run("list-users")
-    assert r.stdout.splitlines() == ["admin\tadmin\t-\tactive"]  # failed adds left nothing
+    assert r.stdout.splitlines() == ["admin\tadmin\t-\tactive\t-"]  # failed adds left nothing
     assert PASSWORD not in r.stdout + r.stderr
+    # the services a staff member can handle, for the staffing plan: set, changed, checked
+    r = run(
+        "add-user", "--username", "sun", "--role", "counter", "--counters", "1",
+        "--services", "A,C", "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    r = run("set-services", "--username", "sun", "--services", "A,ZZ")
+    assert r.returncode == 1 and "no service with code 'ZZ'" in r.stderr
+    r = run("set-services", "--username", "sun", "--services", "B, A")
+    assert r.returncode == 0 and r.stdout.strip() == "services of sun: B,A", r.stderr
+    assert run("list-users").stdout.splitlines()[1] == "sun\tcounter\t1\tactive\tB,A"
 
 
 def test_the_dashboard_lists_offline_tickets_the_hall_refused(web: Web, clock: FakeClock) -> None:

@@ -29,6 +29,8 @@ class AccountIn(BaseModel):
     counters: list[str] = Field(default_factory=list, max_length=100)
     departments: list[str] = Field(default_factory=list, max_length=100)
     """A supervisor's (department head's) service codes, whose cases it handles."""
+    services: list[str] = Field(default_factory=list, max_length=100)
+    """The service codes the staff member can handle (staffing plan); empty: not recorded."""
     password: str = Field(min_length=1, max_length=256)
 
 
@@ -44,6 +46,7 @@ def accounts_create(web: Web, _: AdminWrite, body: AccountIn) -> dict[str, Any]:
         body.display_name,
         body.staff_no,
         body.departments,
+        body.services,
     )
 
 
@@ -64,6 +67,8 @@ class AccountPatch(BaseModel):
     display_name: str | None = Field(default=None, max_length=64)
     staff_no: str | None = Field(default=None, max_length=32)
     """A new 工号; "" removes it."""
+    services: list[str] | None = Field(default=None, max_length=100)
+    """The service codes the staff member can handle; [] removes them."""
 
 
 @router.post("/accounts/{username}/unlock")
@@ -84,4 +89,5 @@ def accounts_update(
         counters=body.counters,
         display_name=body.display_name,
         staff_no=body.staff_no,
+        services=body.services,
     )

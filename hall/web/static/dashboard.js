@@ -205,11 +205,17 @@
   async function showAccounts() {
     const list = await api("GET", "/web/api/accounts");
     $("accounts").replaceChildren(
-      el("tr", {}, ...["username", "display_name", "staff_no", "role", "counter_ids", "active",
-        ""].map((k) => el("th", {}, k ? bi(k, null, true) : ""))),
+      el("tr", {}, ...["username", "display_name", "staff_no", "role", "counter_ids",
+        "account_services", "active", ""].map((k) => el("th", {}, k ? bi(k, null, true) : ""))),
       ...list.map((a) => el("tr", { "data-account": a.username },
         el("td", {}, a.username), el("td", {}, a.display_name), el("td", {}, a.staff_no || ""),
         el("td", {}, bi("role_" + a.role, null, true)), el("td", {}, a.counters.join(", ")),
+        el("td", {}, a.role !== "counter" ? "" : el("span", { class: "form-row" },
+          el("input", { "data-services": a.username, value: a.services.join(","),
+            placeholder: "A,B", maxlength: "200", size: "8",
+            title: GH.zh("account_services_hint") }),
+          el("button", { class: "btn small", type: "button", "data-save-services": a.username,
+            onclick: () => saveServices(a.username) }, bi("save_services", null, true)))),
         el("td", {}, el("span", { class: "badge " + (a.active ? "open" : "closed") },
           bi(a.active ? "account_active" : "account_disabled", null, true)),
           a.locked ? el("span", { class: "badge paused" }, bi("locked", null, true)) : null),
@@ -246,6 +252,16 @@
       showAccounts();
     } catch (err) { toast(GH.errorLabel(err), true); }
   }
+  const codes = (text) => text.split(/[,，\s]+/).filter(Boolean);
+  async function saveServices(user) {
+    const input = document.querySelector(`[data-services="${CSS.escape(user)}"]`);
+    try {
+      await api("POST", "/web/api/accounts/" + encodeURIComponent(user),
+        { services: codes(input.value) });
+      toast(bi("saved", null, true));
+      showAccounts();
+    } catch (err) { toast(GH.errorLabel(err), true); }
+  }
   async function setActive(user, active) {
     try {
       await api("POST", "/web/api/accounts/" + encodeURIComponent(user), { active });
@@ -259,7 +275,7 @@
         username: $("acc-username").value.trim(), display_name: $("acc-display").value.trim(),
         staff_no: $("acc-staff-no").value.trim(),
         role: $("acc-role").value, password: $("acc-password").value,
-        counters: $("acc-counters").value.split(/[,，\s]+/).filter(Boolean) });
+        counters: codes($("acc-counters").value), services: codes($("acc-services").value) });
       $("account-form").reset();
       toast(bi("saved", null, true));
       showAccounts();
