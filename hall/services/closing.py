@@ -70,7 +70,8 @@ def close_due(
 ) -> list[TicketRow]:
     """Expire the open tickets of days before ``day``, and of ``day`` itself once it has
     closed. Idempotent (a second server process finds nothing left)."""
-    due = T.c.day <= day if now >= closing_instant(config, day) else T.c.day < day
+    closed = now >= closing_instant(config, day)
+    due = T.c.day <= day if closed else T.c.day < day
     stmt = (
         update(T)
         .where(
@@ -83,6 +84,9 @@ def close_due(
     )
     rows = [TicketRow.of(r) for r in conn.execute(stmt)]
     notices.forget(conn, config.hall_id, [r.id for r in rows])  # their SMS will not be due
+    # and no ticket's number outlives its day (a notice the gateway never took)
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=config.tz)
+    notices.forget_before(conn, config.hall_id, now if closed else midnight)
     if rows:
         waiting = queries.waiting_counts(conn, config.hall_id, {r.service for r in rows})
         for row in sorted(rows, key=lambda r: r.id):

@@ -131,6 +131,7 @@ def _finish_current(ctx: HallContext, tx: Tx, counter_id: str, by: Actor | None 
 def _finish(ctx: HallContext, tx: Tx, row: TicketRow, by: Actor | None = None) -> TicketRow:
     row = _set(tx, row, status=Status.DONE.value, finished_at=tx.now, **columns_of(by))
     emit_ticket(ctx, tx, "ticket.finished", row, extra=event_of(by))
+    notices.forget(tx.conn, ctx.hall_id, [row.id])  # served: an SMS still unsent is moot
     return _after_finish(ctx, tx, row)
 
 

@@ -9,9 +9,9 @@ transaction that gives the ticket its number; each is released (made due) in the
 transaction of the change it tells of — a counter's call, from which the people ahead are
 counted again — so it is sent once or not at all, never for a change rolled back. A held
 message is dropped, with its number, when it can no longer be due: the 3-ahead notice when
-the ticket is called first; both, if not yet sent, when the ticket ends uncalled
-(cancelled, expired at the day's closing or unconfirmed in time). A sent message keeps no
-number; whatever is left goes with the retention purge.
+the ticket is called first; both, if not yet sent, when the ticket ends (served, cancelled,
+expired at the day's closing or unconfirmed in time), and at the latest with its day's
+closing. A sent message keeps no number.
 
 Below the context (plain connections, no ``HallContext``): the day's closing uses it too."""
 
@@ -127,6 +127,20 @@ def called(
     conn.execute(delete(S).where(*_held(config.hall_id), S.c.key == key(SOON, row.id)))
     extra = {"counter": counter.name, "counter_en": counter.name_en or counter.name}
     return _release(conn, config.hall_id, now, key(CALLED, row.id), extra)
+
+
+def forget_before(conn: Connection, hall_id: str, before: dt.datetime) -> int:
+    """At the day's closing every ticket of the day has ended: its notices the gateway has
+    not taken (none configured, or down all along) go with their numbers."""
+    n: int = conn.execute(
+        delete(S).where(
+            S.c.hall_id == hall_id,
+            S.c.sent_at.is_(None),
+            S.c.template.in_((SOON, CALLED)),
+            S.c.created_at < before,
+        )
+    ).rowcount
+    return n
 
 
 def forget(conn: Connection, hall_id: str, ticket_ids: Iterable[int]) -> int:

@@ -122,6 +122,8 @@ def test_a_booking_checked_in_takes_its_number_to_the_ticket_and_drops_it_from_t
     }
     assert counters.call_next(hall, "1").id == ticket.id  # type: ignore[union-attr]
     assert due(hall)[f"ticket_called-{ticket.id}"]["counter"] == "1号综合窗口"
+    counters.finish(hall, "1")  # served before the gateway took them (none is configured)
+    assert ticket_notices(hall) == []  # the number went with the ticket's end
 
 
 def test_called_before_3_are_ahead_sends_only_the_call(hall: HallContext, clock: FakeClock) -> None:
@@ -156,6 +158,23 @@ def test_a_ticket_ending_uncalled_forgets_the_number(hall: HallContext, clock: F
     assert ticket_notices(hall) == []  # nothing to tell any more: the number is gone
 
 
+def test_no_number_outlives_its_day(hall: HallContext, clock: FakeClock) -> None:
+    """A 过号 ticket's called notice the gateway never took (none is configured) goes
+    with the day's closing."""
+    mine = remote_tickets.issue(hall, "A", person(6), None, phone=PHONE)
+    counters.call_ticket(hall, "2", mine.id)
+    counters.no_show(hall, "2")
+    assert [r["phone"] for r in ticket_notices(hall)] == [PHONE, PHONE]  # 0 ahead, called
+    clock.now = dt.datetime(2026, 11, 23, 23, 50, tzinfo=TZ)
+    with hall.read():
+        pass
+    assert len(ticket_notices(hall)) == 2  # the day has not closed yet
+    clock.now = dt.datetime(2026, 11, 24, 0, 10, tzinfo=TZ)
+    with hall.read():
+        pass
+    assert ticket_notices(hall) == []
+
+
 @pytest.mark.slow
 def test_notices_go_once_each_through_a_failing_gateway(
     hall: HallContext,
@@ -169,10 +188,6 @@ def test_notices_go_once_each_through_a_failing_gateway(
         for n in range(3)
     ]
     caplog.set_level(logging.INFO)
-    for _ in range(7):  # the four walk-ins, then each remote ticket directly
-        counters.call_next(hall, "2")
-    for m in mine:
-        counters.call_ticket(hall, "1", m.id)
     config = Sms(
         url=f"http://127.0.0.1:{gateway.port}/",
         templates={"ticket_soon": "SMS_0003", "ticket_called": "SMS_0004"},
@@ -180,11 +195,21 @@ def test_notices_go_once_each_through_a_failing_gateway(
         rate_per_minute=1000,
     )
     sender = sms.HttpSmsGateway(config)
-    for _ in range(40):
-        if all(r["sent_at"] for r in outbox(hall)):
-            break
-        sms.deliver_due(hall, sender, config)
-        clock.advance(5)
+
+    def drain() -> None:
+        for _ in range(40):
+            if all(r["sent_at"] for r in outbox(hall) if r["next_at"] != notices.HELD):
+                return
+            sms.deliver_due(hall, sender, config)
+            clock.advance(5)
+        raise AssertionError("the outbox was not sent")
+
+    for _ in range(4):  # the walk-ins: 3 ahead of each remote ticket in turn
+        counters.call_next(hall, "2")
+        drain()
+    for m in mine:  # then each remote ticket directly, its holder at the counter
+        counters.call_ticket(hall, "1", m.id)
+        drain()
     sent = outbox(hall)
     assert len(sent) == 6 and all(r["sent_at"] and r["phone"] is None for r in sent)
     got = gateway.records()
