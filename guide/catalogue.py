@@ -31,6 +31,7 @@ __all__ = [
     "Matter",
     "Option",
     "Question",
+    "Synonym",
     "TimeLimit",
     "catalogue",
     "load_catalogue",
@@ -203,12 +204,22 @@ class Elsewhere(_Model):
     where_en: Text
 
 
+class Synonym(_Model):
+    """Everyday words and the catalogue's word for them (过世 → 死亡, 房本 → 不动产权证书):
+    the search reads a query's ``words`` as ``means``, so a citizen's word the catalogue
+    does not use still finds the matter, and does not count against it."""
+
+    words: tuple[Annotated[str, Field(min_length=1, max_length=20)], ...] = Field(min_length=1)
+    means: Text
+
+
 class Catalogue(_Model):
     popular: tuple[Code, ...] = ()
     """the tiles shown before anything is typed, in order"""
     matter: tuple[Matter, ...] = Field(min_length=1)
     bundle: tuple[Bundle, ...] = ()
     elsewhere: tuple[Elsewhere, ...] = ()
+    synonym: tuple[Synonym, ...] = ()
 
     @model_validator(mode="after")
     def _references(self) -> Catalogue:
@@ -222,6 +233,10 @@ class Catalogue(_Model):
         stray = [c for c in self.popular if c not in codes]
         if stray:
             raise ValueError(f"popular names unknown entries {stray}")
+        said = [w for syn in self.synonym for w in syn.words]
+        twice = sorted({w for w in said if said.count(w) > 1})
+        if twice:
+            raise ValueError(f"synonym words listed twice: {twice}")
         known = {m.code for m in self.matter}
         for b in self.bundle:
             missing = [c for c in b.matters if c not in known]

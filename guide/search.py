@@ -9,7 +9,10 @@ Two channels, each scored 0…1 so one threshold says "nothing here":
   rapidfuzz), ranked by BM25 (bm25s) over each entry's name and aliases (weighted three
   times), its English name and aliases, its 申请条件 and its FAQ questions. The score is
   the share of the query's weight (IDF) the entry covers, scaled by its BM25 rank, so a
-  query of words the catalogue has never heard (结婚登记) scores low everywhere.
+  query of words the catalogue has never heard (结婚登记) scores low everywhere. A query's
+  everyday word the catalogue does not use is read as the catalogue's word for it (its
+  ``[[synonym]]`` table: 过世 → 死亡, 私家车 → 车辆), and an entry one of whose names or
+  aliases the query says word for word gains a little (买房取公积金 in 买房能取公积金吗).
 - **sound** — the query as letters: typed pinyin (``shebaoka``), initials (``ydjy``), or a
   Chinese query turned into pinyin by pypinyin, so a homophone typo (社保卡挂施) still lands;
   compared by rapidfuzz with each name's and alias's pinyin and initials.
@@ -47,6 +50,12 @@ _BIGRAM_WEIGHT = 0.5
 _UNKNOWN_WEIGHT = 1.5
 """a query word no entry has: about the weight of a middling catalogue word"""
 _CJK = re.compile(r"[\u3400-\u9fff]+")
+_AGE = re.compile(r"^[0-9零一二三四五六七八九十百两几]+[岁周]?$")
+"""七十岁, 六十: an age or a count says nothing about which matter"""
+_PHRASE_BOOST = 0.15
+"""how much an entry gains when the query holds all the words of one of its names or
+aliases (买房取公积金 in 买房能取公积金吗): ranks the matter a phrase names above its
+neighbours that only share the query's words"""
 _WORD = re.compile(r"[a-z]+")
 _LETTERS = re.compile(r"^[a-z\s']+$")
 
@@ -58,7 +67,8 @@ _STOP_ZH_WORDS = """
 个 把 被 去 来 到 找 问 咨询 弄 搞 多少 多久 为什么 可 会 就 都 也 又
 再 之后 以后 时候 在 从 回来 过来 回去 过去 这里 那里 这边 现在 已经 今天
 明天 昨天 马上 刚才 一下子 第一次 我爸 我妈 爸爸 妈妈 老公 老婆 爱人 家里
-儿子 女儿
+儿子 女儿 父亲 母亲 老伴 丈夫 妻子 那边 这边 那儿 这儿 期间 一张 一本 一份 一家
+没 没带 不 要交 么 啥 咋 咋办 怎么样 什么样 么样 请 您好 你好 麻烦
 """
 _STOP_ZH = frozenset(_STOP_ZH_WORDS.split())
 _STOP_EN_WORDS = """
@@ -119,6 +129,19 @@ class SearchIndex:
         self._letters = dict(letters or {})
         self._jieba: Any = None
         self._bm25: Any = None
+        # everyday words → the catalogue's (synonyms): English phrases by the words they
+        # are made of, Chinese words as jieba cuts the query (taught them below)
+        self._syn_en = sorted(
+            (
+                (re.compile(rf"\b{re.escape(w.lower())}\b"), syn.means.lower())
+                for syn in catalogue.synonym
+                for w in syn.words
+                if w.isascii()
+            ),
+            key=lambda pair: -len(pair[0].pattern),
+        )
+        self._syn_zh: dict[str, list[str]] = {}
+        self._idf: dict[str, float] = {}
         if not letters_only:
             import jieba
 
@@ -130,6 +153,15 @@ class SearchIndex:
                     for run in _CJK.findall(text):
                         if 2 <= len(run) <= 6:
                             self._jieba.add_word(run, freq=2000)
+            for syn in catalogue.synonym:
+                for w in syn.words:
+                    if not w.isascii() and len(w) >= 2:
+                        self._jieba.add_word(w, freq=3000)
+            for syn in catalogue.synonym:
+                means = self._zh_words(syn.means)
+                for w in syn.words:
+                    if not w.isascii():
+                        self._syn_zh[w] = means
         self.catalogue = catalogue
         self.entries: tuple[Matter | Bundle, ...] = catalogue.entries()
         docs = [self._doc_tokens(e) for e in self.entries]
@@ -145,6 +177,12 @@ class SearchIndex:
             for tok in s:
                 df[tok] = df.get(tok, 0) + 1
         self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        # each entry's names and aliases as word sets, for the phrase boost
+        self._phrase_words: list[list[frozenset[str]]] = []
+        for e in self.entries:
+            sets = [self._phrase_zh(x) for x in (e.name, *e.aliases)]
+            sets += [set(self._en_tokens(x)) for x in (e.name_en, *e.aliases_en)]
+            self._phrase_words.append([frozenset(w) for w in sets if w])
         self._en_vocab = sorted(t for t in df if t.isascii())
         # the sound channel: each phrase's pinyin and initials, and the entry it belongs to
         phrases: list[str] = []
@@ -164,24 +202,47 @@ class SearchIndex:
             (sound, e) for w, e in self._elsewhere if len(sound := self._letters_of(w)[0]) >= 4
         ]
 
+    def _phrase_zh(self, text: str) -> set[str]:
+        """A name's or alias's words, without the whole alias that jieba knows only because
+        it was taught it (买房取公积金): a query says the phrase by its words."""
+        words = set(self._zh_words(text))
+        runs = set(_CJK.findall(text))
+        return {
+            w for w in words if not (w in runs and len(w) >= 4 and any(x in w for x in words - {w}))
+        }
+
     def _letters_of(self, text: str) -> tuple[str, str]:
         known = self._letters.get(text)
         return known if known is not None else letters_of(text)
 
     # -- tokens -----------------------------------------------------------------------------
-    def _zh_words(self, text: str) -> list[str]:
+    def _zh_words(self, text: str, *, query: bool = False) -> list[str]:
+        """jieba's words in search mode (a long word and the words inside it), without the
+        words that say nothing; a query's everyday words read as the catalogue's."""
         out: list[str] = []
         if self._jieba is None:
             return out  # letters only: no Chinese is typed
         for run in _CJK.findall(text):
-            out += [w for w in self._jieba.lcut_for_search(run) if w not in _STOP_ZH]
+            if not query:
+                out += [w for w in self._jieba.lcut_for_search(run) if w not in _STOP_ZH]
+                continue
+            for word in self._jieba.lcut(run):
+                means = self._syn_zh.get(word) if word not in self._idf else None
+                if means is not None:  # a word the catalogue does not use: read as its own
+                    out += means
+                    continue
+                out += [
+                    w
+                    for w in self._jieba.lcut_for_search(word)
+                    if w not in _STOP_ZH and not _AGE.match(w)
+                ]
         return out
 
-    def _zh_tokens(self, text: str) -> list[str]:
+    def _zh_tokens(self, text: str, *, query: bool = False) -> list[str]:
         """jieba's words, and the bigrams inside each longer word (社保卡 → 社保, 保卡), so
         a word jieba cuts differently in the query and the catalogue still meets; never
         a bigram across two words (卡不 in 社保卡不见了 says nothing)."""
-        words = self._zh_words(text)
+        words = self._zh_words(text, query=query)
         out = list(words)
         for w in words:
             if len(w) >= 3:
@@ -205,7 +266,9 @@ class SearchIndex:
         return tokens + self._zh_tokens(weak)
 
     def _query_tokens(self, q: str) -> list[str]:
-        tokens = self._zh_tokens(q)
+        tokens = self._zh_tokens(q, query=True)
+        for pattern, means in self._syn_en:
+            q = pattern.sub(means, q)
         for w in self._en_tokens(q):
             if w in self._idf:
                 tokens.append(w)
@@ -239,11 +302,14 @@ class SearchIndex:
         total = sum(weights.values())
         if total <= 0:
             return scores
+        said = frozenset(tokens)
         for i, doc in enumerate(self._doc_sets):
             if bm[i] <= 0:
                 continue
             covered = sum(w for t, w in weights.items() if t in doc) / total
-            scores[i] = covered * (0.6 + 0.4 * bm[i] / top)
+            whole = any(words <= said for words in self._phrase_words[i])
+            boost = 1.0 + _PHRASE_BOOST if whole else 1.0
+            scores[i] = covered * (0.6 + 0.4 * bm[i] / top) * boost  # capped in search
         return scores
 
     def _sound(self, q: str) -> np.ndarray:

@@ -206,6 +206,10 @@ def test_the_test_writer_round_trips(tmp_path: Path) -> None:
         (lambda d: d["matter"][0].update(time_limit={"legal": 5, "promised": 9}), "promised 9"),
         (lambda d: d["matter"][0].update(aliases=["一"]), "aliases"),
         (lambda d: d["popular"].append("zz-01"), "popular names unknown entries"),
+        (
+            lambda d: d["synonym"].append({"words": ["过世"], "means": "死亡"}),
+            "synonym words listed twice",
+        ),
         (lambda d: d["matter"][2]["materials"][1].pop("name_en"), "matter[2](sb-03)"),
         (
             lambda d: d["matter"][0]["materials"][0].update(name_en="居民身份证"),

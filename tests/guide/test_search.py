@@ -44,9 +44,36 @@ def test_the_issues_examples_come_first(index: SearchIndex, query: str, expected
 
 @pytest.mark.parametrize("case", QUERIES["cases"], ids=lambda c: c["q"])
 def test_each_phrasing_finds_its_matter_in_the_top_3(index: SearchIndex, case: Any) -> None:
-    if case["q"] == "看病垫的钱怎么报":
-        pytest.xfail("垫 alone is not in the catalogue's words: 异地就医 ranks first (known miss)")
     assert set(_top(index, case["q"])) & set(case["expect"]), case
+
+
+def test_the_development_set_stays_above_95_percent_in_the_top_3(index: SearchIndex) -> None:
+    dev = QUERIES["dev"]
+    found = sum(bool(set(_top(index, c["q"])) & set(c["expect"])) for c in dev)
+    assert found / len(dev) >= 0.95, found
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("私家车要交购置税", "sw-04"),  # 私家车 is read as the catalogue's 车辆
+        ("奶奶病故了销户", "hj-06"),  # 病故 → 死亡
+        ("网约车司机交社保", "sb-08"),  # 网约车 → 灵活就业
+        ("refund of my income tax", "sw-02"),  # refund → tax refund
+    ],
+)
+def test_everyday_words_are_read_as_the_catalogues(
+    index: SearchIndex, query: str, expected: str
+) -> None:
+    assert _top(index, query)[0] == expected
+
+
+def test_a_word_the_catalogue_uses_is_kept_as_it_is(index: SearchIndex) -> None:
+    """房产证 is a synonym of 不动产权证书 and a word of the catalogue's own aliases: the query
+    keeps it (新房办房产证 stays with the new home, not the lost certificate)."""
+    tokens = index._query_tokens("新房办房产证")
+    assert "房产证" in tokens and "不动产" not in tokens
+    assert "车辆" in index._query_tokens("私家车") and "私家车" not in index._query_tokens("私家车")
 
 
 def test_the_held_out_set_stays_above_90_percent_in_the_top_3(index: SearchIndex) -> None:
