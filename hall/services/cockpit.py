@@ -48,6 +48,9 @@ from hall.storage import tables as t
 T = t.tickets
 SERVICE_TIME_DAYS = 56
 """Days of finished tickets the plan's service times are the mean of."""
+Skills = dict[str, list[list[str] | None]]
+"""Counter id → the services each staff member assigned to it can handle (None: not
+recorded)."""
 
 
 def targets(config: HallConfig) -> dict[str, Target]:
@@ -58,16 +61,14 @@ def targets(config: HallConfig) -> dict[str, Target]:
     return out
 
 
-def counter_specs(
-    config: HallConfig, skills: Mapping[str, list[list[str] | None]] | None = None
-) -> list[CounterSpec]:
+def counter_specs(config: HallConfig, skills: Skills | None = None) -> list[CounterSpec]:
     """The counters the plan may open, each for the services its staff can handle (see
     :func:`hall.domain.staffing.staffed`; ``skills`` from :func:`staff_skills`)."""
     specs = [CounterSpec(c.id, tuple(c.services)) for c in config.counters]
     return staffed(specs, skills) if skills else specs
 
 
-def staff_skills(ctx: HallContext) -> dict[str, list[list[str] | None]]:
+def staff_skills(ctx: HallContext) -> Skills:
     """Counter id → the services each active counter account assigned to it can handle
     (``None`` for an account that records none)."""
     A = t.web_accounts
@@ -150,21 +151,24 @@ def load_history(
 
 # -- plan ----------------------------------------------------------------------------------
 
-# per hall context (one per server process; tests make many), then per hall and day
+# per hall context (one per server process; tests make many), then per hall and day; with
+# the staff's services it was planned for (an account's change is planned for at once)
 _CACHE: weakref.WeakKeyDictionary[
-    HallContext, dict[tuple[str, dt.date], tuple[dt.datetime, dict[str, Any], Any]]
+    HallContext, dict[tuple[str, dt.date], tuple[dt.datetime, dict[str, Any], Any, Skills]]
 ] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 CACHE_S = 900.0
 
 
-def _build_plan(ctx: HallContext, check: bool = True) -> tuple[dict[str, Any], Any]:
+def _build_plan(
+    ctx: HallContext, check: bool = True, skills: Skills | None = None
+) -> tuple[dict[str, Any], Any]:
     cfg = ctx.config
     hist = load_history(ctx)
     codes = [s.code for s in cfg.services]
     result = fc.forecast(hist.arrivals, codes, ctx.today(), cfg.cockpit.forecast_days)
     tg = targets(cfg)
-    specs = counter_specs(cfg, staff_skills(ctx))
+    specs = counter_specs(cfg, staff_skills(ctx) if skills is None else skills)
     days_out = []
     plans_by_day: dict[dt.date, tuple[list[SlotPlan], dict[str, dict[int, float]]]] = {}
     for day in result.days if result.models else ():  # no history: nothing to forecast
@@ -228,13 +232,14 @@ def _slot_json(p: SlotPlan, rates: Mapping[str, Mapping[int, float]]) -> dict[st
 def _cached(ctx: HallContext) -> tuple[dict[str, Any], Any]:
     key = (ctx.hall_id, ctx.today())
     now = ctx.now()
+    skills = staff_skills(ctx)
     with _CACHE_LOCK:
         hit = _CACHE.setdefault(ctx, {}).get(key)
-        if hit and (now - hit[0]).total_seconds() < CACHE_S:
+        if hit and (now - hit[0]).total_seconds() < CACHE_S and hit[3] == skills:
             return hit[1], hit[2]
-    built, state = _build_plan(ctx)
+    built, state = _build_plan(ctx, skills=skills)
     with _CACHE_LOCK:
-        _CACHE[ctx] = {key: (now, built, state)}  # yesterday's plan is dropped
+        _CACHE[ctx] = {key: (now, built, state, skills)}  # yesterday's plan is dropped
     return built, state
 
 

@@ -120,3 +120,33 @@ def test_staff_may_not_read_the_cockpit(hall: HallProcess, context: Any) -> None
     assert r.status == 403
     r = page.request.get(hall.url + "/web/api/cockpit/advice?counter=5")
     assert r.status == 403  # not wang's counter
+
+
+def test_the_cockpit_credits_the_staff_member_who_served(hall: HallProcess, context: Any) -> None:
+    kiosk(hall).issue_ticket("J")
+    staff = context.browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    try:
+        p = staff.new_page()
+        login(p, hall, "wang", "/web/counter")
+        p.click("#btn-call-next")
+        p.wait_for_selector("#current-number:not(.empty)")
+        p.click("#btn-finish")
+        p.wait_for_selector("#current-number.empty")
+    finally:
+        staff.close()
+    page = context.new_page()
+    login(page, hall, "boss", "/web/cockpit")
+    today = dt.datetime.now(load_config(hall.config).tz).date()
+    page.fill("#perf-day", today.isoformat())
+    with page.expect_response("**/cockpit/performance?day=*") as answer:
+        page.click("#perf-day-show")
+    assert answer.value.ok
+    # wang pressed the keys on his counter page: he is credited, by name and 工号
+    row = page.locator("#ck-perf-staff tr[data-account='wang']")
+    expect(row).to_contain_text("王五")
+    expect(row).to_contain_text("0231")
+    assert row.locator("td").nth(3).inner_text() == "1"  # served
+    expect(page.locator("#ck-perf tr[data-counter='1']")).to_contain_text("王五（0231）")
+    expect(page.locator("#ck-perf-staff-none")).to_be_hidden()
+    page.locator("#ck-perf-staff").scroll_into_view_if_needed()
+    shot(page, "cockpit-staff-performance")
