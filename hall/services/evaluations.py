@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select
+from sqlalchemy import Connection, insert, or_, select, update
 
 from common.i18n import t as t_
 from common.personal import InvalidIdNumber, keyed_hash, validate_person_number
@@ -184,7 +184,10 @@ def add_matter(
     ctx: HallContext, counter_id: str, matter_no: str | None, *, by: str
 ) -> CounterMatters:
     """Register a 办件编号 for the counter's ticket: the one staff typed or scanned from
-    their business system, or (``None``) one the hall makes in its format."""
+    their business system, or (``None``) one the hall makes in its format. A typed number
+    takes the place of the first matter the ticket named at the kiosk (source ``guide``)
+    that still has the hall's number and no rating, so a bundle's three matters stay three
+    ratings when staff key in the business system's numbers."""
     with ctx.write() as tx:
         ticket_id = _counter_ticket(tx.conn, ctx, counter_id, tx.now)
         if ticket_id is None:
@@ -206,6 +209,23 @@ def add_matter(
                 select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
             ).first():
                 raise Conflict(f"办件编号 {matter_no} is registered already", code="matter_exists")
+            rated = _rated(tx.conn, ctx, ticket_id)
+            named = [m for m in known if m.source == "guide" and m.matter_no not in rated]
+            if named:
+                tx.conn.execute(
+                    update(M)
+                    .where(M.c.id == named[0].id)
+                    .values(matter_no=matter_no, source=source, counter_id=counter_id)
+                )
+                tx.emit(
+                    "ticket.matter_added",
+                    {
+                        "ticket": {"id": ticket_id, "counter": counter_id},
+                        "matter_no": matter_no,
+                        "replaces": named[0].matter_no,
+                    },
+                )
+                return _counter_matters(tx.conn, ctx, ticket_id)
         tx.conn.execute(
             insert(M).values(
                 hall_id=ctx.hall_id,

@@ -136,3 +136,40 @@ def test_the_counter_page_names_the_matters_the_kiosk_sent(hall: HallProcess, co
         "Registering a newborn's birth (hukou)"
     )
     shot(page, "counter-guide-matters")
+
+
+def test_the_business_systems_numbers_take_the_place_of_the_kiosks(web: Web) -> None:
+    """Staff key in the business system's 办件编号: each takes the place of a matter the
+    ticket named (in order, its name kept), so the bundle is still rated three times; a
+    number beyond them is one matter more."""
+    ticket = post_ticket(web, {"service": "J", "matters": BIRTH}).json()
+    web.login("wang")
+    web.post("/counters/1/do/call-next")
+    assert web.post("/counters/1/matters", {"matter_no": "HJ-2026-0001"}).status_code == 201
+    r = web.post("/counters/1/matters", {"matter_no": "YB-2026-0002"})
+    matters = r.json()["matters"]
+    assert [(m["matter_no"], m["code"], m["source"]) for m in matters] == [
+        ("HJ-2026-0001", "hj-01", "entered"),
+        ("YB-2026-0002", "yb-01", "entered"),
+        (matters[2]["matter_no"], "sb-03", "guide"),
+    ]
+    assert matters[0]["name"] == "新生儿出生登记"
+    web.post("/counters/1/matters", {})  # 生成编号: one matter more, in the hall's format
+    web.post("/counters/1/matters", {"matter_no": "SB-2026-0003"})
+    web.post("/counters/1/matters", {"matter_no": "X-4"})  # none left to replace: one more
+    matters = web.get("/counters/1/matters").json()["matters"]
+    assert [m["source"] for m in matters] == [
+        "entered",
+        "entered",
+        "entered",
+        "generated",
+        "entered",
+    ]
+    assert [m["code"] for m in matters] == ["hj-01", "yb-01", "sb-03", None, None]
+    web.post("/counters/1/do/finish")
+    asked = []
+    while (pad := web.get("/counters/1/pad").json()["ticket"]) is not None:
+        asked.append(pad["matter_no"])
+        rating = {"ticket": ticket["id"], "score": 5, "matter_no": pad["matter_no"]}
+        assert web.post("/counters/1/evaluate", rating).status_code == 201
+    assert asked == [m["matter_no"] for m in matters] and len(asked) == 5
