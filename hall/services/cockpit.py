@@ -352,8 +352,19 @@ def advice(ctx: HallContext, counter_id: str | None = None) -> list[dict[str, An
     tg = targets(cfg)
     out = []
     # what each counter can serve with its staff (a counter whose staff cannot handle a
-    # service is neither counted for it nor recommended for it)
-    serves = {c.id: set(c.services) for c in counter_specs(cfg, staff_skills(ctx))}
+    # service is neither counted for it nor recommended for it): the person at an open or
+    # paused counter, else everyone assigned to it
+    skills = staff_skills(ctx)
+    C, A = t.counters, t.web_accounts
+    with ctx.read() as conn:
+        present = conn.execute(
+            select(C.c.id, A.c.services)
+            .select_from(C.join(A, A.c.id == C.c.staff_account))
+            .where(C.c.hall_id == ctx.hall_id, C.c.state != "closed")
+        ).all()
+    for counter, services in present:
+        skills[counter] = [list(services) if services else None]
+    serves = {c.id: set(c.services) for c in counter_specs(cfg, skills)}
     with ctx.read() as conn:
         waiting = queries.waiting_counts(conn, ctx.hall_id)
         states = {

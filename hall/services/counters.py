@@ -76,7 +76,12 @@ def _change_state(
     tx.conn.execute(
         update(C)
         .where(C.c.hall_id == ctx.hall_id, C.c.id == counter_id)
-        .values(state=state, reason=reason, since=tx.now)
+        .values(
+            state=state,
+            reason=reason,
+            since=tx.now,
+            staff_account=by.account_id if by and state != "closed" else None,
+        )
     )
     p = t.pauses
     if state == "paused":

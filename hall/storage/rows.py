@@ -67,6 +67,7 @@ class CounterRow(_FromRow):
     state: CounterState
     reason: str | None
     since: dt.datetime
+    staff_account: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -165,6 +165,9 @@ counters = Table(
     Column("state", String(16), nullable=False),  # closed, open, paused
     Column("reason", String(200)),
     Column("since", UTCDateTime, nullable=False),
+    # the staff account that opened, resumed or paused it from the counter page: who is
+    # there (the live advice's services); NULL for a counter device, or once closed (0016)
+    Column("staff_account", Id),
 )
 
 pauses = Table(

@@ -14,6 +14,7 @@ import pytest
 from hall.domain.simulation import SyntheticService
 from hall.errors import Invalid
 from hall.services import cockpit, counters, tickets
+from hall.services.actor import Actor
 from hall.services.context import HallContext
 from hall.services.tickets import IssueRequest
 from hall.storage import migrate
@@ -107,6 +108,23 @@ def test_the_advice_names_only_counters_whose_staff_can_serve(tmp_path: Path) ->
     assert [a["service"] for a in advice] == ["B"] and advice[0]["counters"] == []
     assert cockpit.advice(ctx, "1") == []  # nor is counter 1's page told about B
     accounts.update_account(ctx, "sun", services=["A", "B"])
+    assert cockpit.advice(ctx)[0]["counters"] == ["1"]
+    # zhou (A only) shares counter 1 and is the one there now, on a break: counter 1 is no
+    # help for B until it is closed (anyone assigned may come: sun can serve B)
+    accounts.update_account(ctx, "sun", services=["B"])
+    zhou = accounts.create_account(
+        ctx, settings, "zhou", PASSWORD, "counter", ["1"], services=["A"]
+    )
+    assert cockpit.advice(ctx)[0]["counters"] == ["1"]  # closed: sun or zhou
+    counters.pause(ctx, "1", "离岗", by=Actor(zhou["id"], None))
+    advice = cockpit.advice(ctx)
+    assert advice[0]["service"] == "B" and advice[0]["counters"] == []
+    assert cockpit.advice(ctx, "1") == []
+    counters.resume(ctx, "1")  # a device's key: nobody known there, so sun may be (B)
+    assert cockpit.advice(ctx)[0]["counters"] == []  # open for B already: none to open
+    assert cockpit.advice(ctx)[0]["open"] == 1
+    counters.pause(ctx, "1", "午休", by=Actor(zhou["id"], None))
+    counters.close(ctx, "1")
     assert cockpit.advice(ctx)[0]["counters"] == ["1"]
     engine.dispose()
 

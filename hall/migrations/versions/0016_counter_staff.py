@@ -1,7 +1,8 @@
 """Counter actions record the staff member who did them (issue 22): a ticket keeps the
 account (and 工号) that last acted on it at its counter, a pause the one who took it, so
-the performance figures credit the person, not the accounts listing the counter. A staff
-account records the services its holder can handle, for the staffing plan.
+the performance figures credit the person, not the accounts listing the counter; a
+counter, who is at it now. A staff account records the services its holder can handle, for
+the staffing plan and the live advice.
 
 Revision ID: 0016
 Revises: 0017
@@ -30,9 +31,13 @@ def upgrade() -> None:
             batch.add_column(sa.Column("staff_no", sa.String(32)))
     with op.batch_alter_table("web_accounts") as batch:
         batch.add_column(sa.Column("services", sa.JSON()))
+    with op.batch_alter_table("counters") as batch:
+        batch.add_column(sa.Column("staff_account", Id))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("counters") as batch:
+        batch.drop_column("staff_account")
     with op.batch_alter_table("web_accounts") as batch:
         batch.drop_column("services")
     for table in ("tickets", "pauses"):
