@@ -33,6 +33,7 @@ from hall.storage import tables as t
 
 BOM = "\ufeff"
 PERF_COLUMNS = performance.COLUMNS
+STAFF_COLUMNS = performance.STAFF_COLUMNS
 RANK_COLUMNS = (
     "rank",
     "counter",
@@ -71,6 +72,8 @@ def _cell(v: Any) -> Any:
         return ""
     if isinstance(v, dict):
         return "；".join(f"{k} {n}" for k, n in v.items())
+    if isinstance(v, list):
+        return "、".join(str(x) for x in v)
     return v
 
 
@@ -205,13 +208,19 @@ def figures(ctx: HallContext, month: str) -> dict[str, Any]:
 # -- CSV / XLSX ---------------------------------------------------------------------------
 
 
-def performance_csv(rows: Sequence[dict[str, Any]]) -> str:
+def performance_csv(rows: Sequence[dict[str, Any]], staff: Sequence[dict[str, Any]] = ()) -> str:
+    """The counters' table and, after a blank line, the staff members' (when any)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([_h(c, "zh") for c in PERF_COLUMNS])
-    w.writerow([_h(c, "en") for c in PERF_COLUMNS])
-    for r in rows:
-        w.writerow([_cell(r[c]) for c in PERF_COLUMNS])
+    for i, (columns, table) in enumerate(((PERF_COLUMNS, rows), (STAFF_COLUMNS, staff))):
+        if i and not table:
+            continue
+        if i:
+            w.writerow([])
+        w.writerow([_h(c, "zh") for c in columns])
+        w.writerow([_h(c, "en") for c in columns])
+        for r in table:
+            w.writerow([_cell(r[c]) for c in columns])
     return BOM + out.getvalue()
 
 
@@ -262,8 +271,15 @@ def _xlsx(sheets: Sequence[tuple[str, Sequence[str], Sequence[dict[str, Any]]]])
     return buf.getvalue()
 
 
-def performance_xlsx(rows: Sequence[dict[str, Any]], period: str) -> bytes:
-    return _xlsx([(f"窗口绩效 {period}", PERF_COLUMNS, rows)])
+def performance_xlsx(
+    rows: Sequence[dict[str, Any]], period: str, staff: Sequence[dict[str, Any]] = ()
+) -> bytes:
+    sheets: list[tuple[str, Sequence[str], Sequence[dict[str, Any]]]] = [
+        (f"窗口绩效 {period}", PERF_COLUMNS, rows)
+    ]
+    if staff:
+        sheets.append((f"人员绩效 {period}", STAFF_COLUMNS, staff))
+    return _xlsx(sheets)
 
 
 def monthly_xlsx(ctx: HallContext, month: str) -> bytes:

@@ -63,7 +63,7 @@ COLUMNS = (
     "cases_overdue",
 )
 METRICS = COLUMNS[COLUMNS.index("served") :]
-STAFF_COLUMNS = ("account", "username", "name", "staff_no", "counters", *METRICS)
+STAFF_COLUMNS = ("account", "username", "person", "staff_no", "counters", *METRICS)
 """One row per staff member who did counter work in the period."""
 
 
@@ -341,7 +341,7 @@ def figures(
             {
                 "account": account,
                 "username": row.username if row is not None else None,
-                "name": row.display_name if row is not None else f"#{account}",
+                "person": row.display_name if row is not None else f"#{account}",
                 "staff_no": a.staff_no or (row.staff_no if row is not None else None),
                 "counters": sorted(a.counters, key=natural),
             }

@@ -160,7 +160,7 @@ def test_performance_credits_the_person_who_did_the_work(web: Web, clock: FakeCl
     staff = {r["username"]: r for r in result["staff"]}
     assert set(staff) == {"wang", "boss"}  # zhao did nothing; the device is nobody
     w, b = staff["wang"], staff["boss"]
-    assert (w["name"], w["staff_no"], w["counters"]) == ("王五", "0231", ["1"])
+    assert (w["person"], w["staff_no"], w["counters"]) == ("王五", "0231", ["1"])
     assert (w["served"], w["called"], w["no_show"]) == (1, 2, 1)
     assert w["service_avg_min"] == 5.0
     assert (w["pauses"], w["paused_min"], w["pause_reasons"]) == (1, 10, {"离岗": 1})
@@ -173,3 +173,33 @@ def test_performance_credits_the_person_who_did_the_work(web: Web, clock: FakeCl
     assert "赵六" not in one["staff"]
     two = next(r for r in result["rows"] if r["counter"] == "2")
     assert two["staff"] == ""
+
+
+def test_the_performance_downloads_have_the_staff_table(web: Web, clock: FakeClock) -> None:
+    ctx = web.client.app.state.web.ctx  # type: ignore[attr-defined]
+    accounts.update_account(ctx, "wang", staff_no="0231", display_name="王五")
+    web.login("boss")
+    csv_before = web.get("/cockpit/performance.csv").text
+    assert "人员绩效" not in csv_before and "工号" not in csv_before  # nobody worked yet
+    web.issue("B")
+    web.login("wang")
+    _ok(web.post("/counters/1/do/call-next"))
+    clock.advance(180)
+    _ok(web.post("/counters/1/do/finish"))
+    web.login("boss")
+    lines = web.get("/cockpit/performance.csv").text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("窗口号,名称,工作人员")  # the counters first, as before
+    blank = lines.index("")
+    assert lines[blank + 1].startswith("账号编号,账号,姓名,工号,所在窗口,办结量")
+    person = lines[blank + 3].split(",")
+    assert person[1:6] == ["wang", "王五", "0231", "1", "1"]  # …, counters 1, served 1
+    xlsx = web.get("/cockpit/performance.xlsx")
+    assert xlsx.status_code == 200
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(BytesIO(xlsx.content))
+    assert [ws.title.split()[0] for ws in book.worksheets] == ["窗口绩效", "人员绩效"]
+    sheet = book.worksheets[1]
+    assert [c.value for c in sheet[3]][1:4] == ["wang", "王五", "0231"]

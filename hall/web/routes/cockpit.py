@@ -99,7 +99,7 @@ def performance_csv(
 ) -> PlainTextResponse:
     result = performance.period(web.ctx, day=day, month=month)
     return PlainTextResponse(
-        bulletin.performance_csv(result["rows"]),
+        bulletin.performance_csv(result["rows"], result["staff"]),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="performance-{result["period"]}.csv"'
@@ -111,7 +111,7 @@ def performance_csv(
 def performance_xlsx(web: Web, _: Admin, day: Text40 = None, month: Text40 = None) -> Response:
     result = performance.period(web.ctx, day=day, month=month)
     return Response(
-        bulletin.performance_xlsx(result["rows"], result["period"]),
+        bulletin.performance_xlsx(result["rows"], result["period"], result["staff"]),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={
             "Content-Disposition": f'attachment; filename="performance-{result["period"]}.xlsx"'

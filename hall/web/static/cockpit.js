@@ -78,11 +78,11 @@
         r[c] === null || r[c] === "" ? "—" : String(r[c])))));
     $("ck-perf").replaceChildren(head, ...rows);
     // per person: the work each staff member did from the counter page, wherever
-    const people = ["name", "staff_no", "counters", ...cols.slice(3)];
+    const people = ["person", "staff_no", "counters", ...cols.slice(3)];
     const shown = (r, c) => Array.isArray(r[c]) ? r[c].join("、")
       : r[c] === null || r[c] === "" ? "—" : String(r[c]);
     $("ck-perf-staff").replaceChildren(
-      el("tr", {}, ...people.map((c) => el("th", {}, bi(c === "name" ? "ck_col_person" : "ck_col_" + c)))),
+      el("tr", {}, ...people.map((c) => el("th", {}, bi("ck_col_" + c)))),
       ...(res.staff || []).map((r) => el("tr", { "data-account": r.username || r.account },
         ...people.map((c) => el("td", { class: typeof r[c] === "number" ? "num" : null },
           shown(r, c))))));
