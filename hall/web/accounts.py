@@ -119,8 +119,10 @@ def _check_services(ctx: HallContext, services: list[str] | None) -> list[str] |
         return None
     for code in services:
         if ctx.config.service(code) is None:
+            # A field of the account form, not a request for a service: a 422 of its own
             raise Invalid(
-                f"no service with code {code!r} in the hall config", code="unknown_service"
+                f"no service with code {code!r} in the hall config",
+                code="account_unknown_service",
             )
     return list(dict.fromkeys(services))
 

@@ -137,7 +137,7 @@ def test_an_accounts_services_are_the_halls(tmp_path: Path) -> None:
     settings = web_settings(ctx.config)
     with pytest.raises(Invalid) as err:
         accounts.create_account(ctx, settings, "sun", PASSWORD, "counter", ["1"], services=["Z"])
-    assert err.value.code == "unknown_service"
+    assert err.value.code == "account_unknown_service"
     made = accounts.create_account(
         ctx, settings, "sun", PASSWORD, "counter", ["1"], services=["B", "A", "B"]
     )
