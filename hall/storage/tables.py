@@ -238,7 +238,7 @@ ticket_matters = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     # the catalogue's code of the matter (guide/data/matters.toml) when the kiosk's 我要办
-    # sent it with the ticket (source guide: a 一件事一次办 bundle's matters, or one) (0017)
+    # sent it with the ticket (source guide: a 一件事一次办 bundle's matters, or one) (0015)
     Column("matter_code", String(8)),
     UniqueConstraint("hall_id", "matter_no", name="uq_ticket_matters_no"),
 )

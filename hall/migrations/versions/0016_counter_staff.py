@@ -5,10 +5,7 @@ counter, who is at it now. A staff account records the services its holder can h
 the staffing plan and the live advice.
 
 Revision ID: 0016
-Revises: 0017
-
-(Numbered 0016 but after 0017, which was committed first on 0014: one line of revisions,
-one head; the numbers are names, the chain is the order.)
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0017"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

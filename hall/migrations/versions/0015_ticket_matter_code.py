@@ -2,7 +2,7 @@
 ``ticket_matters`` row may name the catalogue's matter (``matter_code``, e.g. hj-01), so the
 counter page shows what a 一件事一次办 bundle's citizen came for and each is rated once.
 
-Revision ID: 0017
+Revision ID: 0015
 Revises: 0014
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
