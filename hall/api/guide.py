@@ -8,16 +8,18 @@ the service's name here and the counters' names. Included in the app by ``hall/a
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from guide.catalogue import Bundle, Catalogue, Material, Matter, catalogue
-from guide.search import SearchIndex
 from hall import schemas as s
 from hall.api.routes import Ctx
 from hall.config import HallConfig
 from hall.errors import HallError, NotFound
+
+if TYPE_CHECKING:
+    from guide.search import SearchIndex
 
 router = APIRouter(prefix="/api/v1", tags=["guide"], responses=s.ERROR_RESPONSES)
 
@@ -32,6 +34,10 @@ def search_index() -> SearchIndex:
     global _index
     with _lock:
         if _index is None:
+            # Imported here with the index: numpy, jieba and bm25s stay out of a hall
+            # process until someone searches (the server's RSS under the ticket load).
+            from guide.search import SearchIndex
+
             _index = SearchIndex(catalogue())
         return _index
 

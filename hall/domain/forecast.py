@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from hall.domain.workdays import is_working_day
+from hall.domain.workdays import days_off_before, is_working_day, working_day_of_month
 
 SLOT_MIN = 30
 """Minutes per forecast slot."""
@@ -49,23 +49,6 @@ def slot_label(slot: int) -> str:
     start = slot * SLOT_MIN
     end = start + SLOT_MIN
     return f"{start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
-
-
-def working_day_of_month(day: dt.date) -> int:
-    """1 for the month's first working day, 2 for the second…; 0 when ``day`` is off."""
-    if not is_working_day(day):
-        return 0
-    return sum(is_working_day(day.replace(day=d)) for d in range(1, day.day + 1))
-
-
-def days_off_before(day: dt.date, cap: int = 14) -> int:
-    """How many days off come right before ``day`` (2 after an ordinary weekend)."""
-    n = 0
-    prev = day - dt.timedelta(days=1)
-    while n < cap and not is_working_day(prev):
-        n += 1
-        prev -= dt.timedelta(days=1)
-    return n
 
 
 def next_working_days(after: dt.date, n: int) -> list[dt.date]:

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from hall.domain.forecast import SLOT_MIN, days_off_before, working_day_of_month
+from hall.domain.forecast import SLOT_MIN
 from hall.domain.policy import Candidate, choose_next
 from hall.domain.staffing import SLOT_S, CounterSpec, SlotPlan, Target, reassign
 from hall.domain.tickets import Klass
-from hall.domain.workdays import is_working_day
+from hall.domain.workdays import days_off_before, is_working_day, working_day_of_month
 
 _BASE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 DEFAULT_TARGET = Target()

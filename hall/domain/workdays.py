@@ -36,3 +36,20 @@ def working_days_between(start: dt.date, end: dt.date) -> int:
         day += dt.timedelta(days=1)
         count += is_working_day(day)
     return count
+
+
+def working_day_of_month(day: dt.date) -> int:
+    """1 for the month's first working day, 2 for the second…; 0 when ``day`` is off."""
+    if not is_working_day(day):
+        return 0
+    return sum(is_working_day(day.replace(day=d)) for d in range(1, day.day + 1))
+
+
+def days_off_before(day: dt.date, cap: int = 14) -> int:
+    """How many days off come right before ``day`` (2 after an ordinary weekend)."""
+    n = 0
+    prev = day - dt.timedelta(days=1)
+    while n < cap and not is_working_day(prev):
+        n += 1
+        prev -= dt.timedelta(days=1)
+    return n

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from common.fonts import find_cjk_font
 from common.i18n import t as text
-from hall.domain.forecast import working_day_of_month
+from hall.domain.workdays import working_day_of_month
 from hall.errors import Invalid, StorageUnavailable
 from hall.services import cockpit, performance, stats
 from hall.services.context import HallContext

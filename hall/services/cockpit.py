@@ -24,10 +24,7 @@ from sqlalchemy import select
 
 from common.i18n import t as text
 from hall.config import HallConfig
-from hall.domain import forecast as fc
 from hall.domain.estimate import average_service_s, coverage, service_cv, wait_range_s
-from hall.domain.simulation import check_plan as sim_check
-from hall.domain.simulation import close_at, sample_arrivals, schedule_of, simulate
 from hall.domain.staffing import (
     CounterSpec,
     SlotPlan,
@@ -102,6 +99,8 @@ def load_history(
     ctx: HallContext, days: int | None = None, before: dt.date | None = None
 ) -> History:
     """The arrivals of the ``days`` calendar days before ``before`` (default: today)."""
+    from hall.domain import forecast as fc  # numpy: loaded when the cockpit is used
+
     before = before or ctx.today()
     days = days or ctx.config.cockpit.history_days
     start = before - dt.timedelta(days=days)
@@ -163,6 +162,9 @@ CACHE_S = 900.0
 def _build_plan(
     ctx: HallContext, check: bool = True, skills: Skills | None = None
 ) -> tuple[dict[str, Any], Any]:
+    from hall.domain import forecast as fc  # numpy and SimPy: loaded when the cockpit is used
+    from hall.domain.simulation import check_plan as sim_check
+
     cfg = ctx.config
     hist = load_history(ctx)
     codes = [s.code for s in cfg.services]
@@ -218,6 +220,8 @@ def _build_plan(
 
 
 def _slot_json(p: SlotPlan, rates: Mapping[str, Mapping[int, float]]) -> dict[str, Any]:
+    from hall.domain import forecast as fc  # numpy: loaded when the cockpit is used
+
     return {
         "slot": p.slot,
         "label": fc.slot_label(p.slot),
@@ -255,6 +259,8 @@ def what_if(ctx: HallContext, day: str, counter_id: str, at: str) -> dict[str, A
     """The plan of ``day`` with ``counter_id`` closing at ``at`` (HH:MM) for the rest of it:
     the share of citizens called within target, per service, before and after (simulated on
     the same citizens, 5 draws of the forecast)."""
+    from hall.domain.simulation import close_at, sample_arrivals, schedule_of, simulate
+
     try:
         if not (day.isascii() and at.isascii()):
             raise ValueError(at)

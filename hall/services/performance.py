@@ -21,10 +21,8 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 from sqlalchemy import select
 
 from hall.domain.limits import FIRST_YEAR, LAST_YEAR
@@ -35,7 +33,11 @@ from hall.storage import tables as t
 
 T = t.tickets
 MINUTES = 24 * 60
-Grid = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Grid = npt.NDArray[np.bool_]
 
 COLUMNS = (
     "counter",
@@ -154,6 +156,8 @@ def figures(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(one row per counter, one row per staff member) for the local days ``first``..``last``
     (inclusive). A counter's ``staff`` are the people who did its work in the period."""
+    import numpy as np  # here, not at start-up: only the cockpit needs it (the server's RSS)
+
     cfg = ctx.config
     tz = cfg.tz
     lo = dt.datetime.combine(first, dt.time(), tzinfo=tz).astimezone(dt.UTC)
