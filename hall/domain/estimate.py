@@ -71,6 +71,8 @@ def _gamma_quantile(q: float, shape: float, scale: float) -> float:
     Newton would leave it). It converges in a handful of P evaluations where plain
     bisection took 64 — this runs for every ticket the hall answers."""
     y = _wilson_hilferty(q, shape)
+    if shape >= WH_EXACT_SHAPE:
+        return y * scale
     lo, hi = 0.0, max(2 * y, shape + 12 * math.sqrt(shape) + 12)
     log_norm = math.lgamma(shape)
     for _ in range(100):
@@ -88,6 +90,12 @@ def _gamma_quantile(q: float, shape: float, scale: float) -> float:
             return nxt * scale
         y = nxt
     return y * scale
+
+
+WH_EXACT_SHAPE = 200.0
+"""From this shape on, Wilson–Hilferty alone is within 0.01 % of the quantile (a long queue:
+the printed minutes, rounded to 5, never differ) and P's series would take hundreds of
+terms per step."""
 
 
 def _wilson_hilferty(q: float, shape: float) -> float:

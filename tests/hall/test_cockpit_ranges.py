@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hall.domain.estimate import _gamma_p, coverage, estimated_wait_s, service_cv, wait_range_s
+from hall.domain.estimate import (
+    _gamma_p,
+    _gamma_quantile,
+    coverage,
+    estimated_wait_s,
+    service_cv,
+    wait_range_s,
+)
 from tests.support.hall import Api
 
 
@@ -77,3 +84,12 @@ def test_the_api_answers_the_range_with_the_ticket(api: Api) -> None:
     assert called is not None and called["wait_range_min_s"] is None  # no longer waiting
     again = api.get(f"/tickets/{last['id']}", role="display").json()
     assert again["wait_range_max_s"] <= hi  # one fewer ahead
+
+
+@pytest.mark.parametrize("shape", [1.0, 12.0, 199.0, 200.0, 1500.0, 40000.0])
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_the_range_quantile_is_the_gamma_quantile(shape: float, q: float) -> None:
+    """Newton below WH_EXACT_SHAPE, Wilson–Hilferty alone from there (a long queue): either
+    way P(shape, x) is the asked share to 1e-4, so a printed minute never moves."""
+    x = _gamma_quantile(q, shape, 1.0)
+    assert abs(_gamma_p(shape, x) - q) < 1e-4
