@@ -23,7 +23,7 @@ from hall.api import guide as guide_api
 from hall.config import HallConfig
 from hall.errors import StorageUnavailable
 from hall.schemas import Health
-from hall.services import bookings, delivery, retention, sms
+from hall.services import bookings, delivery, remote_tickets, retention, sms
 from hall.services.context import Clock, HallContext, utc_now
 from hall.storage import migrate
 from hall.storage import tables as t
@@ -82,6 +82,7 @@ def create_app(
     clock: Clock = utc_now,
     sse_heartbeat_s: float = 15.0,
     run_migrations: bool = True,
+    remote_sweep_s: float = 60.0,
 ) -> FastAPI:
     engine = make_engine(
         database or config.server.database,
@@ -98,6 +99,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx.bus.bind(asyncio.get_running_loop(), ctx.last_event_id())
         task = asyncio.create_task(_housekeeping(ctx))
+        # 远程取号 not confirmed in time end by themselves, not only when a kiosk or counter
+        # next looks at one: until then they stood as waiting on the boards and pages.
+        sweep = (
+            asyncio.create_task(_remote_sweep(ctx, remote_sweep_s))
+            if config.remote.enabled
+            else None
+        )
         sender = delivery.Sender(ctx, config.province).start() if config.province.url else None
         app.state.sender = sender
         texts = sms.Delivery(ctx, config.sms).start() if config.sms.url else None  # issue 21
@@ -105,6 +113,8 @@ def create_app(
             yield
         finally:
             task.cancel()
+            if sweep is not None:
+                sweep.cancel()
             if sender is not None:
                 await run_in_threadpool(sender.stop)
             if texts is not None:
@@ -193,6 +203,19 @@ class StorageHealth:
             ok = False
         self._ok, self._checked_at = ok, loop.time()
         return ok
+
+
+async def _remote_sweep(ctx: HallContext, every_s: float) -> None:
+    """Every ``every_s``: remote tickets past their confirmation time expire (one short
+    write; nothing when none is overdue but the lock and a read)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            n = await run_in_threadpool(remote_tickets.expire_overdue, ctx)
+            if n:
+                log.info("remote tickets: %d not confirmed in time expired", n)
+        except Exception:  # the next round tries again; the server keeps serving
+            log.exception("expiring unconfirmed remote tickets failed")
 
 
 async def _housekeeping(ctx: HallContext) -> None:

@@ -5,6 +5,7 @@ confirmed in time. With location off, a daily limit per person instead."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,6 +98,33 @@ def test_unconfirmed_in_time_expires(hall: Api, clock: FakeClock) -> None:
     assert late.status_code == 409 and late.json()["error"] == "remote_expired"
     assert hall.get(f"/tickets/{remote['id']}").json()["status"] == "expired"
     assert take(hall).status_code == 201  # the expired one no longer holds the day's ticket
+
+
+def test_unconfirmed_in_time_expires_by_itself(database: tuple[str, str], clock: FakeClock) -> None:
+    """Nobody confirms and no counter calls it: the hall's own sweep expires it, with its
+    event, so boards and the phone page stop counting it as waiting."""
+    url, hall_id = database
+    cfg = make_config(hall_id)
+    settings = {"enabled": True, "latitude": HALL[0], "longitude": HALL[1]}
+    cfg = cfg.model_copy(update={"remote": RemoteTickets.model_validate(settings)})
+    app = create_app(cfg, database=url, clock=clock, remote_sweep_s=0.05)
+    with TestClient(app) as client:
+        api = Api(client)
+        remote = take(api).json()
+        time.sleep(0.3)  # several sweeps: not yet due, so still waiting
+        assert api.get(f"/tickets/{remote['id']}").json()["status"] == "waiting"
+        clock.advance(61 * 60)
+        deadline = time.monotonic() + 10
+        while api.get(f"/tickets/{remote['id']}").json()["status"] != "expired":
+            assert time.monotonic() < deadline, "the sweep did not expire the ticket"
+            time.sleep(0.05)
+        with app.state.ctx.read() as conn:
+            kinds = conn.execute(
+                select(t.events.c.data).where(
+                    t.events.c.hall_id == hall_id, t.events.c.type == "ticket.expired"
+                )
+            ).scalars()
+            assert ['"remote_unconfirmed"' in data for data in kinds] == [True]
 
 
 def test_outside_opening_hours_is_refused(database: tuple[str, str], clock: FakeClock) -> None:
