@@ -95,6 +95,9 @@ class History:
     last: dt.date | None
 
 
+HISTORY_PAGE_DAYS = 14
+
+
 def load_history(
     ctx: HallContext, days: int | None = None, before: dt.date | None = None
 ) -> History:
@@ -108,33 +111,32 @@ def load_history(
     durations: dict[str, list[float]] = defaultdict(list)
     recent = before - dt.timedelta(days=SERVICE_TIME_DAYS)
     tz = ctx.config.tz
-    q = select(
+    cols = select(
         T.c.day, T.c.service, T.c.issued_at, T.c.origin_id, T.c.status, T.c.called_at,
         T.c.started_at, T.c.finished_at,
-    ).where(T.c.hall_id == ctx.hall_id, T.c.day >= start, T.c.day < before)  # fmt: skip
+    ).where(T.c.hall_id == ctx.hall_id)  # fmt: skip
     first: dt.date | None = None
     last: dt.date | None = None
-    with ctx.read() as conn:
-        for (
-            day,
-            service,
-            issued,
-            origin,
-            status,
-            called,
-            started,
-            finished,
-        ) in conn.execution_options(yield_per=5000).execute(q):
-            if origin is None:
-                slot = fc.slot_of(issued.astimezone(tz))
-                per = arrivals.setdefault(day, {}).setdefault(service, {})
-                per[slot] = per.get(slot, 0) + 1
-                first = day if first is None or day < first else first
-                last = day if last is None or day > last else last
-            if status == Status.DONE.value and finished and called and day >= recent:
-                took = (finished - (started or called)).total_seconds()
-                if 0 < took < 4 * 3600:
-                    durations[service].append(took)
+    # A read of HISTORY_PAGE_DAYS at a time: each read is bounded by the storage timeout,
+    # and months of a busy hall's tickets in one took seconds (past days do not change).
+    page_start = start
+    while page_start < before:
+        page_end = min(before, page_start + dt.timedelta(days=HISTORY_PAGE_DAYS))
+        q = cols.where(T.c.day >= page_start, T.c.day < page_end)
+        page_start = page_end
+        with ctx.read() as conn:
+            rows = conn.execution_options(yield_per=5000).execute(q)
+            for day, service, issued, origin, status, called, started, finished in rows:
+                if origin is None:
+                    slot = fc.slot_of(issued.astimezone(tz))
+                    per = arrivals.setdefault(day, {}).setdefault(service, {})
+                    per[slot] = per.get(slot, 0) + 1
+                    first = day if first is None or day < first else first
+                    last = day if last is None or day > last else last
+                if status == Status.DONE.value and finished and called and day >= recent:
+                    took = (finished - (started or called)).total_seconds()
+                    if 0 < took < 4 * 3600:
+                        durations[service].append(took)
     if first is not None and last is not None:  # an open working day nobody came is a 0
         day = first
         while day <= last:

@@ -22,7 +22,12 @@ from tests.web.conftest import PASSWORD, Web
 def _events(web: Web) -> list[tuple[str, dict[str, Any]]]:
     ctx = web.client.app.state.web.ctx  # type: ignore[attr-defined]
     with ctx.read() as conn:
-        rows = conn.execute(select(t.events.c.type, t.events.c.data).order_by(t.events.c.id))
+        # this hall's only: on PostgreSQL the tests' halls share one database
+        rows = conn.execute(
+            select(t.events.c.type, t.events.c.data)
+            .where(t.events.c.hall_id == ctx.hall_id)
+            .order_by(t.events.c.id)
+        )
         return [(r.type, json.loads(r.data)) for r in rows]
 
 
@@ -90,10 +95,10 @@ def test_every_counter_page_action_carries_the_person(web: Web, clock: FakeClock
     with ctx.read() as conn:
         rows = conn.execute(
             select(t.tickets.c.id, t.tickets.c.staff_account, t.tickets.c.staff_no).where(
-                t.tickets.c.called_at.is_not(None)
+                t.tickets.c.hall_id == ctx.hall_id, t.tickets.c.called_at.is_not(None)
             )
         ).all()
-        pause = conn.execute(select(t.pauses)).one()
+        pause = conn.execute(select(t.pauses).where(t.pauses.c.hall_id == ctx.hall_id)).one()
     assert rows and all((r.staff_account, r.staff_no) == (wang["id"], "0231") for r in rows)
     assert (pause.staff_account, pause.staff_no) == (wang["id"], "0231")
 
@@ -110,10 +115,13 @@ def test_a_counter_device_token_acts_for_nobody(web: Web, clock: FakeClock) -> N
         assert "staff" not in data, type_
     with ctx.read() as conn:
         row = conn.execute(
-            select(t.tickets.c.staff_account).where(t.tickets.c.status == "done")
+            select(t.tickets.c.staff_account).where(
+                t.tickets.c.hall_id == ctx.hall_id, t.tickets.c.status == "done"
+            )
         ).one()
         assert row.staff_account is None
-        assert conn.execute(select(t.pauses.c.staff_account)).scalar_one() is None
+        paused_by = select(t.pauses.c.staff_account).where(t.pauses.c.hall_id == ctx.hall_id)
+        assert conn.execute(paused_by).scalar_one() is None
     # a ticket a device called and a person then finished is that person's
     _api(web, "/counters/1/resume")
     _api(web, "/counters/1/call-next")
