@@ -185,10 +185,15 @@ def dashboard(page: Any, hall: HallProcess, counter: HallClient) -> None:
     expect(page.locator("[data-services='zhao']")).to_have_value("A,C")
     # wang's services changed in place; a code the hall lacks is refused in its words
     page.fill("[data-services='wang']", "B")
-    page.click("[data-save-services='wang']")
+    # the table is drawn again from the hall after a save: wait for that, or the next fill
+    # goes to the row being replaced
+    with page.expect_response("**/web/api/accounts"):
+        page.click("[data-save-services='wang']")
     expect(page.locator("[data-services='wang']")).to_have_value("B")
     page.fill("[data-services='wang']", "B,ZZ")
-    page.click("[data-save-services='wang']")
+    with page.expect_response("**/web/api/accounts/wang") as refused:
+        page.click("[data-save-services='wang']")
+    assert refused.value.status == 422
     expect(page.locator("#toast")).to_contain_text("没有该事项")
     page.reload()
     page.click("[data-tab='accounts']")
