@@ -67,6 +67,24 @@ def _default_matter(ctx: HallContext, row: TicketRow, n: int = 1) -> str:
     )
 
 
+def _taken(conn: Connection, ctx: HallContext, matter_no: str) -> bool:
+    """Whether a 办件编号 is registered in this hall already."""
+    found = conn.execute(
+        select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
+    ).first()
+    return found is not None
+
+
+def _free_matter(conn: Connection, ctx: HallContext, row: TicketRow, n: int) -> tuple[str, int]:
+    """The hall's own 办件编号 for the ticket's ``n``-th matter, or the next ``n`` whose
+    number is still free; (number, the ``n`` used)."""
+    matter_no = _default_matter(ctx, row, n)
+    while _taken(conn, ctx, matter_no):
+        n += 1
+        matter_no = _default_matter(ctx, row, n)
+    return matter_no, n
+
+
 def _counter_ticket(conn: Connection, ctx: HallContext, counter_id: str, now: dt.datetime) -> Any:
     """The ticket at the counter now, else the one it finished in the last few minutes."""
     since = now - dt.timedelta(seconds=MATTER_AFTER_FINISH_S)
@@ -153,13 +171,7 @@ def add_ticket_matters(
     the counter page shows them and the pad asks one rating per matter (一次一评)."""
     n = 0
     for matter in matters:
-        n += 1
-        matter_no = _default_matter(ctx, row, n)
-        while tx.conn.execute(
-            select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
-        ).first():
-            n += 1
-            matter_no = _default_matter(ctx, row, n)
+        matter_no, n = _free_matter(tx.conn, ctx, row, n + 1)
         tx.conn.execute(
             insert(M).values(
                 hall_id=ctx.hall_id,
@@ -195,19 +207,11 @@ def add_matter(
         row = load(tx.conn, ctx, ticket_id)
         known = _matters(tx.conn, ctx, ticket_id)
         if matter_no is None:
-            n = len(known) + 1
-            matter_no = _default_matter(ctx, row, n)
-            while tx.conn.execute(
-                select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
-            ).first():
-                n += 1
-                matter_no = _default_matter(ctx, row, n)
+            matter_no, _ = _free_matter(tx.conn, ctx, row, len(known) + 1)
             source = "generated"
         else:
             source = "entered"
-            if tx.conn.execute(
-                select(M.c.id).where(M.c.hall_id == ctx.hall_id, M.c.matter_no == matter_no)
-            ).first():
+            if _taken(tx.conn, ctx, matter_no):
                 raise Conflict(f"办件编号 {matter_no} is registered already", code="matter_exists")
             rated = _rated(tx.conn, ctx, ticket_id)
             named = [m for m in known if m.source == "guide" and m.matter_no not in rated]
