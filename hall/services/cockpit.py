@@ -520,13 +520,6 @@ def range_coverage(ctx: HallContext, days: int = 28) -> dict[str, Any]:
     }
 
 
-def ticket_range(outlook: queries.Outlook, config: HallConfig, ahead: int) -> tuple[int, int]:
-    """The range to print for a ticket with ``ahead`` people before it (seconds)."""
-    return wait_range_s(
-        ahead, outlook.avg_service_s, outlook.open_counters, config.cockpit.range_level, outlook.cv
-    )
-
-
 def attainment_between(ctx: HallContext, first: dt.date, last: dt.date) -> dict[str, Any]:
     """The promise over local days ``first``..``last``: per service, citizens (first legs)
     called within target ÷ those called or left waiting (expired, cancelled before a call

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, or_, select, tuple_
 
 from hall.config import HallConfig
-from hall.domain.estimate import average_service_s, estimated_wait_s, service_cv
+from hall.domain.estimate import average_service_s, estimated_wait_s, service_cv, wait_range_s
 from hall.domain.tickets import Klass, Status
 from hall.storage import tables as t
 
@@ -159,6 +159,10 @@ class Outlook:
 
     def estimate_s(self, ahead: int) -> int:
         return estimated_wait_s(ahead, self.avg_service_s, self.open_counters)
+
+    def range_s(self, ahead: int, level: float) -> tuple[int, int]:
+        """The range printed for a ticket with ``ahead`` before it (``[cockpit].range_level``)."""
+        return wait_range_s(ahead, self.avg_service_s, self.open_counters, level, self.cv)
 
 
 def outlook(conn: Connection, config: HallConfig, day: dt.date, service: str) -> Outlook:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from hall.domain.tickets import Klass, Status, format_number
 from hall.errors import Conflict, NotFound
 from hall.schemas import Ticket
-from hall.services import cockpit, queries
+from hall.services import queries
 from hall.services.context import HallContext, Tx
 from hall.services.views import event_fields, event_ticket
 from hall.storage import tables as t
@@ -33,7 +33,9 @@ def ticket_json(
     if row.status == Status.WAITING.value:
         seen = queries.outlook(conn, ctx.config, row.day, row.service)
         estimate = seen.estimate_s(ahead)
-        wait_range: tuple[int | None, int | None] = cockpit.ticket_range(seen, ctx.config, ahead)
+        wait_range: tuple[int | None, int | None] = seen.range_s(
+            ahead, ctx.config.cockpit.range_level
+        )
     else:
         estimate, wait_range = 0, (None, None)
     return Ticket(
