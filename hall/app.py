@@ -10,7 +10,7 @@ import concurrent.futures
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -205,31 +205,30 @@ class StorageHealth:
         return ok
 
 
+async def _chore(run: Callable[[HallContext], int], ctx: HallContext, done: str) -> None:
+    """One round of a background chore in the thread pool; ``done`` (with the count) is
+    logged when it changed something. A failure is logged and the next round tries again:
+    the server keeps serving."""
+    try:
+        n = await run_in_threadpool(run, ctx)
+        if n:
+            log.info(done, n)
+    except Exception:
+        log.exception("%s failed", getattr(run, "__qualname__", run))
+
+
 async def _remote_sweep(ctx: HallContext, every_s: float) -> None:
     """Every ``every_s``: remote tickets past their confirmation time expire (one short
     write; nothing when none is overdue but the lock and a read)."""
     while True:
         await asyncio.sleep(every_s)
-        try:
-            n = await run_in_threadpool(remote_tickets.expire_overdue, ctx)
-            if n:
-                log.info("remote tickets: %d not confirmed in time expired", n)
-        except Exception:  # the next round tries again; the server keeps serving
-            log.exception("expiring unconfirmed remote tickets failed")
+        await _chore(remote_tickets.expire_overdue, ctx, "remote tickets: %d expired unconfirmed")
 
 
 async def _housekeeping(ctx: HallContext) -> None:
     """Hourly purge of personal data past retention and the bookings missed since (爽约;
     the day's closing writes them down too); the first round right at start."""
     while True:
-        try:
-            n = await run_in_threadpool(retention.purge, ctx)
-            if n:
-                log.info("retention: cleared personal data from %d rows", n)
-        except Exception:  # the purge retries next hour; the server keeps serving
-            log.exception("retention purge failed")
-        try:
-            await run_in_threadpool(bookings.mark_no_shows, ctx)
-        except Exception:  # written down next hour or at the day's closing
-            log.exception("marking missed bookings failed")
+        await _chore(retention.purge, ctx, "retention: cleared personal data from %d rows")
+        await _chore(bookings.mark_no_shows, ctx, "bookings: %d no-show(s) written down")
         await asyncio.sleep(3600)
