@@ -18,7 +18,7 @@ from hall.storage import migrate
 from hall.storage.engine import make_engine
 from tests.support.clock import FakeClock
 from tests.support.hall import make_config
-from tests.support.history import fill_history
+from tests.support.history import history_hall
 
 SERVICES = [
     SyntheticService("A", per_day=50, service_s=300, month_start=1.5, after_break=1.3),
@@ -29,17 +29,10 @@ SERVICES = [
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HallContext]:
-    path: Path = tmp_path_factory.mktemp("cockpit") / "hall.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    ctx = HallContext(make_config(), engine, FakeClock())  # Mon 23 Nov 2026 09:00
-    ctx.ensure_rows()
-    n = fill_history(
-        engine, ctx.config, dt.date(2026, 7, 1), dt.date(2026, 11, 20), services=SERVICES
-    )
-    assert n > 8_000
-    yield ctx
-    engine.dispose()
+    path = tmp_path_factory.mktemp("cockpit") / "hall.db"
+    with history_hall(path, dt.date(2026, 7, 1), dt.date(2026, 11, 20), SERVICES) as (ctx, n):
+        assert n > 8_000
+        yield ctx  # Mon 23 Nov 2026 09:00
 
 
 def test_history_is_read_by_working_day(hall: HallContext) -> None:

@@ -23,7 +23,7 @@ from hall.web import accounts
 from hall.web.settings import web_settings
 from tests.support.clock import FakeClock
 from tests.support.hall import make_config
-from tests.support.history import fill_history
+from tests.support.history import history_hall
 
 PASSWORD = "counter-pass-1234"
 # counter 1 (A, B) is the only counter for B; counter 2 serves A, counter 3 C
@@ -36,14 +36,9 @@ SERVICES = [
 
 @pytest.fixture(scope="module")
 def hall(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HallContext]:
-    path: Path = tmp_path_factory.mktemp("staff") / "hall.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    ctx = HallContext(make_config(), engine, FakeClock())  # Mon 23 Nov 2026 09:00
-    ctx.ensure_rows()
-    fill_history(engine, ctx.config, dt.date(2026, 9, 14), dt.date(2026, 11, 20), services=SERVICES)
-    yield ctx
-    engine.dispose()
+    path = tmp_path_factory.mktemp("staff") / "hall.db"
+    with history_hall(path, dt.date(2026, 9, 14), dt.date(2026, 11, 20), SERVICES) as (ctx, _):
+        yield ctx  # Mon 23 Nov 2026 09:00
 
 
 def _uses(plan: dict[str, object], counter: str) -> set[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,9 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHallServer
 
 @pytest.fixture
 def hall(server: MultiHallServer, request: pytest.FixtureRequest) -> Hall:
-    server.ensure_running()
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name.removeprefix("test_"))
-    return server.new_hall(f"face-{name[:40]}")
+    return server.hall_for("face", request.node.name)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 import signal
 import time
 from collections.abc import Iterator
@@ -47,9 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHallServer
 @pytest.fixture
 def hall(server: MultiHallServer, request: pytest.FixtureRequest) -> Hall:
     """A hall of this test's own, in the module's server (running, not frozen)."""
-    server.ensure_running()
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name.removeprefix("test_"))
-    return server.new_hall(f"kiosk-{name[:40]}")
+    return server.hall_for("kiosk", request.node.name)
 
 
 class Kiosk:

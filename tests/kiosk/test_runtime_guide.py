@@ -5,7 +5,6 @@ and the hall registers them with it for the counter and one rating each."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHallServer
 
 @pytest.fixture
 def hall(server: MultiHallServer, request: pytest.FixtureRequest) -> Hall:
-    server.ensure_running()
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", request.node.name.removeprefix("test_"))
-    return server.new_hall(f"guide-{name[:40]}")
+    return server.hall_for("guide", request.node.name)
 
 
 @pytest.fixture

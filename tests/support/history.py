@@ -14,7 +14,9 @@ import datetime as dt
 import json
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -28,7 +30,10 @@ from hall.domain.simulation import (
     synthetic_history,
 )
 from hall.domain.staffing import CounterSpec
+from hall.services.context import HallContext
+from hall.storage import migrate
 from hall.storage import tables as t
+from hall.storage.engine import make_engine
 
 OPEN_S = 9 * 3600.0
 CLOSE_S = 17 * 3600.0 + 1800.0
@@ -184,3 +189,23 @@ def fill_history(
             conn.execute(insert(t.events), events)
             written += len(rows)
     return written
+
+
+@contextmanager
+def history_hall(
+    path: Path, first: dt.date, last: dt.date, services: Sequence[SyntheticService]
+) -> Iterator[tuple[HallContext, int]]:
+    """The test hall (``tests.support.hall.make_config``) on a fresh SQLite file at ``path``,
+    its clock at Mon 23 Nov 2026 09:00, with ``services``' history from ``first`` to
+    ``last``: (its context, the tickets written)."""
+    from tests.support.clock import FakeClock
+    from tests.support.hall import make_config
+
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        migrate.upgrade(engine)
+        ctx = HallContext(make_config(), engine, FakeClock())
+        ctx.ensure_rows()
+        yield ctx, fill_history(engine, ctx.config, first, last, services=services)
+    finally:
+        engine.dispose()

@@ -257,6 +257,13 @@ class MultiHallServer:
                 self.launcher.kill()
                 self.launcher.wait(5)
 
+    def hall_for(self, prefix: str, test_name: str) -> Hall:
+        """A test's own hall, named after it, on a running server (what the kiosk runtime
+        tests' ``hall`` fixtures give each test)."""
+        self.ensure_running()
+        name = re.sub(r"[^A-Za-z0-9_-]", "-", test_name.removeprefix("test_"))
+        return self.new_hall(f"{prefix}-{name[:40]}")
+
     def new_hall(self, hall_id: str, **config_kw: Any) -> Hall:
         """A hall of its own: the sample hall (tokens ``TOKENS``) with ``hall_id``."""
         assert re.fullmatch(r"[A-Za-z0-9_-]+", hall_id), hall_id
