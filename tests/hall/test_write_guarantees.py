@@ -21,6 +21,7 @@ so the stall cannot disturb anyone else's database."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import http.client
 import json
@@ -70,11 +71,23 @@ def pg() -> Iterator[PgCluster]:
         cluster.stop()
 
 
+def midday_zone(now: dt.datetime | None = None) -> str:
+    """A fixed-offset time zone in which it is about noon now: the numbering these tests
+    check is one business day's (J001 again after local midnight), and a run at 23:59 in
+    the sample's Asia/Shanghai saw its retried tickets numbered from 1 on the new day."""
+    offset = (12 - (now or dt.datetime.now(dt.UTC)).hour + 12) % 24 - 12  # -12 … +11 h
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: GMT-8 is +8
+
+
 def hall_config(path: Path, port: int, storage_timeout_s: float | None = None) -> Path:
-    """The sample hall (tests/support/hall_server.write_config) with
-    ``[server].storage_timeout_s`` set when given."""
+    """The sample hall (tests/support/hall_server.write_config) in a time zone where it is
+    midday (:func:`midday_zone`), with ``[server].storage_timeout_s`` set when given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg = write_config(path, port)
+    text = cfg.read_text(encoding="utf-8")
+    assert text.count('timezone = "Asia/Shanghai"') == 1, "the sample's time zone moved"
+    text = text.replace('timezone = "Asia/Shanghai"', f'timezone = "{midday_zone()}"')
+    cfg.write_text(text, encoding="utf-8")
     if storage_timeout_s is None:
         return cfg
     text = re.sub(r"(?m)^storage_timeout_s\s*=.*\n", "", cfg.read_text(encoding="utf-8"))
