@@ -418,13 +418,15 @@ class IdCardSimulator:
         start = time.monotonic()
         for pos in range(0, len(data), chunk):
             piece = data[pos : pos + chunk]
-            if not self._write_all(piece):
-                return
             if self.paced:
+                # a byte reaches the far end once its bits are on the wire: write each chunk at
+                # the end of its wire time, not the start (the last one came 2.8 ms early)
                 due = start + self.wire_time(pos + len(piece))
                 pause = due - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
+            if not self._write_all(piece):
+                return
 
     def _write_all(self, data: bytes) -> bool:
         deadline = time.monotonic() + 0.5
