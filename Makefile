@@ -14,10 +14,13 @@ test: setup
 # runs them on PostgreSQL too) and a few hypothesis examples per property
 # (tests/support/examples.py), on four pytest-xdist workers: most tests wait on a child
 # process or a socket rather than the CPU, so four beat two on this 2-core machine.
+# Two files of slow tests only are not even collected: the schemathesis fuzz builds the app
+# and its cases at collection (4 s in every worker), the day test imports the kiosk runtime.
 # Prints its wall time at the end.
 test-fast: setup
 	GOVHALL_HYPOTHESIS_PROFILE=fast GOVHALL_TEST_POSTGRES=off \
-	  bash scripts/test.sh -q -n 4 -m "not gui and not e2e and not slow and not postgres"
+	  bash scripts/test.sh -q -n 4 --dist worksteal -m "not gui and not e2e and not slow and not postgres" \
+	  --ignore=tests/e2e --ignore=tests/hall/test_fuzz_openapi.py
 
 lint: setup
 	bash scripts/lint.sh
