@@ -60,7 +60,13 @@ gui_dirs=()
 for d in tests/kiosk tests/signage; do
   [ -d "$d" ] && gui_dirs+=("$d")
 done
-.venv/bin/python -m pytest -m "not gui" -q || status=1
+# Most tests wait on a child process or a socket rather than the CPU: the quick ones run on
+# four xdist workers, as make test-fast does (without collecting the two files of slow tests
+# only). The slow, end-to-end and PostgreSQL ones follow in one process: the PostgreSQL tests
+# share one database, the browser and day tests want the machine to themselves.
+.venv/bin/python -m pytest -m "not gui and not e2e and not slow and not postgres" -q \
+  -n 4 --dist worksteal --ignore=tests/e2e --ignore=tests/hall/test_fuzz_openapi.py || status=1
+.venv/bin/python -m pytest -m "not gui and (e2e or slow or postgres)" -q || status=1
 for d in "${gui_dirs[@]}"; do
   .venv/bin/python -m pytest -m gui -q "$d" || [ $? -eq 5 ] || status=1
 done
