@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import select
 
-from hall.domain.evaluation import CaseKind, CaseStatus, Step
+from hall.domain.evaluation import CaseKind, CaseStatus, Step, appeal_state
 from hall.domain.integrity import CheckFact, RatingFact, Thresholds, assess
 from hall.schemas import IntegrityFinding, IntegrityReport, StaffIntegrityOut
 from hall.services import cases
@@ -102,7 +102,10 @@ def month_report(ctx: HallContext, month: str, limits: Thresholds | None = None)
     bad = [
         c
         for c in cases.list_cases(ctx, kind=CaseKind.BAD_REVIEW)
-        if c.contact_masked and c.opened_on[:7] == month
+        if c.contact_masked
+        and c.opened_on[:7] == month
+        # as on the public page: a rating removed on appeal is followed up by nobody
+        and appeal_state([(st.step, st.fields) for st in c.steps]) != "upheld"
     ]
     return IntegrityReport(
         month=month,

@@ -177,10 +177,12 @@ def test_an_upheld_appeal_leaves_the_figures_and_stays_in_the_ledger(
     web: Web, clock: FakeClock
 ) -> None:
     add_supervisor(web, ["B"])
-    case = bad_review(web, "B")
+    case = bad_review(web, "B", contact="13812345678")
     month = web.get("/me").json()["today"][:7]
     before = web.client.get(f"/p/evaluations.json?month={month}").json()["figures"]["total"]
     assert (before["ratings"], before["bad"]) == (1, 1)
+    web.login("boss")
+    assert web.get(f"/integrity?month={month}").json()["bad_with_contact"] == 1
     web.login("wang")
     r = web.post(f"/cases/{case}/appeal", {"note": "该群众未办理即评价，系误评"})
     assert r.status_code == 200 and r.json()["steps"][-1]["fields"] == {"requested": True}
@@ -194,6 +196,11 @@ def test_an_upheld_appeal_leaves_the_figures_and_stays_in_the_ledger(
     assert again.status_code == 409 and again.json()["error"] == "appeal_decided"
     after = web.client.get(f"/p/evaluations.json?month={month}").json()["figures"]["total"]
     assert (after["ratings"], after["bad"], after["bad_cases"]) == (0, 0, 0)
+    # the dashboard's 回访 count agrees with the public page: nobody follows up a removed rating
+    web.login("boss")
+    integrity = web.get(f"/integrity?month={month}").json()
+    assert (integrity["bad_with_contact"], integrity["followed_up"]) == (0, 0)
+    web.login(HEAD)
     csv_text = web.get(f"/cases/ledger.csv?month={month}").text
     assert csv_text.startswith("\ufeff工单编号,类型,状态,事项（部门）")
     assert (
