@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
@@ -32,6 +33,15 @@ class CallRowWidget(BoxLayout):
     counter_en = StringProperty("")
     name = StringProperty("")
 
+    NUMBER_U = 60  # the number's type, in u, when it fits
+    PADDING_U = 20  # each side (the kv's padding)
+
+    @staticmethod
+    def number_font(number: str, width: float, u: float) -> float:
+        """The number's type: 60 u, or as much smaller as it takes to show it whole."""
+        pad = CallRowWidget.PADDING_U * u
+        return fitted(number, width - 2 * pad, CallRowWidget.NUMBER_U * u, bold=True)
+
 
 class ServiceRowWidget(BoxLayout):
     u = NumericProperty(1.0)
@@ -46,6 +56,21 @@ class CounterTileWidget(BoxLayout):
     detail = StringProperty("")
     state = StringProperty("open")
     serving = BooleanProperty(False)
+
+    @staticmethod
+    def detail_font(detail: str, width: float, u: float, serving: bool) -> float:
+        """46 u for the number served (40 u otherwise), smaller only for an offline number
+        too long for the tile (K1-J1000), so it is shown whole."""
+        return fitted(detail, width, (46 if serving else 40) * u, bold=serving)
+
+
+def fitted(text: str, room: float, size: float, *, bold: bool) -> float:
+    """``size``, or as much smaller as it takes for ``text`` to fit ``room`` px in one line."""
+    room -= 4  # Kivy shortens at 2 px less than the room, rounded down: keep 4 px clear
+    if not text or room <= 0:
+        return size
+    needed = CoreLabel(font_size=size, font_name="CJK", bold=bold).get_extents(text)[0]
+    return size if needed <= room else size * room / needed
 
 
 class LobbyBoard(FloatLayout):

@@ -164,6 +164,49 @@ def test_the_counter_grid_is_readable_from_the_seats(app: Any, hall: HallProcess
     screenshot("lobby_counter_grid")
 
 
+def test_offline_numbers_are_shown_whole_in_the_recent_calls(app: Any, hall: HallProcess) -> None:
+    """Day in the hall 2 and 10: a ticket printed during an outage (K1-J001, K1-J1000) is
+    called and listed whole under the headline in type readable from the seats, not cut to
+    "K1-…" (the day test's closing screenshot showed every offline call so)."""
+    import datetime as dt
+
+    kiosk = HallClient(hall.url, TOKENS["kiosk"])
+    counter = HallClient(hall.url, TOKENS["counter"])
+    now = dt.datetime.now(dt.UTC).isoformat()
+    numbers = ["K1-J001", "K1-J1000"]
+    imported = kiosk.import_tickets(
+        [{"kiosk": "K1", "offline_number": n, "service": "J", "issued_at": now} for n in numbers]
+    )
+    tickets = [r.ticket for r in imported.results]
+    assert all(tk is not None for tk in tickets), imported.results
+    tickets.append(kiosk.issue_ticket("J"))  # then a hall number, so both are in the list
+
+    def drawn(label: Any) -> str:
+        """What Kivy laid out, after its shortening: the whole number, not "K1-J10…"."""
+        return "".join(w.text for line in label._label._cached_lines for w in line.words)
+
+    def tile() -> Any:
+        return next(t for t in app.screen.ids.counters_box.children if t.label == "1号")
+
+    for tk in tickets:
+        if counter.counter("1").current is not None:
+            counter.counter_action("1", "finish")
+        counter.call("1", tk.id)  # type: ignore[union-attr]
+        if tk.number == numbers[-1]:  # type: ignore[union-attr]
+            # the counter's tile while it serves the longest: whole, if smaller than 46 px
+            pump(lambda: tile().detail == numbers[-1])
+            frames(0.3)
+            assert drawn(tile().ids.detail) == numbers[-1], tile().ids.detail.font_size
+    pump(lambda: [r.number for r in app.screen.view.recent][:2] == numbers[::-1])
+    frames(0.5)
+    rows = {row.number: row for row in app.screen.ids.recent_box.children}
+    for number in numbers:
+        label = next(w for w in rows[number].children if getattr(w, "text", None) == number)
+        assert drawn(label) == number, (drawn(label), label.font_size, label.size)
+        assert label.font_size >= 40, (number, label.font_size)  # px at 1080p
+    screenshot("lobby_offline_numbers")
+
+
 def run_signage(hall: HallProcess, shot: Path, *args: str) -> None:
     """``govhall signage`` as its own process (Kivy: one window size per process)."""
     shot.unlink(missing_ok=True)
