@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from hall.domain.evaluation import CaseKind, Grade, Step, grade_of
+from hall.domain.evaluation import CaseKind, Grade, Step, appeal_state, grade_of
 from hall.domain.limits import FIRST_YEAR, LAST_YEAR
 from hall.errors import Invalid
 from hall.schemas import PublicEvaluations, PublicFigures
@@ -80,14 +80,15 @@ def monthly(ctx: HallContext, month: str) -> PublicEvaluations:
                 c.c.created_at < hi,
             )
         ).all()
-        steps: dict[int, set[str]] = defaultdict(set)
-        upheld: set[int] = set()
+        done: dict[int, list[tuple[str, dict[str, object]]]] = defaultdict(list)
         for st in conn.execute(
-            select(s.c.case_id, s.c.step, s.c.fields).where(s.c.case_id.in_([b.id for b in bad]))
+            select(s.c.case_id, s.c.step, s.c.fields)
+            .where(s.c.case_id.in_([b.id for b in bad]))
+            .order_by(s.c.id)
         ):
-            steps[st.case_id].add(st.step)
-            if st.step == Step.APPEAL.value and (st.fields or {}).get("upheld") is True:
-                upheld.add(st.case_id)
+            done[st.case_id].append((st.step, dict(st.fields or {})))
+    steps = {case: {step for step, _ in ds} for case, ds in done.items()}
+    upheld = {case for case, ds in done.items() if appeal_state(ds) == "upheld"}
     removed = {b.evaluation_id for b in bad if b.id in upheld}
     today = ctx.today(ctx.now())
     total, by = _Acc(), defaultdict[str, _Acc](_Acc)
@@ -106,7 +107,7 @@ def monthly(ctx: HallContext, month: str) -> PublicEvaluations:
             acc.due += closed_on is not None or today > deadline
             acc.on_time += closed_on is not None and closed_on <= deadline
             acc.with_contact += b.contact is not None
-            acc.followed_up += b.contact is not None and Step.FOLLOW_UP.value in steps[b.id]
+            acc.followed_up += b.contact is not None and Step.FOLLOW_UP.value in steps.get(b.id, ())
     return PublicEvaluations(
         hall=ctx.config.name,
         month=month,
