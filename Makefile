@@ -13,14 +13,11 @@ test: setup
 # The inner loop: no GUI, end-to-end or slow tests, the storage tests on SQLite only (make test
 # runs them on PostgreSQL too) and a few hypothesis examples per property
 # (tests/support/examples.py), on four pytest-xdist workers: most tests wait on a child
-# process or a socket rather than the CPU, so four beat two on this 2-core machine.
-# Two files of slow tests only are not even collected: the schemathesis fuzz builds the app
-# and its cases at collection (4 s in every worker), the day test imports the kiosk runtime.
+# process or a socket rather than the CPU, so four beat two on this 2-core machine. The
+# selection is scripts/test.sh's quick one, which make test runs first.
 # Prints its wall time at the end.
 test-fast: setup
-	GOVHALL_HYPOTHESIS_PROFILE=fast GOVHALL_TEST_POSTGRES=off \
-	  bash scripts/test.sh -q -n 4 --dist worksteal -m "not gui and not e2e and not slow and not postgres" \
-	  --ignore=tests/e2e --ignore=tests/hall/test_fuzz_openapi.py
+	GOVHALL_HYPOTHESIS_PROFILE=fast GOVHALL_TEST_POSTGRES=off bash scripts/test.sh --quick
 
 lint: setup
 	bash scripts/lint.sh

@@ -46,6 +46,17 @@ elif [ -z "${GOVHALL_TEST_POSTGRES_URL:-}" ] && [ -n "$PG_BIN" ] && [ "$(id -u)"
   fi
 fi
 
+# The quick tests: most wait on a child process or a socket rather than the CPU, so they run
+# on four xdist workers, without collecting the two files of slow tests only (the
+# schemathesis fuzz builds the app and its cases at import, 4 s in every worker).
+quick=(-q -m "not gui and not e2e and not slow and not postgres" -n 4 --dist worksteal
+       --ignore=tests/e2e --ignore=tests/hall/test_fuzz_openapi.py)
+if [ "${1:-}" = --quick ]; then  # make test-fast
+  status=0
+  .venv/bin/python -m pytest "${quick[@]}" || status=$?
+  exit $status
+fi
+
 if [ "$#" -gt 0 ]; then
   # not exec: the EXIT trap must still stop PostgreSQL and print the time
   status=0
@@ -60,12 +71,10 @@ gui_dirs=()
 for d in tests/kiosk tests/signage; do
   [ -d "$d" ] && gui_dirs+=("$d")
 done
-# Most tests wait on a child process or a socket rather than the CPU: the quick ones run on
-# four xdist workers, as make test-fast does (without collecting the two files of slow tests
-# only). The slow, end-to-end and PostgreSQL ones follow in one process: the PostgreSQL tests
-# share one database, the browser and day tests want the machine to themselves.
-.venv/bin/python -m pytest -m "not gui and not e2e and not slow and not postgres" -q \
-  -n 4 --dist worksteal --ignore=tests/e2e --ignore=tests/hall/test_fuzz_openapi.py || status=1
+# The quick tests as make test-fast runs them; then the slow, end-to-end and PostgreSQL ones
+# in one process: the PostgreSQL tests share one database, the browser and day tests want
+# the machine to themselves.
+.venv/bin/python -m pytest "${quick[@]}" || status=1
 .venv/bin/python -m pytest -m "not gui and (e2e or slow or postgres)" -q || status=1
 for d in "${gui_dirs[@]}"; do
   .venv/bin/python -m pytest -m gui -q "$d" || [ $? -eq 5 ] || status=1

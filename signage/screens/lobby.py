@@ -33,14 +33,10 @@ class CallRowWidget(BoxLayout):
     counter_en = StringProperty("")
     name = StringProperty("")
 
-    NUMBER_U = 60  # the number's type, in u, when it fits
-    PADDING_U = 20  # each side (the kv's padding)
-
     @staticmethod
-    def number_font(number: str, width: float, u: float) -> float:
+    def number_font(number: str, room: float, u: float) -> float:
         """The number's type: 60 u, or as much smaller as it takes to show it whole."""
-        pad = CallRowWidget.PADDING_U * u
-        return fitted(number, width - 2 * pad, CallRowWidget.NUMBER_U * u, bold=True)
+        return fitted(number, room, 60 * u, bold=True)
 
 
 class ServiceRowWidget(BoxLayout):
