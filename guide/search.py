@@ -47,6 +47,9 @@ _NAME_WEIGHT = 3
 _INITIALS_CUTOFF = 85
 _BIGRAM = "\x02"  # marks a character bigram, so 社保 the word and 社保 the bigram differ
 _BIGRAM_WEIGHT = 0.5
+_CHAR_WEIGHT = 0.5
+"""a one-character word (迁, 后, 领) says less than a longer one: it is in many entries'
+texts for other reasons"""
 _UNKNOWN_WEIGHT = 1.5
 """a query word no entry has: about the weight of a middling catalogue word"""
 _CJK = re.compile(r"[\u3400-\u9fff]+")
@@ -58,6 +61,10 @@ aliases (买房取公积金 in 买房能取公积金吗): ranks the matter a phr
 neighbours that only share the query's words"""
 _WORD = re.compile(r"[a-z]+")
 _LETTERS = re.compile(r"^[a-z\s']+$")
+_ASKING = re.compile(
+    r"^(?:woyao|woxiang|xiangban|ruhe|zenme)|(?:zenmeban|zenmebanli|banli|shouxu)$"
+)
+"""typed pinyin of the way people ask (我要…, …办理): the matter is in the rest"""
 
 # Words that say nothing about which matter: the way people ask, not what they ask for.
 _STOP_ZH_WORDS = """
@@ -66,9 +73,10 @@ _STOP_ZH_WORDS = """
 还 能 可以 一下 请问 这个 那个 应该 手续 业务 刚 刚刚 家 给 帮 帮我 一个
 个 把 被 去 来 到 找 问 咨询 弄 搞 多少 多久 为什么 可 会 就 都 也 又
 再 之后 以后 时候 在 从 回来 过来 回去 过去 这里 那里 这边 现在 已经 今天
-明天 昨天 马上 刚才 一下子 第一次 我爸 我妈 爸爸 妈妈 老公 老婆 爱人 家里
+明天 昨天 马上 刚才 一下子 我爸 我妈 爸爸 妈妈 老公 老婆 爱人 家里
 儿子 女儿 父亲 母亲 老伴 丈夫 妻子 那边 这边 那儿 这儿 期间 一张 一本 一份 一家
-没 没带 不 要交 么 啥 咋 咋办 怎么样 什么样 么样 请 您好 你好 麻烦
+没 没带 不 要交 么 啥 咋 咋办 怎么样 什么样 么样 请 您好 你好 麻烦 我要 我想
+材料 资料 带 要带 准备
 """
 _STOP_ZH = frozenset(_STOP_ZH_WORDS.split())
 _STOP_EN_WORDS = """
@@ -104,6 +112,13 @@ def letters_of(text: str) -> tuple[str, str]:
     full = "".join(lazy_pinyin(hanzi))
     initials = "".join(lazy_pinyin(hanzi, style=Style.FIRST_LETTER))
     return full, initials
+
+
+def _tones(text: str) -> str:
+    """Pinyin with tone numbers: 退修 and 退休 sound alike (tui4xiu1), 卖 and 买 do not."""
+    from pypinyin import Style, lazy_pinyin
+
+    return "".join(lazy_pinyin(text, style=Style.TONE3))
 
 
 def _bigrams(run: str) -> list[str]:
@@ -184,6 +199,15 @@ class SearchIndex:
             sets += [set(self._en_tokens(x)) for x in (e.name_en, *e.aliases_en)]
             self._phrase_words.append([frozenset(w) for w in sets if w])
         self._en_vocab = sorted(t for t in df if t.isascii())
+        # the catalogue's Chinese words by their sound, for a query's homophone typos; a
+        # sound two words share corrects to neither
+        self._homophones: dict[str, str] = {}
+        if not letters_only:
+            by_sound: dict[str, set[str]] = {}
+            for t in df:
+                if len(t) >= 2 and _CJK.fullmatch(t):
+                    by_sound.setdefault(_tones(t), set()).add(t)
+            self._homophones = {k: next(iter(v)) for k, v in by_sound.items() if len(v) == 1}
         # the sound channel: each phrase's pinyin and initials, and the entry it belongs to
         phrases: list[str] = []
         owners: list[int] = []
@@ -218,19 +242,28 @@ class SearchIndex:
     # -- tokens -----------------------------------------------------------------------------
     def _zh_words(self, text: str, *, query: bool = False) -> list[str]:
         """jieba's words in search mode (a long word and the words inside it), without the
-        words that say nothing; a query's everyday words read as the catalogue's."""
+        words that say nothing. An everyday word (过世) is read as the catalogue's (死亡):
+        in a query instead of itself, in the catalogue as well as itself, so a query with
+        去世 finds the alias that says 过世."""
         out: list[str] = []
         if self._jieba is None:
             return out  # letters only: no Chinese is typed
         for run in _CJK.findall(text):
             if not query:
-                out += [w for w in self._jieba.lcut_for_search(run) if w not in _STOP_ZH]
+                for w in self._jieba.lcut_for_search(run):
+                    if w not in _STOP_ZH:
+                        out += [w, *self._syn_zh.get(w, ())]
                 continue
             for word in self._jieba.lcut(run):
-                means = self._syn_zh.get(word) if word not in self._idf else None
-                if means is not None:  # a word the catalogue does not use: read as its own
+                means = self._syn_zh.get(word)
+                if means is not None:
                     out += means
                     continue
+                if word in _STOP_ZH:
+                    continue  # and the words inside it (第一次: not 第一, 一次)
+                if word not in self._idf and len(word) >= 2 and _CJK.fullmatch(word):
+                    # 退修 for 退休: a word the catalogue does not have, said like one it has
+                    word = self._homophones.get(_tones(word), word)
                 out += [
                     w
                     for w in self._jieba.lcut_for_search(word)
@@ -296,7 +329,9 @@ class SearchIndex:
         weights = {}
         for t in set(tokens):
             if t in self._idf:
-                weights[t] = self._idf[t] * (_BIGRAM_WEIGHT if t[0] == _BIGRAM else 1.0)
+                weights[t] = self._idf[t] * (
+                    _BIGRAM_WEIGHT if t[0] == _BIGRAM else _CHAR_WEIGHT if len(t) == 1 else 1.0
+                )
             elif t[0] != _BIGRAM and len(t) > 1:
                 weights[t] = _UNKNOWN_WEIGHT
         total = sum(weights.values())
@@ -316,10 +351,18 @@ class SearchIndex:
         scores = np.zeros(len(self.entries))
         if _LETTERS.match(q):
             letters, weight = re.sub(r"[\s']", "", q), 1.0
+            bare = _ASKING.sub("", letters)  # huzhaobanli → huzhao
+            if bare != letters and len(bare) >= 4:
+                scores = self._sound_of(bare, weight)
         else:
             if self._jieba is None:
                 return scores  # letters only: a Chinese query is not typed here
             letters, weight = letters_of(q)[0], 0.9  # a Chinese query: its pinyin
+        best: np.ndarray = np.maximum(scores, self._sound_of(letters, weight))
+        return best
+
+    def _sound_of(self, letters: str, weight: float) -> np.ndarray:
+        scores = np.zeros(len(self.entries))
         if len(letters) < 2:
             return scores
         if len(letters) == 2:  # hz: only a phrase that is exactly these initials
