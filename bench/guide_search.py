@@ -5,8 +5,9 @@ typos, English) and overall, on the set the search was tuned on, on the developm
 it is tuned on since (``dev``, and ``dev2`` written blind), on a held-out set (never
 tuned on), on a second and a third held-out set written blind (tests/guide/holdout2.toml,
 holdout3.toml) and on the three together, the queries it gets wrong, the unanswerable
-queries' results, the index build time, the per-query latency (p50, p99, max over every query, several rounds), the same for the
-kiosk's letters-only index over the typed (ASCII) queries, and the process's peak RSS.
+queries' results, the index build time, the per-query latency (p50, p99, max over every
+query, several rounds), the same for the kiosk's letters-only index over the typed (ASCII)
+queries, and the process's peak RSS.
 The issue's targets: top-1 ≥ 90 %, top-3 ≥ 98 %, p99 < 30 ms.
 
     .venv/bin/python bench/guide_search.py [--rounds 5] [--show-misses]
