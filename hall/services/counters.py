@@ -51,6 +51,24 @@ _CURRENT = (
 )
 
 
+# The counter's row and the id of its current ticket, in one read: a call-next needs both
+# (on PostgreSQL every statement under the write lock is a round trip that holds it).
+_CURRENT_ID = (
+    select(T.c.id)
+    .where(
+        T.c.hall_id == C.c.hall_id,
+        T.c.counter_id == C.c.id,
+        or_(*(T.c.status == s.value for s in AT_COUNTER_STATES)),
+    )
+    .order_by(T.c.called_at.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_STATE_AND_CURRENT = select(C, _CURRENT_ID.label("current_id")).where(
+    C.c.hall_id == bindparam("hall"), C.c.id == bindparam("counter")
+)
+
+
 # Built once and run with the changed columns as parameters (SQLAlchemy derives the SET
 # clause from them and caches each form).
 _UPDATE_TICKET = update(T).where(T.c.id == bindparam("b_id")).returning(*T.c)
@@ -104,13 +122,20 @@ def _change_state(
     tx.emit(event, data | event_of(by))
 
 
-def _open(tx: Tx, ctx: HallContext, counter_id: str, by: Actor | None = None) -> CounterRow:
-    """Any action at a closed counter opens it (staff are there)."""
-    state = _state(tx, ctx, counter_id)
-    if state.state == "closed":
+def _open_to_call(ctx: HallContext, tx: Tx, counter_id: str, by: Actor | None) -> int | None:
+    """Before a call: a closed counter opens (staff are there), a paused one refuses.
+    Returns the id of the ticket still at the counter, which the call finishes: staff
+    press 下一位 all day and must not be made to press 完成 first."""
+    row = tx.conn.execute(_STATE_AND_CURRENT, {"hall": ctx.hall_id, "counter": counter_id}).one()
+    if row.state == "paused":
+        raise Conflict(
+            f"counter {counter_id} is paused ({row.reason}); resume it first",
+            code="counter_paused",
+        )
+    if row.state == "closed":
         _change_state(ctx, tx, counter_id, "open", "counter.opened", by=by)
-        state = _state(tx, ctx, counter_id)
-    return state
+    current: int | None = row.current_id
+    return current
 
 
 def _current(tx: Tx, ctx: HallContext, counter_id: str) -> TicketRow | None:
@@ -125,32 +150,26 @@ def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> TicketRow:
     return row
 
 
-def _finish_current(ctx: HallContext, tx: Tx, counter_id: str, by: Actor | None = None) -> None:
-    """Calling the next citizen closes the previous one as done: staff press 下一位 all day
-    and must not be made to press 完成 first."""
-    row = _current(tx, ctx, counter_id)
-    if row is not None:
-        _finish(ctx, tx, row, by)
-
-
-def _finish(ctx: HallContext, tx: Tx, row: TicketRow, by: Actor | None = None) -> TicketRow:
+def _finish(ctx: HallContext, tx: Tx, row: TicketRow | int, by: Actor | None = None) -> TicketRow:
     row = _set(tx, row, status=Status.DONE.value, finished_at=tx.now, **columns_of(by))
     emit_ticket(ctx, tx, "ticket.finished", row, extra=event_of(by))
-    notices.forget(tx.conn, ctx.hall_id, [row.id])  # served: an SMS still unsent is moot
+    if notices.may_hold(row):  # served: an SMS still unsent is moot
+        notices.forget(tx.conn, ctx.hall_id, [row.id])
     return _after_finish(ctx, tx, row)
 
 
-def _set(tx: Tx, row: TicketRow, **values: Any) -> TicketRow:
-    """Change these columns of the ticket; its row as it is now."""
-    return TicketRow.of(tx.conn.execute(_UPDATE_TICKET, {"b_id": row.id, **values}).one())
+def _set(tx: Tx, row: TicketRow | int, **values: Any) -> TicketRow:
+    """Change these columns of the ticket (a row or its id); its row as it is now."""
+    ticket_id = row if isinstance(row, int) else row.id
+    return TicketRow.of(tx.conn.execute(_UPDATE_TICKET, {"b_id": ticket_id, **values}).one())
 
 
 def _call(
-    ctx: HallContext, tx: Tx, counter: Counter, row: TicketRow, by: Actor | None = None
+    ctx: HallContext, tx: Tx, counter: Counter, ticket_id: int, by: Actor | None = None
 ) -> Ticket:
     row = _set(
         tx,
-        row,
+        ticket_id,
         status=Status.CALLED.value,
         counter_id=counter.id,
         called_at=tx.now,
@@ -163,16 +182,7 @@ def _call(
     )
     emit_ticket(ctx, tx, "ticket.called", row, extra=event_of(by))
     notices.called(tx.conn, ctx.config, tx.now, row, counter)  # 无声叫号 by SMS (issue 21)
-    notices.queue_moved(tx.conn, ctx.config, tx.now, row.service)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
-
-
-def _not_paused(state: CounterRow, counter_id: str) -> None:
-    if state.state == "paused":
-        raise Conflict(
-            f"counter {counter_id} is paused ({state.reason}); resume it first",
-            code="counter_paused",
-        )
 
 
 @functools.cache
@@ -184,8 +194,10 @@ def _heads_statement(hall_id: str, counter: Counter) -> Any:
     waiting.append(T.c.confirm_by.is_(None))  # 远程取号 not yet confirmed on arrival (issue 21)
     queues = [and_(T.c.service == s, T.c.pinned_counter.is_(None)) for s in counter.services]
     queues.append(T.c.pinned_counter == counter.id)
+    # The policy's columns only: the chosen row comes back whole from its UPDATE.
+    columns = (T.c.id, T.c.service, T.c.klass, T.c.queue_time, T.c.pinned_counter)
     heads = [
-        select(T)
+        select(*columns)
         .where(*waiting, queue, T.c.klass == klass.value)
         .order_by(T.c.queue_time, T.c.id)
         .limit(1)
@@ -196,37 +208,35 @@ def _heads_statement(hall_id: str, counter: Counter) -> Any:
     return union_all(*(select(head) for head in heads))
 
 
-def _to_candidate(row: TicketRow) -> policy.Candidate:
-    return policy.Candidate(
-        row.id, row.service, Klass(row.klass), row.queue_time, row.pinned_counter
-    )
-
-
-def choose(ctx: HallContext, tx: Tx, counter: Counter) -> TicketRow | None:
-    """The policy's choice without loading the queue. Inside one queue and class the
-    policy is FIFO, so its choice among all waiting tickets is its choice among the heads
-    of each (queue, class): the pure policy picks among those (see hall.domain.policy)."""
+def choose(ctx: HallContext, tx: Tx, counter: Counter) -> int | None:
+    """The policy's choice without loading the queue: the id of the ticket to call.
+    Inside one queue and class the policy is FIFO, so its choice among all waiting
+    tickets is its choice among the heads of each (queue, class): the pure policy picks
+    among those (see hall.domain.policy)."""
     rows = tx.conn.execute(_heads_statement(ctx.hall_id, counter)).all()
-    heads = {r.id: r for r in map(TicketRow.of, rows)}
     chosen = policy.choose_next(
-        [_to_candidate(r) for r in heads.values()],
+        [
+            policy.Candidate(r.id, r.service, Klass(r.klass), r.queue_time, r.pinned_counter)
+            for r in rows
+        ],
         counter.id,
         counter.services,
         tx.now,
         ctx.config.policy.aging_bound_s,
     )
-    return heads[chosen.id] if chosen else None
+    return chosen.id if chosen else None
 
 
 def call_next(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket | None:
     counter = _counter(ctx, counter_id)
     with ctx.write() as tx:
-        _not_paused(_open(tx, ctx, counter_id, by), counter_id)
-        _finish_current(ctx, tx, counter_id, by)
-        row = choose(ctx, tx, counter)
-        if row is None:
+        current = _open_to_call(ctx, tx, counter_id, by)
+        if current is not None:
+            _finish(ctx, tx, current, by)
+        chosen = choose(ctx, tx, counter)
+        if chosen is None:
             return None
-        return _call(ctx, tx, counter, row, by)
+        return _call(ctx, tx, counter, chosen, by)
 
 
 def call_ticket(
@@ -239,7 +249,7 @@ def call_ticket(
     counter = _counter(ctx, counter_id)
     remote_tickets.expire_overdue(ctx)  # committed on its own, as a late confirmation's
     with ctx.write() as tx:
-        _not_paused(_open(tx, ctx, counter_id, by), counter_id)
+        current = _open_to_call(ctx, tx, counter_id, by)
         row = load(tx.conn, ctx, ticket_id)
         if row.remote and row.status == Status.EXPIRED.value and row.confirmed_at is None:
             raise Conflict(
@@ -273,8 +283,9 @@ def call_ticket(
             )
         if status is Status.WAITING and row.confirm_by is not None:
             row = remote_tickets.confirm_row(ctx, tx, row)
-        _finish_current(ctx, tx, counter_id, by)
-        return _call(ctx, tx, counter, row, by)
+        if current is not None:
+            _finish(ctx, tx, current, by)
+        return _call(ctx, tx, counter, row.id, by)
 
 
 def recall(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket:

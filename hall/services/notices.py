@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from common.personal import mask_phone
 from hall.config import Counter, HallConfig
@@ -48,10 +48,19 @@ def _held(hall_id: str) -> list[Any]:
     return [S.c.hall_id == hall_id, S.c.sent_at.is_(None), S.c.next_at == HELD]
 
 
+def may_hold(row: TicketRow) -> bool:
+    """Whether the ticket can have notices: only a booking checked in or a remote ticket
+    is issued with a mobile number (:func:`hold`). Every finish asks, so that a kiosk's
+    ticket costs no statement for notices it cannot have."""
+    return row.appointment_id is not None or bool(row.remote)
+
+
 def hold(
     conn: Connection, config: HallConfig, now: dt.datetime, row: TicketRow, phone: str
 ) -> None:
     """Both notices of a new ticket, held, in the transaction that issues it."""
+    if not may_hold(row):
+        raise ValueError("only a booking's or a remote ticket has SMS notices (may_hold)")
     svc = config.service(row.service)
     params = {"number": row.number, "service": svc.name if svc else row.service}
     for template in (SOON, CALLED):
@@ -90,13 +99,15 @@ def queue_moved(conn: Connection, config: HallConfig, now: dt.datetime, service:
     """After a call in ``service``: release the 3-ahead notice of every waiting ticket of
     the service that now has at most :data:`SOON_AHEAD` ahead (as counted for its page).
     One index read when nobody waits for a notice. Returns the notices released."""
+    held = conn.execute(select(S.c.key).where(*_held(config.hall_id), S.c.template == SOON))
+    return _release_soon(conn, config, now, service, list(held.scalars()))
+
+
+def _release_soon(
+    conn: Connection, config: HallConfig, now: dt.datetime, service: str, soon_keys: list[str]
+) -> int:
     prefix = f"{SOON}-"
-    waiting = [
-        int(k.removeprefix(prefix))
-        for k in conn.execute(
-            select(S.c.key).where(*_held(config.hall_id), S.c.template == SOON)
-        ).scalars()
-    ]
+    waiting = [int(k.removeprefix(prefix)) for k in soon_keys]
     if not waiting:
         return 0
     rows = [
@@ -122,11 +133,31 @@ def called(
     conn: Connection, config: HallConfig, now: dt.datetime, row: TicketRow, counter: Counter
 ) -> bool:
     """A counter called the ticket: its called notice is due (with the counter to go
-    to), a 3-ahead notice not yet released is dropped (it would come after the call).
-    A second call of the ticket (a recall after 过号, a parked one) sends nothing more."""
-    conn.execute(delete(S).where(*_held(config.hall_id), S.c.key == key(SOON, row.id)))
+    to), a 3-ahead notice not yet released is dropped (it would come after the call), and
+    the 3-ahead notices of the service's tickets now near the front are released
+    (:func:`queue_moved`). A second call of the ticket (a recall after 过号, a parked one)
+    sends nothing more. Returns whether the called notice was released.
+
+    Every call of the day runs this, and hardly a ticket has a notice: one read of the
+    held notices that could concern the call, and nothing more when there is none (on
+    PostgreSQL each statement under the write lock is a round trip, bench/hall_load.py)."""
+    own_soon, own_called = key(SOON, row.id), key(CALLED, row.id)
+    held = set(
+        conn.execute(
+            select(S.c.key).where(
+                *_held(config.hall_id), or_(S.c.template == SOON, S.c.key == own_called)
+            )
+        ).scalars()
+    )
+    if not held:
+        return False
+    if own_soon in held:
+        conn.execute(delete(S).where(*_held(config.hall_id), S.c.key == own_soon))
     extra = {"counter": counter.name, "counter_en": counter.name_en or counter.name}
-    return _release(conn, config.hall_id, now, key(CALLED, row.id), extra)
+    done = own_called in held and _release(conn, config.hall_id, now, own_called, extra)
+    soon = sorted(k for k in held if k != own_soon and k.startswith(f"{SOON}-"))
+    _release_soon(conn, config, now, row.service, soon)
+    return done
 
 
 def forget_before(conn: Connection, hall_id: str, before: dt.datetime) -> int:

@@ -16,11 +16,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from hall.app import create_app
 from hall.config import RemoteTickets, Sms
-from hall.services import appointments, bookings, counters, notices, remote_tickets, sms, tickets
+from hall.services import (
+    appointments,
+    bookings,
+    counters,
+    notices,
+    remote_tickets,
+    sms,
+    ticket_rows,
+    tickets,
+)
 from hall.services.context import HallContext
 from hall.storage import tables as t
 from tests.hall.test_booking_api import person
@@ -266,3 +275,43 @@ def test_the_remote_ticket_page_takes_an_optional_phone(api: Api) -> None:
         "/book/remote", data={"service": "B", "id_number": person(4), "phone": "1234"}
     )
     assert bad.status_code == 422 and "手机" in bad.text and PHONE not in bad.text
+
+
+def test_a_served_remote_ticket_forgets_its_number_and_a_kiosk_ticket_never_asks(
+    hall: HallContext, clock: FakeClock
+) -> None:
+    """Finishing looks for notices only where there can be some (``notices.may_hold``):
+    a remote ticket's number goes when it is served; a kiosk ticket's call reads the
+    outbox once (for the others' 3-ahead notices) and its finish not at all. What still
+    holds: the served ticket's number is gone, the walk-in's call and finish are done."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    mine = remote_tickets.issue(hall, "A", person(3), None, phone=PHONE)
+    counters.call_ticket(hall, "1", mine.id)
+    # nobody was ahead: both are due, and unsent (no gateway here)
+    assert sorted(due(hall)) == [f"ticket_called-{mine.id}", f"ticket_soon-{mine.id}"]
+    counters.finish(hall, "1")
+    assert ticket_notices(hall) == []  # served: the unsent notice and its number are gone
+    walk_in = walk_ins(hall, 1)[0]
+    event.listen(hall.engine, "before_cursor_execute", seen)
+    try:
+        called = counters.call_next(hall, "1")
+        counters.finish(hall, "1")
+    finally:
+        event.remove(hall.engine, "before_cursor_execute", seen)
+    assert called is not None and called.id == walk_in
+    outbox_statements = [s for s in statements if "sms_outbox" in s]
+    assert len(outbox_statements) == 1, outbox_statements  # the call's one read
+    assert outbox_statements[0].lstrip().upper().startswith("SELECT")
+
+
+def test_only_a_booking_or_a_remote_ticket_holds_notices(hall: HallContext) -> None:
+    walk_in = walk_ins(hall, 1)[0]
+    with hall.write() as tx:
+        row = ticket_rows.load(tx.conn, hall, walk_in)
+        assert not notices.may_hold(row)
+        with pytest.raises(ValueError):
+            notices.hold(tx.conn, hall.config, tx.now, row, PHONE)
