@@ -20,6 +20,7 @@ from hall.services import outbox
 from hall.services.context import HallContext, Tx
 from hall.services.public import month_bounds
 from hall.storage import tables as t
+from hall.storage.rows import CaseRow
 
 C, S = t.cases, t.case_steps
 
@@ -126,11 +127,12 @@ def add_step(
     """Record a step. ``extend``: once, with a reason (the note) and a later working day;
     ``close`` archives the case, ``refer`` records it as referred (涉法/涉诉/信访)."""
     with ctx.write() as tx:
-        row = tx.conn.execute(
+        found = tx.conn.execute(
             select(C).where(C.c.hall_id == ctx.hall_id, C.c.id == case_id)
         ).first()
-        if row is None:
+        if found is None:
             raise NotFound(f"no case {case_id}", code="case_not_found")
+        row = CaseRow.of(found)
         # an appeal of the rating (申诉复核) may come after the case was archived
         late_appeal = step is Step.APPEAL and row.status == CaseStatus.CLOSED.value
         if row.status != CaseStatus.OPEN.value and not late_appeal:
@@ -175,7 +177,7 @@ def add_step(
         return _case(ctx, tx.conn, case_id, tx.now)
 
 
-def _check_step(conn: Connection, row: Any, step: Step, fields: dict[str, Any]) -> None:
+def _check_step(conn: Connection, row: CaseRow, step: Step, fields: dict[str, Any]) -> None:
     """What a step must carry: a 回访 its outcome, a referral what kind of matter it is,
     the guidance only its six fields; an appeal is of a 差评's rating, decided once."""
     if step is Step.FOLLOW_UP and not isinstance(fields.get("satisfied"), bool):

@@ -17,6 +17,7 @@ from hall.config import HallConfig
 from hall.domain.estimate import average_service_s, estimated_wait_s, service_cv, wait_range_s
 from hall.domain.tickets import Klass, Status
 from hall.storage import tables as t
+from hall.storage.rows import TicketRow
 
 T = t.tickets
 WAITING = Status.WAITING.value
@@ -97,7 +98,7 @@ _AHEAD = {
 def waiting_ahead(
     conn: Connection,
     hall_id: str,
-    row: Any,
+    row: TicketRow,
     now: dt.datetime,
     aging_bound_s: float,
 ) -> int:

@@ -92,3 +92,26 @@ class AppointmentRow(_FromRow):
     cancel_reason: str | None = None
     notice: str | None = None
     phone: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CaseRow(_FromRow):
+    """A 差评 or complaint case (hall.services.cases)."""
+
+    id: int
+    hall_id: str
+    kind: str
+    status: str
+    ticket_id: int | None
+    evaluation_id: int | None
+    service: str | None
+    counter_id: str | None
+    contact: str | None
+    description: str
+    opened_on: dt.date
+    due_on: dt.date
+    extended_to: dt.date | None
+    extension_reason: str | None
+    created_by: str
+    created_at: dt.datetime
+    closed_at: dt.datetime | None
