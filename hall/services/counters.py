@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, union_all, update
 
 from hall.config import Counter
 from hall.domain import policy
@@ -67,6 +67,36 @@ _CURRENT_ID = (
 _STATE_AND_CURRENT = select(C, _CURRENT_ID.label("current_id")).where(
     C.c.hall_id == bindparam("hall"), C.c.id == bindparam("counter")
 )
+
+
+# A call or a finish, with its service's waiting count for the event, in one statement:
+# the tickets waiting in the service other than this one, which is the count after the
+# change on either database (PostgreSQL's RETURNING sees the statement's snapshot, SQLite's
+# the rows as updated), since the change takes this ticket out of the queue (a call) or it
+# was never in it (a finish). Not correlated with the updated row: SQLite renders
+# RETURNING's columns unqualified, so a correlated subquery would compare a table with itself.
+_W, _S = T.alias("w"), T.alias("s")
+_SERVICE_OF = select(_S.c.service).where(_S.c.id == bindparam("b_id")).scalar_subquery()
+_WAITING_AFTER = (
+    select(func.count())
+    .select_from(_W)
+    .where(_W.c.hall_id == bindparam("b_hall"), _W.c.status == Status.WAITING.value)
+    .where(_W.c.service == _SERVICE_OF, _W.c.id != bindparam("b_id"))
+    .scalar_subquery()
+    .label("waiting_after")
+)
+_LEAVE_QUEUE = update(T).where(T.c.id == bindparam("b_id")).returning(*T.c, _WAITING_AFTER)
+
+
+def _leave_queue(
+    ctx: HallContext, tx: Tx, ticket_id: int, **values: Any
+) -> tuple[TicketRow, dict[str, int]]:
+    """Set these columns of a ticket that is not (or no longer) waiting: its row as it is
+    now, and its service's waiting count for the event."""
+    found = tx.conn.execute(_LEAVE_QUEUE, {"b_id": ticket_id, "b_hall": ctx.hall_id} | values)
+    mapping = dict(found.one()._mapping)
+    waiting = {mapping["service"]: mapping.pop("waiting_after")}
+    return TicketRow(**mapping), waiting
 
 
 # Built once and run with the changed columns as parameters (SQLAlchemy derives the SET
@@ -151,8 +181,10 @@ def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> TicketRow:
 
 
 def _finish(ctx: HallContext, tx: Tx, row: TicketRow | int, by: Actor | None = None) -> TicketRow:
-    row = _set(tx, row, status=Status.DONE.value, finished_at=tx.now, **columns_of(by))
-    emit_ticket(ctx, tx, "ticket.finished", row, extra=event_of(by))
+    ticket_id = row if isinstance(row, int) else row.id
+    values = {"status": Status.DONE.value, "finished_at": tx.now, **columns_of(by)}
+    row, waiting = _leave_queue(ctx, tx, ticket_id, **values)
+    emit_ticket(ctx, tx, "ticket.finished", row, extra=event_of(by), waiting=waiting)
     if notices.may_hold(row):  # served: an SMS still unsent is moot
         notices.forget(tx.conn, ctx.hall_id, [row.id])
     return _after_finish(ctx, tx, row)
@@ -167,7 +199,8 @@ def _set(tx: Tx, row: TicketRow | int, **values: Any) -> TicketRow:
 def _call(
     ctx: HallContext, tx: Tx, counter: Counter, ticket_id: int, by: Actor | None = None
 ) -> Ticket:
-    row = _set(
+    row, waiting = _leave_queue(
+        ctx,
         tx,
         ticket_id,
         status=Status.CALLED.value,
@@ -180,7 +213,7 @@ def _call(
         staff_account=by.account_id if by else None,  # a device's call: nobody's
         staff_no=by.staff_no if by else None,
     )
-    emit_ticket(ctx, tx, "ticket.called", row, extra=event_of(by))
+    emit_ticket(ctx, tx, "ticket.called", row, extra=event_of(by), waiting=waiting)
     notices.called(tx.conn, ctx.config, tx.now, row, counter)  # 无声叫号 by SMS (issue 21)
     return ticket_json(ctx, tx.conn, row, now=tx.now)
 

@@ -105,11 +105,14 @@ def emit_ticket(
     *,
     also: str | None = None,
     extra: dict[str, Any] | None = None,
+    waiting: dict[str, int] | None = None,
 ) -> None:
     """A ticket event with the new waiting counts of the services it touched (a board
-    applies them as updates; ``GET /board`` has all of them)."""
-    services = [row.service] + ([also] if also and also != row.service else [])
-    waiting = queries.waiting_counts(tx.conn, ctx.hall_id, services)
+    applies them as updates; ``GET /board`` has all of them): ``waiting`` when the
+    caller read them with its change (a finish), else counted here."""
+    if waiting is None:
+        services = [row.service] + ([also] if also and also != row.service else [])
+        waiting = queries.waiting_counts(tx.conn, ctx.hall_id, services)
     ticket = event_ticket(ctx.config, row).model_dump(mode="json")
     tx.emit(type_, {"ticket": ticket, "waiting": waiting, **(extra or {})})
 
