@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, union_all, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, union_all, update
 
 from hall.config import Counter
 from hall.domain import policy
@@ -39,31 +39,25 @@ def _counter(ctx: HallContext, counter_id: str) -> Counter:
 
 
 _STATE = select(C).where(C.c.hall_id == bindparam("hall"), C.c.id == bindparam("counter"))
-_CURRENT = (
-    select(T)
-    .where(
-        T.c.hall_id == bindparam("hall"),
-        T.c.counter_id == bindparam("counter"),
-        or_(*(T.c.status == s.value for s in AT_COUNTER_STATES)),
+
+
+def _at_counter(select_: Select[Any], hall: Any, counter: Any) -> Select[Any]:
+    """The ticket at a counter (called or being served): the latest called, if ever two."""
+    return (
+        select_.where(
+            T.c.hall_id == hall,
+            T.c.counter_id == counter,
+            or_(*(T.c.status == s.value for s in AT_COUNTER_STATES)),
+        )
+        .order_by(T.c.called_at.desc())
+        .limit(1)
     )
-    .order_by(T.c.called_at.desc())
-    .limit(1)
-)
 
 
+_CURRENT = _at_counter(select(T), bindparam("hall"), bindparam("counter"))
 # The counter's row and the id of its current ticket, in one read: a call-next needs both
 # (on PostgreSQL every statement under the write lock is a round trip that holds it).
-_CURRENT_ID = (
-    select(T.c.id)
-    .where(
-        T.c.hall_id == C.c.hall_id,
-        T.c.counter_id == C.c.id,
-        or_(*(T.c.status == s.value for s in AT_COUNTER_STATES)),
-    )
-    .order_by(T.c.called_at.desc())
-    .limit(1)
-    .scalar_subquery()
-)
+_CURRENT_ID = _at_counter(select(T.c.id), C.c.hall_id, C.c.id).scalar_subquery()
 _STATE_AND_CURRENT = select(C, _CURRENT_ID.label("current_id")).where(
     C.c.hall_id == bindparam("hall"), C.c.id == bindparam("counter")
 )
@@ -180,8 +174,7 @@ def _require_current(tx: Tx, ctx: HallContext, counter_id: str) -> TicketRow:
     return row
 
 
-def _finish(ctx: HallContext, tx: Tx, row: TicketRow | int, by: Actor | None = None) -> TicketRow:
-    ticket_id = row if isinstance(row, int) else row.id
+def _finish(ctx: HallContext, tx: Tx, ticket_id: int, by: Actor | None = None) -> TicketRow:
     values = {"status": Status.DONE.value, "finished_at": tx.now, **columns_of(by)}
     row, waiting = _leave_queue(ctx, tx, ticket_id, **values)
     emit_ticket(ctx, tx, "ticket.finished", row, extra=event_of(by), waiting=waiting)
@@ -190,10 +183,9 @@ def _finish(ctx: HallContext, tx: Tx, row: TicketRow | int, by: Actor | None = N
     return _after_finish(ctx, tx, row)
 
 
-def _set(tx: Tx, row: TicketRow | int, **values: Any) -> TicketRow:
-    """Change these columns of the ticket (a row or its id); its row as it is now."""
-    ticket_id = row if isinstance(row, int) else row.id
-    return TicketRow.of(tx.conn.execute(_UPDATE_TICKET, {"b_id": ticket_id, **values}).one())
+def _set(tx: Tx, row: TicketRow, **values: Any) -> TicketRow:
+    """Change these columns of the ticket; its row as it is now."""
+    return TicketRow.of(tx.conn.execute(_UPDATE_TICKET, {"b_id": row.id, **values}).one())
 
 
 def _call(
@@ -360,7 +352,7 @@ def start(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Tick
 def finish(ctx: HallContext, counter_id: str, *, by: Actor | None = None) -> Ticket:
     _counter(ctx, counter_id)
     with ctx.write() as tx:
-        row = _finish(ctx, tx, _require_current(tx, ctx, counter_id), by)
+        row = _finish(ctx, tx, _require_current(tx, ctx, counter_id).id, by)
         return ticket_json(ctx, tx.conn, row, now=tx.now)
 
 

@@ -109,7 +109,7 @@ def emit_ticket(
 ) -> None:
     """A ticket event with the new waiting counts of the services it touched (a board
     applies them as updates; ``GET /board`` has all of them): ``waiting`` when the
-    caller read them with its change (a finish), else counted here."""
+    caller read them with its change (a call, a finish), else counted here."""
     if waiting is None:
         services = [row.service] + ([also] if also and also != row.service else [])
         waiting = queries.waiting_counts(tx.conn, ctx.hall_id, services)
